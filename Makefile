@@ -1,0 +1,41 @@
+# Kleroterion: `make demo` runs the whole chain on the shipped example; `make test` runs the checks.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/klero demo --out demo-output
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff format --check sortition deliberation reports kleroterion tests bench
+	$(BIN)/ruff check sortition deliberation reports kleroterion tests bench
+
+typecheck: $(DEVSTAMP)
+	$(BIN)/mypy
+
+pytest: $(DEVSTAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(DEVSTAMP)
+	$(BIN)/python bench/selection.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

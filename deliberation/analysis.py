@@ -1,0 +1,137 @@
+"""Opinion change and knowledge gain on paired waves (DataFrame in, tidy DataFrame out).
+
+Answers are long: ``participant_id, wave, item_code, raw``. ``score_answers`` adds ``value``:
+the numeric answer of attitude items (NaN for don't-know and declared missing codes, which are
+never averaged) and, for knowledge items, 1 for the correct answer and 0 otherwise (DK and missing
+count as wrong, DOMAIN.md §3.3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from deliberation.instrument import Instrument
+
+CHANGE_COLUMNS = (
+    "item",
+    "n_pairs",
+    "mean_pre",
+    "mean_post",
+    "mean_change",
+    "sd_change",
+    "t",
+    "df",
+    "p_value",
+    "ci_low",
+    "ci_high",
+    "d_z",
+)
+
+
+def score_answers(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Add a numeric ``value`` column; see the module docstring for the scoring rules."""
+    values = np.full(len(answers), np.nan)
+    raw = answers["raw"].astype(str).str.strip()
+    for item in instrument.items:
+        mask = (answers["item_code"] == item.code).to_numpy()
+        if not mask.any():
+            continue
+        cells = raw[mask]
+        if item.is_knowledge:
+            values[mask] = (cells == str(item.correct)).astype(float).to_numpy()
+            continue
+        void = cells.isin(item.dont_know + item.missing) | (cells == "")
+        numbers = pd.to_numeric(cells.where(~void), errors="coerce")
+        if item.reverse and item.scale_min is not None and item.scale_max is not None:
+            numbers = item.scale_min + item.scale_max - numbers
+        values[mask] = numbers.to_numpy(dtype=float)
+    return answers.assign(value=values)
+
+
+def paired_t(pre: np.ndarray, post: np.ndarray) -> dict[str, float]:
+    """Paired t-test on complete pairs: ``d = post − pre``, ``t = d̄/(s_d/√n)``, n−1 df.
+
+    CI ``d̄ ± t_{.975,n−1}·s_d/√n``; effect size ``d_z = d̄/s_d`` (DOMAIN.md §3.2).
+    """
+    diff = post - pre
+    n = len(diff)
+    mean = float(diff.mean()) if n else np.nan
+    sd = float(diff.std(ddof=1)) if n > 1 else np.nan
+    se = sd / np.sqrt(n) if n > 1 else np.nan
+    if n > 1 and sd > 0:
+        t = mean / se
+        p = float(2 * stats.t.sf(abs(t), n - 1))
+        half = float(stats.t.ppf(0.975, n - 1) * se)
+    else:
+        t, p, half = np.nan, np.nan, np.nan
+    return {
+        "n_pairs": n,
+        "mean_pre": float(pre.mean()) if n else np.nan,
+        "mean_post": float(post.mean()) if n else np.nan,
+        "mean_change": mean,
+        "sd_change": sd,
+        "t": float(t),
+        "df": float(n - 1),
+        "p_value": p,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "d_z": mean / sd if n > 1 and sd > 0 else np.nan,
+    }
+
+
+def _wide(scored: pd.DataFrame, wave: str, codes: list[str]) -> pd.DataFrame:
+    part = scored[(scored["wave"] == wave) & scored["item_code"].isin(codes)]
+    return part.pivot(index="participant_id", columns="item_code", values="value")
+
+
+def summarise_change(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str) -> pd.DataFrame:
+    """Per attitude item, opinion change between waves ``pre`` and ``post`` on complete pairs.
+
+    Columns: ``item, n_pairs, mean_pre, mean_post, mean_change, sd_change, t, df, p_value, ci_low,
+    ci_high, d_z`` (see ``paired_t``). Unweighted; n is the number of complete pairs.
+    """
+    codes = [i.code for i in instrument.attitude_items]
+    before, after = _wide(scored, pre, codes), _wide(scored, post, codes)
+    rows = []
+    for code in codes:
+        if code not in before or code not in after:
+            continue
+        pair = pd.concat([before[code], after[code]], axis=1, keys=["pre", "post"], join="inner").dropna()
+        rows.append({"item": code, **paired_t(pair["pre"].to_numpy(), pair["post"].to_numpy())})
+    return pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
+
+
+def knowledge_scores(scored: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.Series:
+    """``K_i = (1/J)·Σ_j 1[answer_ij = key_j]`` per participant who answered the wave (DK = wrong)."""
+    codes = [i.code for i in instrument.knowledge_items]
+    wide = _wide(scored, wave, codes).reindex(columns=codes)
+    return wide.fillna(0.0).mean(axis=1)
+
+
+def summarise_knowledge_gain(pre_scores: pd.Series, post_scores: pd.Series) -> pd.DataFrame:
+    """Knowledge gain ``ΔK = K_post − K_pre`` on persons with both scores (DOMAIN.md §3.3).
+
+    One row: ``n_pairs, mean_pre, mean_post, mean_change, se, ci_low, ci_high, t, p_value, sd_pre,
+    standardised_gain`` with ``se = sd(ΔK)/√n`` and ``standardised_gain = mean(ΔK)/sd(K_pre)``, ddof 1.
+    """
+    pair = pd.concat([pre_scores, post_scores], axis=1, keys=["pre", "post"], join="inner").dropna()
+    result = paired_t(pair["pre"].to_numpy(), pair["post"].to_numpy())
+    n = result["n_pairs"]
+    se = result["sd_change"] / np.sqrt(n) if n > 1 else np.nan
+    sd_pre = float(pair["pre"].std(ddof=1)) if n > 1 else np.nan
+    row = {
+        "n_pairs": n,
+        "mean_pre": result["mean_pre"],
+        "mean_post": result["mean_post"],
+        "mean_change": result["mean_change"],
+        "se": se,
+        "ci_low": result["ci_low"],
+        "ci_high": result["ci_high"],
+        "t": result["t"],
+        "p_value": result["p_value"],
+        "sd_pre": sd_pre,
+        "standardised_gain": result["mean_change"] / sd_pre if sd_pre else np.nan,
+    }
+    return pd.DataFrame([row])

@@ -1,0 +1,131 @@
+"""The poll instrument: items with their scales, missing codes and knowledge keys; waves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kleroterion.errors import ProblemCollector
+
+ITEM_KINDS = ("likert", "scale", "yesno", "knowledge")
+WAVE_KINDS = ("recruit", "arrival", "post", "followup")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question. Attitude items have a numeric scale; knowledge items a correct answer."""
+
+    code: str
+    text: str
+    kind: str
+    scale_min: float | None = None
+    scale_max: float | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # answer code -> label
+    correct: str | None = None
+    dont_know: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    reverse: bool = False
+
+    @property
+    def is_knowledge(self) -> bool:
+        return self.kind == "knowledge"
+
+
+@dataclass(frozen=True)
+class Wave:
+    code: str
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Items in questionnaire order, and the waves at which they are asked."""
+
+    name: str
+    items: tuple[Item, ...]
+    waves: tuple[Wave, ...]
+
+    def item(self, code: str) -> Item:
+        for item in self.items:
+            if item.code == code:
+                return item
+        raise KeyError(code)
+
+    @property
+    def attitude_items(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if not i.is_knowledge)
+
+    @property
+    def knowledge_items(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.is_knowledge)
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
+    """Build an instrument from a parsed TOML document; every problem is reported at once.
+
+    Expected shape: ``name``, ``[[items]]`` with ``code, text, kind`` (+ ``min, max`` for scales,
+    ``options`` and ``correct`` for knowledge items, ``dont_know``/``missing`` codes), and
+    ``[[waves]]`` with ``code, kind``.
+    """
+    problems = ProblemCollector(source)
+    items: list[Item] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(data.get("items", []), start=1):
+        where = f"items[{number}]"
+        code = str(raw.get("code", "")).strip()
+        kind = str(raw.get("kind", "")).strip()
+        if not code:
+            problems.add("item without a code", column=where)
+            continue
+        if code in seen:
+            problems.add("duplicate item code", column=where, value=code)
+        seen.add(code)
+        if kind not in ITEM_KINDS:
+            problems.add(f"unknown kind (use {', '.join(ITEM_KINDS)})", column=where, value=kind)
+            continue
+        low, high = raw.get("min"), raw.get("max")
+        if kind == "yesno":
+            low, high = 0, 1
+        if kind in ("likert", "scale") and (low is None or high is None or float(low) >= float(high)):
+            problems.add("a scale item needs min < max", column=where, value=(low, high))
+            continue
+        options = {str(k): str(v) for k, v in dict(raw.get("options", {})).items()}
+        correct = raw.get("correct")
+        if kind == "knowledge" and (correct is None or (options and str(correct) not in options)):
+            problems.add("a knowledge item needs a correct answer among its options", column=where, value=correct)
+            continue
+        items.append(
+            Item(
+                code=code,
+                text=str(raw.get("text", "")),
+                kind=kind,
+                scale_min=None if low is None else float(low),
+                scale_max=None if high is None else float(high),
+                options=options,
+                correct=None if correct is None else str(correct),
+                dont_know=_codes(raw.get("dont_know")),
+                missing=_codes(raw.get("missing")),
+                reverse=bool(raw.get("reverse", False)),
+            )
+        )
+    waves = []
+    for number, raw in enumerate(data.get("waves", []), start=1):
+        kind = str(raw.get("kind", ""))
+        if kind not in WAVE_KINDS:
+            problems.add(f"unknown wave kind (use {', '.join(WAVE_KINDS)})", column=f"waves[{number}]", value=kind)
+            continue
+        waves.append(Wave(code=str(raw.get("code", "")), kind=kind, label=str(raw.get("label", ""))))
+    if not items:
+        problems.add("the instrument has no valid items")
+    problems.raise_if_any("fix the instrument file and define it again")
+    return Instrument(name=str(data.get("name", "")), items=tuple(items), waves=tuple(waves))

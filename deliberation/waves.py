@@ -1,0 +1,57 @@
+"""Survey waves: validating a wide answer file against the instrument and the known participants."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from deliberation.instrument import Instrument, Item
+from kleroterion.errors import ProblemCollector
+
+ID_COLUMN = "participant_id"
+
+
+def _allowed(item: Item, value: str) -> bool:
+    if value in item.dont_know or value in item.missing or value == "":
+        return True
+    if item.is_knowledge:
+        return not item.options or value in item.options
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        return False
+    low, high = item.scale_min, item.scale_max
+    return low is not None and high is not None and low <= number <= high and number == int(number)
+
+
+def validate_wave(
+    frame: pd.DataFrame, instrument: Instrument, *, known_ids: frozenset[str], source: str
+) -> pd.DataFrame:
+    """Check a wide wave file (``participant_id`` + one column per item) and return long answers.
+
+    Reports unknown or duplicate ids, columns not in the instrument and out-of-range values, each
+    with row and column. The frame's index is the file row number. Returns
+    ``participant_id, item_code, raw``.
+    """
+    problems = ProblemCollector(source)
+    if ID_COLUMN not in frame.columns:
+        problems.add("missing column", column=ID_COLUMN)
+    codes = {i.code for i in instrument.items}
+    for col in frame.columns:
+        if col != ID_COLUMN and col not in codes:
+            problems.add("column is not an item of the instrument", column=col)
+    problems.raise_if_any("use participant_id plus the item codes of the instrument as column names")
+    ids = frame[ID_COLUMN].astype(str).str.strip()
+    for row in ids[ids.duplicated(keep="first")].index:
+        problems.add("duplicate participant id", row=int(row), column=ID_COLUMN, value=ids[row])
+    for row in ids[~ids.isin(known_ids)].index[:200]:
+        problems.add("unknown participant id", row=int(row), column=ID_COLUMN, value=ids[row])
+    items = [instrument.item(c) for c in frame.columns if c != ID_COLUMN]
+    for item in items:
+        cells = frame[item.code].astype(str).str.strip()
+        for row, value in cells.items():
+            if not _allowed(item, value):
+                problems.add("value outside the item's scale or options", row=int(row), column=item.code, value=value)
+    problems.raise_if_any("correct these cells and import the wave again; nothing was stored")
+    long = frame.assign(**{ID_COLUMN: ids}).melt(id_vars=ID_COLUMN, var_name="item_code", value_name="raw")
+    long["raw"] = long["raw"].astype(str).str.strip().str.replace(",", ".", regex=False)
+    return long.reset_index(drop=True)

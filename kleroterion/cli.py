@@ -1,0 +1,110 @@
+"""The one ``klero`` command. Errors become a clean message and exit code 1."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kleroterion.commands import deliberation, reports, select, sortition
+from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.errors import KleroError
+from kleroterion.workspace import ProcessSettings, Workspace
+
+cli = typer.Typer(
+    name="klero",
+    help="Kleroterion: citizen lotteries and Deliberative Polls, from the registry to the council report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+cli.add_typer(sortition.registry_app, name="registry")
+cli.add_typer(sortition.letters_app, name="letters")
+cli.add_typer(sortition.pool_app, name="pool")
+cli.add_typer(sortition.quotas_app, name="quotas")
+cli.add_typer(sortition.panel_app, name="panel")
+cli.add_typer(deliberation.poll_app, name="poll")
+cli.add_typer(deliberation.survey_app, name="survey")
+cli.command("analyse")(deliberation.analyse_cmd)
+cli.add_typer(reports.report_app, name="report")
+cli.add_typer(reports.recommendation_app, name="recommendation")
+cli.add_typer(reports.response_app, name="response")
+cli.command("select")(select.select_cmd)
+
+
+@cli.command()
+def init(
+    directory: Path,
+    name: Annotated[str, typer.Option(help="Name of the process.")],
+    municipality: Annotated[str, typer.Option(help="Municipality.")],
+    language: Annotated[str, typer.Option(help="Report language: nl or en.")] = "nl",
+    reference_date: Annotated[str | None, typer.Option(help="Reference date of the registry (YYYY-MM-DD).")] = None,
+    retention_date: Annotated[str, typer.Option(help="Date to delete personal data (YYYY-MM-DD).")] = "",
+) -> None:
+    """Create a process workspace in DIRECTORY."""
+    for label, value in (("reference date", reference_date), ("retention date", retention_date)):
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise KleroError(f"The {label} {value!r} is not a date (use YYYY-MM-DD).", code="bad_date") from None
+    settings = ProcessSettings(
+        name=name,
+        municipality=municipality,
+        language=language,
+        reference_date=reference_date or date.today().isoformat(),
+        retention_date=retention_date,
+    )
+    if language not in ("nl", "en"):
+        raise KleroError("--language must be nl or en.", code="bad_language")
+    with Workspace.create(directory, settings):
+        pass
+    console.print(f"Workspace '{name}' ({municipality}) created in {directory}.")
+
+
+@cli.command()
+def status(workspace: WorkspaceOption = Path(".")) -> None:
+    """Counts of what the workspace holds."""
+    with open_workspace(workspace) as ws:
+        counts = ws.store.table_counts()
+        console.print(f"{ws.settings.name} — {ws.settings.municipality}")
+        for table in (
+            "residents",
+            "letters",
+            "pool_members",
+            "selection_draws",
+            "panel_members",
+            "answers",
+            "audit_log",
+        ):
+            console.print(f"  {table:<16} {counts.get(table, 0):>8,}")
+
+
+@cli.command()
+def demo(out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output")) -> None:
+    """Run the whole chain on the shipped Peel en Maas example."""
+    from kleroterion.demo import run_demo
+
+    result = run_demo(out)
+    console.print(f"Done. Workspace: {result.workspace}; reports: {', '.join(str(p) for p in result.reports)}")
+
+
+def app() -> None:
+    """Entry point: run the CLI, turning Kleroterion errors into a message and exit code 1."""
+    try:
+        cli(standalone_mode=False)
+    except KleroError as exc:
+        console.print(f"[red]Error:[/red] {exc.message}", soft_wrap=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("Aborted.")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,292 @@
+"""``klero report``: builds report contexts from the workspace and renders them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.deliberation import load_instrument
+from kleroterion.errors import KleroError
+from kleroterion.workspace import Workspace
+from reports.context import CouncilReportContext, change_rows, composition_rows
+from reports.outcomes import (
+    FeedbackContext,
+    RecommendationRow,
+    check_response,
+    check_support,
+    recommendation_rows,
+    status_counts,
+)
+from reports.render import FORMATS, LANGS, load_strings, render_report
+from reports.selection import (
+    ReplacementRow,
+    SelectionReportContext,
+    input_files,
+    probability_rows,
+    quota_rows,
+    replay_command,
+)
+
+KINDS = ("council", "selection", "feedback")
+
+REMIT = {
+    "nl": (
+        "Hoe zorgen we dat iedereen in Peel en Maas, jong en oud, een passende en betaalbare woning kan vinden "
+        "in de eigen kern?"
+    ),
+    "en": (
+        "How do we make sure that everyone in Peel en Maas, young and old, can find a suitable, affordable home "
+        "in their own village?"
+    ),
+}
+SOURCES = [
+    "Bron: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0 — inwoners, mannen en vrouwen per wijk.",
+    "Leeftijd en opleiding: synthetische benadering van landelijke aandelen "
+    "(voorbeelddata, geen CBS-cijfers voor Peel en Maas).",
+]
+LIMITATIONS = {
+    "nl": [
+        "Dit is een voorbeeld met een synthetisch bevolkingsregister en gesimuleerde antwoorden.",
+        "Met een panel van 30 personen zijn verschuivingen alleen bij grote effecten aan te tonen.",
+        "Opleiding komt uit zelfrapportage; de doelen ervoor zijn een landelijke benadering.",
+    ],
+    "en": [
+        "This is an example with a synthetic population register and simulated answers.",
+        "With a panel of 30 people only large shifts can be shown.",
+        "Education is self-reported; its targets approximate national shares.",
+    ],
+}
+
+
+def _latest_panel_draw(ws: Workspace) -> dict[str, Any]:
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    if not draws:
+        raise KleroError("No panel has been drawn yet: run `klero panel select` first.", code="no_panel")
+    return draws[-1]
+
+
+def _recommendations(ws: Workspace) -> list[RecommendationRow]:
+    return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
+
+
+def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportContext:
+    """Assemble the council report's context from the workspace (no personal data enters it)."""
+    draw = _latest_panel_draw(ws)
+    _, size, quotas = ws.store.quotas()
+    pool = ws.store.pool()
+    panel = pool[pool["id"].isin(draw["result"]["panel"])]
+    change = ws.store.analysis("opinion_change")
+    gain = ws.store.analysis("knowledge_gain")
+    if change is None or gain is None:
+        raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
+    instrument = load_instrument(ws)
+    texts = {i.code: i.text for i in instrument.items}
+    t1 = int(ws.store.scalar("SELECT COUNT(DISTINCT participant_id) FROM answers WHERE wave_code = 'T1'") or 0)
+    return CouncilReportContext(
+        process_name=ws.settings.name,
+        municipality=ws.settings.municipality,
+        lang=lang,
+        remit=REMIT[lang],
+        letters_sent=int(ws.store.scalar("SELECT COUNT(*) FROM letters")),
+        signups=len(pool),
+        panel_size=size,
+        alternates=len(draw["result"].get("alternates", [])),
+        algorithm=draw["algorithm"],
+        engine=draw["engine"],
+        seed=draw["seed"],
+        pool_hash=draw["pool_hash"],
+        fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
+        composition=composition_rows(quotas, pool, panel, threshold=ws.settings.suppression_threshold),
+        change=change_rows(change, texts),
+        knowledge={k: float(v) for k, v in gain.iloc[0].items()},
+        t1_respondents=t1,
+        data_sources=SOURCES,
+        limitations=LIMITATIONS[lang],
+        suppression_threshold=ws.settings.suppression_threshold,
+        report_date=today,
+        recommendations=_recommendations(ws),
+    )
+
+
+def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionReportContext:
+    """The selection transcript: inputs, seed, engine, versions, quotas met, probabilities by group."""
+    draw = _latest_panel_draw(ws)
+    _, size, quotas = ws.store.quotas()
+    pool = ws.store.pool()
+    panel = pool[pool["id"].isin(draw["result"]["panel"])]
+    alternate_ids = draw["result"].get("alternates", [])
+    alternates = pool[pool["id"].isin(alternate_ids)]
+    threshold = ws.settings.suppression_threshold
+    return SelectionReportContext(
+        process_name=ws.settings.name,
+        municipality=ws.settings.municipality,
+        lang=lang,
+        report_date=today,
+        drawn_on=str(draw["drawn_at"])[:10],
+        inputs=input_files(ws.store.audit_records()),
+        seed=str(draw["seed"]),
+        pool_hash=str(draw["pool_hash"]),
+        algorithm=str(draw["algorithm"]),
+        engine=str(draw["engine"]),
+        versions={str(k): str(v) for k, v in draw["versions"].items()},
+        pool_size=len(pool),
+        panel_size=size,
+        alternates=len(alternate_ids),
+        fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
+        quotas=quota_rows(quotas, panel, alternates),
+        probabilities=probability_rows(
+            quotas, pool, ws.store.selection_probabilities(int(draw["id"])), threshold=threshold
+        ),
+        replacements=[
+            ReplacementRow(replaced_on=str(r["replaced_at"])[:10], reason=str(r["reason"]), filled=bool(r["filled"]))
+            for r in ws.store.replacements(int(draw["id"]))
+        ],
+        replay_command=replay_command(
+            algorithm=str(draw["algorithm"]),
+            seed=str(draw["seed"]),
+            alternates=len(alternate_ids),
+            public_value=draw["parameters"].get("public_value"),
+        ),
+        suppression_threshold=threshold,
+    )
+
+
+def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext:
+    """The participants' feedback report: per recommendation the council's decision, reason and next step."""
+    rows = _recommendations(ws)
+    if not rows:
+        raise KleroError(
+            "No recommendations yet: add them with `klero recommendation add TEXT`.", code="no_recommendations"
+        )
+    _, size, _ = ws.store.quotas()
+    return FeedbackContext(
+        process_name=ws.settings.name,
+        municipality=ws.settings.municipality,
+        lang=lang,
+        report_date=today,
+        remit=REMIT[lang],
+        panel_size=size,
+        recommendations=rows,
+        status_counts=status_counts(rows),
+    )
+
+
+BUILDERS = {"council": council_context, "selection": selection_context, "feedback": feedback_context}
+TITLES = {"council": "report_title", "selection": "selection_title", "feedback": "feedback_title"}
+
+
+def write_report(ws: Workspace, *, kind: str, lang: str, fmt: str, out: Path, today: str | None = None) -> Path:
+    """Render one report (``council``, ``selection`` or ``feedback``) and record its hash in the store."""
+    if lang not in LANGS:
+        raise KleroError(f"Unknown language {lang!r}; use nl or en.", code="bad_lang")
+    if fmt not in FORMATS:
+        raise KleroError(f"Unknown format {fmt!r}; use html, pdf or docx.", code="bad_format")
+    if kind not in BUILDERS:
+        raise KleroError(f"Unknown report {kind!r}; use {', '.join(KINDS)}.", code="bad_report")
+    context = BUILDERS[kind](ws, lang=lang, today=today or date.today().isoformat())
+    title = load_strings(lang)[TITLES[kind]]
+    data = render_report(f"{kind}.html.j2", context, lang=lang, fmt=fmt, title=title, override_dir=ws.template_dir)
+    tmp = out.with_suffix(out.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    ws.store.record_report(kind=kind, lang=lang, fmt=fmt, path=str(out), sha256=hashlib.sha256(data).hexdigest())
+    return out
+
+
+def write_council_report(ws: Workspace, *, lang: str, fmt: str, out: Path) -> Path:
+    """The council report (kept for callers of the first version)."""
+    return write_report(ws, kind="council", lang=lang, fmt=fmt, out=out)
+
+
+def add_recommendation(ws: Workspace, text: str, *, support_pct: float | None, minority: str = "") -> int:
+    """Record a recommendation in the panel's words; support in percent of the panel."""
+    if not text.strip():
+        raise KleroError("A recommendation needs a text.", code="bad_recommendation")
+    return ws.store.add_recommendation(text=text.strip(), support=check_support(support_pct), minority=minority)
+
+
+def record_response(ws: Workspace, recommendation: int, *, status: str, reason: str, due: str | None) -> int:
+    """Record (another) dated council response; a reason is required unless adopted."""
+    check_response(status, reason, due)
+    return ws.store.record_response(recommendation_id=recommendation, status=status, reason=reason.strip(), due=due)
+
+
+report_app = typer.Typer(help="Render reports.", no_args_is_help=True)
+recommendation_app = typer.Typer(help="The panel's recommendations.", no_args_is_help=True)
+response_app = typer.Typer(help="The council's responses to recommendations.", no_args_is_help=True)
+
+LangOption = Annotated[str, typer.Option(help="nl or en.")]
+FormatOption = Annotated[str, typer.Option("--format", help="html, pdf or docx.")]
+OutOption = Annotated[Path | None, typer.Option(help="Output file (default: <kind>-report.<lang>.<ext>).")]
+
+
+def _report_cmd(kind: str, workspace: Path, lang: str, fmt: str, out: Path | None) -> None:
+    with open_workspace(workspace) as ws:
+        path = write_report(ws, kind=kind, lang=lang, fmt=fmt, out=out or Path(f"{kind}-report.{lang}.{fmt}"))
+    console.print(f"Wrote {path}.")
+
+
+@report_app.command("council")
+def report_council_cmd(
+    workspace: WorkspaceOption = Path("."), lang: LangOption = "nl", fmt: FormatOption = "html", out: OutOption = None
+) -> None:
+    """The council report: method, population vs pool vs panel, results, responses."""
+    _report_cmd("council", workspace, lang, fmt, out)
+
+
+@report_app.command("selection")
+def report_selection_cmd(
+    workspace: WorkspaceOption = Path("."), lang: LangOption = "nl", fmt: FormatOption = "html", out: OutOption = None
+) -> None:
+    """The selection transcript: input hashes, seed, engine, versions, quotas, probabilities, replay command."""
+    _report_cmd("selection", workspace, lang, fmt, out)
+
+
+@report_app.command("feedback")
+def report_feedback_cmd(
+    workspace: WorkspaceOption = Path("."), lang: LangOption = "nl", fmt: FormatOption = "html", out: OutOption = None
+) -> None:
+    """The participants' feedback report: what the council decided per recommendation, and why."""
+    _report_cmd("feedback", workspace, lang, fmt, out)
+
+
+@recommendation_app.command("add")
+def recommendation_add_cmd(
+    text: str,
+    workspace: WorkspaceOption = Path("."),
+    support: Annotated[float | None, typer.Option(help="Support in the panel, in percent.")] = None,
+    minority: Annotated[str, typer.Option(help="Minority position, in the panel's words.")] = "",
+) -> None:
+    """Add a recommendation as worded by the panel."""
+    with open_workspace(workspace) as ws:
+        rec_id = add_recommendation(ws, text, support_pct=support, minority=minority)
+    console.print(f"Recommendation {rec_id} added.")
+
+
+@recommendation_app.command("list")
+def recommendation_list_cmd(workspace: WorkspaceOption = Path(".")) -> None:
+    """The recommendations with the council's latest response."""
+    with open_workspace(workspace) as ws:
+        ids = [int(r["id"]) for r in ws.store.recommendations()]
+        rows = _recommendations(ws)
+    for rec_id, row in zip(ids, rows, strict=True):
+        console.print(f"{rec_id}. {row.text} — {row.status}" + (f" (due {row.due})" if row.due else ""))
+
+
+@response_app.command("record")
+def response_record_cmd(
+    recommendation: int,
+    status: Annotated[str, typer.Option(help="adopted, partly, rejected or pending.")],
+    workspace: WorkspaceOption = Path("."),
+    reason: Annotated[str, typer.Option(help="Why (required unless adopted).")] = "",
+    due: Annotated[str | None, typer.Option(help="Deadline (YYYY-MM-DD).")] = None,
+) -> None:
+    """Record the council's response to a recommendation (earlier responses stay as dated updates)."""
+    with open_workspace(workspace) as ws:
+        record_response(ws, recommendation, status=status, reason=reason, due=due)
+    console.print(f"Response to recommendation {recommendation} recorded: {status}.")

@@ -1,0 +1,197 @@
+"""``klero demo``: the whole chain on the shipped Peel en Maas example, printing what each step did."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.progress import Progress
+
+from deliberation.synthetic import latent_attitudes, simulate_wave
+from kleroterion.commands import deliberation as poll
+from kleroterion.commands import reports as report
+from kleroterion.commands import sortition as lottery
+from kleroterion.commands.common import console
+from kleroterion.seeds import generator
+from kleroterion.workspace import PROCESS_FILE, ProcessSettings, Workspace
+from sortition.pool import person_id
+from sortition.registry import age_bands, ages_on, pseudonymise
+from sortition.synthetic import generate_registry, simulate_signups
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "peel_en_maas"
+DEMO_SEED = 20270101
+LETTERS, PANEL, ALTERNATES = 2000, 30, 10
+T2_SHIFTS = {"A1": 0.45, "A2": -0.35, "A3": 0.25, "A4": 0.6}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    workspace: Path
+    reports: tuple[Path, ...]
+
+
+def load_cbs() -> tuple[pd.DataFrame, pd.Series]:
+    """The shipped CBS rows of Peel en Maas: (wijk rows, gemeente row), base column names."""
+    frame = pd.read_csv(DATA / "cbs_kwb_2024_peel_en_maas.csv")
+    frame.columns = [c.rsplit("_", 1)[0] if c[-1].isdigit() else c for c in frame.columns]
+    gemeente = frame[frame["soort_regio"] == "Gemeente"].iloc[0]
+    return frame[frame["soort_regio"] == "Wijk"], gemeente
+
+
+def _step(text: str) -> None:
+    console.print(f"[bold]•[/bold] {text}")
+
+
+def _write_registry(out: Path, rng: np.random.Generator) -> tuple[Path, pd.DataFrame]:
+    wijken, gemeente = load_cbs()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Generating the synthetic BRP extract", total=None)
+        extract, traits = generate_registry(
+            wijken,
+            total=int(gemeente["AantalInwoners"]),
+            men=int(gemeente["Mannen"]),
+            rng=rng,
+            reference_date=pd.Timestamp("2024-01-01").date(),
+        )
+        progress.update(task, completed=1)
+    path = out / "brp-extract.csv"
+    # as a Dutch Excel export: Windows-1252 with ';' separators
+    extract.to_csv(path, sep=";", index=False, encoding="cp1252")
+    _step(
+        f"Synthetic BRP extract: {len(extract):,} residents (CBS total {int(gemeente['AantalInwoners']):,}), "
+        f"written to {path.name}"
+    )
+    return path, traits
+
+
+def _simulate_signups(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> Path:
+    letters = ws.store.letters()
+    education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
+    invitees = letters.assign(
+        age_band=age_bands(ages_on(letters["birth_date"], ws.reference_date)),
+        education=letters["resident_id"].map(education),
+    )
+    signed = invitees[simulate_signups(invitees, rng=rng)]
+    frame = pd.DataFrame(
+        {
+            "code": signed["code"],
+            "gender": signed["gender"],
+            "age_band": signed["age_band"],
+            "education": signed["education"],
+            "email": [f"deelnemer{i}@example.org" for i in range(len(signed))],
+        }
+    )
+    path = out / "aanmeldingen.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _simulate_answers(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> tuple[Path, Path]:
+    instrument = poll.load_instrument(ws)
+    letters = ws.store.letters()
+    education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
+    respondents = pd.DataFrame(
+        {
+            "participant_id": [person_id(c) for c in letters["code"]],
+            "education": letters["resident_id"].map(education).to_numpy(),
+        }
+    )
+    latent = latent_attitudes(respondents["participant_id"], instrument, rng=rng)
+    t1 = simulate_wave(respondents, instrument, wave="T1", rng=rng, latent=latent)
+    panel_ids = set(ws.store.panel_members("panel")["person_id"])
+    panel = respondents[respondents["participant_id"].isin(panel_ids)]
+    t2 = simulate_wave(panel, instrument, wave="T2", rng=rng, latent=latent, shifts=T2_SHIFTS, knowledge_boost=1.3)
+    paths = []
+    for wave, frame in (("T1", t1), ("T2", t2)):
+        wide = frame.pivot(index="participant_id", columns="item_code", values="raw").reset_index()
+        path = out / f"enquete-{wave}.csv"
+        wide.to_csv(path, index=False)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def run_demo(out: Path) -> DemoResult:
+    """Run registry → letters → sign-ups → quotas → panel → poll → analysis → report in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    root = out / "workspace"
+    if (root / PROCESS_FILE).exists():
+        shutil.rmtree(root)
+    rng = generator(DEMO_SEED)
+    settings = ProcessSettings(
+        name="Sociale Raad 2027",
+        municipality="Peel en Maas",
+        language="nl",
+        reference_date="2024-01-01",
+        retention_date="2027-12-31",
+    )
+    with Workspace.create(root, settings) as ws:
+        _step(f"Workspace created in {root}")
+        registry_file, traits = _write_registry(out, rng)
+        r = lottery.import_registry(ws, registry_file)
+        _step(
+            f"Registry imported: {r['residents']:,} residents at {r['addresses']:,} addresses, "
+            f"{r['restricted']} with the restricted-data flag"
+        )
+        d = lottery.draw_letters_action(ws, count=LETTERS, seed=DEMO_SEED + 1, stratify_by="wijk")
+        lottery.export_letters(ws, out / "brieven.csv")
+        _step(
+            f"Letters: {d['letters']:,} drawn from {d['eligible']:,} eligible residents aged 16+, one per "
+            f"address, stratified by wijk ({d['restricted_excluded']} restricted excluded)"
+        )
+        signups = _simulate_signups(ws, out, traits, rng)
+        p = lottery.import_pool(ws, signups)
+        _step(f"Sign-ups: {p['pool_size']:,} of {LETTERS:,} invitees ({p['pool_size'] / LETTERS:.1%})")
+        q = lottery.derive_quotas_action(ws, size=PANEL, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
+        _step(f"Quotas: {q['rows']} bands over {', '.join(q['categories'])} for a panel of {PANEL}")
+        with console.status("Selecting the panel and alternates (sortition-algorithms, maximin)…"):
+            s = lottery.select_panel_action(ws, algorithm="maximin", seed=DEMO_SEED + 2, alternates=ALTERNATES)
+        f = s["fairness"]
+        _step(
+            f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates; selection "
+            f"probability min {f['min_probability']:.3f}, max {f['max_probability']:.3f}, Gini {f['gini']:.3f}"
+        )
+        i = poll.define_poll(ws, DATA / "instrument.toml")
+        _step(f"Poll instrument: {i['items']} items ({i['knowledge_items']} knowledge questions)")
+        t1_path, t2_path = _simulate_answers(ws, out, traits, rng)
+        w1 = poll.import_wave(ws, "T1", t1_path)
+        w2 = poll.import_wave(ws, "T2", t2_path)
+        _step(f"Survey: T1 {w1['respondents']:,} invitees, T2 {w2['respondents']:,} panel members")
+        results = poll.analyse(ws)
+        change, gain = results["opinion_change"], results["knowledge_gain"].iloc[0]
+        moved = int((change["p_value"] < 0.05).sum())
+        _step(
+            f"Analysis: {moved} of {len(change)} opinion items changed (p < .05); knowledge "
+            f"{gain['mean_pre']:.2f} → {gain['mean_post']:.2f} (paired t, n = {int(gain['n_pairs'])})"
+        )
+        demo_recommendations = (
+            (
+                "Bouw in elke kern kleine, betaalbare huurwoningen voor starters en ouderen.",
+                87.0,
+                "adopted",
+                "",
+                "2028-06-30",
+            ),
+            (
+                "Laat ouderen die kleiner gaan wonen voorrang krijgen bij nieuwe woningen in hun eigen kern.",
+                64.0,
+                "partly",
+                "Voorrang mag volgens de huisvestingsverordening alleen voor een deel van de nieuwe woningen.",
+                "2027-12-31",
+            ),
+        )
+        for text, support, status, reason, due in demo_recommendations:
+            rec_id = report.add_recommendation(ws, text, support_pct=support)
+            report.record_response(ws, rec_id, status=status, reason=reason, due=due)
+        _step(f"Recommendations: {len(demo_recommendations)} added, each with a council response")
+        written = []
+        with console.status("Rendering the council, selection and feedback reports (nl, en; HTML, PDF, DOCX)…"):
+            for kind in report.KINDS:
+                for lang in ("nl", "en"):
+                    for fmt in ("html", "pdf", "docx"):
+                        target = out / f"{kind}-report.{lang}.{fmt}"
+                        written.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
+        _step(f"Reports: {len(written)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX)")
+    return DemoResult(workspace=root, reports=tuple(written))

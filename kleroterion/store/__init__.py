@@ -1,0 +1,17 @@
+"""The workspace store: the only code that touches the database.
+
+``Store`` combines the core (connection, migrations, transactions, audit log) with one mixin per
+area of the chain.
+"""
+
+from kleroterion.store.core import StoreCore, migration_scripts
+from kleroterion.store.deliberation import DeliberationStore
+from kleroterion.store.reports import ReportStore
+from kleroterion.store.sortition import SortitionStore
+
+
+class Store(SortitionStore, DeliberationStore, ReportStore):
+    """A workspace database with every area's methods."""
+
+
+__all__ = ["Store", "StoreCore", "migration_scripts"]

@@ -1,0 +1,170 @@
+"""Connection, migrations, the one transactional write path and the append-only audit log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kleroterion.errors import StoreError
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+def now_iso() -> str:
+    """The current time as an ISO-8601 UTC string (the store's clock)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """The bundled migrations as (version, name, sql), in order."""
+    folder = resources.files("kleroterion.store") / "migrations"
+    scripts = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(scripts)
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class StoreCore:
+    """The database of one workspace. Only the store package touches SQL."""
+
+    def __init__(self, url: str, *, base_dir: Path | None = None) -> None:
+        if not url.startswith(SQLITE_PREFIX):
+            raise StoreError(
+                f"Unsupported database URL {url!r}: this version stores workspaces in SQLite "
+                f"('{SQLITE_PREFIX}store.sqlite').",
+                url=url,
+            )
+        path = Path(url[len(SQLITE_PREFIX) :])
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the workspace database {path}: {exc}", path=str(path)) from exc
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._in_transaction = False
+        self.migrate()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- migrations -------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> list[str]:
+        """Apply every bundled migration newer than the database, each in its own transaction."""
+        current = self.schema_version()
+        applied = []
+        for version, name, sql in migration_scripts():
+            if version <= current:
+                continue
+            try:
+                self._conn.execute("BEGIN")
+                for statement in _split_sql(sql):
+                    self._conn.execute(statement)
+                self._conn.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, now_iso()),
+                )
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"Migration {name} failed: {exc}", migration=name) from exc
+            applied.append(name)
+        return applied
+
+    # -- the one write path -----------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes go through here: everything inside commits together or not at all."""
+        if self._in_transaction:
+            yield self._conn
+            return
+        self._in_transaction = True
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- audit log (append-only) -------------------------------------------------------------
+    def audit(
+        self,
+        action: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        input_hashes: dict[str, str] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one record to the audit log (inside the current transaction if any)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO audit_log (recorded_at, action, parameters, input_hashes, result) VALUES (?, ?, ?, ?, ?)",
+                (now_iso(), action, _to_json(parameters or {}), _to_json(input_hashes or {}), _to_json(result or {})),
+            )
+            return int(cur.lastrowid or 0)
+
+    def audit_records(self, action: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit_log"
+        params: tuple[Any, ...] = ()
+        if action:
+            sql += " WHERE action = ?"
+            params = (action,)
+        rows = self.query(sql + " ORDER BY id", params)
+        return [
+            {
+                "id": r["id"],
+                "recorded_at": r["recorded_at"],
+                "action": r["action"],
+                "parameters": json.loads(r["parameters"]),
+                "input_hashes": json.loads(r["input_hashes"]),
+                "result": json.loads(r["result"]),
+            }
+            for r in rows
+        ]
+
+    def table_counts(self) -> dict[str, int]:
+        names = [
+            r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ]
+        return {name: int(self.scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our SQL literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    text = "\n".join(line.split("--")[0] if "--" in line else line for line in lines)
+    return [stmt.strip() for stmt in text.split(";") if stmt.strip()]

@@ -1,0 +1,86 @@
+"""Store methods of the outcome side: recommendations, council responses and rendered reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from kleroterion.errors import StoreError
+from kleroterion.store.core import StoreCore, now_iso
+
+
+class ReportStore(StoreCore):
+    def record_report(self, *, kind: str, lang: str, fmt: str, path: str, sha256: str) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO reports (made_at, kind, lang, format, path, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                (now_iso(), kind, lang, fmt, path, sha256),
+            )
+            self.audit(
+                "report.render",
+                parameters={"kind": kind, "lang": lang, "format": fmt},
+                result={"path": path, "sha256": sha256},
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- recommendations and council responses ------------------------------------------------
+    def add_recommendation(self, *, text: str, support: float | None, minority: str) -> int:
+        """Append one recommendation (``support`` as a share 0..1 of the panel, or None)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO recommendations (added_at, text, support, minority) VALUES (?, ?, ?, ?)",
+                (now_iso(), text, support, minority),
+            )
+            rec_id = int(cur.lastrowid or 0)
+            self.audit(
+                "recommendation.add",
+                parameters={"support": support, "has_minority": bool(minority)},
+                result={"recommendation_id": rec_id},
+            )
+        return rec_id
+
+    def record_response(self, *, recommendation_id: int, status: str, reason: str, due: str | None) -> int:
+        """Append one dated council response; earlier ones stay as the history of updates."""
+        with self.transaction() as conn:
+            if not self.scalar("SELECT COUNT(*) FROM recommendations WHERE id = ?", (recommendation_id,)):
+                raise StoreError(
+                    f"There is no recommendation {recommendation_id}: see `klero recommendation list`.",
+                    code="no_recommendation",
+                    recommendation_id=recommendation_id,
+                )
+            cur = conn.execute(
+                "INSERT INTO council_responses (recommendation_id, recorded_at, status, reason, due)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (recommendation_id, now_iso(), status, reason, due),
+            )
+            resp_id = int(cur.lastrowid or 0)
+            self.audit(
+                "response.record",
+                parameters={"recommendation_id": recommendation_id, "status": status, "due": due},
+                result={"response_id": resp_id},
+            )
+        return resp_id
+
+    def recommendations(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query("SELECT * FROM recommendations ORDER BY id")]
+
+    def council_responses(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query("SELECT * FROM council_responses ORDER BY recommendation_id, id")]
+
+    # -- read-only views the selection report needs -------------------------------------------
+    def selection_probabilities(self, draw_id: int) -> pd.Series:
+        """Per-person selection probability of one draw, indexed by pool id."""
+        rows = self.query(
+            "SELECT person_id, probability FROM selection_probabilities WHERE draw_id = ? ORDER BY person_id",
+            (draw_id,),
+        )
+        return pd.Series({r["person_id"]: float(r["probability"]) for r in rows}, dtype=float)
+
+    def replacements(self, draw_id: int) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT replaced_at, person_in IS NOT NULL AS filled, reason FROM replacements WHERE draw_id = ?"
+            " ORDER BY id",
+            (draw_id,),
+        )
+        return [dict(r) for r in rows]

@@ -1,0 +1,259 @@
+"""Store methods of the citizen lottery: registry, letters, pool, quotas, draws, panel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from kleroterion.store.core import StoreCore, _to_json, now_iso
+from sortition.registry import REGISTRY_COLUMNS, RegistryExtract
+
+
+def _none(value: Any) -> Any:
+    return None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
+
+
+class SortitionStore(StoreCore):
+    # -- registry ---------------------------------------------------------------------------
+    def save_registry(self, extract: RegistryExtract, *, sha256: str, reference_date: str, legal_basis: str) -> int:
+        """Store a validated extract (replacing residents not yet invited is not allowed: one extract)."""
+        residents = extract.residents
+        with self.transaction() as conn:
+            if self.scalar("SELECT COUNT(*) FROM registry_imports"):
+                from kleroterion.errors import StoreError
+
+                raise StoreError(
+                    "This workspace already holds a registry extract; start a new workspace for a new extract.",
+                    code="registry_exists",
+                )
+            cur = conn.execute(
+                "INSERT INTO registry_imports (imported_at, source_name, sha256, reference_date, row_count,"
+                " restricted_count, legal_basis) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now_iso(),
+                    extract.source,
+                    sha256,
+                    reference_date,
+                    len(residents),
+                    extract.restricted_count,
+                    legal_basis,
+                ),
+            )
+            import_id = int(cur.lastrowid or 0)
+            cols = list(REGISTRY_COLUMNS)
+            rows = ((*(_none(v) for v in rec), import_id) for rec in residents[cols].itertuples(index=False, name=None))
+            placeholders = ", ".join("?" for _ in range(len(cols) + 1))
+            conn.executemany(
+                f"INSERT INTO residents ({', '.join(cols)}, import_id) VALUES ({placeholders})",  # noqa: S608
+                rows,
+            )
+            self.audit(
+                "registry.import",
+                parameters={"source": extract.source, "reference_date": reference_date, "legal_basis": legal_basis},
+                input_hashes={extract.source: sha256},
+                result={"residents": len(residents), "restricted": extract.restricted_count},
+            )
+        return import_id
+
+    def residents(
+        self, columns: tuple[str, ...] = ("id", "birth_date", "gender", "address_key", "wijk", "restricted")
+    ) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(columns)} FROM residents ORDER BY id"  # noqa: S608
+        return pd.DataFrame([tuple(r) for r in self.query(sql)], columns=list(columns))
+
+    def registry_info(self) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
+        return dict(rows[0]) if rows else None
+
+    # -- letters ----------------------------------------------------------------------------
+    def save_letters(self, letters: pd.DataFrame, *, seed: str, parameters: dict[str, Any]) -> int:
+        """Store one letter draw (columns ``code, resident_id, address_key, stratum, inclusion_probability``)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO letter_draws (drawn_at, seed, parameters, letter_count) VALUES (?, ?, ?, ?)",
+                (now_iso(), seed, _to_json(parameters), len(letters)),
+            )
+            draw_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO letters (code, draw_id, resident_id, address_key, stratum, inclusion_probability)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (r.code, draw_id, r.resident_id, r.address_key, str(r.stratum), float(r.inclusion_probability))
+                    for r in letters.itertuples(index=False)
+                ],
+            )
+            self.audit(
+                "letters.draw",
+                parameters={**parameters, "seed": seed, "draw_id": draw_id},
+                result={"letters": len(letters)},
+            )
+        return draw_id
+
+    def letters(self) -> pd.DataFrame:
+        rows = self.query(
+            "SELECT l.code, l.draw_id, l.resident_id, l.address_key, l.stratum, l.inclusion_probability,"
+            " r.birth_date, r.gender, r.wijk FROM letters l JOIN residents r ON r.id = l.resident_id ORDER BY l.code"
+        )
+        cols = [
+            "code",
+            "draw_id",
+            "resident_id",
+            "address_key",
+            "stratum",
+            "inclusion_probability",
+            "birth_date",
+            "gender",
+            "wijk",
+        ]
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
+    # -- pool -------------------------------------------------------------------------------
+    def save_pool(self, pool: pd.DataFrame, *, feature_columns: list[str], source: str, sha256: str) -> int:
+        """Store sign-ups (``id, letter_code, address_key`` + feature columns + optional ``contact``)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO pool_members (id, letter_code, signed_up_at, address_key, features, contact)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        str(r["id"]),
+                        str(r["letter_code"]),
+                        now_iso(),
+                        str(r["address_key"]),
+                        _to_json({c: str(r[c]) for c in feature_columns}),
+                        _to_json(r.get("contact", {}) or {}),
+                    )
+                    for r in pool.to_dict("records")
+                ],
+            )
+            self.audit(
+                "pool.import",
+                parameters={"source": source},
+                input_hashes={source: sha256},
+                result={"members": len(pool)},
+            )
+        return len(pool)
+
+    def pool(self) -> pd.DataFrame:
+        rows = self.query("SELECT id, letter_code, address_key, features FROM pool_members ORDER BY id")
+        records = [
+            {
+                "id": r["id"],
+                "letter_code": r["letter_code"],
+                "address_key": r["address_key"],
+                **json.loads(r["features"]),
+            }
+            for r in rows
+        ]
+        return pd.DataFrame.from_records(records)
+
+    # -- quotas -----------------------------------------------------------------------------
+    def save_quotas(self, quotas: pd.DataFrame, *, panel_size: int, source: str, tolerance: float) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO quota_sets (created_at, panel_size, source, tolerance) VALUES (?, ?, ?, ?)",
+                (now_iso(), panel_size, source, tolerance),
+            )
+            set_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO quotas (quota_set_id, category, feature, population_share, target, min_count,"
+                " max_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (set_id, q.category, q.feature, _none(q.population_share), _none(q.target), int(q.min), int(q.max))
+                    for q in quotas.itertuples(index=False)
+                ],
+            )
+            self.audit(
+                "quotas.save",
+                parameters={"panel_size": panel_size, "source": source, "tolerance": tolerance},
+                result={"quota_set_id": set_id, "rows": len(quotas)},
+            )
+        return set_id
+
+    def quotas(self) -> tuple[int, int, pd.DataFrame]:
+        """The latest quota set: (id, panel size, table)."""
+        head = self.query("SELECT id, panel_size FROM quota_sets ORDER BY id DESC LIMIT 1")
+        if not head:
+            from kleroterion.errors import StoreError
+
+            raise StoreError("No quotas yet: run `klero quotas derive --size K` first.", code="no_quotas")
+        set_id, size = int(head[0]["id"]), int(head[0]["panel_size"])
+        rows = self.query(
+            "SELECT category, feature, population_share, target, min_count, max_count FROM quotas"
+            " WHERE quota_set_id = ? ORDER BY rowid",
+            (set_id,),
+        )
+        table = pd.DataFrame(
+            [tuple(r) for r in rows], columns=["category", "feature", "population_share", "target", "min", "max"]
+        )
+        return set_id, size, table
+
+    # -- selection --------------------------------------------------------------------------
+    def save_selection(
+        self,
+        *,
+        quota_set_id: int,
+        kind: str,
+        record: dict[str, Any],
+        probabilities: pd.Series,
+        members: list[tuple[str, str, int]],
+    ) -> int:
+        """Store one draw: its record, per-person probabilities and (person, role, rank) members."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO selection_draws (drawn_at, quota_set_id, kind, algorithm, engine, seed, pool_hash,"
+                " parameters, versions, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now_iso(),
+                    quota_set_id,
+                    kind,
+                    record["algorithm"],
+                    record["engine"],
+                    record["seed"],
+                    record["pool_hash"],
+                    _to_json(record["parameters"]),
+                    _to_json(record["versions"]),
+                    _to_json(record["result"]),
+                ),
+            )
+            draw_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO selection_probabilities (draw_id, person_id, probability) VALUES (?, ?, ?)",
+                [(draw_id, str(pid), float(p)) for pid, p in probabilities.items()],
+            )
+            conn.executemany(
+                "INSERT INTO panel_members (draw_id, person_id, role, rank) VALUES (?, ?, ?, ?)",
+                [(draw_id, pid, role, rank) for pid, role, rank in members],
+            )
+            self.audit(
+                f"selection.{kind}",
+                parameters={
+                    **record["parameters"],
+                    "seed": record["seed"],
+                    "algorithm": record["algorithm"],
+                    "draw_id": draw_id,
+                },
+                input_hashes={"pool": record["pool_hash"]},
+                result=record["result"],
+            )
+        return draw_id
+
+    def selection_draws(self) -> list[dict[str, Any]]:
+        out = []
+        for r in self.query("SELECT * FROM selection_draws ORDER BY id"):
+            rec = dict(r)
+            for key in ("parameters", "versions", "result"):
+                rec[key] = json.loads(rec[key])
+            out.append(rec)
+        return out
+
+    def panel_members(self, role: str | None = None) -> pd.DataFrame:
+        sql = "SELECT draw_id, person_id, role, rank, status FROM panel_members"
+        params: tuple[Any, ...] = ()
+        if role:
+            sql += " WHERE role = ?"
+            params = (role,)
+        rows = self.query(sql + " ORDER BY role DESC, rank", params)
+        return pd.DataFrame([tuple(r) for r in rows], columns=["draw_id", "person_id", "role", "rank", "status"])

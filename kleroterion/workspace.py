@@ -1,0 +1,115 @@
+"""The process workspace: a folder with ``process.toml``, a secret key and the store."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
+from kleroterion.store import Store
+
+PROCESS_FILE = "process.toml"
+KEY_FILE = ".klero-key"
+DEFAULT_DB = "sqlite:///store.sqlite"
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """The settings of one process, as in ``process.toml``."""
+
+    name: str
+    municipality: str
+    language: str = "nl"
+    retention_date: str = ""
+    reference_date: str = ""
+    database_url: str = DEFAULT_DB
+    exclude_restricted: bool = True
+    suppression_threshold: int = 5
+    legal_basis: str = "Wet BRP art. 3.8 (eigen taak gemeente); te bevestigen door de FG"
+
+    def to_toml(self) -> str:
+        lines = ["[process]"]
+        for key, value in self.__dict__.items():
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, int):
+                lines.append(f"{key} = {value}")
+            else:
+                escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+                lines.append(f'{key} = "{escaped}"')
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], *, source: str) -> ProcessSettings:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise KleroError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}", code="bad_settings")
+        if data.get("language", "nl") not in ("nl", "en"):
+            raise KleroError(f"{source}: language must be 'nl' or 'en'", code="bad_settings")
+        return cls(**data)
+
+
+class Workspace:
+    """An opened workspace; use as a context manager to close its store."""
+
+    def __init__(self, root: Path, settings: ProcessSettings, key: bytes) -> None:
+        self.root = root
+        self.settings = settings
+        self.key = key
+        self.store = Store(settings.database_url, base_dir=root)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+    @property
+    def reference_date(self) -> date:
+        return date.fromisoformat(self.settings.reference_date) if self.settings.reference_date else date.today()
+
+    @property
+    def template_dir(self) -> Path:
+        return self.root / "templates"
+
+    @classmethod
+    def create(cls, root: Path, settings: ProcessSettings) -> Workspace:
+        """Create a new workspace in ``root`` (which may exist but must not hold a workspace)."""
+        if (root / PROCESS_FILE).exists():
+            raise StoreError(f"{root} already holds a workspace ({PROCESS_FILE} exists).", path=str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        key_path = root / KEY_FILE
+        key_path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        key_path.chmod(0o600)
+        (root / PROCESS_FILE).write_text(settings.to_toml(), encoding="utf-8")
+        workspace = cls.open(root)
+        workspace.store.audit(
+            "workspace.init", parameters={"name": settings.name, "municipality": settings.municipality}
+        )
+        return workspace
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Open the workspace in ``root``; says clearly when there is none."""
+        process = root / PROCESS_FILE
+        if not process.is_file():
+            raise WorkspaceNotFoundError(
+                f"No Kleroterion workspace in {root.resolve()} (no {PROCESS_FILE}). "
+                "Create one with `klero init DIR --name ... --municipality ...`, or pass --workspace DIR.",
+                path=str(root),
+            )
+        try:
+            data = tomllib.loads(process.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
+        settings = ProcessSettings.from_mapping(dict(data.get("process", {})), source=str(process))
+        try:
+            key = bytes.fromhex((root / KEY_FILE).read_text(encoding="utf-8").strip())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"The workspace key {root / KEY_FILE} is missing or damaged.", path=str(root)) from exc
+        return cls(root, settings, key)

@@ -1,0 +1,136 @@
+"""Template contexts: plain dataclasses built from domain results, guarded by contract tests."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from reports.outcomes import RecommendationRow
+
+
+@dataclass(frozen=True)
+class CompositionRow:
+    """One category value in the population vs pool vs panel table (counts and shares)."""
+
+    category: str
+    feature: str
+    population_share: float
+    pool_count: int
+    pool_share: float
+    panel_count: int
+    panel_share: float
+    quota_min: int
+    quota_max: int
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """Opinion change on one item (paired t-test on complete pairs)."""
+
+    item: str
+    text: str
+    n_pairs: int
+    mean_pre: float
+    mean_post: float
+    mean_change: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    d_z: float
+
+
+@dataclass(frozen=True)
+class CouncilReportContext:
+    """Everything the council report template may show. No names, addresses, birth dates or ids."""
+
+    process_name: str
+    municipality: str
+    lang: str
+    remit: str
+    letters_sent: int
+    signups: int
+    panel_size: int
+    alternates: int
+    algorithm: str
+    engine: str
+    seed: str
+    pool_hash: str
+    fairness: dict[str, float]
+    composition: list[CompositionRow]
+    change: list[ChangeRow]
+    knowledge: dict[str, float]
+    t1_respondents: int
+    data_sources: list[str] = field(default_factory=list)
+    limitations: list[str] = field(default_factory=list)
+    suppression_threshold: int = 5
+    report_date: str = ""
+    recommendations: list[RecommendationRow] = field(default_factory=list)
+
+
+def _suppressed(counts: list[int], threshold: int) -> set[int]:
+    """Positions to hide in one category: counts below ``threshold`` plus complementary suppression.
+
+    If exactly one cell is hidden, the total would reveal it, so the smallest other non-zero cell is
+    hidden as well (DOMAIN.md §6).
+    """
+    hidden = {i for i, n in enumerate(counts) if 0 < n < threshold}
+    if len(hidden) == 1:
+        others = [(n, i) for i, n in enumerate(counts) if i not in hidden and n > 0]
+        if others:
+            hidden.add(min(others)[1])
+    return hidden
+
+
+def composition_rows(
+    quotas: pd.DataFrame, pool: pd.DataFrame, panel: pd.DataFrame, *, threshold: int = 0
+) -> list[CompositionRow]:
+    """Population share (from the quota table), pool and panel counts per category value.
+
+    Pool counts below ``threshold`` (and complementary cells, see ``_suppressed``) are suppressed: count -1,
+    share NaN. Panel counts are shown, because the panel's composition by one feature at a time is
+    published by design (DOMAIN.md §6).
+    """
+    pool_counts = [int((pool[q.category].astype(str) == str(q.feature)).sum()) for q in quotas.itertuples()]
+    hidden: set[int] = set()
+    for category in dict.fromkeys(quotas["category"]):
+        positions = [i for i, c in enumerate(quotas["category"]) if c == category]
+        hidden |= {positions[j] for j in _suppressed([pool_counts[i] for i in positions], threshold)}
+    rows = []
+    for i, q in enumerate(quotas.itertuples(index=False)):
+        pool_count = pool_counts[i]
+        panel_count = int((panel[q.category].astype(str) == str(q.feature)).sum())
+        rows.append(
+            CompositionRow(
+                category=str(q.category),
+                feature=str(q.feature),
+                population_share=float(q.population_share),
+                pool_count=-1 if i in hidden else pool_count,
+                pool_share=math.nan if i in hidden else (pool_count / len(pool) if len(pool) else 0.0),
+                panel_count=panel_count,
+                panel_share=panel_count / len(panel) if len(panel) else 0.0,
+                quota_min=int(q.min),
+                quota_max=int(q.max),
+            )
+        )
+    return rows
+
+
+def change_rows(change: pd.DataFrame, texts: dict[str, str]) -> list[ChangeRow]:
+    """Report rows from a ``summarise_change`` table."""
+    return [
+        ChangeRow(
+            item=str(r.item),
+            text=texts.get(str(r.item), str(r.item)),
+            n_pairs=int(r.n_pairs),
+            mean_pre=float(r.mean_pre),
+            mean_post=float(r.mean_post),
+            mean_change=float(r.mean_change),
+            ci_low=float(r.ci_low),
+            ci_high=float(r.ci_high),
+            p_value=float(r.p_value),
+            d_z=float(r.d_z),
+        )
+        for r in change.itertuples(index=False)
+    ]

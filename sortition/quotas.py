@@ -1,0 +1,127 @@
+"""Quotas: targets proportional to the population, min/max bands, feasibility against a pool.
+
+``target_{f,v} = k·share_{f,v}``; ``[min, max] = [floor(target−tol), ceil(target+tol)]``
+(DOMAIN.md §1a step 6), with largest-remainder rounding for the point targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from kleroterion.errors import InfeasibleQuotaError, KleroError
+
+#: Columns of a quota table, as in the published ``category,feature,min,max`` format plus targets.
+QUOTA_COLUMNS = ("category", "feature", "population_share", "target", "rounded", "min", "max")
+
+
+def largest_remainder(shares: pd.Series, total: int) -> pd.Series:
+    """Hamilton (largest-remainder) apportionment of ``total`` seats over ``shares`` (summing to 1).
+
+    Ties in the remainders are broken by the order of the index, so the result is deterministic.
+    """
+    if total < 0:
+        raise KleroError("Cannot apportion a negative total.", code="negative_total", total=total)
+    quotas = shares.astype(float) * total
+    floors = np.floor(quotas + 1e-12).astype(int)
+    left = total - int(floors.sum())
+    remainders = (quotas - floors).to_numpy()
+    order = np.argsort(-remainders, kind="stable")[:left]
+    result = floors.to_numpy().copy()
+    result[order] += 1
+    return pd.Series(result, index=shares.index, dtype=int)
+
+
+def derive_quotas(shares: Mapping[str, Mapping[str, float]], *, size: int, tolerance: float = 1.0) -> pd.DataFrame:
+    """Quota table for a panel of ``size`` from population shares per category.
+
+    Returns columns ``category, feature, population_share, target, rounded, min, max``: ``target`` is
+    ``size·share``, ``rounded`` its largest-remainder rounding (summing to ``size`` per category),
+    ``min = max(0, floor(target − tolerance))`` and ``max = ceil(target + tolerance)``.
+    """
+    if size <= 0:
+        raise KleroError("Panel size must be positive.", code="bad_panel_size", size=size)
+    rows = []
+    for category, values in shares.items():
+        series = pd.Series(dict(values), dtype=float)
+        if (series < 0).any() or series.sum() <= 0:
+            raise KleroError(f"Category {category!r} has no positive shares.", code="bad_shares", category=category)
+        series = series / series.sum()
+        rounded = largest_remainder(series, size)
+        for feature, share in series.items():
+            target = size * share
+            rows.append(
+                {
+                    "category": category,
+                    "feature": str(feature),
+                    "population_share": share,
+                    "target": target,
+                    "rounded": int(rounded[feature]),
+                    "min": max(0, math.floor(target - tolerance + 1e-9)),
+                    "max": min(size, math.ceil(target + tolerance - 1e-9)),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(QUOTA_COLUMNS))
+
+
+def check_quota_bounds(quotas: pd.DataFrame, size: int) -> None:
+    """Per category: sum of minima ≤ size ≤ sum of maxima; raise ``InfeasibleQuotaError`` if not."""
+    conflicts = []
+    relax: dict[str, str] = {}
+    for category, group in quotas.groupby("category", sort=False):
+        low, high = int(group["min"].sum()), int(group["max"].sum())
+        if low > size:
+            conflicts.append(f"{category}: the minima add up to {low}, more than the panel size {size}")
+            relax[str(category)] = f"lower the minima by {low - size} in total"
+        if high < size:
+            conflicts.append(f"{category}: the maxima add up to {high}, less than the panel size {size}")
+            relax[str(category)] = f"raise the maxima by {size - high} in total"
+    if conflicts:
+        raise InfeasibleQuotaError(
+            "The quotas cannot add up to the panel size:\n  " + "\n  ".join(conflicts),
+            conflicts=conflicts,
+            relaxation=relax,
+        )
+
+
+def check_pool_against_quotas(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> None:
+    """Necessary conditions before any draw: enough pool members for each minimum, and for the panel.
+
+    The full check (whether one panel meets all quotas at once) is done by the selection engine.
+    """
+    check_quota_bounds(quotas, size)
+    conflicts = []
+    relax: dict[str, str] = {}
+    if len(pool) < size:
+        conflicts.append(f"the pool has {len(pool)} people, fewer than the panel size {size}")
+    for row in quotas.itertuples(index=False):
+        if row.category not in pool.columns:
+            conflicts.append(f"the pool has no column '{row.category}'")
+            continue
+        have = int((pool[row.category].astype(str) == str(row.feature)).sum())
+        if have < row.min:
+            conflicts.append(f"{row.category}={row.feature}: minimum {row.min} but only {have} in the pool")
+            relax[f"{row.category}={row.feature}"] = f"min {have}"
+    if conflicts:
+        raise InfeasibleQuotaError(
+            "The pool cannot meet the quotas:\n  " + "\n  ".join(conflicts),
+            conflicts=conflicts,
+            relaxation=relax,
+        )
+
+
+def count_by_quota(members: pd.DataFrame, quotas: pd.DataFrame) -> pd.Series:
+    """Number of ``members`` in each (category, feature) of the quota table."""
+    counts = []
+    for row in quotas.itertuples(index=False):
+        counts.append(int((members[row.category].astype(str) == str(row.feature)).sum()))
+    return pd.Series(counts, index=pd.MultiIndex.from_frame(quotas[["category", "feature"]]), dtype=int)
+
+
+def quotas_met(members: pd.DataFrame, quotas: pd.DataFrame) -> bool:
+    """True when the members' counts lie inside every [min, max] band."""
+    counts = count_by_quota(members, quotas).to_numpy()
+    return bool(((counts >= quotas["min"].to_numpy()) & (counts <= quotas["max"].to_numpy())).all())

@@ -1,0 +1,317 @@
+"""Registry extracts (BRP): canonical columns, validation and pseudonymisation.
+
+A BRP extract arrives with Dutch column names. ``validate_registry`` maps them to the canonical
+column set, checks every cell (collecting all problems before raising one ``InputError``), replaces
+the registry id (BSN / A-nummer) by a keyed hash and keeps only what the draw and the letters need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from kleroterion.errors import ProblemCollector
+
+# canonical name -> accepted source names (lower case), first is the BRP name
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "registry_id": ("bsn", "anummer", "a_nummer", "id", "registry_id", "persoon_id"),
+    "given_names": ("voornamen", "voornaam", "given_names"),
+    "name_prefix": ("voorvoegsel", "voorvoegsel_geslachtsnaam", "name_prefix"),
+    "surname": ("geslachtsnaam", "achternaam", "surname"),
+    "birth_date": ("geboortedatum", "birth_date"),
+    "gender": ("geslacht", "geslachtsaanduiding", "gender"),
+    "street": ("straatnaam", "straat", "street"),
+    "house_number": ("huisnummer", "house_number"),
+    "house_letter": ("huisletter", "house_letter"),
+    "house_suffix": ("huisnummertoevoeging", "toevoeging", "house_suffix"),
+    "postcode": ("postcode",),
+    "city": ("woonplaats", "woonplaatsnaam", "city"),
+    "wijk": ("wijkcode", "wijk"),
+    "buurt": ("buurtcode", "buurt"),
+    "restricted": ("geheimhouding", "indicatiegeheim", "indicatie_geheim", "restricted"),
+}
+REQUIRED = ("registry_id", "birth_date", "gender", "house_number", "postcode")
+OPTIONAL = tuple(c for c in COLUMN_ALIASES if c not in REQUIRED)
+GENDER_CODES = {"M": "M", "V": "V", "O": "O", "MAN": "M", "VROUW": "V", "ONBEKEND": "O", "F": "V", "X": "O"}
+POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}\s?[A-Za-z]{2}$")
+DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y")
+TRUE_VALUES = {"1", "j", "ja", "y", "yes", "true", "waar"}
+FALSE_VALUES = {"", "0", "n", "nee", "no", "false", "onwaar"}
+
+#: The columns a validated registry frame carries, in order (data minimisation: no BSN, no age).
+REGISTRY_COLUMNS = (
+    "id",
+    "birth_date",
+    "gender",
+    "address_key",
+    "postcode",
+    "house_number",
+    "wijk",
+    "buurt",
+    "restricted",
+    "given_names",
+    "name_prefix",
+    "surname",
+    "street",
+    "city",
+)
+
+
+@dataclass(frozen=True)
+class RegistryExtract:
+    """A validated, pseudonymised registry extract."""
+
+    residents: pd.DataFrame  # columns REGISTRY_COLUMNS
+    restricted_count: int
+    source: str
+
+
+def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
+    """Keyed hash (HMAC-SHA256, first 16 hex digits) of each registry id; the BSN is never stored."""
+    return values.map(lambda v: hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:16])
+
+
+def map_columns(columns: list[str], mapping: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Map source columns to canonical names; returns (source -> canonical, unknown source columns)."""
+    explicit = {src.strip().lower(): canon for src, canon in (mapping or {}).items()}
+    result: dict[str, str] = {}
+    unknown = []
+    for col in columns:
+        key = col.strip().lower()
+        if key in explicit:
+            result[col] = explicit[key]
+            continue
+        for canon, aliases in COLUMN_ALIASES.items():
+            if key in aliases and canon not in result.values():
+                result[col] = canon
+                break
+        else:
+            unknown.append(col)
+    return result, unknown
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse YYYYMMDD, YYYY-MM-DD or DD-MM-YYYY into datetime64 (NaT where none fits)."""
+    text = values.astype("string").str.strip()
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in DATE_FORMATS:
+        missing = parsed.isna()
+        if not missing.any():
+            break
+        parsed[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+    return parsed
+
+
+def address_keys(postcode: pd.Series, number: pd.Series, letter: pd.Series, suffix: pd.Series) -> pd.Series:
+    """The household key: postcode + huisnummer + huisletter + toevoeging (normalised)."""
+    pc = postcode.str.replace(" ", "", regex=False).str.upper()
+    parts = pc + "|" + number.astype(str) + "|" + letter.str.upper() + "|" + suffix.str.upper()
+    return parts
+
+
+def validate_registry(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    reference_date: date,
+    key: bytes,
+    mapping: Mapping[str, str] | None = None,
+) -> RegistryExtract:
+    """Validate a raw extract (all cells as text) and return the minimised, pseudonymised residents.
+
+    The frame's index holds the file row number of each record (as ``kleroterion.io.read_table``
+    gives). Every problem is collected; one ``InputError`` names file, row, column and value.
+    """
+    problems = ProblemCollector(source)
+    if frame.shape[0] == 0:
+        problems.add("the file has no residents (only a header, or nothing at all)")
+        problems.raise_if_any("export the extract again with at least one resident")
+    colmap, unknown = map_columns(list(frame.columns), mapping)
+    for name in unknown:
+        problems.add("unknown column; map it in a mapping file or remove it", column=name)
+    present = set(colmap.values())
+    for canon in REQUIRED:
+        if canon not in present:
+            names = "/".join(COLUMN_ALIASES[canon][:2])
+            problems.add(f"missing required column '{names}'", column=COLUMN_ALIASES[canon][0])
+    problems.raise_if_any("use the BRP column names (see README) or give --mapping mapping.toml")
+
+    raw = frame.rename(columns=colmap)
+    data: dict[str, pd.Series | None] = {
+        c: raw[c].astype("string").fillna("").str.strip() if c in raw else None for c in COLUMN_ALIASES
+    }
+    blank = pd.Series("", index=raw.index, dtype="string")
+    cells: dict[str, pd.Series] = {c: (v if v is not None else blank) for c, v in data.items()}
+    rows = pd.Series(raw.index, index=raw.index)
+    src_name = {canon: src for src, canon in colmap.items()}
+
+    def flag(mask: pd.Series, canon: str, message: str) -> None:
+        for idx in mask[mask].index[:200]:
+            problems.add(message, row=int(rows[idx]), column=src_name.get(canon, canon), value=cells[canon][idx])
+
+    ids = cells["registry_id"]
+    flag(ids == "", "registry_id", "empty id")
+    dup = ids.duplicated(keep=False) & (ids != "")
+    flag(dup, "registry_id", "duplicate id (each resident must appear once)")
+
+    births = parse_dates(cells["birth_date"])
+    flag(births.isna(), "birth_date", "not a date (use YYYYMMDD, YYYY-MM-DD or DD-MM-YYYY)")
+    ref = pd.Timestamp(reference_date)
+    flag(births.notna() & (births > ref), "birth_date", f"birth date after the reference date {reference_date}")
+    flag(births.notna() & (births < ref - pd.DateOffset(years=125)), "birth_date", "impossible birth date")
+
+    genders = cells["gender"].str.upper().map(GENDER_CODES)
+    flag(genders.isna(), "gender", "unknown gender code (use M, V or O)")
+
+    postcodes = cells["postcode"]
+    flag(~postcodes.str.match(POSTCODE_RE), "postcode", "malformed postcode (use 1234 AB)")
+    numbers = cells["house_number"]
+    flag(~numbers.str.fullmatch(r"[1-9][0-9]{0,4}"), "house_number", "house number must be a whole number")
+
+    restricted_text = cells["restricted"].str.lower()
+    bad_flag = ~restricted_text.isin(TRUE_VALUES | FALSE_VALUES)
+    flag(bad_flag, "restricted", "restricted-data flag must be J/N, 1/0 or empty")
+    problems.raise_if_any("correct these cells in the extract and import it again; nothing was stored")
+
+    restricted = restricted_text.isin(TRUE_VALUES)
+    residents = pd.DataFrame(
+        {
+            "id": pseudonymise(ids, key),
+            "birth_date": births.dt.strftime("%Y-%m-%d"),
+            "gender": genders,
+            "address_key": address_keys(postcodes, numbers, cells["house_letter"], cells["house_suffix"]),
+            "postcode": postcodes.str.replace(" ", "", regex=False).str.upper(),
+            "house_number": numbers,
+            "wijk": cells["wijk"].replace("", pd.NA),
+            "buurt": cells["buurt"].replace("", pd.NA),
+            "restricted": restricted.astype(int),
+            "given_names": cells["given_names"],
+            "name_prefix": cells["name_prefix"],
+            "surname": cells["surname"],
+            "street": cells["street"],
+            "city": cells["city"],
+        }
+    ).reset_index(drop=True)
+    return RegistryExtract(residents=residents, restricted_count=int(restricted.sum()), source=source)
+
+
+@dataclass(frozen=True)
+class AreaAssignment:
+    """Residents with wijk/buurt taken from an area table, and the addresses it could not place."""
+
+    residents: pd.DataFrame
+    unplaced: tuple[str, ...]  # address keys (postcode|huisnummer|letter|toevoeging) not in the table
+    changed: int  # residents whose wijk in the extract differed from the area table
+
+
+AREA_ALIASES: dict[str, tuple[str, ...]] = {
+    "postcode": ("postcode",),
+    "house_number": ("huisnummer", "house_number"),
+    "wijk": ("wijkcode", "wijk"),
+    "buurt": ("buurtcode", "buurt"),
+}
+
+
+def read_areas(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """Validate an area table (``postcode, huisnummer, wijk[, buurt]``; all cells text).
+
+    An empty ``huisnummer`` makes the row cover the whole postcode. Returns columns ``postcode``
+    (normalised, no space), ``house_number``, ``wijk``, ``buurt``; every bad cell is collected into
+    one ``InputError``, and a (postcode, huisnummer) listed twice with different areas is an error.
+    """
+    problems = ProblemCollector(source)
+    lower = {c.strip().lower(): c for c in frame.columns}
+    found = {canon: next((lower[a] for a in aliases if a in lower), None) for canon, aliases in AREA_ALIASES.items()}
+    for canon in ("postcode", "house_number", "wijk"):
+        if found[canon] is None:
+            problems.add(f"missing required column '{AREA_ALIASES[canon][0]}'", column=AREA_ALIASES[canon][0])
+    problems.raise_if_any("the area table needs the columns postcode, huisnummer, wijk (and optionally buurt)")
+    blank = pd.Series("", index=frame.index, dtype="string")
+
+    def cells(canon: str) -> pd.Series:
+        col = found[canon]
+        return blank if col is None else frame[col].astype("string").fillna("").str.strip()
+
+    postcodes, numbers, wijk, buurt = cells("postcode"), cells("house_number"), cells("wijk"), cells("buurt")
+    for idx in postcodes.index[~postcodes.str.match(POSTCODE_RE)]:
+        problems.add("malformed postcode (use 1234 AB)", row=int(idx), column=found["postcode"], value=postcodes[idx])
+    bad_numbers = ~(numbers.str.fullmatch(r"[1-9][0-9]{0,4}") | (numbers == ""))
+    for idx in numbers.index[bad_numbers]:
+        problems.add(
+            "house number must be a whole number or empty",
+            row=int(idx),
+            column=found["house_number"],
+            value=numbers[idx],
+        )
+    for idx in wijk.index[wijk == ""]:
+        problems.add("empty wijk", row=int(idx), column=found["wijk"], value="")
+    table = pd.DataFrame(
+        {
+            "postcode": postcodes.str.replace(" ", "", regex=False).str.upper(),
+            "house_number": numbers,
+            "wijk": wijk,
+            "buurt": buurt.replace("", pd.NA),
+        }
+    )
+    clash = table.duplicated(["postcode", "house_number"], keep=False) & ~table.duplicated(keep=False)
+    for idx in table.index[clash]:
+        problems.add(
+            "this postcode and house number appear more than once with different areas",
+            row=int(idx),
+            column=found["postcode"],
+            value=f"{postcodes[idx]} {numbers[idx]}".strip(),
+        )
+    problems.raise_if_any("correct the area table and import again; nothing was stored")
+    return table.drop_duplicates(["postcode", "house_number"]).reset_index(drop=True)
+
+
+def assign_areas(residents: pd.DataFrame, areas: pd.DataFrame) -> AreaAssignment:
+    """Set ``wijk``/``buurt`` of validated residents from an area table (see ``read_areas``).
+
+    A row for (postcode, huisnummer) wins over a row for the whole postcode. Residents at an address
+    the table does not cover keep ``wijk`` = NA and their address keys are listed in ``unplaced``.
+    """
+    exact = areas[areas["house_number"] != ""].set_index(["postcode", "house_number"])
+    whole = areas[areas["house_number"] == ""].set_index("postcode")
+    keys = pd.MultiIndex.from_arrays([residents["postcode"], residents["house_number"].astype(str)])
+    wijk = pd.Series(exact["wijk"].reindex(keys).to_numpy(), index=residents.index, dtype="string")
+    buurt = pd.Series(exact["buurt"].reindex(keys).to_numpy(), index=residents.index, dtype="string")
+    fallback = wijk.isna()
+    wijk[fallback] = whole["wijk"].reindex(residents.loc[fallback, "postcode"]).to_numpy()
+    buurt[fallback] = whole["buurt"].reindex(residents.loc[fallback, "postcode"]).to_numpy()
+    before = residents["wijk"].astype("string")
+    changed = int((before.notna() & wijk.notna() & (before != wijk)).fillna(False).sum())
+    unplaced = tuple(sorted(residents.loc[wijk.isna(), "address_key"].unique()))
+    out = residents.assign(wijk=wijk, buurt=buurt)
+    return AreaAssignment(residents=out, unplaced=unplaced, changed=changed)
+
+
+def ages_on(birth_dates: pd.Series, on: date) -> pd.Series:
+    """Whole years of age on a date, from ISO birth dates."""
+    born = pd.to_datetime(birth_dates)
+    years = on.year - born.dt.year
+    before_birthday = (born.dt.month > on.month) | ((born.dt.month == on.month) & (born.dt.day > on.day))
+    return (years - before_birthday.astype(int)).astype(int)
+
+
+AGE_BANDS: tuple[tuple[str, int, int], ...] = (
+    ("16-24", 16, 24),
+    ("25-39", 25, 39),
+    ("40-54", 40, 54),
+    ("55-69", 55, 69),
+    ("70+", 70, 200),
+)
+
+
+def age_bands(ages: pd.Series, bands: tuple[tuple[str, int, int], ...] = AGE_BANDS) -> pd.Series:
+    """Label each age with its band (``pd.NA`` below the youngest band)."""
+    out = pd.Series(pd.NA, index=ages.index, dtype="string")
+    for label, low, high in bands:
+        out[(ages >= low) & (ages <= high)] = label
+    return out

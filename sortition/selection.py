@@ -1,0 +1,308 @@
+"""Stage 2: fair panel selection over a pool, with exact selection probabilities.
+
+The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. The
+``sortition-algorithms`` engine computes a distribution over feasible panels (maximin, nash,
+leximin) by column generation; person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al.,
+Nature 2021). The panel is then drawn from that distribution with the caller's generator. The
+legacy greedy algorithm has no distribution: its probabilities are estimated by repeated draws, with
+a stated standard error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from kleroterion.errors import InfeasibleQuotaError, KleroError
+
+ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks")
+ENGINES = ("sortition-algorithms", "native")
+#: Which algorithms each engine offers (goldilocks only natively; legacy only in sortition-algorithms).
+ENGINE_ALGORITHMS = {
+    "sortition-algorithms": ("maximin", "leximin", "nash", "legacy"),
+    "native": ("maximin", "leximin", "nash", "goldilocks"),
+}
+LEGACY_ESTIMATE_RUNS = 200
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """A drawn panel with the distribution it was drawn from.
+
+    ``probabilities`` is indexed by person id; ``panels``/``weights`` is the distribution over panels
+    (one panel with weight 1 for legacy). ``probability_se`` is 0 for exact probabilities.
+    """
+
+    panel: tuple[str, ...]
+    probabilities: pd.Series
+    panels: tuple[frozenset[str], ...]
+    weights: tuple[float, ...]
+    algorithm: str
+    engine: str
+    exact: bool
+    probability_se: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class _GeneratorRandom:
+    """Adapter giving sortition-algorithms' random-provider interface a numpy Generator."""
+
+    max_int = 2**31 - 1
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+
+    def uniform(self, lower: float, upper: float) -> float:
+        return float(self._rng.uniform(lower, upper))
+
+    def randbelow(self, upper: int) -> int:
+        return int(self._rng.integers(0, upper))
+
+    def randint(self) -> int:
+        return self.randbelow(self.max_int)
+
+    def choice(self, seq: Sequence[str]) -> str:
+        return seq[int(self._rng.integers(0, len(seq)))]
+
+
+@contextmanager
+def _library_randomness(rng: np.random.Generator) -> Iterator[None]:
+    """Route sortition-algorithms' randomness through ``rng`` for the duration of one call."""
+    from sortition_algorithms import utils
+
+    saved = utils._random_provider
+    utils._random_provider = _GeneratorRandom(rng)  # type: ignore[assignment]
+    loggers = [logging.getLogger(name) for name in ("sortition_algorithms", "sortition_algorithms_user")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        utils._random_provider = saved
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _library_inputs(pool: pd.DataFrame, quotas: pd.DataFrame, address_column: str | None) -> tuple[object, object]:
+    from sortition_algorithms import Settings, read_in_features, read_in_people
+
+    body = [
+        {"feature": str(r.category), "value": str(r.feature), "min": str(int(r.min)), "max": str(int(r.max))}
+        for r in quotas.itertuples(index=False)
+    ]
+    features, _, _ = read_in_features(["feature", "value", "min", "max"], body)
+    categories = list(dict.fromkeys(quotas["category"].astype(str)))
+    address_cols = [address_column] if address_column else []
+    settings = Settings(
+        id_column="id",
+        columns_to_keep=[],
+        check_same_address=bool(address_cols),
+        check_same_address_columns=address_cols,
+    )
+    head = ["id", *categories, *address_cols]
+    rows = pool[head].astype(str).to_dict("records")
+    people, _ = read_in_people(head, rows, features, settings)
+    return features, people
+
+
+def _translate_library_error(exc: Exception) -> KleroError:
+    from sortition_algorithms import errors as sa_errors
+
+    if isinstance(exc, sa_errors.InfeasibleQuotasError):
+        lines = [str(line) for line in getattr(exc, "all_lines", [str(exc)])]
+        return InfeasibleQuotaError(
+            "No panel meets all quotas with this pool. " + " ".join(lines),
+            conflicts=lines[1:],
+            relaxation={"suggestion": " ".join(lines[1:])},
+        )
+    if isinstance(exc, sa_errors.InfeasibleQuotasCantRelaxError):
+        return InfeasibleQuotaError(f"No panel meets all quotas and no relaxation was found: {exc}", conflicts=[])
+    return KleroError(f"Selection failed: {exc}", code="selection_failed")
+
+
+def select_panel(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    rng: np.random.Generator,
+    algorithm: str = "maximin",
+    engine: str = "sortition-algorithms",
+    address_column: str | None = "address_key",
+) -> SelectionResult:
+    """Select a panel of ``size`` from ``pool`` (an ``id`` column plus one column per quota category).
+
+    At most one person per value of ``address_column`` (None: no address check).
+    """
+    if algorithm not in ALGORITHMS:
+        raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
+    if engine not in ENGINES:
+        raise KleroError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.", code="bad_engine")
+    if algorithm not in ENGINE_ALGORITHMS[engine]:
+        raise KleroError(
+            f"The {engine} engine has no {algorithm!r}; it offers {', '.join(ENGINE_ALGORITHMS[engine])}.",
+            code="bad_algo",
+        )
+    if pool["id"].duplicated().any():
+        raise KleroError("The pool has duplicate ids.", code="duplicate_pool_ids")
+    if engine == "native":
+        return _select_native(pool, quotas, size=size, rng=rng, algorithm=algorithm, address_column=address_column)
+    from sortition_algorithms import errors as sa_errors
+
+    features, people = _library_inputs(pool, quotas, address_column)
+    try:
+        with _library_randomness(rng):
+            if algorithm == "legacy":
+                return _select_legacy(pool, features, people, size, rng, address_column)
+            panels, weights = _distribution(algorithm, features, people, size, address_column)
+    except sa_errors.SortitionBaseError as exc:
+        raise _translate_library_error(exc) from exc
+    weights_arr = np.asarray(weights, dtype=float)
+    weights_arr = np.clip(weights_arr, 0.0, None)
+    weights_arr /= weights_arr.sum()
+    probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
+    index = int(rng.choice(len(panels), p=weights_arr))
+    panel = tuple(sorted(panels[index]))
+    return SelectionResult(
+        panel=panel,
+        probabilities=probabilities,
+        panels=tuple(panels),
+        weights=tuple(float(w) for w in weights_arr),
+        algorithm=algorithm,
+        engine=engine,
+        exact=True,
+    )
+
+
+def _select_native(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    rng: np.random.Generator,
+    algorithm: str,
+    address_column: str | None,
+) -> SelectionResult:
+    """The native HiGHS engine (``sortition.engine.find_distribution``), drawn like the library's."""
+    try:
+        from sortition.engine import find_distribution
+    except ImportError as exc:
+        raise KleroError(f"The native engine is not available: {exc}", code="no_native_engine") from exc
+    panels, weights = find_distribution(
+        pool, quotas, size=size, algorithm=algorithm, rng=rng, address_column=address_column
+    )
+    weights_arr = np.clip(np.asarray(weights, dtype=float), 0.0, None)
+    weights_arr /= weights_arr.sum()
+    probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
+    index = int(rng.choice(len(panels), p=weights_arr))
+    return SelectionResult(
+        panel=tuple(sorted(panels[index])),
+        probabilities=probabilities,
+        panels=tuple(panels),
+        weights=tuple(float(w) for w in weights_arr),
+        algorithm=algorithm,
+        engine="native",
+        exact=True,
+    )
+
+
+def _distribution(
+    algorithm: str, features: object, people: object, size: int, address_column: str | None
+) -> tuple[list[frozenset[str]], list[float]]:
+    from sortition_algorithms.committee_generation import (
+        GUROBI_AVAILABLE,
+        find_distribution_leximin,
+        find_distribution_maximin,
+        find_distribution_nash,
+    )
+
+    address_cols = [address_column] if address_column else []
+    if algorithm == "leximin" and not GUROBI_AVAILABLE:
+        raise KleroError(
+            "Leximin in sortition-algorithms needs the commercial Gurobi solver, which is not installed. "
+            "Choose --algorithm maximin or nash (sortition-algorithms would silently switch to maximin; we do not).",
+            code="leximin_needs_gurobi",
+        )
+    finder = {
+        "maximin": find_distribution_maximin,
+        "leximin": find_distribution_leximin,
+        "nash": find_distribution_nash,
+    }[algorithm]
+    panels, weights, _report = finder(features, people, size, address_cols)  # type: ignore[arg-type]
+    return list(panels), list(weights)
+
+
+def probabilities_from_distribution(ids: pd.Series, panels: Sequence[frozenset[str]], weights: np.ndarray) -> pd.Series:
+    """Selection probability ``π_i = Σ_{P∋i} λ_P`` of every id (0 for ids in no panel)."""
+    probs = dict.fromkeys(ids, 0.0)
+    for panel, weight in zip(panels, weights, strict=True):
+        for person in panel:
+            probs[person] += float(weight)
+    return pd.Series(probs, name="probability", dtype=float)
+
+
+def _select_legacy(
+    pool: pd.DataFrame,
+    features: object,
+    people: object,
+    size: int,
+    rng: np.random.Generator,
+    address_column: str | None,
+) -> SelectionResult:
+    from sortition_algorithms.committee_generation.legacy import find_random_sample_legacy
+
+    address_cols = [address_column] if address_column else []
+
+    def one() -> frozenset[str]:
+        panels, _ = find_random_sample_legacy(people, features, size, address_cols, max_attempts=100)  # type: ignore[arg-type]
+        return frozenset(panels[0])
+
+    drawn = one()
+    counts = dict.fromkeys(pool["id"].astype(str), 0)
+    for _ in range(LEGACY_ESTIMATE_RUNS):
+        for person in one():
+            counts[person] += 1
+    runs = LEGACY_ESTIMATE_RUNS
+    probabilities = pd.Series({k: v / runs for k, v in counts.items()}, name="probability", dtype=float)
+    # worst-case binomial standard error of a frequency over `runs` draws: sqrt(0.25 / runs)
+    se = float(np.sqrt(0.25 / runs))
+    return SelectionResult(
+        panel=tuple(sorted(drawn)),
+        probabilities=probabilities,
+        panels=(drawn,),
+        weights=(1.0,),
+        algorithm="legacy",
+        engine="sortition-algorithms",
+        exact=False,
+        probability_se=se,
+        notes=(f"legacy probabilities estimated from {runs} repeated draws (standard error ≤ {se:.3f})",),
+    )
+
+
+def fairness_summary(probabilities: pd.Series, *, size: int) -> dict[str, float]:
+    """Min, max, mean, Gini and geometric mean of π; share below k/n; count with π = 0 (DOMAIN.md §2).
+
+    Gini by the sorted-values formula ``G = Σ_i (2i − n − 1)·x_(i) / (n·Σx)`` (i = 1..n).
+    """
+    values = np.sort(probabilities.to_numpy(dtype=float))
+    n = len(values)
+    ranks = np.arange(1, n + 1)
+    gini = float(((2 * ranks - n - 1) * values).sum() / (n * values.sum())) if values.sum() > 0 else 0.0
+    positive = values[values > 0]
+    geo = float(np.exp(np.log(values).mean())) if len(positive) == n else 0.0
+    return {
+        "n": float(n),
+        "min_probability": float(values.min()),
+        "max_probability": float(values.max()),
+        "mean_probability": float(values.mean()),
+        "gini": gini,
+        "geometric_mean": geo,
+        "share_below_k_over_n": float((values < size / n - 1e-12).mean()),
+        "count_zero": float((values <= 1e-12).sum()),
+    }

@@ -1,0 +1,38 @@
+"""Shared factories for tests: tiny pools, quota tables and workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kleroterion.workspace import ProcessSettings, Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "data"
+
+
+def make_quotas(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    """A quota table from (category, feature, min, max) rows."""
+    frame = pd.DataFrame(rows, columns=["category", "feature", "min", "max"])
+    frame["population_share"] = 1.0 / frame.groupby("category")["feature"].transform("size")
+    frame["target"] = 0.0
+    return frame
+
+
+def make_pool(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """A pool with ids p0..pn and one address per person unless given."""
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "id", [f"p{i}" for i in range(len(frame))])
+    if "address_key" not in frame:
+        frame["address_key"] = frame["id"] + "-addr"
+    return frame
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    settings = ProcessSettings(name="Test", municipality="Peel en Maas", reference_date="2024-01-01")
+    ws = Workspace.create(tmp_path / "ws", settings)
+    yield ws
+    ws.store.close()

@@ -1,0 +1,93 @@
+"""The workspace: init, reopen, migrations, commands outside a workspace, transactional writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from kleroterion.cli import app
+from kleroterion.errors import WorkspaceNotFoundError
+from kleroterion.store import migration_scripts
+from kleroterion.workspace import Workspace
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["klero", *args])
+    try:
+        app()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_init_creates_workspace_and_reopens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "raad"
+    code = run_cli(
+        monkeypatch,
+        "init",
+        str(target),
+        "--name",
+        "Sociale Raad 2027",
+        "--municipality",
+        "Peel en Maas",
+        "--reference-date",
+        "2024-01-01",
+    )
+    assert code == 0
+    assert (target / "process.toml").is_file()
+    with Workspace.open(target) as ws:
+        assert ws.settings.name == "Sociale Raad 2027"
+        assert ws.settings.municipality == "Peel en Maas"
+        assert ws.store.schema_version() == max(v for v, _, _ in migration_scripts())
+        assert [r["action"] for r in ws.store.audit_records()] == ["workspace.init"]
+        journal = ws.store.scalar("PRAGMA journal_mode")
+        assert journal == "wal"
+        assert ws.store.scalar("PRAGMA foreign_keys") == 1
+
+
+def test_init_refuses_an_existing_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("init", str(tmp_path / "w"), "--name", "A", "--municipality", "B")
+    assert run_cli(monkeypatch, *args) == 0
+    assert run_cli(monkeypatch, *args) == 1
+    assert "already holds a workspace" in capsys.readouterr().out
+
+
+def test_command_outside_a_workspace_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(monkeypatch, "status", "--workspace", str(tmp_path))
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "No Kleroterion workspace" in out
+    assert "Traceback" not in out
+    with pytest.raises(WorkspaceNotFoundError):
+        Workspace.open(tmp_path)
+
+
+def test_migration_upgrades_an_empty_database(tmp_path: Path) -> None:
+    # a database that exists but has no schema: opening it applies every migration in order, once
+    from kleroterion.store import Store
+
+    path = tmp_path / "old.sqlite"
+    sqlite3.connect(path).close()
+    store = Store(f"sqlite:///{path}")
+    versions = [r["version"] for r in store.query("SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [v for v, _, _ in migration_scripts()]
+    assert store.migrate() == []  # nothing left to apply on reopening
+    store.close()
+    reopened = Store(f"sqlite:///{path}")
+    assert "residents" in reopened.table_counts()
+    reopened.close()
+
+
+def test_failed_write_leaves_the_store_unchanged(workspace: Workspace) -> None:
+    before = workspace.store.table_counts()
+    with pytest.raises(RuntimeError), workspace.store.transaction():
+        workspace.store.audit("test.partial")
+        raise RuntimeError("boom")
+    assert workspace.store.table_counts() == before

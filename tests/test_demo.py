@@ -1,0 +1,107 @@
+"""End to end: the demo on the shipped example, checked on real properties of its outputs."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from kleroterion.demo import run_demo
+from kleroterion.workspace import Workspace
+from sortition.quotas import count_by_quota
+
+
+class CompositionTable(HTMLParser):
+    """Collects (category, feature, panel count) from the report's composition table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = False
+        self.row: list[str] = []
+        self.rows: list[list[str]] = []
+        self.cell: str | None = None
+        self.panel_counts: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        data = dict(attrs)
+        if tag == "table" and data.get("id") == "composition-table":
+            self.inside = True
+        if self.inside and tag in ("td", "th"):
+            self.cell = ""
+            if "data-count" in data:
+                self.panel_counts.append(int(data["data-count"] or 0))
+        if self.inside and tag == "tr":
+            self.row = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        if self.inside and tag in ("td", "th") and self.cell is not None:
+            self.row.append(self.cell.strip())
+            self.cell = None
+        if self.inside and tag == "tr" and self.row:
+            self.rows.append(self.row)
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    run_demo(out)
+    return out
+
+
+@pytest.mark.slow
+def test_panel_meets_every_quota_and_one_per_address(demo: Path) -> None:
+    with Workspace.open(demo / "workspace") as ws:
+        _, size, quotas = ws.store.quotas()
+        pool = ws.store.pool()
+        members = ws.store.panel_members("panel")
+        panel = pool[pool["id"].isin(members["person_id"])]
+        assert len(panel) == size == 30
+        counts = count_by_quota(panel, quotas).to_numpy()
+        assert ((counts >= quotas["min"].to_numpy()) & (counts <= quotas["max"].to_numpy())).all()
+        assert panel["address_key"].is_unique
+        alternates = ws.store.panel_members("alternate")
+        assert len(alternates) == 10
+        assert not set(alternates["person_id"]) & set(members["person_id"])
+        letters = ws.store.letters()
+        assert len(letters) == 2000
+        assert letters["address_key"].is_unique
+
+
+@pytest.mark.slow
+def test_report_table_shows_the_panels_actual_counts(demo: Path) -> None:
+    parser = CompositionTable()
+    parser.feed((demo / "council-report.nl.html").read_text(encoding="utf-8"))
+    with Workspace.open(demo / "workspace") as ws:
+        _, _, quotas = ws.store.quotas()
+        pool = ws.store.pool()
+        panel = pool[pool["id"].isin(ws.store.panel_members("panel")["person_id"])]
+        expected = count_by_quota(panel, quotas).tolist()
+    body = parser.rows[1:]
+    assert [(r[0], r[1]) for r in body] == list(zip(quotas["category"], quotas["feature"], strict=True))
+    assert parser.panel_counts == expected
+    assert sum(parser.panel_counts) == 30 * quotas["category"].nunique()
+
+
+@pytest.mark.slow
+def test_pdf_contains_the_report_sections(demo: Path) -> None:
+    text = "\n".join(page.extract_text() for page in PdfReader(demo / "council-report.nl.pdf").pages)
+    for heading in (
+        "Verslag aan de gemeenteraad",
+        "Samenvatting",
+        "De vraag",
+        "Hoe de deelnemers zijn geloot",
+        "Representativiteit",
+        "Resultaten",
+        "Kennis voor en na",
+        "Beperkingen",
+    ):
+        assert heading in text
+    assert "2.000 uitnodigingsbrieven" in text
