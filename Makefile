@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/klero demo --out demo-output
 
 lint: $(DEVSTAMP)
-	$(BIN)/ruff format --check sortition deliberation reports kleroterion tests bench
-	$(BIN)/ruff check sortition deliberation reports kleroterion tests bench
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -65,10 +66,16 @@ def init(
 
 
 @cli.command()
-def status(workspace: WorkspaceOption = Path(".")) -> None:
+def status(
+    workspace: WorkspaceOption = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+) -> None:
     """Counts of what the workspace holds."""
     with open_workspace(workspace) as ws:
         counts = ws.store.table_counts()
+        if as_json:
+            typer.echo(json.dumps(_status_record(ws, counts), sort_keys=True))
+            return
         console.print(f"{ws.settings.name} — {ws.settings.municipality}")
         for table in (
             "residents",
@@ -80,6 +87,29 @@ def status(workspace: WorkspaceOption = Path(".")) -> None:
             "audit_log",
         ):
             console.print(f"  {table:<16} {counts.get(table, 0):>8,}")
+
+
+def _status_record(ws: Workspace, counts: dict[str, int]) -> dict[str, object]:
+    """The workspace status as plain data: settings, table counts and the latest panel draw."""
+    panel: dict[str, object] | None = None
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    if draws:
+        sitting, alternates = ws.store.current_panel(int(draws[-1]["id"]))
+        panel = {
+            "draw_id": int(draws[-1]["id"]),
+            "algorithm": draws[-1]["algorithm"],
+            "engine": draws[-1]["engine"],
+            "members": len(sitting),
+            "alternates_left": len(alternates),
+            "replacements": len(ws.store.replacements()),
+        }
+    return {
+        "name": ws.settings.name,
+        "municipality": ws.settings.municipality,
+        "reference_date": ws.settings.reference_date,
+        "counts": counts,
+        "panel": panel,
+    }
 
 
 @cli.command()

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from sortition.quotas import derive_quotas
+from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.quotas import count_by_quota, derive_quotas
 from sortition.selection import SelectionResult, select_panel
 
 
 def alternate_quotas(quotas: pd.DataFrame, *, count: int, tolerance: float = 1.0) -> pd.DataFrame:
     """Quotas for a reserve of ``count``, proportional to the panel's population shares."""
+    missing = quotas["population_share"].isna() if "population_share" in quotas else pd.Series([True])
+    if missing.any():
+        raise KleroError(
+            "Alternates are drawn to the population shares, and these quotas have none "
+            "(give population_share in the quota file, or use `klero quotas derive`).",
+            code="no_population_shares",
+        )
     shares: dict[str, dict[str, float]] = {}
     for row in quotas.itertuples(index=False):
         shares.setdefault(str(row.category), {})[str(row.feature)] = float(row.population_share)
@@ -25,6 +36,7 @@ def select_alternates(
     count: int,
     rng: np.random.Generator,
     algorithm: str = "maximin",
+    engine: str = "sortition-algorithms",
     address_column: str | None = "address_key",
     tolerance: float = 1.0,
 ) -> tuple[list[str], SelectionResult]:
@@ -44,8 +56,124 @@ def select_alternates(
         size=count,
         rng=rng,
         algorithm=algorithm,
+        engine=engine,
         address_column=address_column,
     )
     order = list(result.panel)
     rng.shuffle(order)
     return order, result
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The outcome of replacing one panel member.
+
+    ``person_in`` is the chosen alternate; ``skipped`` lists the alternates passed over, each with
+    the reason; ``broken`` the quotas the new panel breaks (empty unless a break was accepted).
+    """
+
+    person_out: str
+    person_in: str
+    skipped: tuple[tuple[str, str], ...]
+    broken: tuple[str, ...]
+
+
+def quota_breaks(members: pd.DataFrame, quotas: pd.DataFrame) -> list[str]:
+    """Each quota the ``members`` fall outside of, as ``category=feature: n (allowed min–max)``."""
+    counts = count_by_quota(members, quotas)
+    out = []
+    for (category, feature), n, low, high in zip(
+        counts.index, counts.to_numpy(), quotas["min"].to_numpy(), quotas["max"].to_numpy(), strict=True
+    ):
+        if not low <= n <= high:
+            out.append(f"{category}={feature}: {int(n)} (allowed {int(low)}–{int(high)})")
+    return out
+
+
+def choose_replacement(
+    pool: pd.DataFrame,
+    panel: Sequence[str],
+    person_out: str,
+    alternates: Sequence[str],
+    quotas: pd.DataFrame,
+    *,
+    address_column: str | None = "address_key",
+    accept_break: bool = False,
+) -> Replacement:
+    """The first alternate, in order, whose entry keeps the panel inside every quota band.
+
+    An alternate at the address of a remaining panel member is skipped. When no alternate keeps the
+    quotas, ``InfeasibleQuotaError`` names the quotas each would break and how many other pool members
+    would keep them; with ``accept_break`` the first address-compatible alternate is taken instead and
+    the broken quotas are returned in ``broken``.
+    """
+    if person_out not in panel:
+        raise KleroError(f"{person_out} is not on the current panel.", code="not_on_panel", person=person_out)
+    rows = pool.set_index("id", drop=False)
+    remaining = [p for p in panel if p != person_out]
+    taken = set(rows.loc[remaining, address_column]) if address_column else set()
+    skipped: list[tuple[str, str]] = []
+    fallback: tuple[str, list[str]] | None = None
+    for alt in alternates:
+        if address_column and rows.at[alt, address_column] in taken:
+            skipped.append((alt, "lives at the address of a panel member"))
+            continue
+        breaks = quota_breaks(rows.loc[[*remaining, alt]], quotas)
+        if not breaks:
+            return Replacement(person_out, alt, tuple(skipped), ())
+        skipped.append((alt, "; ".join(breaks)))
+        if fallback is None:
+            fallback = (alt, breaks)
+    if accept_break and fallback is not None:
+        return Replacement(
+            person_out, fallback[0], tuple(s for s in skipped if s[0] != fallback[0]), tuple(fallback[1])
+        )
+    others = rows[~rows["id"].isin([*panel, *alternates])]
+    if address_column:
+        others = others[~others[address_column].isin(taken)]
+    fitting = [p for p in others["id"] if not quota_breaks(rows.loc[[*remaining, p]], quotas)]
+    conflicts = [f"{alt}: {why}" for alt, why in skipped] or ["there are no alternates left"]
+    raise InfeasibleQuotaError(
+        f"No alternate can replace {person_out} inside the quotas ({len(fitting)} other pool members would"
+        " keep them; --from-pool draws one):\n  " + "\n  ".join(conflicts),
+        conflicts=conflicts,
+        relaxation={
+            "pool_members_who_fit": len(fitting),
+            "suggestion": "draw among pool members who fit (--from-pool), or accept the break (--accept-quota-break)",
+        },
+    )
+
+
+def draw_pool_replacement(
+    pool: pd.DataFrame,
+    panel: Sequence[str],
+    person_out: str,
+    quotas: pd.DataFrame,
+    *,
+    rng: np.random.Generator,
+    exclude: Sequence[str] = (),
+    address_column: str | None = "address_key",
+) -> tuple[str, list[str]]:
+    """A uniform draw among pool members who keep the panel inside every quota when ``person_out`` leaves.
+
+    Candidates are off the panel, not in ``exclude`` (e.g. alternates already passed over) and not at the
+    address of a remaining member; they are sorted by id before the draw so a stored seed replays.
+    Returns (chosen id, all candidates). Raises ``InfeasibleQuotaError`` when nobody fits.
+    """
+    if person_out not in panel:
+        raise KleroError(f"{person_out} is not on the current panel.", code="not_on_panel", person=person_out)
+    rows = pool.set_index("id", drop=False)
+    remaining = [p for p in panel if p != person_out]
+    others = rows[~rows["id"].isin([*panel, *exclude])]
+    if address_column:
+        others = others[~others[address_column].isin(set(rows.loc[remaining, address_column]))]
+    fitting = sorted(p for p in others["id"] if not quota_breaks(rows.loc[[*remaining, p]], quotas))
+    if not fitting:
+        breaks = quota_breaks(rows.loc[remaining], quotas)
+        raise InfeasibleQuotaError(
+            f"Nobody in the pool can replace {person_out} inside the quotas; without a replacement: "
+            + ("; ".join(breaks) or "no quota breaks"),
+            conflicts=breaks,
+            relaxation={"suggestion": "relax the quotas named, or accept the break"},
+        )
+    return fitting[int(rng.integers(0, len(fitting)))], fitting

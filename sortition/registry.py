@@ -42,6 +42,7 @@ GENDER_CODES = {"M": "M", "V": "V", "O": "O", "MAN": "M", "VROUW": "V", "ONBEKEN
 POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}\s?[A-Za-z]{2}$")
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y")
 TRUE_VALUES = {"1", "j", "ja", "y", "yes", "true", "waar"}
+FLAG_LIMIT = 200  # rows listed per (column, problem); the rest are counted in one line
 FALSE_VALUES = {"", "0", "n", "nee", "no", "false", "onwaar"}
 
 #: The columns a validated registry frame carries, in order (data minimisation: no BSN, no age).
@@ -152,8 +153,12 @@ def validate_registry(
     src_name = {canon: src for src, canon in colmap.items()}
 
     def flag(mask: pd.Series, canon: str, message: str) -> None:
-        for idx in mask[mask].index[:200]:
-            problems.add(message, row=int(rows[idx]), column=src_name.get(canon, canon), value=cells[canon][idx])
+        hits = mask[mask].index
+        column = src_name.get(canon, canon)
+        for idx in hits[:FLAG_LIMIT]:
+            problems.add(message, row=int(rows[idx]), column=column, value=cells[canon][idx])
+        if len(hits) > FLAG_LIMIT:
+            problems.add(f"{message}: {len(hits) - FLAG_LIMIT:,} more rows beyond those listed", column=column)
 
     ids = cells["registry_id"]
     flag(ids == "", "registry_id", "empty id")

@@ -163,9 +163,7 @@ def select_panel(
             panels, weights = _distribution(algorithm, features, people, size, address_column)
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
-    weights_arr = np.asarray(weights, dtype=float)
-    weights_arr = np.clip(weights_arr, 0.0, None)
-    weights_arr /= weights_arr.sum()
+    panels, weights_arr = canonical_distribution(panels, np.asarray(weights, dtype=float))
     probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
     index = int(rng.choice(len(panels), p=weights_arr))
     panel = tuple(sorted(panels[index]))
@@ -197,8 +195,7 @@ def _select_native(
     panels, weights = find_distribution(
         pool, quotas, size=size, algorithm=algorithm, rng=rng, address_column=address_column
     )
-    weights_arr = np.clip(np.asarray(weights, dtype=float), 0.0, None)
-    weights_arr /= weights_arr.sum()
+    panels, weights_arr = canonical_distribution(panels, np.asarray(weights, dtype=float))
     probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
     index = int(rng.choice(len(panels), p=weights_arr))
     return SelectionResult(
@@ -236,6 +233,23 @@ def _distribution(
     }[algorithm]
     panels, weights, _report = finder(features, people, size, address_cols)  # type: ignore[arg-type]
     return list(panels), list(weights)
+
+
+def canonical_distribution(
+    panels: Sequence[frozenset[str]], weights: np.ndarray
+) -> tuple[list[frozenset[str]], np.ndarray]:
+    """Merge equal panels and sort them by their sorted ids, weights clipped at 0 and summing to 1.
+
+    Engines return panels in an order that can depend on Python's per-process string hashing
+    (``PYTHONHASHSEED``); drawing an index from a canonical order makes a stored seed replay anywhere.
+    """
+    merged: dict[tuple[str, ...], float] = {}
+    for panel, weight in zip(panels, weights, strict=True):
+        key = tuple(sorted(panel))
+        merged[key] = merged.get(key, 0.0) + max(float(weight), 0.0)
+    keys = sorted(merged)
+    out = np.array([merged[k] for k in keys], dtype=float)
+    return [frozenset(k) for k in keys], out / out.sum()
 
 
 def probabilities_from_distribution(ids: pd.Series, panels: Sequence[frozenset[str]], weights: np.ndarray) -> pd.Series:

@@ -6,15 +6,40 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
 from deliberation.analysis import knowledge_scores, score_answers, summarise_change, summarise_knowledge_gain
+from deliberation.change import (
+    WILCOXON_CORRECTION,
+    WILCOXON_METHOD,
+    WILCOXON_ZERO_METHOD,
+    assess_change,
+    distributions,
+    mcnemar,
+    modal_answers,
+    stuart_maxwell,
+)
+from deliberation.control import control_effects
+from deliberation.groups import assign_groups, assignment_check, group_index_changes, summarise_distortions
 from deliberation.instrument import Instrument, instrument_from_dict
+from deliberation.knowledge import change_on_knowledge, summarise_knowledge_gain_answered
+from deliberation.packets import packet_balance, source_sides
+from deliberation.representativeness import (
+    ATTENDANCE_COLUMNS,
+    attendance_model,
+    compare_nominal,
+    compare_population,
+    compare_scales,
+)
+from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
+from deliberation.weighting import kish_n_eff, rake, weighted_mean
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
-from kleroterion.errors import InputError, KleroError, Problem
+from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import read_table, sha256_file
+from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
 
@@ -88,7 +113,24 @@ def import_wave(ws: Workspace, wave: str, path: Path) -> dict[str, Any]:
 
 
 def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd.DataFrame]:
-    """Opinion change and knowledge gain of the panel between two waves; stored as analyses."""
+    """Opinion change, knowledge gain and representativeness of the panel; each stored as an analysis.
+
+    Keys: ``opinion_change`` (paired t), ``knowledge_gain`` (DK = wrong), ``opinion_tests`` (t,
+    Wilcoxon, Holm and BH), ``opinion_distributions`` and ``opinion_modes`` (panel, both waves, DK/NA
+    rows), ``opinion_mcnemar`` (yes/no items), ``opinion_marginal_homogeneity``
+    (Stuart–Maxwell), ``opinion_change_subgroups`` (cells under 5 pairs
+    suppressed), ``knowledge_gain_drop_dk``, ``opinion_change_vs_knowledge`` (OLS, HC2),
+    ``representativeness_nominal`` /
+    ``representativeness_scales`` (participants vs invited non-participants at ``pre``),
+    ``attendance_model`` (logit of attending on T1 knowledge and extremity; if it cannot be fitted, one
+    row ``(not fitted)`` with the reason in ``note``), and when the
+    workspace has quotas ``representativeness_population`` (vs the quota population shares) and
+    ``opinion_change_weighted`` (raked to those margins; n stays the real n; when raking cannot
+    reach the margins, one row ``(not weighted)`` with the reason in ``note``), and when there is a
+    control arm ``control_ancova`` and ``control_gain_difference`` (attended vs control); with a
+    stored briefing packet ``packet_balance`` and ``packet_sources``; with stored small groups
+    ``group_changes``, ``group_distortions`` and ``group_assignment_check``.
+    """
     instrument = load_instrument(ws)
     answers = ws.store.answers()
     participants = ws.store.participants()
@@ -99,10 +141,229 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
         knowledge_scores(scored, instrument, wave=pre), knowledge_scores(scored, instrument, wave=post)
     )
     params = {"pre": pre, "post": post, "group": "participants", "weighted": False}
-    ws.store.save_analysis("opinion_change", change, parameters=params)
-    ws.store.save_analysis("knowledge_gain", gain, parameters=params)
-    return {"opinion_change": change, "knowledge_gain": gain}
+    dist = distributions(scored, instrument, waves=[pre, post])
+    results = {
+        "opinion_change": change,
+        "knowledge_gain": gain,
+        "opinion_tests": assess_change(scored, instrument, pre=pre, post=post),
+        "opinion_distributions": dist,
+        "opinion_modes": modal_answers(dist),
+        "opinion_mcnemar": mcnemar(scored, instrument, pre=pre, post=post),
+        "opinion_marginal_homogeneity": stuart_maxwell(scored, instrument, pre=pre, post=post),
+        "knowledge_gain_drop_dk": summarise_knowledge_gain_answered(scored, instrument, pre=pre, post=post),
+        "opinion_change_vs_knowledge": change_on_knowledge(scored, instrument, pre=pre, post=post),
+        "opinion_change_subgroups": subgroup_change(
+            scored,
+            instrument,
+            participants.set_index("participant_id"),
+            variables=[c for c in ("gender", "age_band", "education") if c in participants],
+            pre=pre,
+            post=post,
+        ),
+    }
+    for kind, table in results.items():
+        extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
+        ws.store.save_analysis(kind, table, parameters={**params, **extra})
+    representativeness = _representativeness(participants, answers, instrument, wave=pre)
+    rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
+    for kind, table in representativeness.items():
+        ws.store.save_analysis(kind, table, parameters=rep_params)
+    population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post)
+    control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
+    extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
+    return {**results, **representativeness, **population, **control, **extra}
 
+
+def _packet_analyses(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Balance of the latest version of each stored briefing packet (none stored: nothing)."""
+    arguments = ws.store.packet_arguments()
+    if arguments.empty:
+        return {}
+    balance, sources = [], []
+    for (title, version), part in arguments.groupby(["title", "version"], sort=True):
+        balance.append(packet_balance(part.reset_index(drop=True)).assign(title=title, version=version))
+        sources.append(source_sides(part.reset_index(drop=True)).assign(title=title, version=version))
+    out = {
+        "packet_balance": pd.concat(balance, ignore_index=True),
+        "packet_sources": pd.concat(sources, ignore_index=True),
+    }
+    for kind, table in out.items():
+        ws.store.save_analysis(kind, table, parameters={"packets": sorted(set(arguments["title"]))})
+    return out
+
+
+def _group_analyses(
+    ws: Workspace, scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+) -> dict[str, pd.DataFrame]:
+    """Homogenisation/polarisation per stored small group and attitude item rescaled to 0–1, and the
+    leave-one-out check of random assignment (DOMAIN.md §3.7); nothing without stored groups."""
+    groups = ws.store.groups()
+    if groups.empty:
+        return {}
+    members = groups.set_index("participant_id")["group"]
+    scales = {i.code: i for i in instrument.attitude_items if i.scale_min is not None and i.scale_max is not None}
+    part = scored[scored["item_code"].isin(list(scales)) & scored["participant_id"].isin(members.index)]
+    low = part["item_code"].map(lambda c: scales[c].scale_min)
+    high = part["item_code"].map(lambda c: scales[c].scale_max)
+    values = pd.DataFrame(
+        {
+            "participant_id": part["participant_id"],
+            "wave": part["wave"],
+            "index": part["item_code"],
+            "value": (part["value"] - low) / (high - low),
+        }
+    )
+    changes = group_index_changes(values, members, pre=pre, post=post)
+    out = {
+        "group_changes": changes,
+        "group_distortions": summarise_distortions(changes),
+        "group_assignment_check": assignment_check(values, members, wave=pre),
+    }
+    params = {"pre": pre, "post": post, "indices": "attitude items rescaled to 0-1", "weighted": False}
+    for kind, table in out.items():
+        ws.store.save_analysis(kind, table, parameters=params)
+    return out
+
+
+def assign_groups_action(ws: Workspace, *, size: int, balance: list[str], seed: int | None = None) -> pd.DataFrame:
+    """Randomly assign the panel to small groups balanced on ``balance`` and store the assignment.
+
+    The seed comes from ``secrets`` unless given (e.g. a publicly announced value) and is stored.
+    """
+    participants = ws.store.participants()
+    panel = participants[participants["arm"] == "participant"].reset_index(drop=True)
+    used = fresh_seed() if seed is None else seed
+    assignment = assign_groups(panel, size=size, balance=balance, rng=generator(used))
+    ws.store.save_groups(assignment[["participant_id", "group"]], seed=str(used))
+    return assignment
+
+
+def _control_analyses(
+    ws: Workspace, participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+) -> dict[str, pd.DataFrame]:
+    """ANCOVA and gain difference, attended vs control, when the workspace has a control arm.
+
+    The bootstrap seed comes from ``secrets`` and is stored with the analysis so it can be replayed.
+    """
+    arms = participants.set_index("participant_id")["arm"]
+    if not (arms == "control").any():
+        return {}
+    seed = fresh_seed()
+    ids = set(arms[arms.isin(["participant", "control"])].index)
+    scored = score_answers(answers[answers["participant_id"].isin(ids)], instrument)
+    anc, gain = control_effects(scored, instrument, arms, pre=pre, post=post, rng=generator(seed))
+    params = {"pre": pre, "post": post, "contrast": "attended vs control", "weighted": False}
+    ws.store.save_analysis("control_ancova", anc, parameters={**params, "cov_type": "HC2"})
+    ws.store.save_analysis(
+        "control_gain_difference", gain, parameters={**params, "bootstrap_seed": str(seed), "n_bootstrap": 2000}
+    )
+    return {"control_ancova": anc, "control_gain_difference": gain}
+
+
+def _population_margins(ws: Workspace, participants: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Population shares of the latest quota set, for the characteristics the participants table has."""
+    try:
+        _, _, quotas = ws.store.quotas()
+    except StoreError:
+        return {}
+    return {
+        str(cat): {str(f): float(s) for f, s in zip(part["feature"], part["population_share"], strict=True)}
+        for cat, part in quotas.groupby("category", sort=False)
+        if cat in participants and cat != "wijk"
+    }
+
+
+def _population_analyses(
+    ws: Workspace, participants: pd.DataFrame, scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+) -> dict[str, pd.DataFrame]:
+    """Participants vs population (goodness of fit) and opinion change weighted by raking to the
+    population margins of the quota set; nothing when there are no quotas."""
+    margins = _population_margins(ws, participants)
+    if not margins:
+        return {}
+    panel = participants[participants["arm"] == "participant"].set_index("participant_id")
+    fit = compare_population(panel, margins, variables=list(margins))
+    ws.store.save_analysis(
+        "representativeness_population", fit, parameters={"group": "participants", "source": "quota population shares"}
+    )
+    try:
+        weights = rake(panel, margins)
+    except KleroError as exc:
+        weighted = pd.DataFrame([{"item": "(not weighted)", "note": exc.message}])
+        params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": exc.message}
+        ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
+        return {"representativeness_population": fit, "opinion_change_weighted": weighted}
+    rows = []
+    for item in instrument.attitude_items:
+        part = scored[scored["item_code"] == item.code]
+        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
+        if pre not in wide or post not in wide:
+            continue
+        diff = (wide[post] - wide[pre]).dropna()
+        table = weighted_mean(diff.to_numpy(), weights.reindex(diff.index).to_numpy())
+        rows.append(table.assign(item=item.code)[["item", *table.columns]])
+    weighted = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    params = {
+        "pre": pre,
+        "post": post,
+        "group": "participants",
+        "weighted": True,
+        "weights": f"raked to {', '.join(margins)} (tolerance 1e-6), T1 weight on complete pairs",
+        "n_eff_panel": kish_n_eff(weights),
+        "note": "with a panel of a few dozen, weighting is mostly cosmetic; compare with opinion_change",
+    }
+    ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
+    return {"representativeness_population": fit, "opinion_change_weighted": weighted}
+
+
+def _representativeness(
+    participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str
+) -> dict[str, pd.DataFrame]:
+    """Participants vs invited non-participants: demographics (χ²) and T1 attitudes and knowledge (Welch)."""
+    nominal = [c for c in ("gender", "age_band", "education") if c in participants]
+    people = participants.set_index("participant_id")
+    scored = score_answers(answers[answers["wave"] == wave], instrument)
+    scales = scored[scored["item_code"].isin([i.code for i in instrument.attitude_items])].pivot_table(
+        index="participant_id", columns="item_code", values="value", aggfunc="first"
+    )
+    people = people.join(scales)
+    if instrument.knowledge_items:
+        people = people.join(knowledge_scores(scored, instrument, wave=wave).rename("knowledge_score"))
+    scale_vars = [c for c in (*scales.columns, "knowledge_score") if c in people]
+    people["extremity"] = _extremity(people, instrument, list(scales.columns))
+    # Invited non-participants only: a control arm (never invited) is never pooled with no-shows.
+    a, b = people[people["arm"] == "participant"], people[people["arm"] == "invited"]
+    numeric = [c for c in ("knowledge_score", "extremity") if c in people]
+    invited = people[people["arm"].isin(["participant", "invited"])]
+    invited = invited.assign(attended=(invited["arm"] == "participant").astype(int))
+    try:
+        attendance = attendance_model(invited, attended="attended", numeric=numeric)
+    except KleroError as exc:
+        attendance = pd.DataFrame(columns=[*ATTENDANCE_COLUMNS, "note"])
+        attendance.loc[0, ["term", "note"]] = ["(not fitted)", exc.message]
+    return {
+        "representativeness_nominal": compare_nominal(a, b, variables=nominal),
+        "representativeness_scales": compare_scales(a, b, variables=scale_vars),
+        "attendance_model": attendance,
+    }
+
+
+def _extremity(people: pd.DataFrame, instrument: Instrument, codes: list[str]) -> pd.Series:
+    """Mean over attitude items of ``|y − 0.5|``, y rescaled to 0–1 (DOMAIN.md §3 index convention)."""
+    parts = []
+    for code in codes:
+        item = instrument.item(code)
+        if item.scale_min is None or item.scale_max is None:
+            continue
+        parts.append(((people[code] - item.scale_min) / (item.scale_max - item.scale_min) - 0.5).abs())
+    return pd.concat(parts, axis=1).mean(axis=1) if parts else pd.Series(np.nan, index=people.index)
+
+
+WILCOXON_PINNED = {
+    "zero_method": WILCOXON_ZERO_METHOD,
+    "correction": WILCOXON_CORRECTION,
+    "method": WILCOXON_METHOD,
+}
 
 poll_app = typer.Typer(help="Define the poll instrument.", no_args_is_help=True)
 survey_app = typer.Typer(help="Import survey waves.", no_args_is_help=True)

@@ -144,7 +144,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         ),
         replacements=[
             ReplacementRow(replaced_on=str(r["replaced_at"])[:10], reason=str(r["reason"]), filled=bool(r["filled"]))
-            for r in ws.store.replacements(int(draw["id"]))
+            for r in ws.store.draw_replacements(int(draw["id"]))
         ],
         replay_command=replay_command(
             algorithm=str(draw["algorithm"]),
@@ -210,10 +210,14 @@ def add_recommendation(ws: Workspace, text: str, *, support_pct: float | None, m
     return ws.store.add_recommendation(text=text.strip(), support=check_support(support_pct), minority=minority)
 
 
-def record_response(ws: Workspace, recommendation: int, *, status: str, reason: str, due: str | None) -> int:
+def record_response(
+    ws: Workspace, recommendation: int, *, status: str, reason: str, due: str | None, owner: str = ""
+) -> int:
     """Record (another) dated council response; a reason is required unless adopted."""
     check_response(status, reason, due)
-    return ws.store.record_response(recommendation_id=recommendation, status=status, reason=reason.strip(), due=due)
+    return ws.store.record_response(
+        recommendation_id=recommendation, status=status, reason=reason.strip(), due=due, owner=owner.strip()
+    )
 
 
 report_app = typer.Typer(help="Render reports.", no_args_is_help=True)
@@ -285,8 +289,9 @@ def response_record_cmd(
     workspace: WorkspaceOption = Path("."),
     reason: Annotated[str, typer.Option(help="Why (required unless adopted).")] = "",
     due: Annotated[str | None, typer.Option(help="Deadline (YYYY-MM-DD).")] = None,
+    owner: Annotated[str, typer.Option(help="Who in the municipality owns the follow-up.")] = "",
 ) -> None:
     """Record the council's response to a recommendation (earlier responses stay as dated updates)."""
     with open_workspace(workspace) as ws:
-        record_response(ws, recommendation, status=status, reason=reason, due=due)
+        record_response(ws, recommendation, status=status, reason=reason, due=due, owner=owner)
     console.print(f"Response to recommendation {recommendation} recorded: {status}.")

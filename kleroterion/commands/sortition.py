@@ -13,16 +13,17 @@ import pandas as pd
 import typer
 
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
-from kleroterion.errors import InputError, KleroError, Problem
+from kleroterion.commands.select import read_categories
+from kleroterion.errors import InfeasibleQuotaError, InputError, KleroError, Problem
 from kleroterion.io import read_table, sha256_file
 from kleroterion.seeds import fresh_seed, generator, public_seed
 from kleroterion.workspace import Workspace
-from sortition.alternates import select_alternates
+from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
 from sortition.letters import draw_letters, make_codes
 from sortition.pool import build_pool
-from sortition.quotas import check_pool_against_quotas, derive_quotas, quotas_met
+from sortition.quotas import check_pool_against_quotas, check_quota_bounds, derive_quotas, quotas_met
 from sortition.registry import age_bands, ages_on, assign_areas, read_areas, validate_registry
-from sortition.selection import fairness_summary, select_panel
+from sortition.selection import SelectionResult, fairness_summary, select_panel
 
 QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
 
@@ -132,6 +133,34 @@ def draw_letters_action(
     }
 
 
+def parse_oversample(specs: list[str]) -> tuple[str | None, dict[str, float]]:
+    """Parse ``COLUMN=VALUE:FACTOR`` options into (column, {value: factor}); all must share one column."""
+    problems = []
+    columns: set[str] = set()
+    factors: dict[str, float] = {}
+    for spec in specs:
+        column, _, rest = spec.partition("=")
+        value, _, factor_text = rest.rpartition(":")
+        try:
+            factor = float(factor_text)
+        except ValueError:
+            factor = -1.0
+        if not column.strip() or not value.strip() or factor <= 0:
+            problems.append(
+                Problem("write COLUMN=VALUE:FACTOR with a factor above 0", column="--oversample", value=spec)
+            )
+            continue
+        columns.add(column.strip())
+        factors[value.strip()] = factor
+    if len(columns) > 1:
+        problems.append(
+            Problem("oversample one column at a time", column="--oversample", value=", ".join(sorted(columns)))
+        )
+    if problems:
+        raise InputError("the command line", problems, hint="for example --oversample wijk=WK01:2")
+    return (columns.pop() if columns else None), factors
+
+
 def export_letters(ws: Workspace, path: Path) -> int:
     """Write the mail-merge list (code, name, address) as CSV or XLSX."""
     rows = ws.store.query(
@@ -218,11 +247,62 @@ def derive_quotas_action(
     return {"quota_set_id": set_id, "rows": len(quotas), "categories": sorted(shares), "quotas": quotas}
 
 
+def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, Any]:
+    """Store a ``category,feature,min,max`` file (optionally with population_share, target) as the quotas."""
+    quotas = read_categories(path)
+    frame = read_table(path)
+    problems = []
+    for col in ("population_share", "target"):
+        values: list[float | None] = []
+        for row, text in (frame[col] if col in frame.columns else pd.Series(dtype=str)).items():
+            try:
+                values.append(float(str(text).replace(",", ".")) if str(text).strip() else None)
+            except ValueError:
+                problems.append(Problem("not a number", row=int(row), column=col, value=text))
+                values.append(None)
+        quotas[col] = values if col in frame.columns else None
+    if problems:
+        raise InputError(path.name, problems, hint="write shares and targets as decimals, or leave them empty")
+    check_quota_bounds(quotas, size)
+    set_id = ws.store.save_quotas(quotas, panel_size=size, source=f"file:{path.name}", tolerance=0.0)
+    ws.store.audit(
+        "quotas.import", parameters={"file": path.name, "size": size}, input_hashes={path.name: sha256_file(path)}
+    )
+    return {"quota_set_id": set_id, "rows": len(quotas), "quotas": quotas}
+
+
+def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
+    """Write an editable quota file: category,feature,min,max then population_share,target."""
+    columns = ["category", "feature", "min", "max", "population_share", "target"]
+    quotas.reindex(columns=columns).to_csv(path, index=False, float_format="%.6g")
+
+
 def pool_hash(pool: pd.DataFrame, categories: list[str]) -> str:
     """SHA-256 of the frozen pool: ids, addresses and quota features, sorted, as canonical JSON."""
     cols = ["id", "address_key", *categories]
     records = pool[cols].astype(str).sort_values("id").to_dict("records")
     return hashlib.sha256(json.dumps(records, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def draw_panel(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    seed: int,
+    algorithm: str,
+    engine: str,
+    alternates: int,
+) -> tuple[SelectionResult, list[str]]:
+    """The panel and its ordered alternates from one seed: the one path both drawing and replay take."""
+    rng = generator(seed)
+    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine)
+    order: list[str] = []
+    if alternates > 0:
+        order, _reserve = select_alternates(
+            pool, result.panel, quotas, count=alternates, rng=rng, algorithm=algorithm, engine=engine
+        )
+    return result, order
 
 
 def select_panel_action(
@@ -232,6 +312,7 @@ def select_panel_action(
     seed: int | None = None,
     public_value: str | None = None,
     alternates: int = 0,
+    engine: str = "sortition-algorithms",
 ) -> dict[str, Any]:
     set_id, size, quotas = ws.store.quotas()
     pool = ws.store.pool()
@@ -242,8 +323,9 @@ def select_panel_action(
     digest = pool_hash(pool, categories)
     if seed is None:
         seed = public_seed(digest, public_value) if public_value else fresh_seed()
-    rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm)
+    result, order = draw_panel(
+        pool, quotas, size=size, seed=seed, algorithm=algorithm, engine=engine, alternates=alternates
+    )
     panel = pool[pool["id"].isin(result.panel)]
     if not quotas_met(panel, quotas):
         raise KleroError("The drawn panel does not meet the quotas (engine error).", code="quota_violation")
@@ -264,9 +346,7 @@ def select_panel_action(
         "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
     }
     members = [(pid, "panel", rank) for rank, pid in enumerate(result.panel, start=1)]
-    order: list[str] = []
     if alternates > 0:
-        order, _reserve = select_alternates(pool, result.panel, quotas, count=alternates, rng=rng, algorithm=algorithm)
         members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
         record["result"]["alternates"] = order
     draw_id = ws.store.save_selection(
@@ -282,6 +362,101 @@ def select_panel_action(
         "pool_size": len(pool),
         "size": size,
     }
+
+
+def replace_member_action(
+    ws: Workspace,
+    person: str,
+    *,
+    reason: str,
+    accept_quota_break: bool = False,
+    from_pool: bool = False,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Replace a panel member by the first alternate who keeps the quotas; recorded and audited.
+
+    With ``from_pool``, when no alternate keeps the quotas, a seeded uniform draw among the pool members
+    who do (DOMAIN.md §1a step 8); the seed and the candidates are stored in the audit record.
+    """
+    draw = ws.store.latest_panel_draw()
+    _size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+    panel, alternates = ws.store.current_panel(int(draw["id"]))
+    pool = ws.store.pool()
+    try:
+        choice = choose_replacement(pool, panel, person, alternates, quotas, accept_break=accept_quota_break)
+    except InfeasibleQuotaError:
+        if not from_pool:
+            raise
+        seed = fresh_seed() if seed is None else seed
+        members = ws.store.panel_members()
+        involved = members.loc[members["draw_id"] == int(draw["id"]), "person_id"].tolist()  # incl. declined, left
+        person_in, candidates = draw_pool_replacement(
+            pool, panel, person, quotas, rng=generator(seed), exclude=involved
+        )
+        details: dict[str, Any] = {"from_pool": True, "seed": str(seed), "candidates": candidates}
+        replacement_id = ws.store.save_replacement(
+            draw_id=int(draw["id"]),
+            person_out=person,
+            person_in=person_in,
+            reason=reason,
+            details=details,
+            from_pool=True,
+        )
+        return {"replacement_id": replacement_id, "person_in": person_in, "skipped": [], "quotas_broken": [], **details}
+    details = {"skipped": [list(s) for s in choice.skipped], "quotas_broken": list(choice.broken)}
+    replacement_id = ws.store.save_replacement(
+        draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
+    )
+    return {"replacement_id": replacement_id, "person_in": choice.person_in, **details}
+
+
+def verify_panel_action(ws: Workspace) -> dict[str, Any]:
+    """Replay the latest panel draw from its stored seed, pool hash, quotas, algorithm and engine.
+
+    Raises ``KleroError`` (exit code 1) naming every difference: pool changed since the draw, or a
+    replayed panel or alternate order that differs from the stored one.
+    """
+    draw = ws.store.latest_panel_draw()
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+    pool = ws.store.pool()
+    categories = list(dict.fromkeys(quotas["category"]))
+    digest = pool_hash(pool, categories)
+    problems = []
+    if digest != draw["pool_hash"]:
+        problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")
+    stored_panel = list(draw["result"]["panel"])
+    stored_alternates = list(draw["result"].get("alternates", []))
+    replayed, order = draw_panel(
+        pool,
+        quotas,
+        size=size,
+        seed=int(draw["seed"]),
+        algorithm=str(draw["algorithm"]),
+        engine=str(draw["engine"]),
+        alternates=int(draw["parameters"].get("alternates", 0)),
+    )
+    if list(replayed.panel) != stored_panel:
+        only_stored = sorted(set(stored_panel) - set(replayed.panel))
+        only_replayed = sorted(set(replayed.panel) - set(stored_panel))
+        problems.append(f"the replayed panel differs: stored only {only_stored}, replay only {only_replayed}")
+    if order != stored_alternates:
+        problems.append("the replayed alternates (or their order) differ from the stored ones")
+    if problems and draw["engine"] == "sortition-algorithms" and digest == draw["pool_hash"]:
+        problems.append(
+            "note: sortition-algorithms' panel search follows Python's string hashing (PYTHONHASHSEED), so its "
+            "draws do not replay in another process; use --engine native for a draw anyone can replay"
+        )
+    ws.store.audit(
+        "panel.verify",
+        parameters={"draw_id": int(draw["id"])},
+        input_hashes={"pool": digest},
+        result={"identical": not problems, "problems": problems},
+    )
+    if problems:
+        raise KleroError(
+            f"Draw {draw['id']} does not replay:\n  " + "\n  ".join(problems), code="verify_failed", problems=problems
+        )
+    return {"draw_id": int(draw["id"]), "panel": stored_panel, "alternates": stored_alternates, "pool_hash": digest}
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -328,10 +503,23 @@ def letters_draw_cmd(
     stratify_by: Annotated[str | None, typer.Option(help="Allocate letters proportionally over this column.")] = None,
     min_age: Annotated[int, typer.Option(help="Minimum age on the reference date.")] = 16,
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,
+    oversample: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=VALUE:FACTOR, e.g. wijk=WK01:2 (repeatable); multiplies that stratum's share."),
+    ] = None,
 ) -> None:
-    """Draw letters, one per address, with exact inclusion probabilities."""
+    """Draw letters, one per address, with exact inclusion probabilities; never an address drawn before."""
+    column, factors = parse_oversample(oversample or [])
+    if column is not None and stratify_by not in (None, column):
+        raise KleroError(
+            f"--oversample uses the column {column!r} but --stratify-by is {stratify_by!r}; use one column.",
+            code="bad_oversample",
+        )
+    stratify_by = stratify_by or column
     with open_workspace(workspace) as ws:
-        out = draw_letters_action(ws, count=count, seed=seed, stratify_by=stratify_by, min_age=min_age)
+        out = draw_letters_action(
+            ws, count=count, seed=seed, stratify_by=stratify_by, min_age=min_age, oversample=factors or None
+        )
     console.print(
         f"Drew {out['letters']:,} letters from {out['eligible']:,} eligible residents "
         f"({out['restricted_excluded']} restricted excluded), one per address. Seed {out['seed']}."
@@ -360,11 +548,31 @@ def quotas_derive_cmd(
     workspace: WorkspaceOption = Path("."),
     tolerance: Annotated[float, typer.Option(help="Band around each target.")] = 1.0,
     shares: Annotated[list[Path] | None, typer.Option("--shares", help="Extra category,feature,share file.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Also write the quotas to this CSV, to edit and `quotas import`.")
+    ] = None,
 ) -> None:
     """Derive quotas proportional to the registry (plus extra shares, e.g. CBS education)."""
     with open_workspace(workspace) as ws:
         out = derive_quotas_action(ws, size=size, tolerance=tolerance, extra=shares)
     console.print(out["quotas"][["category", "feature", "target", "min", "max"]].to_string(index=False))
+    if out_file is not None:
+        write_quotas(out["quotas"], out_file)
+        console.print(
+            f"Written to {out_file}; edit min/max there and run `klero quotas import {out_file} --size {size}`."
+        )
+
+
+@quotas_app.command("import")
+def quotas_import_cmd(
+    file: Path,
+    size: Annotated[int, typer.Option(help="Panel size.")],
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Use a category,feature,min,max file (e.g. an edited `quotas derive --out` file) as the quotas."""
+    with open_workspace(workspace) as ws:
+        out = import_quotas_action(ws, file, size=size)
+    console.print(f"Imported {out['rows']} quota rows (set {out['quota_set_id']}) for a panel of {size}.")
 
 
 @panel_app.command("select")
@@ -374,15 +582,57 @@ def panel_select_cmd(
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,
     public_seed_value: Annotated[str | None, typer.Option("--public-seed", help="Publicly announced value.")] = None,
     alternates: Annotated[int, typer.Option(help="Number of ordered alternates.")] = 0,
+    engine: Annotated[str, typer.Option(help="sortition-algorithms or native.")] = "sortition-algorithms",
 ) -> None:
     """Select the panel (and alternates) from the pool within the quotas."""
     with open_workspace(workspace) as ws:
         out = select_panel_action(
-            ws, algorithm=algorithm, seed=seed, public_value=public_seed_value, alternates=alternates
+            ws, algorithm=algorithm, seed=seed, public_value=public_seed_value, alternates=alternates, engine=engine
         )
     f = out["fairness"]
     console.print(
         f"Selected {len(out['panel'])} of {out['pool_size']} (draw {out['draw_id']}); "
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
+    )
+
+
+@panel_app.command("replace")
+def panel_replace_cmd(
+    person: str,
+    workspace: WorkspaceOption = Path("."),
+    reason: Annotated[str, typer.Option(help="Why the member leaves (recorded).")] = "dropped out",
+    accept_quota_break: Annotated[
+        bool, typer.Option(help="Take the first alternate even if a quota breaks (recorded).")
+    ] = False,
+    from_pool: Annotated[
+        bool, typer.Option(help="If no alternate fits, draw among pool members who keep the quotas.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the --from-pool draw (default: fresh, stored).")] = None,
+) -> None:
+    """Replace PERSON by the first alternate, in order, who keeps the panel inside the quotas."""
+    with open_workspace(workspace) as ws:
+        out = replace_member_action(
+            ws, person, reason=reason, accept_quota_break=accept_quota_break, from_pool=from_pool, seed=seed
+        )
+    console.print(f"{person} replaced by {out['person_in']} (replacement {out['replacement_id']}).")
+    if out.get("from_pool"):
+        console.print(
+            f"  drawn from {len(out['candidates'])} pool members who keep the quotas (no alternate did); "
+            f"seed {out['seed']}"
+        )
+    for alt, why in out["skipped"]:
+        console.print(f"  passed over {alt}: {why}")
+    if out["quotas_broken"]:
+        console.print(f"[red]Quotas now broken:[/red] {'; '.join(out['quotas_broken'])}")
+
+
+@panel_app.command("verify")
+def panel_verify_cmd(workspace: WorkspaceOption = Path(".")) -> None:
+    """Replay the latest panel draw from its stored seed; exit code 1 if the panel differs."""
+    with open_workspace(workspace) as ws:
+        out = verify_panel_action(ws)
+    console.print(
+        f"Draw {out['draw_id']} replays identically: {len(out['panel'])} members and "
+        f"{len(out['alternates'])} alternates, pool hash {out['pool_hash'][:16]}…"
     )

@@ -111,6 +111,67 @@ class DeliberationStore(StoreCore):
         rows = self.query("SELECT participant_id, wave_code, item_code, raw FROM answers")
         return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "wave", "item_code", "raw"])
 
+    # -- briefing packets and small groups ----------------------------------------------------
+    def save_packet(self, title: str, arguments: pd.DataFrame) -> int:
+        """Store a new version of a briefing packet (``option, side, text, source`` per argument)."""
+        with self.transaction() as conn:
+            version = int(
+                conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM packets WHERE title = ?", (title,)).fetchone()[
+                    0
+                ]
+            )
+            cur = conn.execute(
+                "INSERT INTO packets (title, version, created_at) VALUES (?, ?, ?)", (title, version, now_iso())
+            )
+            packet_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO packet_arguments (packet_id, position, option_code, side, text, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (packet_id, k, str(r["option"]), str(r["side"]), str(r["text"]), str(r.get("source", "") or ""))
+                    for k, (_, r) in enumerate(arguments.iterrows())
+                ],
+            )
+            self.audit(
+                "packet.save", parameters={"title": title, "version": version}, result={"arguments": len(arguments)}
+            )
+        return packet_id
+
+    def packet_arguments(self) -> pd.DataFrame:
+        """Arguments of the latest version of every packet: ``title, version, option, side, text, source``."""
+        rows = self.query(
+            "SELECT p.title, p.version, a.option_code, a.side, a.text, a.source FROM packet_arguments a"
+            " JOIN packets p ON p.id = a.packet_id"
+            " WHERE p.version = (SELECT MAX(version) FROM packets q WHERE q.title = p.title)"
+            " ORDER BY p.title, a.position"
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["title", "version", "option", "side", "text", "source"])
+
+    def save_groups(self, assignment: pd.DataFrame, *, seed: str) -> int:
+        """Store a small-group assignment (``participant_id, group``), replacing any earlier one."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM group_members")
+            conn.execute("DELETE FROM small_groups")
+            when = now_iso()
+            for group, part in assignment.groupby("group", sort=True):
+                cur = conn.execute(
+                    "INSERT INTO small_groups (name, assignment_seed) VALUES (?, ?)", (f"group {group}", seed)
+                )
+                conn.executemany(
+                    "INSERT INTO group_members (group_id, participant_id, assigned_at) VALUES (?, ?, ?)",
+                    [(int(cur.lastrowid or 0), str(pid), when) for pid in part["participant_id"]],
+                )
+            self.audit("groups.assign", parameters={"seed": seed}, result={"members": len(assignment)})
+        return len(assignment)
+
+    def groups(self) -> pd.DataFrame:
+        """Active group members: ``participant_id, group`` (group name)."""
+        rows = self.query(
+            "SELECT m.participant_id, g.name FROM group_members m JOIN small_groups g ON g.id = m.group_id"
+            " WHERE m.active = 1 ORDER BY g.id, m.participant_id"
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "group"])
+
     def save_analysis(self, kind: str, table: pd.DataFrame, *, parameters: dict[str, Any]) -> int:
         with self.transaction() as conn:
             cur = conn.execute(

@@ -40,7 +40,9 @@ class ReportStore(StoreCore):
             )
         return rec_id
 
-    def record_response(self, *, recommendation_id: int, status: str, reason: str, due: str | None) -> int:
+    def record_response(
+        self, *, recommendation_id: int, status: str, reason: str, due: str | None, owner: str = ""
+    ) -> int:
         """Append one dated council response; earlier ones stay as the history of updates."""
         with self.transaction() as conn:
             if not self.scalar("SELECT COUNT(*) FROM recommendations WHERE id = ?", (recommendation_id,)):
@@ -50,14 +52,14 @@ class ReportStore(StoreCore):
                     recommendation_id=recommendation_id,
                 )
             cur = conn.execute(
-                "INSERT INTO council_responses (recommendation_id, recorded_at, status, reason, due)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (recommendation_id, now_iso(), status, reason, due),
+                "INSERT INTO council_responses (recommendation_id, recorded_at, status, reason, due, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (recommendation_id, now_iso(), status, reason, due, owner),
             )
             resp_id = int(cur.lastrowid or 0)
             self.audit(
                 "response.record",
-                parameters={"recommendation_id": recommendation_id, "status": status, "due": due},
+                parameters={"recommendation_id": recommendation_id, "status": status, "due": due, "owner": owner},
                 result={"response_id": resp_id},
             )
         return resp_id
@@ -77,7 +79,8 @@ class ReportStore(StoreCore):
         )
         return pd.Series({r["person_id"]: float(r["probability"]) for r in rows}, dtype=float)
 
-    def replacements(self, draw_id: int) -> list[dict[str, Any]]:
+    def draw_replacements(self, draw_id: int) -> list[dict[str, Any]]:
+        """Replacements of one draw without person ids: date, whether filled, reason."""
         rows = self.query(
             "SELECT replaced_at, person_in IS NOT NULL AS filled, reason FROM replacements WHERE draw_id = ?"
             " ORDER BY id",

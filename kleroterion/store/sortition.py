@@ -257,3 +257,98 @@ class SortitionStore(StoreCore):
             params = (role,)
         rows = self.query(sql + " ORDER BY role DESC, rank", params)
         return pd.DataFrame([tuple(r) for r in rows], columns=["draw_id", "person_id", "role", "rank", "status"])
+
+    def quota_set(self, set_id: int) -> tuple[int, pd.DataFrame]:
+        """One stored quota set by id: (panel size, table)."""
+        head = self.query("SELECT panel_size FROM quota_sets WHERE id = ?", (set_id,))
+        if not head:
+            from kleroterion.errors import StoreError
+
+            raise StoreError(f"Quota set {set_id} does not exist.", code="no_quotas")
+        rows = self.query(
+            "SELECT category, feature, population_share, target, min_count, max_count FROM quotas"
+            " WHERE quota_set_id = ? ORDER BY rowid",
+            (set_id,),
+        )
+        table = pd.DataFrame(
+            [tuple(r) for r in rows], columns=["category", "feature", "population_share", "target", "min", "max"]
+        )
+        return int(head[0]["panel_size"]), table
+
+    # -- panel after the draw: alternates and replacements ---------------------------------
+    def latest_panel_draw(self) -> dict[str, Any]:
+        """The most recent panel draw (with parsed JSON fields); ``StoreError`` when there is none."""
+        draws = [d for d in self.selection_draws() if d["kind"] == "panel"]
+        if not draws:
+            from kleroterion.errors import StoreError
+
+            raise StoreError("No panel drawn yet: run `klero panel select` first.", code="no_panel_draw")
+        return draws[-1]
+
+    def current_panel(self, draw_id: int) -> tuple[list[str], list[str]]:
+        """(sitting panel members, available alternates in order) of a draw, after replacements."""
+        rows = self.query(
+            "SELECT person_id, role, rank, status FROM panel_members WHERE draw_id = ? ORDER BY role DESC, rank",
+            (draw_id,),
+        )
+        sitting = (("panel", "active"), ("alternate", "promoted"), ("replacement", "active"))
+        panel = [r["person_id"] for r in rows if (r["role"], r["status"]) in sitting]
+        alternates = [r["person_id"] for r in rows if (r["role"], r["status"]) == ("alternate", "active")]
+        return panel, alternates
+
+    def save_replacement(
+        self,
+        *,
+        draw_id: int,
+        person_out: str,
+        person_in: str,
+        reason: str,
+        details: dict[str, Any],
+        from_pool: bool = False,
+    ) -> int:
+        """Record one replacement: the member leaves, the alternate (or, ``from_pool``, a pool member
+        drawn by the caller) joins; replacements row and audit, all in one transaction."""
+        with self.transaction() as conn:
+            left = conn.execute(
+                "UPDATE panel_members SET status = 'replaced' WHERE draw_id = ? AND person_id = ?"
+                " AND status = 'active' AND role IN ('panel', 'replacement')"
+                " OR draw_id = ? AND person_id = ? AND role = 'alternate' AND status = 'promoted'",
+                (draw_id, person_out, draw_id, person_out),
+            ).rowcount
+            if from_pool:
+                earlier = self.scalar(
+                    "SELECT COUNT(*) FROM panel_members WHERE draw_id = ? AND role = 'replacement'", (draw_id,)
+                )
+                joined = conn.execute(
+                    "INSERT OR IGNORE INTO panel_members (draw_id, person_id, role, rank)"
+                    " VALUES (?, ?, 'replacement', ?)",
+                    (draw_id, person_in, int(earlier) + 1),
+                ).rowcount
+            else:
+                joined = conn.execute(
+                    "UPDATE panel_members SET status = 'promoted' WHERE draw_id = ? AND person_id = ?"
+                    " AND role = 'alternate' AND status = 'active'",
+                    (draw_id, person_in),
+                ).rowcount
+            if left != 1 or joined != 1:
+                from kleroterion.errors import StoreError
+
+                raise StoreError(
+                    f"Cannot replace {person_out} by {person_in} in draw {draw_id}: not a sitting member and an "
+                    "available alternate.",
+                    code="bad_replacement",
+                )
+            cur = conn.execute(
+                "INSERT INTO replacements (replaced_at, draw_id, person_out, person_in, reason) VALUES (?, ?, ?, ?, ?)",
+                (now_iso(), draw_id, person_out, person_in, reason),
+            )
+            replacement_id = int(cur.lastrowid or 0)
+            self.audit(
+                "panel.replace",
+                parameters={"draw_id": draw_id, "person_out": person_out, "reason": reason},
+                result={"replacement_id": replacement_id, "person_in": person_in, **details},
+            )
+        return replacement_id
+
+    def replacements(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query("SELECT * FROM replacements ORDER BY id")]

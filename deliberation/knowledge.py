@@ -1,0 +1,113 @@
+"""Knowledge scores with the "drop DK" option (DOMAIN.md §3.3).
+
+The default score (``analysis.knowledge_scores``) counts DK and no answer as wrong. The drop-DK
+score is ``correct / answered`` per person and wave, kept only for persons with at least one
+answered item; a person with no answered item at a wave gets no score there (so no pair).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from deliberation.analysis import knowledge_scores, summarise_knowledge_gain
+from deliberation.instrument import Instrument
+
+UNANSWERED_CELLS = ("", "nan", "None", "<NA>")
+
+
+def answered_mask(scored: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    """True where a knowledge answer is substantive: not a don't-know or declared missing code and not
+    an empty cell."""
+    mask = pd.Series(False, index=scored.index)
+    raw = scored["raw"].astype(str).str.strip()
+    for item in instrument.knowledge_items:
+        rows = scored["item_code"] == item.code
+        void = raw.isin(item.dont_know) | raw.isin(item.missing) | raw.isin(UNANSWERED_CELLS)
+        mask |= rows & ~void
+    return mask
+
+
+def knowledge_scores_answered(scored: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.Series:
+    """Drop-DK score ``K_i = (Σ_j correct_ij) / (number of items i answered)`` at ``wave``.
+
+    Indexed by participant id; persons who answered no knowledge item at the wave are absent.
+    """
+    codes = [i.code for i in instrument.knowledge_items]
+    part = scored[(scored["wave"] == wave) & scored["item_code"].isin(codes)]
+    part = part[answered_mask(part, instrument)]
+    return part.groupby("participant_id")["value"].mean().rename("score")
+
+
+def summarise_knowledge_gain_answered(
+    scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+) -> pd.DataFrame:
+    """Knowledge gain with the drop-DK score; same columns as ``analysis.summarise_knowledge_gain``
+    (``n_pairs, mean_pre, mean_post, mean_change, se, ci_low, ci_high, t, p_value, sd_pre,
+    standardised_gain``) plus ``scoring = "drop_dk"``. ``n_pairs`` counts persons with at least one
+    answered item in both waves."""
+    table = summarise_knowledge_gain(
+        knowledge_scores_answered(scored, instrument, wave=pre),
+        knowledge_scores_answered(scored, instrument, wave=post),
+    )
+    return table.assign(scoring="drop_dk")
+
+
+CHANGE_KNOWLEDGE_COLUMNS = ("item", "outcome", "term", "coefficient", "se", "ci_low", "ci_high", "p_value", "n", "note")
+
+
+def change_on_knowledge(
+    scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str, covariates: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per attitude item, OLS ``Δy_i = α + β·ΔK_i + γ'X_i + ε`` with X = (y_pre, K_pre, covariates),
+    HC2 standard errors (statsmodels ``OLS.fit(cov_type="HC2")``), normal 95% CI (DOMAIN.md §3.6).
+
+    Fitted twice per item: ``outcome = "signed"`` (Δy, direction) and ``"absolute"`` (|Δy|, amount).
+    Knowledge scores are the default DK-wrong scores. Persons without both waves of the item or of
+    knowledge are excluded; ``n`` is the number used. ``covariates`` (numeric, indexed by participant
+    id) are optional. Columns: ``item, outcome, term, coefficient, se, ci_low, ci_high, p_value, n,
+    note``; empty without knowledge items. An item that cannot be fitted (too few persons, collinear
+    predictors) is one row with ``term = "(not fitted)"`` and the reason in ``note``.
+    """
+    if not instrument.knowledge_items:
+        return pd.DataFrame(columns=list(CHANGE_KNOWLEDGE_COLUMNS))
+    k_pre = knowledge_scores(scored, instrument, wave=pre).rename("k_pre")
+    k_post = knowledge_scores(scored, instrument, wave=post)
+    gain = (k_post - k_pre).rename("delta_k")
+    rows = []
+    for item in instrument.attitude_items:
+        part = scored[scored["item_code"] == item.code]
+        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
+        if pre not in wide or post not in wide:
+            continue
+        delta_y = (wide[post] - wide[pre]).rename("delta_y")
+        data = pd.concat([delta_y, gain, wide[pre].rename("y_pre"), k_pre], axis=1, join="inner")
+        if covariates is not None:
+            data = data.join(covariates, how="inner")
+        data = data.dropna()
+        terms = [c for c in data.columns if c != "delta_y"]
+        x = sm.add_constant(data[terms].to_numpy(dtype=float), has_constant="add")
+        if len(data) <= x.shape[1] or np.linalg.matrix_rank(x) < x.shape[1]:
+            note = "too few persons" if len(data) <= x.shape[1] else "collinear predictors (e.g. ΔK = 1 − K_pre)"
+            rows.append({"item": item.code, "outcome": "both", "term": "(not fitted)", "n": len(data), "note": note})
+            continue
+        for outcome, y in (("signed", data["delta_y"]), ("absolute", data["delta_y"].abs())):
+            fit = sm.OLS(y.to_numpy(dtype=float), x).fit(cov_type="HC2")
+            ci = fit.conf_int(0.05)
+            for k, term in enumerate(["const", *terms]):
+                rows.append(
+                    {
+                        "item": item.code,
+                        "outcome": outcome,
+                        "term": term,
+                        "coefficient": float(fit.params[k]),
+                        "se": float(fit.bse[k]),
+                        "ci_low": float(ci[k, 0]),
+                        "ci_high": float(ci[k, 1]),
+                        "p_value": float(fit.pvalues[k]),
+                        "n": len(data),
+                        "note": "",
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(CHANGE_KNOWLEDGE_COLUMNS))

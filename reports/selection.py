@@ -1,0 +1,148 @@
+"""The selection transcript's context: inputs, seed, engine, quotas met and selection probabilities by group.
+
+Builders are pure: they take data frames and records from the store and return dataclasses without
+ids, names or addresses. Groups smaller than the suppression threshold are suppressed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file as recorded in the audit log: the step, the file name and its SHA-256."""
+
+    action: str
+    name: str
+    sha256: str
+    recorded_on: str
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    """A quota band and what the panel and the alternates achieved."""
+
+    category: str
+    feature: str
+    quota_min: int
+    quota_max: int
+    panel_count: int
+    alternate_count: int
+
+
+@dataclass(frozen=True)
+class ProbabilityRow:
+    """Selection probability among the sign-ups of one group (n = -1 and NaN when suppressed)."""
+
+    category: str
+    feature: str
+    n: int
+    p_min: float
+    p_mean: float
+    p_max: float
+
+
+@dataclass(frozen=True)
+class ReplacementRow:
+    """One replacement of a panel member (no ids): when, why and whether an alternate filled the seat."""
+
+    replaced_on: str
+    reason: str
+    filled: bool
+
+
+@dataclass(frozen=True)
+class SelectionReportContext:
+    """Everything the selection transcript may show; enough to replay the draw, nothing personal."""
+
+    process_name: str
+    municipality: str
+    lang: str
+    report_date: str
+    drawn_on: str
+    inputs: list[InputFile]
+    seed: str
+    pool_hash: str
+    algorithm: str
+    engine: str
+    versions: dict[str, str]
+    pool_size: int
+    panel_size: int
+    alternates: int
+    fairness: dict[str, float]
+    quotas: list[QuotaRow]
+    probabilities: list[ProbabilityRow]
+    replacements: list[ReplacementRow]
+    replay_command: str
+    suppression_threshold: int = 5
+
+
+def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:
+    """Every input hash in the audit log, in order (the pool's own fingerprint included)."""
+    return [
+        InputFile(
+            action=str(rec["action"]), name=str(name), sha256=str(digest), recorded_on=str(rec["recorded_at"])[:10]
+        )
+        for rec in audit
+        for name, digest in rec["input_hashes"].items()
+    ]
+
+
+def quota_rows(quotas: pd.DataFrame, panel: pd.DataFrame, alternates: pd.DataFrame) -> list[QuotaRow]:
+    """Achieved counts per quota band for the panel and for the alternates."""
+    return [
+        QuotaRow(
+            category=str(q.category),
+            feature=str(q.feature),
+            quota_min=int(q.min),
+            quota_max=int(q.max),
+            panel_count=int((panel[q.category].astype(str) == str(q.feature)).sum()) if len(panel) else 0,
+            alternate_count=int((alternates[q.category].astype(str) == str(q.feature)).sum()) if len(alternates) else 0,
+        )
+        for q in quotas.itertuples(index=False)
+    ]
+
+
+def probability_rows(
+    quotas: pd.DataFrame, pool: pd.DataFrame, probabilities: pd.Series, *, threshold: int
+) -> list[ProbabilityRow]:
+    """Min, mean and max selection probability among the sign-ups of each quota group.
+
+    A group with fewer than ``threshold`` members is suppressed (n = -1, NaN statistics): with two members,
+    the minimum is one person's probability.
+    """
+    prob = pool["id"].map(probabilities)
+    rows = []
+    for q in quotas.itertuples(index=False):
+        values = prob[(pool[q.category].astype(str) == str(q.feature)).to_numpy()]
+        if len(values) < threshold or len(values) == 0:
+            rows.append(ProbabilityRow(str(q.category), str(q.feature), -1, math.nan, math.nan, math.nan))
+            continue
+        rows.append(
+            ProbabilityRow(
+                category=str(q.category),
+                feature=str(q.feature),
+                n=len(values),
+                p_min=float(values.min()),
+                p_mean=float(values.mean()),
+                p_max=float(values.max()),
+            )
+        )
+    return rows
+
+
+def replay_command(*, algorithm: str, seed: str, alternates: int, public_value: str | None) -> str:
+    """The ``klero`` command that redraws the same panel from the same pool and quotas."""
+    parts = ["klero panel select", f"--algorithm {algorithm}", f"--seed {seed}"]
+    if alternates:
+        parts.append(f"--alternates {alternates}")
+    command = " ".join(parts)
+    if public_value:
+        command += f"  # seed derived from the public value {public_value!r}"
+    return command

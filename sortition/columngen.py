@@ -1,0 +1,437 @@
+"""Column generation over feasible panels with HiGHS: the panel space, the pricing ILP and the master LP.
+
+A pool is aggregated into *types*: people with the same value in every quota category who share their
+address with nobody else are interchangeable, so a panel is described by its *composition* ``c`` (how
+many people of each type it contains) and person ``i`` of type ``t`` is on a uniformly chosen panel of
+that composition with probability ``c_t / n_t``. People who share an address are each their own type.
+Every objective here (leximin, maximin, Nash, Goldilocks) is symmetric in interchangeable people and
+has a symmetric optimum, so optimising over compositions loses nothing (Flanigan et al., Nature 2021,
+Methods: "the column generation ... over committees"; the type reduction is ours).
+
+One HiGHS model is kept for the pricing ILP (only its objective changes between calls) and one for the
+master LP (columns are appended and row bounds changed; the simplex warm-starts from the last basis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from kleroterion.errors import KleroError
+
+INF = highspy.kHighsInf
+PRICE_EPS = 1e-9  # a column improves the master LP if its reduced cost is below -PRICE_EPS
+LP_TOLERANCE = 1e-10
+FIX_EPS = 1e-7  # a type whose dual weight exceeds this is held at the current level
+FIX_SLACK = 1e-9  # fixed probabilities are held to within this, so later levels stay feasible
+
+
+@dataclass(frozen=True)
+class PanelSpace:
+    """The feasible panels of a pool, over types.
+
+    ``counts[t]`` people of type ``t``; ``membership[f, t]`` is 1 when type ``t`` has feature ``f``;
+    a composition ``c`` (integers ``0 ≤ c_t ≤ counts[t]``) is feasible when ``Σ c = size``,
+    ``feature_min ≤ membership @ c ≤ feature_max`` and ``Σ_{t∈h} c_t ≤ 1`` for every household ``h``.
+    """
+
+    size: int
+    counts: np.ndarray
+    membership: np.ndarray
+    feature_min: np.ndarray
+    feature_max: np.ndarray
+    feature_labels: tuple[str, ...]
+    households: tuple[tuple[int, ...], ...]
+
+    @property
+    def n_types(self) -> int:
+        return len(self.counts)
+
+    def shares(self, composition: np.ndarray) -> np.ndarray:
+        """Per-person selection share ``c_t / n_t`` of each type on a panel of this composition."""
+        return composition / self.counts
+
+
+def _new_highs() -> highspy.Highs:
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    model.setOptionValue("threads", 1)
+    model.setOptionValue("random_seed", 0)
+    return model
+
+
+def _ints(values: Sequence[int] | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int32)
+
+
+class PanelOracle:
+    """The pricing ILP ``max Σ_t w_t c_t`` over feasible compositions, kept as one HiGHS model."""
+
+    def __init__(self, space: PanelSpace) -> None:
+        self.space = space
+        model = _new_highs()
+        n_types = space.n_types
+        for t in range(n_types):
+            model.addCol(0.0, 0.0, float(space.counts[t]), 0, _ints([]), np.array([]))
+        model.changeColsIntegrality(n_types, _ints(range(n_types)), np.ones(n_types, dtype=np.uint8))
+        every = _ints(range(n_types))
+        model.addRow(float(space.size), float(space.size), n_types, every, np.ones(n_types))
+        for f in range(len(space.feature_labels)):
+            cols = _ints(np.flatnonzero(space.membership[f]))
+            model.addRow(float(space.feature_min[f]), float(space.feature_max[f]), len(cols), cols, np.ones(len(cols)))
+        for house in space.households:
+            model.addRow(-INF, 1.0, len(house), _ints(house), np.ones(len(house)))
+        model.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        model.setOptionValue("mip_rel_gap", 0.0)
+        model.setOptionValue("mip_abs_gap", 1e-12)
+        self._model = model
+        self.calls = 0
+
+    def best(self, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        """Composition maximising ``Σ_t weights[t]·c_t`` and that maximum.
+
+        Raises ``KleroError`` (code ``no_panel``) when no composition is feasible; callers that need a
+        diagnosis call ``sortition.engine.diagnose_infeasibility``.
+        """
+        self.calls += 1
+        n_types = self.space.n_types
+        self._model.changeColsCost(n_types, _ints(range(n_types)), np.asarray(weights, dtype=float))
+        self._model.run()
+        status = self._model.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise KleroError("No panel meets the quotas.", code="no_panel")
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise KleroError(f"The panel ILP could not be solved (HiGHS status {status}).", code="solver_failed")
+        values = np.asarray(self._model.getSolution().col_value)
+        composition = np.rint(values).astype(np.int64)
+        return composition, float(np.dot(weights, composition))
+
+
+class MasterLP:
+    """Restricted master LP ``min Σ_j cost_j x_j`` over panel columns plus a few extra variables.
+
+    Rows: for each type ``t`` one or more *type rows* whose panel coefficient is ``c_t/n_t`` (that
+    type's per-person probability on the panel), and the row ``Σ_P λ_P = 1``. HiGHS reports row duals
+    ``y`` with reduced costs ``d = cost - Aᵀy``, so a panel ``P`` improves the LP exactly when
+    ``Σ_t (Σ_{rows r of t} y_r)·c_t/n_t + y_sum > 0``: the pricing problem is the panel ILP with
+    weights ``(Σ_r y_r)/n_t``.
+    """
+
+    def __init__(self, space: PanelSpace) -> None:
+        self.space = space
+        self.model = _new_highs()
+        self.model.setOptionValue("primal_feasibility_tolerance", LP_TOLERANCE)
+        self.model.setOptionValue("dual_feasibility_tolerance", LP_TOLERANCE)
+        # New columns keep the basis primal feasible: the primal simplex re-solves from it in a few
+        # pivots, while presolve would discard the warm start on every call.
+        self.model.setOptionValue("presolve", "off")
+        self.model.setOptionValue("simplex_strategy", 4)
+        self.type_rows: list[list[int]] = [[] for _ in range(space.n_types)]
+        self.compositions: list[np.ndarray] = []
+        self.panel_cols: list[int] = []
+        self._known: set[bytes] = set()
+        self.n_rows = 0
+        self.n_cols = 0
+        self.sum_row = self.add_row(1.0, 1.0)
+
+    def add_variable(self, cost: float, lower: float, upper: float) -> int:
+        """Add a non-panel variable (e.g. the level ``z``); returns its column index."""
+        self.model.addCol(cost, lower, upper, 0, _ints([]), np.array([]))
+        self.n_cols += 1
+        return self.n_cols - 1
+
+    def add_row(self, lower: float, upper: float, *, type_index: int | None = None) -> int:
+        """Add an empty row; a type row gets the type's coefficient in every panel column."""
+        self.model.addRow(lower, upper, 0, _ints([]), np.array([]))
+        row = self.n_rows
+        self.n_rows += 1
+        if type_index is not None:
+            self.type_rows[type_index].append(row)
+            for col, composition in self._panel_columns():
+                if composition[type_index]:
+                    share = composition[type_index] / self.space.counts[type_index]
+                    self.model.changeCoeff(row, col, float(share))
+        return row
+
+    def _panel_columns(self) -> list[tuple[int, np.ndarray]]:
+        return [(self.panel_cols[j], c) for j, c in enumerate(self.compositions)]
+
+    def add_panel(self, composition: np.ndarray) -> bool:
+        """Append a panel column (``False`` if this composition is already a column)."""
+        key = np.asarray(composition, dtype=np.int64).tobytes()
+        if key in self._known:
+            return False
+        self._known.add(key)
+        shares = self.space.shares(composition)
+        rows, values = [self.sum_row], [1.0]
+        for t in np.flatnonzero(composition):
+            for row in self.type_rows[t]:
+                rows.append(row)
+                values.append(float(shares[t]))
+        self.model.addCol(0.0, 0.0, INF, len(rows), _ints(rows), np.asarray(values))
+        self.panel_cols.append(self.n_cols)
+        self.n_cols += 1
+        self.compositions.append(np.asarray(composition, dtype=np.int64))
+        return True
+
+    def solve(self) -> None:
+        """Solve (warm-started simplex); raise ``KleroError`` unless optimal."""
+        self.model.run()
+        status = self.model.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise KleroError(f"The selection LP could not be solved (HiGHS status {status}).", code="lp_failed")
+
+    def objective(self) -> float:
+        return float(self.model.getInfo().objective_function_value)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.model.getSolution().col_value)
+
+    def panel_weights(self) -> np.ndarray:
+        """``λ_P`` of the panel columns, clipped at 0 and renormalised to sum to 1."""
+        weights = np.clip(self.values()[self.panel_cols], 0.0, None)
+        return weights / weights.sum()
+
+    def pricing_weights(self) -> tuple[np.ndarray, float]:
+        """Pricing weights per type (``Σ_r y_r / n_t``) and the threshold ``-y_sum`` a panel must beat."""
+        duals = np.asarray(self.model.getSolution().row_dual)
+        per_type = np.array([duals[rows].sum() if rows else 0.0 for rows in self.type_rows])
+        return per_type / self.space.counts, -float(duals[self.sum_row])
+
+    def row_duals(self) -> np.ndarray:
+        return np.asarray(self.model.getSolution().row_dual)
+
+    def probabilities(self) -> np.ndarray:
+        """Per-person probability of each type, ``π_t = Σ_P λ_P c_t(P)/n_t``, from the current solution."""
+        weights = self.panel_weights()
+        matrix = np.array(self.compositions, dtype=float) / self.space.counts
+        return weights @ matrix
+
+
+def generate_columns(
+    master: MasterLP, oracle: PanelOracle, search: SwapSearch | None = None, *, max_rounds: int = 100_000
+) -> int:
+    """Column generation: solve the master, price, add improving panels; stop when none improves.
+
+    Pricing first tries the cheap swap search from the best known panels (several new columns per
+    round); only when that finds nothing is the exact ILP solved. The loop therefore always ends on
+    an exact certificate: no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the
+    restricted optimum is the optimum over all panels. Returns the number of panels added.
+    """
+    added = 0
+    for _ in range(max_rounds):
+        master.solve()
+        weights, threshold = master.pricing_weights()
+        bar = threshold + PRICE_EPS * max(1.0, abs(threshold))
+        if search is not None:
+            found = [c for c in search.improving(master.compositions, weights, bar) if master.add_panel(c)]
+            if found:
+                added += len(found)
+                continue
+        composition, value = oracle.best(weights)
+        if value <= bar or not master.add_panel(composition):
+            return added  # optimal, or numerically converged: the best panel is already a column
+        added += 1
+    raise KleroError("Column generation did not converge.", code="no_convergence")
+
+
+class SwapSearch:
+    """Heuristic pricing: steepest-ascent local search over one-for-one swaps of panel members.
+
+    From a feasible composition, repeatedly apply the swap (one person of type ``a`` out, one of type
+    ``b`` in) with the largest gain ``w_b - w_a`` that keeps every quota and the one-per-address rule.
+    Candidates ``b`` are limited to the ``breadth`` heaviest types with room, which keeps a step at
+    ``O(F·k·breadth)``. Never a certificate of optimality: the exact ILP has the last word.
+    """
+
+    def __init__(self, space: PanelSpace, *, starts: int = 4, breadth: int = 48) -> None:
+        self.space = space
+        self.starts = starts
+        self.breadth = breadth
+        self.house_of = np.full(space.n_types, -1)
+        for h, house in enumerate(space.households):
+            self.house_of[list(house)] = h
+
+    def improving(self, known: Sequence[np.ndarray], weights: np.ndarray, bar: float) -> list[np.ndarray]:
+        """Local optima, started from the ``starts`` best known panels, whose value exceeds ``bar``."""
+        if not known:
+            return []
+        values = np.array(known, dtype=float) @ weights
+        found: dict[bytes, np.ndarray] = {}
+        for j in np.argsort(-values)[: self.starts]:
+            composition = self.climb(known[j], weights)
+            if float(composition @ weights) > bar:
+                found.setdefault(composition.tobytes(), composition)
+        return list(found.values())
+
+    def climb(self, start: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The local optimum reached from ``start`` by best-gain feasible swaps."""
+        space = self.space
+        composition = np.array(start, dtype=np.int64)
+        load = space.membership @ composition
+        houses = np.zeros(len(space.households), dtype=np.int64)
+        inside = self.house_of[composition > 0]
+        np.add.at(houses, inside[inside >= 0], 1)
+        for _ in range(4 * space.size + 10):
+            swap = self._best_swap(composition, load, houses, weights)
+            if swap is None:
+                break
+            out, into = swap
+            composition[out] -= 1
+            composition[into] += 1
+            load += space.membership[:, into] - space.membership[:, out]
+            for t, step in ((out, -1), (into, 1)):
+                if self.house_of[t] >= 0:
+                    houses[self.house_of[t]] += step
+        return composition
+
+    def _best_swap(
+        self, composition: np.ndarray, load: np.ndarray, houses: np.ndarray, weights: np.ndarray
+    ) -> tuple[int, int] | None:
+        space = self.space
+        outs = np.flatnonzero(composition > 0)
+        room = np.flatnonzero(composition < space.counts)
+        if self.house_of.max() >= 0:
+            free = self.house_of[room] < 0
+            free |= houses[np.maximum(self.house_of[room], 0)] == 0
+            room = room[free]
+        if not len(outs) or not len(room):
+            return None
+        ins = room[np.argsort(-weights[room])[: self.breadth]]
+        gain = weights[ins][None, :] - weights[outs][:, None]
+        gain[outs[:, None] == ins[None, :]] = -np.inf
+        if gain.max() <= 1e-12:
+            return None
+        member = space.membership
+        after = load[:, None, None] - member[:, outs][:, :, None] + member[:, ins][:, None, :]
+        ok = np.all((after >= space.feature_min[:, None, None]) & (after <= space.feature_max[:, None, None]), axis=0)
+        gain = np.where(ok, gain, -np.inf)
+        best = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        if gain[best] <= 1e-12:
+            return None
+        return int(outs[best[0]]), int(ins[best[1]])
+
+
+def covering_compositions(
+    oracle: PanelOracle, search: SwapSearch, *, rounds: int
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Initial panels by multiplicative weights, then one panel per still-uncovered type.
+
+    Each round climbs (``SwapSearch``) from the last panel to one maximising ``Σ_t w_t c_t/n_t`` and
+    multiplies the weight of every type on it by 0.8 (after pgoelz/citizensassemblies-replication
+    ``_generate_initial_committees``, which solves an ILP per round). A type still uncovered is tried by
+    a climb towards it, and else by the exact ILP ``max c_t``, which decides whether it is on any panel.
+    Returns the panels and a boolean mask of the types on some feasible panel.
+    """
+    space = oracle.space
+    weights = np.ones(space.n_types)
+    first, _ = oracle.best(weights / space.counts)
+    found: dict[bytes, np.ndarray] = {first.tobytes(): first}
+    current = first
+    for _ in range(rounds):
+        weights = np.where(current > 0, weights * 0.8, weights)
+        weights *= space.n_types / weights.sum()
+        current = search.climb(current, weights / space.counts)
+        found.setdefault(current.tobytes(), current)
+    covered = np.zeros(space.n_types, dtype=bool)
+    for composition in found.values():
+        covered |= composition > 0
+    for t in np.flatnonzero(~covered):
+        if covered[t]:
+            continue
+        target = np.zeros(space.n_types)
+        target[t] = 1.0
+        composition = search.climb(first, target)
+        if composition[t] == 0:
+            composition, _ = oracle.best(target)
+        if composition[t] > 0:
+            found.setdefault(composition.tobytes(), composition)
+            covered |= composition > 0
+    return list(found.values()), covered
+
+
+def leximin_distribution(
+    oracle: PanelOracle,
+    initial: Sequence[np.ndarray],
+    covered: np.ndarray,
+    *,
+    search: SwapSearch | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Leximin over feasible panels (Flanigan, Gölz, Gupta, Hennig, Procaccia, Nature 2021).
+
+    Level by level, the primal ``max z s.t. π_t ≥ z (t unfixed), π_t ≥ f_t (t fixed), Σ_P λ_P = 1``
+    is solved by column generation; at its optimum every unfixed type with positive dual ``y_t`` is
+    tight in *every* optimal solution (complementary slackness), so it is fixed at ``f_t = z*``. The
+    dual used is the simplex dual of the restricted master that pricing has just certified optimal
+    over all panels, so each fix is exact; at least one type (``Σ_t y_t = 1``) is fixed per level.
+    Types on no feasible panel (``covered`` false) are fixed at 0 up front.
+    Returns the panel compositions, their weights and the fixed per-type probabilities.
+    """
+    space = oracle.space
+    master = MasterLP(space)
+    level_col = master.add_variable(-1.0, -INF, 1.0)  # minimise -z
+    rows = []
+    for t in range(space.n_types):
+        row = master.add_row(0.0, INF, type_index=t)
+        if covered[t]:
+            master.model.changeCoeff(row, level_col, -1.0)
+        rows.append(row)
+    for composition in initial:
+        master.add_panel(composition)
+    fixed = np.where(covered, np.nan, 0.0)
+    while np.isnan(fixed).any():
+        generate_columns(master, oracle, search)
+        level = -master.objective()
+        duals = master.row_duals()[rows]
+        unfixed = np.isnan(fixed)
+        tight = unfixed & (duals > FIX_EPS)
+        if not tight.any():
+            tight[int(np.argmax(np.where(unfixed, duals, -np.inf)))] = True
+        for t in np.flatnonzero(tight):
+            fixed[t] = level
+            master.model.changeCoeff(rows[t], level_col, 0.0)
+            master.model.changeRowBounds(rows[t], level - FIX_SLACK, INF)
+        if progress is not None:
+            done = int((~np.isnan(fixed)).sum())
+            progress(f"leximin: {done}/{space.n_types} types fixed, level {level:.6f}", done / space.n_types)
+    _polish(master, level_col, rows, fixed)
+    return master.compositions, master.panel_weights(), fixed
+
+
+def _polish(master: MasterLP, slack_col: int, rows: Sequence[int], fixed: np.ndarray) -> None:
+    """Final leximin LP: ``min ε s.t. π_t + ε ≥ f_t`` for every type, over the generated panels.
+
+    The levels were held with slack ``FIX_SLACK``; this restores the exact fixed values up to ``ε``
+    (zero up to the LP tolerance), as in the replication code's final primal.
+    """
+    master.model.changeColCost(slack_col, 1.0)
+    master.model.changeColBounds(slack_col, 0.0, INF)
+    for t, row in enumerate(rows):
+        master.model.changeCoeff(row, slack_col, 1.0)
+        master.model.changeRowBounds(row, float(fixed[t]), INF)
+    master.solve()
+
+
+def maximin_distribution(
+    oracle: PanelOracle, initial: Sequence[np.ndarray], covered: np.ndarray, *, search: SwapSearch | None = None
+) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """Maximin: ``max z s.t. π_t ≥ z`` for every type on some panel, by column generation.
+
+    Same LP as the first leximin level (Flanigan et al., Nature 2021, Methods). Returns the panel
+    compositions, their weights and the optimal level ``z*``.
+    """
+    space = oracle.space
+    master = MasterLP(space)
+    level_col = master.add_variable(-1.0, -INF, 1.0)
+    for t in range(space.n_types):
+        row = master.add_row(0.0, INF, type_index=t)
+        if covered[t]:
+            master.model.changeCoeff(row, level_col, -1.0)
+    for composition in initial:
+        master.add_panel(composition)
+    generate_columns(master, oracle, search)
+    return master.compositions, master.panel_weights(), -master.objective()

@@ -1,0 +1,457 @@
+"""The native selection engine: fair distributions over feasible panels on HiGHS (no Gurobi).
+
+``find_distribution`` computes a distribution ``λ`` over feasible panels (quotas met, at most one
+person per address) and person ``i``'s exact probability is ``π_i = Σ_{P∋i} λ_P``. Objectives:
+
+- ``leximin``: maximise the smallest ``π_i``, then the second smallest, ... (Flanigan, Gölz, Gupta,
+  Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies", Nature 596, 2021).
+- ``maximin``: maximise ``min_i π_i`` (same paper, the first leximin level).
+- ``nash``: maximise ``Σ_i log π_i`` (the Nash welfare; same paper, Supplementary Information).
+- ``goldilocks``: minimise ``(n/k)·max_i π_i + gamma·(k/n)/min_i π_i`` with ``gamma = 1`` (Baharav & Flanigan,
+  "Fair, manipulation-robust, and transparent sortition", arXiv 2406.15009).
+
+People on no feasible panel get ``π_i = 0``; the minimum in Nash and Goldilocks ranges over the others
+(``log 0`` and ``1/0`` would make every distribution equally bad). The optimisation runs over panel
+*compositions* (see ``sortition.columngen``); ``expand_panels`` turns each composition into panels of
+ids by systematic sampling, which gives every member of a type exactly the probability ``c_t/n_t``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.columngen import (
+    INF,
+    MasterLP,
+    PanelOracle,
+    PanelSpace,
+    SwapSearch,
+    covering_compositions,
+    generate_columns,
+    leximin_distribution,
+    maximin_distribution,
+)
+
+ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
+GOLDILOCKS_GAMMA = 1.0
+GOLDILOCKS_PENALTY = 1e4  # cost per unit of unmet probability floor (big-M; zero at the optimum)
+NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which the optimum is declared
+QUOTA_COLUMNS = ("category", "feature", "min", "max")
+
+Progress = Callable[[str, float], None]
+
+
+def find_distribution(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    algorithm: str,
+    rng: np.random.Generator,
+    address_column: str | None = "address_key",
+    progress: Progress | None = None,
+) -> tuple[list[frozenset[str]], np.ndarray]:
+    """Fair distribution over feasible panels of ``size`` people from ``pool``.
+
+    ``pool``: column ``id`` (str) plus one column per quota category (plus ``address_column``, whose
+    missing values count as distinct addresses). ``quotas``: columns category, feature, min, max.
+    Returns ``(panels, weights)``: panels as frozensets of ids, weights summing to 1. ``rng`` only
+    orders the members of each type before the systematic expansion (which people share panels); the
+    probabilities do not depend on it. Raises ``InfeasibleQuotaError`` when no panel meets the quotas
+    and ``KleroError`` for any other failure.
+    """
+    if algorithm not in ALGORITHMS:
+        raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
+    space, members = build_space(pool, quotas, size=size, address_column=address_column)
+    oracle = PanelOracle(space)
+    try:
+        oracle.best(np.zeros(space.n_types))
+    except KleroError as exc:
+        if exc.code == "no_panel":
+            raise diagnose_infeasibility(space, quotas) from exc
+        raise
+    _report(progress, "finding initial panels", 0.0)
+    search = SwapSearch(space)
+    initial, covered = covering_compositions(oracle, search, rounds=min(3 * space.n_types, 60))
+    compositions, weights = _optimise(algorithm, oracle, search, initial, covered, progress)
+    ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
+    panels = expand_panels(compositions, weights, ordered)
+    _report(progress, "done", 1.0)
+    return list(panels), np.fromiter(panels.values(), dtype=float, count=len(panels))
+
+
+def _report(progress: Progress | None, message: str, fraction: float) -> None:
+    if progress is not None:
+        progress(message, fraction)
+
+
+def _optimise(
+    algorithm: str,
+    oracle: PanelOracle,
+    search: SwapSearch,
+    initial: list[np.ndarray],
+    covered: np.ndarray,
+    progress: Progress | None,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    if algorithm == "leximin":
+        compositions, weights, _ = leximin_distribution(oracle, initial, covered, search=search, progress=progress)
+    elif algorithm == "maximin":
+        compositions, weights, _ = maximin_distribution(oracle, initial, covered, search=search)
+    elif algorithm == "nash":
+        compositions, weights = nash_distribution(oracle, initial, covered)
+    else:
+        _, _, level = maximin_distribution(oracle, initial, covered, search=search)
+        compositions, weights = goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level)
+    return compositions, weights
+
+
+# --- the pool as types --------------------------------------------------------------------------
+
+
+def build_space(
+    pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, address_column: str | None
+) -> tuple[PanelSpace, list[np.ndarray]]:
+    """Aggregate ``pool`` into types (see ``sortition.columngen``); returns the space and each type's ids."""
+    categories = _check_inputs(pool, quotas, size=size, address_column=address_column)
+    pool = pool.sort_values("id", kind="stable").reset_index(drop=True)
+    ids = pool["id"].astype(str).to_numpy()
+    values = pool[categories].astype(str)
+    key = values.agg("\x1f".join, axis=1).to_numpy() if categories else np.full(len(pool), "")
+    key = key.astype(object)
+    shared: np.ndarray = np.zeros(len(pool), dtype=bool)
+    if address_column is not None:
+        address = pool[address_column]
+        present = address.notna().to_numpy()
+        shared = present & address.duplicated(keep=False).to_numpy()
+        key[shared] = ["\x1e" + person for person in ids[shared]]  # sharing an address: a type of one
+    codes, uniques = pd.factorize(pd.Series(key), sort=False)
+    members = [ids[codes == t] for t in range(len(uniques))]
+    counts = np.bincount(codes, minlength=len(uniques)).astype(float)
+    first = np.array([np.flatnonzero(codes == t)[0] for t in range(len(uniques))])
+    labels, membership = [], []
+    for row in quotas.itertuples(index=False):
+        labels.append(f"{row.category}={row.feature}")
+        membership.append((values[str(row.category)].to_numpy()[first] == str(row.feature)).astype(float))
+    households: list[tuple[int, ...]] = []
+    if address_column is not None and shared.any():
+        by_address = pd.Series(codes[shared]).groupby(pool[address_column].to_numpy()[shared]).agg(tuple)
+        households = [tuple(int(t) for t in group) for group in by_address]
+    space = PanelSpace(
+        size=size,
+        counts=counts,
+        membership=np.array(membership).reshape(len(labels), len(uniques)),
+        feature_min=quotas["min"].to_numpy(dtype=float),
+        feature_max=quotas["max"].to_numpy(dtype=float),
+        feature_labels=tuple(labels),
+        households=tuple(households),
+    )
+    return space, members
+
+
+def _check_inputs(pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, address_column: str | None) -> list[str]:
+    missing = [c for c in QUOTA_COLUMNS if c not in quotas.columns]
+    if missing:
+        raise KleroError(f"The quota table lacks column(s) {', '.join(missing)}.", code="bad_quotas")
+    if "id" not in pool.columns:
+        raise KleroError("The pool has no 'id' column.", code="bad_pool")
+    if pool["id"].duplicated().any():
+        raise KleroError("The pool has duplicate ids.", code="duplicate_pool_ids")
+    if address_column is not None and address_column not in pool.columns:
+        raise KleroError(f"The pool has no address column {address_column!r}.", code="bad_pool")
+    if not 0 < size <= len(pool):
+        raise KleroError(f"Panel size {size} must be between 1 and the pool size {len(pool)}.", code="bad_size")
+    categories = [str(c) for c in dict.fromkeys(quotas["category"].astype(str))]
+    absent = [c for c in categories if c not in pool.columns]
+    if absent:
+        raise KleroError(f"The pool has no column for quota categories {', '.join(absent)}.", code="bad_pool")
+    problems = []
+    for category in categories:
+        known = set(quotas.loc[quotas["category"].astype(str) == category, "feature"].astype(str))
+        unknown = sorted(set(pool[category].astype(str)) - known)
+        if unknown:
+            problems.append(f"{category}: {', '.join(unknown)}")
+    if problems:
+        raise KleroError(
+            "Pool values without a quota row (add a row, even with min 0): " + "; ".join(problems),
+            code="values_without_quota",
+        )
+    return categories
+
+
+# --- infeasible quotas --------------------------------------------------------------------------
+
+
+def diagnose_infeasibility(space: PanelSpace, quotas: pd.DataFrame) -> InfeasibleQuotaError:
+    """Name the conflicting quotas and the smallest relaxation of the min/max bounds.
+
+    The relaxation solves ``min Σ_f (s⁻_f + s⁺_f)`` over compositions with ``Σ c = k``, one person per
+    address and ``min_f - s⁻_f ≤ Σ_{t∋f} c_t ≤ max_f + s⁺_f``, ``s ≥ 0`` (an ILP on HiGHS).
+    """
+    conflicts = []
+    for category, rows in quotas.groupby(quotas["category"].astype(str), sort=False):
+        low, high = int(rows["min"].sum()), int(rows["max"].sum())
+        if low > space.size:
+            conflicts.append(f"{category}: the minimums add up to {low}, more than the panel size {space.size}")
+        if high < space.size:
+            conflicts.append(f"{category}: the maximums add up to {high}, less than the panel size {space.size}")
+    n_types, n_features = space.n_types, len(space.feature_labels)
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    model.setOptionValue("threads", 1)
+    for t in range(n_types):
+        model.addCol(0.0, 0.0, float(space.counts[t]), 0, np.array([], dtype=np.int32), np.array([]))
+    model.changeColsIntegrality(n_types, np.arange(n_types, dtype=np.int32), np.ones(n_types, dtype=np.uint8))
+    for _ in range(2 * n_features):
+        model.addCol(1.0, 0.0, INF, 0, np.array([], dtype=np.int32), np.array([]))
+    model.addRow(float(space.size), float(space.size), n_types, np.arange(n_types, dtype=np.int32), np.ones(n_types))
+    for f in range(n_features):
+        cols = np.flatnonzero(space.membership[f])
+        low, high = n_types + 2 * f, n_types + 2 * f + 1
+        index = np.array([*cols, low, high], dtype=np.int32)
+        model.addRow(space.feature_min[f], space.feature_max[f], len(index), index, np.r_[np.ones(len(cols)), 1, -1])
+    for house in space.households:
+        model.addRow(-INF, 1.0, len(house), np.array(house, dtype=np.int32), np.ones(len(house)))
+    model.run()
+    if model.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        message = f"No panel of {space.size} exists even without quotas: the pool has too few distinct addresses."
+        return InfeasibleQuotaError(message, conflicts=[*conflicts, "panel size"], relaxation={})
+    slack = np.rint(np.asarray(model.getSolution().col_value)[n_types:]).astype(int)
+    relaxation: dict[str, dict[str, int]] = {}
+    for f, label in enumerate(space.feature_labels):
+        lower, upper = slack[2 * f], slack[2 * f + 1]
+        if lower:
+            relaxation.setdefault(label, {})["min"] = int(space.feature_min[f]) - int(lower)
+            conflicts.append(
+                f"{label}: min {int(space.feature_min[f])} cannot be met (at most {relaxation[label]['min']})"
+            )
+        if upper:
+            relaxation.setdefault(label, {})["max"] = int(space.feature_max[f]) + int(upper)
+            conflicts.append(
+                f"{label}: max {int(space.feature_max[f])} cannot be met (at least {relaxation[label]['max']})"
+            )
+    change = "; ".join(
+        f"{label} {', '.join(f'{b} {v}' for b, v in bounds.items())}" for label, bounds in relaxation.items()
+    )
+    message = (
+        f"No panel of {space.size} meets all quotas with this pool. Smallest relaxation: {change or 'none found'}."
+    )
+    return InfeasibleQuotaError(message, conflicts=conflicts, relaxation=relaxation)
+
+
+# --- Nash welfare -------------------------------------------------------------------------------
+
+
+def nash_distribution(
+    oracle: PanelOracle,
+    initial: Sequence[np.ndarray],
+    covered: np.ndarray,
+    *,
+    search: SwapSearch | None = None,
+    max_rounds: int = 10_000,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Maximise the Nash welfare ``Σ_i log π_i`` by fully corrective Frank-Wolfe over panels.
+
+    Over the current panels the concave problem ``max Σ_t n_t log (Aλ)_t, λ ∈ simplex`` is solved by
+    a barrier Newton method (``_nash_restricted``). Pricing (swap search, then the exact ILP) finds
+    panels maximising the gradient ``Σ_t (n_t/π_t)·c_t/n_t``; since ``Σ_P λ_P·grad_P = Σ_t n_t`` at any
+    λ, the optimum is reached when no panel's gradient exceeds ``Σ_t n_t`` (the Frank-Wolfe gap,
+    relative ``NASH_TOLERANCE``).
+    """
+    space = oracle.space
+    people = np.where(covered, space.counts, 0.0)
+    columns = [np.asarray(c, dtype=np.int64) for c in initial]
+    known = {c.tobytes() for c in columns}
+    weights = np.full(len(columns), 1.0 / len(columns))
+    bar = people.sum() * (1 + NASH_TOLERANCE)
+    for _ in range(max_rounds):
+        shares = np.array(columns, dtype=float) / space.counts
+        weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_floor=1e-13)
+        pi = weights @ shares
+        gradient = np.divide(people, pi, out=np.zeros_like(pi), where=covered) / space.counts
+        found = search.improving(columns, gradient, bar) if search is not None else []
+        if not found:
+            composition, value = oracle.best(gradient)
+            found = [composition] if value > bar else []
+        found = [c for c in found if c.tobytes() not in known]
+        if not found:
+            return columns, weights
+        for composition in found:
+            known.add(composition.tobytes())
+            columns.append(composition)
+        weights = np.append(weights * 0.99, np.full(len(found), 0.01 / len(found)))
+    raise KleroError("The Nash welfare optimisation did not converge.", code="no_convergence")
+
+
+def _nash_restricted(shares: np.ndarray, people: np.ndarray, start: np.ndarray, *, mu_floor: float) -> np.ndarray:
+    """``argmax_λ Σ_t people_t log (λ·shares)_t`` over the simplex, by a primal barrier Newton method.
+
+    Minimises ``F_μ(λ) = -Σ_t w_t log s_t - μ Σ_P log λ_P`` subject to ``Σλ = 1`` for ``μ`` from
+    ``10⁻²·Σw`` down to ``mu_floor·Σw`` (gap ``≤ m·μ``; Boyd & Vandenberghe, Convex Optimization, §11.3).
+    """
+    m = len(start)
+    lam = np.clip(start, 1e-3 / m, None)
+    lam /= lam.sum()
+    total = people.sum()
+    mu = 1e-2 * total
+    while mu > mu_floor * total:
+        for _ in range(60):
+            s = lam @ shares
+            gradient = -(shares @ (people / s)) - mu / lam
+            hessian = (shares * (people / s**2)) @ shares.T + np.diag(mu / lam**2)
+            step = _newton_step(hessian, gradient)
+            decrement = -float(gradient @ step)
+            if decrement < 1e-14 * total:
+                break
+            lam = _barrier_line_search(lam, step, gradient, shares, people, mu)
+        mu *= 0.1
+    return lam / lam.sum()
+
+
+def _newton_step(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """Solve ``[H 1; 1ᵀ 0][d; nu] = [-g; 0]`` by Cholesky: ``d = -H⁻¹(g + nu1)`` with ``1ᵀd = 0``."""
+    factor = scipy.linalg.cho_factor(hessian, check_finite=False)
+    both = scipy.linalg.cho_solve(factor, np.column_stack([gradient, np.ones_like(gradient)]), check_finite=False)
+    hg, h1 = both[:, 0], both[:, 1]
+    nu = -hg.sum() / h1.sum()
+    return -(hg + nu * h1)
+
+
+def _barrier_line_search(
+    lam: np.ndarray, step: np.ndarray, gradient: np.ndarray, shares: np.ndarray, people: np.ndarray, mu: float
+) -> np.ndarray:
+    """Backtracking (Armijo, ``alpha = 0.25``, ``beta = 0.5``) that keeps ``λ > 0``."""
+
+    def value(x: np.ndarray) -> float:
+        return float(-(people @ np.log(x @ shares)) - mu * np.log(x).sum())
+
+    negative = step < 0
+    t = min(1.0, 0.99 * float(np.min(-lam[negative] / step[negative]))) if negative.any() else 1.0
+    current = value(lam)
+    slope = float(gradient @ step)
+    while t > 1e-12:
+        candidate = lam + t * step
+        if np.all(candidate > 0) and value(candidate) <= current + 0.25 * t * slope:
+            return candidate
+        t *= 0.5
+    return lam
+
+
+# --- Goldilocks ---------------------------------------------------------------------------------
+
+
+def goldilocks_distribution(
+    oracle: PanelOracle,
+    initial: Sequence[np.ndarray],
+    covered: np.ndarray,
+    *,
+    search: SwapSearch | None = None,
+    maximin_level: float,
+    gamma: float = GOLDILOCKS_GAMMA,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Minimise ``G(λ) = (n/k)·max_i π_i + gamma·(k/n)/min_i π_i`` (Baharav & Flanigan, arXiv 2406.15009).
+
+    Formulation: for a fixed floor ``L`` the best ceiling ``g(L) = min{u : L ≤ π_t ≤ u ∀t, λ ∈ simplex}``
+    is an LP (solved by column generation). ``g`` is convex and non-decreasing in ``L`` (the value of an
+    LP as a function of its right-hand side), so ``φ(L) = (n/k)·g(L) + gamma(k/n)/L`` is convex on
+    ``(0, L*]`` with ``L*`` the maximin value, and ``min G = min_L φ(L)``, found by golden-section
+    search. Since ``g ≤ 1``, the optimum has ``L ≥ gamma(k/n)/(n/k + gamma(k/n)/L*)``, the search's lower end.
+    ``initial`` should hold the maximin panels, so every floor searched is feasible from the start; a
+    deficit variable (``π_t + d ≥ L``, cost ``GOLDILOCKS_PENALTY``) keeps the LP feasible regardless.
+    """
+    space = oracle.space
+    n, k = float(space.counts.sum()), float(space.size)
+    master = MasterLP(space)
+    ceiling = master.add_variable(1.0, 0.0, 1.0)
+    deficit = master.add_variable(GOLDILOCKS_PENALTY, 0.0, INF)
+    floors = []
+    for t in np.flatnonzero(covered):
+        floors.append(master.add_row(0.0, INF, type_index=int(t)))
+        master.model.changeCoeff(floors[-1], deficit, 1.0)
+        upper = master.add_row(-INF, 0.0, type_index=int(t))
+        master.model.changeCoeff(upper, ceiling, -1.0)
+    for composition in initial:
+        master.add_panel(composition)
+
+    def phi(floor: float) -> float:
+        master.model.changeRowsBounds(
+            len(floors), np.array(floors, dtype=np.int32), np.full(len(floors), floor), np.full(len(floors), INF)
+        )
+        generate_columns(master, oracle, search)
+        return (n / k) * master.objective() + gamma * (k / n) / floor
+
+    low = gamma * (k / n) / (n / k + gamma * (k / n) / maximin_level)
+    high = maximin_level * (1 - 1e-9)
+    best = _golden_section(phi, low, high)
+    phi(best)
+    if master.values()[deficit] > 1e-9:
+        raise KleroError("The Goldilocks LP could not meet its probability floor.", code="lp_failed")
+    return master.compositions, master.panel_weights()
+
+
+def _golden_section(function: Callable[[float], float], low: float, high: float, *, tolerance: float = 1e-7) -> float:
+    """Minimiser of a convex function on ``[low, high]`` by golden-section search, checking both ends."""
+    ratio = (np.sqrt(5.0) - 1) / 2
+    a, b = low, high
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = function(c), function(d)
+    while b - a > tolerance * max(1.0, abs(b)):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = function(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = function(d)
+    candidates = [(fc, c), (fd, d), (function(high), high)]
+    return min(candidates)[1]
+
+
+# --- from compositions to panels of ids ---------------------------------------------------------
+
+
+def expand_panels(
+    compositions: Sequence[np.ndarray], weights: np.ndarray, members: Sequence[np.ndarray]
+) -> dict[frozenset[str], float]:
+    """Distribution over panels of ids realising each composition with exact per-person probabilities.
+
+    Systematic sampling (Madow 1949): for a start ``u ∈ [0, 1)``, member ``p`` (0-based) of type ``t``
+    is chosen when an integer lies in ``[p·c_t/n_t - u, (p+1)·c_t/n_t - u)``; exactly ``c_t`` members are
+    chosen and, for ``u`` uniform, each with probability ``c_t/n_t``. The chosen set only changes at the
+    breakpoints ``frac(p·c_t/n_t)``, so the uniform ``u`` becomes finitely many panels weighted by the
+    lengths of the intervals between breakpoints.
+    """
+    panels: dict[frozenset[str], float] = {}
+    for composition, weight in zip(compositions, weights, strict=True):
+        if weight <= 0:
+            continue
+        partial = [t for t in np.flatnonzero(composition) if composition[t] < len(members[t])]
+        whole = [
+            person for t in np.flatnonzero(composition) if composition[t] == len(members[t]) for person in members[t]
+        ]
+        cuts = [np.mod(np.arange(len(members[t])) * composition[t], len(members[t])) / len(members[t]) for t in partial]
+        edges = np.unique(np.round(np.concatenate([[0.0, 1.0], *cuts]), 12))
+        starts = (edges[:-1] + edges[1:]) / 2
+        chosen = [_systematic(composition[t], len(members[t]), starts) for t in partial]
+        for j, length in enumerate(np.diff(edges)):
+            people = [
+                *whole,
+                *(person for t, rows in zip(partial, chosen, strict=True) for person in members[t][rows[j]]),
+            ]
+            panel = frozenset(people)
+            panels[panel] = panels.get(panel, 0.0) + float(weight * length)
+    total = sum(panels.values())
+    return {panel: value / total for panel, value in panels.items()}
+
+
+def _systematic(count: int, size: int, starts: np.ndarray) -> np.ndarray:
+    """Boolean matrix (start x member): member ``p`` chosen when ``⌊(p+1)c/n - u⌋ - ⌊p·c/n - u⌋ = 1``."""
+    positions = np.arange(size + 1) * (count / size)
+    floors = np.floor(positions[None, :] - starts[:, None])
+    return np.diff(floors, axis=1) > 0.5

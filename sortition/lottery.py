@@ -1,0 +1,106 @@
+"""Transparent lotteries: a distribution over panels rounded to m equally likely tickets.
+
+Flanigan, Kehne, Procaccia, "Fair sortition made transparent", NeurIPS 2021: round the weights ``λ``
+to integer ticket counts ``x_P`` with ``Σ_P x_P = m``, number the ``m`` tickets 1..m in a published
+order, and draw one number uniformly (e.g. with physical dice or balls). Person ``i``'s probability
+becomes ``π'_i = Σ_{P∋i} x_P / m``; ``fairness_lost`` reports the change from ``π_i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kleroterion.errors import KleroError
+
+ROUNDING_TRIALS = 64  # starts tried by the systematic rounding; the best (smallest deviation) is kept
+
+
+def round_to_lottery(
+    panels: Sequence[frozenset[str]], weights: np.ndarray, *, m: int = 1000, rng: np.random.Generator
+) -> list[tuple[frozenset[str], int]]:
+    """Round ``m·λ`` to integer ticket counts summing to ``m`` (dependent rounding).
+
+    Every count is ``⌊mλ_P⌋`` or ``⌈mλ_P⌉``. Which panels round up is decided by systematic sampling
+    on the fractional parts ``f_P = mλ_P - ⌊mλ_P⌋`` (Madow 1949; a dependent rounding in the sense of
+    Gandhi et al., JACM 2006): with a start ``u``, panel ``P`` rounds up when an integer lies in
+    ``[F_{P-1} - u, F_P - u)`` for the cumulative sums ``F``. For a uniform ``u`` each panel rounds up
+    with probability ``f_P``, so ``E[π'_i] = π_i`` and ``Σ x_P = m`` exactly. ``ROUNDING_TRIALS``
+    starts are drawn from ``rng`` and the one with the smallest ``max_i |π'_i - π_i|`` is kept.
+    Returns ``(panel, count)`` pairs with ``count > 0``.
+    """
+    lam = np.asarray(weights, dtype=float)
+    if m < 1:
+        raise KleroError("The lottery needs at least one ticket.", code="bad_lottery_size")
+    if len(panels) != len(lam) or not len(lam) or np.any(lam < 0) or not np.isclose(lam.sum(), 1.0):
+        raise KleroError("Lottery rounding needs one non-negative weight per panel, summing to 1.", code="bad_lottery")
+    scaled = lam / lam.sum() * m
+    base = np.floor(scaled)
+    fractions = scaled - base
+    missing = round(m - base.sum())
+    people = sorted({person for panel in panels for person in panel})
+    index = {person: j for j, person in enumerate(people)}
+    incidence = np.zeros((len(panels), len(people)))
+    for p, panel in enumerate(panels):
+        incidence[p, [index[person] for person in panel]] = 1.0
+    target = scaled @ incidence
+    cumulative = np.concatenate([[0.0], np.cumsum(fractions)])
+    cumulative *= missing / cumulative[-1] if cumulative[-1] > 0 else 1.0
+    best_counts, best_gap = base, np.inf
+    for start in rng.random(ROUNDING_TRIALS):
+        up = np.diff(np.floor(cumulative - start)) > 0.5
+        counts = base + up
+        gap = float(np.abs(counts @ incidence - target).max())
+        if gap < best_gap:
+            best_counts, best_gap = counts, gap
+    return [(panel, int(c)) for panel, c in zip(panels, best_counts, strict=True) if c > 0]
+
+
+def fairness_lost(
+    panels: Sequence[frozenset[str]], weights: np.ndarray, lottery: Sequence[tuple[frozenset[str], int]]
+) -> dict[str, float]:
+    """Compare ``π`` (from ``λ``) with ``π'`` (tickets / m): min and max probability before and after.
+
+    Keys: ``old_min``, ``new_min``, ``old_max``, ``new_max``, ``max_abs_change`` (``max_i |π'_i - π_i|``)
+    and ``tickets`` (m). People on no panel of the distribution are not counted.
+    """
+    before: dict[str, float] = {}
+    for panel, weight in zip(panels, np.asarray(weights, dtype=float), strict=True):
+        for person in panel:
+            before[person] = before.get(person, 0.0) + float(weight)
+    m = sum(count for _, count in lottery)
+    after = dict.fromkeys(before, 0.0)
+    for panel, count in lottery:
+        for person in panel:
+            after[person] = after.get(person, 0.0) + count / m
+    old = np.array([before.get(p, 0.0) for p in after])
+    new = np.array(list(after.values()))
+    return {
+        "old_min": float(old.min()),
+        "new_min": float(new.min()),
+        "old_max": float(old.max()),
+        "new_max": float(new.max()),
+        "max_abs_change": float(np.abs(new - old).max()),
+        "tickets": float(m),
+    }
+
+
+def number_panels(lottery: Sequence[tuple[frozenset[str], int]]) -> list[tuple[int, frozenset[str]]]:
+    """Ticket numbers 1..m: panels in order of their sorted member ids, each repeated ``count`` times."""
+    ordered = sorted(lottery, key=lambda item: tuple(sorted(item[0])))
+    numbered: list[tuple[int, frozenset[str]]] = []
+    for panel, count in ordered:
+        for _ in range(count):
+            numbered.append((len(numbered) + 1, panel))
+    return numbered
+
+
+def panel_for_number(numbered: Sequence[tuple[int, frozenset[str]]], number: int) -> frozenset[str]:
+    """The panel on ticket ``number`` (1..m) of ``number_panels``' list."""
+    if not 1 <= number <= len(numbered):
+        raise KleroError(f"Ticket {number} does not exist; tickets run from 1 to {len(numbered)}.", code="bad_ticket")
+    ticket, panel = numbered[number - 1]
+    if ticket != number:
+        raise KleroError("The numbered list is not in ticket order 1..m.", code="bad_ticket")
+    return panel

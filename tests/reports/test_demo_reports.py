@@ -1,0 +1,254 @@
+"""The rendered reports of the demo workspace: privacy, suppression, structure and numbers in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+
+from kleroterion.demo import run_demo
+
+KINDS, LANGS, FORMATS = ("council", "selection", "feedback"), ("nl", "en"), ("html", "pdf", "docx")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    run_demo(out)
+    return out
+
+
+def report_text(path: Path) -> str:
+    if path.suffix == ".pdf":
+        return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    if path.suffix == ".docx":
+        doc = Document(str(path))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        return "\n".join([p.text for p in doc.paragraphs] + cells)
+    return path.read_text(encoding="utf-8")
+
+
+def personal_values(demo: Path) -> dict[str, set[str]]:
+    """Every personal value of the demo: from the mail-merge export, the sign-up file and the workspace DB."""
+    with (demo / "brieven.csv").open(encoding="utf-8-sig") as fh:
+        letters = list(csv.DictReader(fh, delimiter=";"))
+    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    residents = con.execute("SELECT id, birth_date, postcode, given_names, surname, street FROM residents").fetchall()
+    pool_ids = {r[0] for r in con.execute("SELECT id FROM pool_members")}
+    participant_ids = {r[0] for r in con.execute("SELECT id FROM participants")}
+    con.close()
+    emails = {r["email"] for r in csv.DictReader(io.StringIO((demo / "aanmeldingen.csv").read_text()))}
+    birth = {r[1] for r in residents}
+    return {
+        "name": {
+            f"{r['voornamen']} {r['voorvoegsel'] + ' ' if r['voorvoegsel'] else ''}{r['geslachtsnaam']}"
+            for r in letters
+        }
+        | {r[3] for r in residents if r[3]},
+        "surname": {r["geslachtsnaam"] for r in letters},
+        "address": {f"{r['straatnaam']} {r['huisnummer']}" for r in letters},
+        "postcode": {r[2] for r in residents},
+        "birth_date": birth | {f"{d[8:10]}-{d[5:7]}-{d[:4]}" for d in birth},
+        "id": {r[0] for r in residents} | pool_ids | participant_ids | {r["code"] for r in letters} | emails,
+    }
+
+
+def test_demo_wrote_every_report(demo: Path) -> None:
+    missing = [f"{k}-report.{lang}.{fmt}" for k in KINDS for lang in LANGS for fmt in FORMATS]
+    assert [name for name in missing if not (demo / name).is_file()] == []
+
+
+def find_values(text: str, values: set[str]) -> set[str]:
+    """The values that occur in ``text`` as whole tokens (multi-word values as a phrase).
+
+    A cheap token-set filter first, then an exact phrase check on the few candidates.
+    """
+    tokens = set(re.findall(r"[\w'-]+", text))
+    flat = re.sub(r"\s+", " ", text)
+    hits = set()
+    for value in values:
+        words = re.findall(r"[\w'-]+", value)
+        if (
+            words
+            and all(w in tokens for w in words)
+            and (len(words) == 1 or re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", flat))
+        ):
+            hits.add(value)
+    return hits
+
+
+def test_no_personal_data_in_any_report(demo: Path) -> None:
+    values = personal_values(demo)
+    assert min(len(v) for v in values.values()) >= 20  # the search really has values to look for
+    leaks: list[tuple[str, str, str]] = []
+    for kind in KINDS:
+        for lang in LANGS:
+            for fmt in FORMATS:
+                name = f"{kind}-report.{lang}.{fmt}"
+                text = report_text(demo / name)
+                for category, found in values.items():
+                    candidates = {v for v in found if len(v) > 3} if category == "surname" else found
+                    leaks += [(name, category, hit) for hit in find_values(text, candidates)]
+    assert leaks == []
+
+
+def test_the_leak_finder_finds_planted_values() -> None:
+    text = "Panel: 30\nDaan Henk\nKessels, Schoolstraat 519 — 5768AB; 1999-02-22 PF0E588801B"
+    planted = {"Daan Henk Kessels", "Schoolstraat 519", "5768AB", "1999-02-22", "PF0E588801B", "Meijel"}
+    assert find_values(text, planted) == planted - {"Meijel"}
+    assert find_values("5768ABC 11999-02-22", {"5768AB", "1999-02-22"}) == set()
+
+
+class Tree(HTMLParser):
+    """Headings in order, table header cells with their scope, and cells of one table by id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.header_cells: list[dict[str, Any]] = []
+        self.tables: dict[str, list[list[dict[str, Any]]]] = {}
+        self._table: str | None = None
+        self._cell: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("h1", "h2", "h3"):
+            self.headings.append(tag)
+        elif tag == "table":
+            self._table = a.get("id") or f"table{len(self.tables)}"
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("th", "td") and self._table:
+            self._cell = {"tag": tag, **a, "text": ""}
+            self.tables[self._table][-1].append(self._cell)
+            if tag == "th":
+                self.header_cells.append(self._cell)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td"):
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def parse(path: Path) -> Tree:
+    tree = Tree()
+    tree.feed(path.read_text(encoding="utf-8"))
+    return tree
+
+
+def workspace_counts(demo: Path) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]], int]:
+    """Pool and panel counts per (feature, value) straight from the workspace database."""
+    import json
+
+    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    features = dict(con.execute("SELECT id, features FROM pool_members").fetchall())
+    panel = [r[0] for r in con.execute("SELECT person_id FROM panel_members WHERE role = 'panel'")]
+    con.close()
+    pool_counts: Counter[tuple[str, str]] = Counter()
+    panel_counts: Counter[tuple[str, str]] = Counter()
+    for pid, raw in features.items():
+        for key, value in json.loads(raw).items():
+            pool_counts[(key, value)] += 1
+            if pid in panel:
+                panel_counts[(key, value)] += 1
+    return pool_counts, panel_counts, len(panel)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_html_structure(demo: Path, kind: str, lang: str) -> None:
+    tree = parse(demo / f"{kind}-report.{lang}.html")
+    assert tree.headings[0] == "h1" and tree.headings.count("h1") == 1
+    assert tree.headings[1] == "h2"
+    for prev, cur in zip(tree.headings, tree.headings[1:], strict=False):
+        assert int(cur[1]) <= int(prev[1]) + 1  # no skipped level
+    assert tree.tables
+    assert all(cell.get("scope") in ("col", "row") for cell in tree.header_cells)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_composition_table_matches_workspace_and_suppresses(demo: Path, lang: str) -> None:
+    pool_counts, panel_counts, panel_size = workspace_counts(demo)
+    rows = parse(demo / f"council-report.{lang}.html").tables["composition-table"][1:]
+    seen = 0
+    for row in rows:
+        key = (row[0]["text"].strip(), row[1]["text"].strip())
+        assert int(row[4]["data-count"]) == panel_counts[key]
+        if 0 < pool_counts[key] < 5:
+            assert row[3]["text"].strip() == "< 5"
+            seen += 1
+        else:
+            # a cell of 5 or more may be hidden too: complementary suppression (DOMAIN.md §6)
+            text = row[3]["text"].strip()
+            assert text.startswith(str(pool_counts[key])) or text == "< 5"
+    assert seen >= 1  # the demo has small cells, so suppression was really exercised
+    assert sum(
+        panel_counts[(r[0]["text"].strip(), r[1]["text"].strip())] for r in rows if r[0]["text"] == "gender"
+    ) in (
+        0,
+        panel_size,
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_docx_has_headings_tables_and_suppressed_cells(demo: Path, lang: str) -> None:
+    pool_counts, panel_counts, _ = workspace_counts(demo)
+    doc = Document(str(demo / f"council-report.{lang}.docx"))
+    styles = Counter(p.style.name for p in doc.paragraphs if p.style is not None)
+    assert styles["Title"] == 1 and styles["Heading 1"] >= 6
+    composition = next(t for t in doc.tables if t.rows[1].cells[0].text in ("gender", "age_band"))
+    for row in composition.rows[1:]:
+        key = (row.cells[0].text, row.cells[1].text)
+        assert row.cells[4].text == str(panel_counts[key])
+        if 0 < pool_counts[key] < 5:
+            assert row.cells[3].text == "< 5"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fmt", ["pdf", "docx"])
+def test_pdf_and_docx_carry_the_sections_and_numbers(demo: Path, kind: str, fmt: str) -> None:
+    html_tree = parse(demo / f"{kind}-report.nl.html")
+    text = re.sub(r"\s+", " ", report_text(demo / f"{kind}-report.nl.{fmt}"))
+    source = (demo / f"{kind}-report.nl.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", source)
+    assert headings and all(h.replace("&#39;", "'") in text for h in headings)
+    assert html_tree.tables
+    assert "30" in text  # the panel size
+
+
+def test_selection_report_replays_and_hashes(demo: Path) -> None:
+    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    seed, pool_hash = con.execute("SELECT seed, pool_hash FROM selection_draws WHERE kind = 'panel'").fetchone()
+    con.close()
+    for fmt in FORMATS:
+        text = report_text(demo / f"selection-report.en.{fmt}")
+        flat = re.sub(r"\s+", "", text)
+        assert f"klero panel select --algorithm maximin --seed {seed} --alternates 10" in re.sub(r"\s+", " ", text)
+        assert pool_hash in flat
+    html = (demo / "selection-report.en.html").read_text(encoding="utf-8")
+    assert "brp-extract.csv" in html and "aanmeldingen.csv" in html and "sortition-algorithms" in html
+
+
+def test_feedback_report_says_what_the_council_decided(demo: Path) -> None:
+    nl = re.sub(r"\s+", " ", report_text(demo / "feedback-report.nl.pdf"))
+    assert "deels overgenomen" in nl and "31 december 2027" in nl and "30 juni 2028" in nl
+    en = re.sub(r"\s+", " ", report_text(demo / "feedback-report.en.docx"))
+    assert "partly adopted" in en and "31 December 2027" in en
+    council = parse(demo / "council-report.nl.html").tables["response-table"]
+    assert len(council) == 3 and council[2][3]["text"] == "deels overgenomen"

@@ -1,0 +1,154 @@
+"""Fast tests of the report cores: suppression, probabilities by group, responses, the template contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from importlib import resources
+
+import pandas as pd
+import pytest
+
+from kleroterion.commands import reports as report
+from kleroterion.errors import KleroError, StoreError
+from kleroterion.workspace import Workspace
+from reports.context import CouncilReportContext, _suppressed, composition_rows
+from reports.outcomes import FeedbackContext, check_response, recommendation_rows, status_counts
+from reports.render import load_strings
+from reports.selection import SelectionReportContext, probability_rows, replay_command
+from tests.conftest import make_pool, make_quotas
+
+
+@pytest.mark.parametrize(
+    ("counts", "threshold", "hidden"),
+    [
+        ([10, 20, 30], 5, set()),
+        ([10, 3, 30], 5, {0, 1}),  # one small cell: the next smallest goes too, else the total reveals it
+        ([2, 3, 30], 5, {0, 1}),
+        ([0, 8, 30], 5, set()),  # zero is not disclosive
+        ([4, 4, 4], 5, {0, 1, 2}),
+        ([1, 9], 0, set()),
+    ],
+)
+def test_suppressed_cells_with_complementary_suppression(counts: list[int], threshold: int, hidden: set[int]) -> None:
+    assert _suppressed(counts, threshold) == hidden
+
+
+def test_composition_rows_hide_small_pool_cells_and_their_shares() -> None:
+    quotas = make_quotas([("wijk", "A", 0, 2), ("wijk", "B", 0, 2), ("wijk", "C", 0, 2)])
+    pool = make_pool([{"wijk": "A"}] * 2 + [{"wijk": "B"}] * 6 + [{"wijk": "C"}] * 9)
+    rows = composition_rows(quotas, pool, pool.iloc[:3], threshold=5)
+    assert [r.pool_count for r in rows] == [-1, -1, 9]
+    assert math.isnan(rows[0].pool_share) and math.isnan(rows[1].pool_share)
+    assert rows[2].pool_share == pytest.approx(9 / 17)
+    assert [r.panel_count for r in rows] == [2, 1, 0]
+
+
+def test_probability_rows_min_mean_max_per_group_and_suppression() -> None:
+    quotas = make_quotas([("g", "x", 0, 9), ("g", "y", 0, 9)])
+    pool = make_pool([{"g": "x"}] * 5 + [{"g": "y"}] * 2)
+    probs = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8], index=pool["id"])
+    x, y = probability_rows(quotas, pool, probs, threshold=5)
+    assert (x.n, x.p_min, x.p_max) == (5, 0.1, 0.5)
+    assert x.p_mean == pytest.approx(0.3)
+    assert y.n == -1 and math.isnan(y.p_max)
+
+
+def test_replay_command_names_algorithm_seed_and_alternates() -> None:
+    assert replay_command(algorithm="maximin", seed="42", alternates=3, public_value=None) == (
+        "klero panel select --algorithm maximin --seed 42 --alternates 3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "due", "message"),
+    [
+        ("rejected", "", None, "reason is required"),
+        ("partly", "  ", None, "reason is required"),
+        ("pending", "", None, "reason is required"),
+        ("maybe", "x", None, "not one of"),
+        ("adopted", "", "31-12-2027", "not a date"),
+    ],
+)
+def test_incomplete_responses_are_rejected(status: str, reason: str, due: str | None, message: str) -> None:
+    with pytest.raises(KleroError, match=message):
+        check_response(status, reason, due)
+
+
+def test_adopted_needs_no_reason() -> None:
+    check_response("adopted", "", "2027-12-31")
+
+
+def test_responses_keep_dated_history_and_latest_wins(workspace: Workspace) -> None:
+    first = report.add_recommendation(workspace, "Meer woningen", support_pct=80)
+    report.add_recommendation(workspace, "Minder auto's", support_pct=None, minority="Liever niet")
+    report.record_response(workspace, first, status="pending", reason="Komt in de raad van maart", due="2027-03-31")
+    report.record_response(workspace, first, status="adopted", reason="", due=None, owner="Team Wonen")
+    rows = recommendation_rows(workspace.store.recommendations(), workspace.store.council_responses())
+    assert [r.status for r in rows] == ["adopted", "pending"]
+    assert [u.status for u in rows[0].updates] == ["pending", "adopted"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", u.recorded_on) for u in rows[0].updates)
+    assert rows[0].support == pytest.approx(0.8) and rows[1].support is None
+    assert (rows[0].owner, rows[0].updates[0].owner, rows[1].owner) == ("Team Wonen", "", "")
+    assert rows[1].minority == "Liever niet"
+    assert status_counts(rows) == {"adopted": 1, "partly": 0, "rejected": 0, "pending": 1}
+
+
+def test_response_to_unknown_recommendation_fails(workspace: Workspace) -> None:
+    with pytest.raises(StoreError, match="no recommendation 7"):
+        report.record_response(workspace, 7, status="adopted", reason="", due=None)
+
+
+def test_support_must_be_a_percentage(workspace: Workspace) -> None:
+    with pytest.raises(KleroError, match="percentage"):
+        report.add_recommendation(workspace, "X", support_pct=140)
+
+
+def _template_source(name: str) -> str:
+    folder = resources.files("reports") / "templates"
+    text = (folder / name).read_text(encoding="utf-8")
+    if "{% extends" in text:
+        text += (folder / "base.html.j2").read_text(encoding="utf-8")
+    return text
+
+
+@pytest.mark.parametrize(
+    ("context", "template"),
+    [
+        (CouncilReportContext, "council.html.j2"),
+        (SelectionReportContext, "selection.html.j2"),
+        (FeedbackContext, "feedback.html.j2"),
+    ],
+)
+def test_every_context_field_is_used_by_its_template(context: type, template: str) -> None:
+    source = _template_source(template)
+    unused = [f.name for f in dataclasses.fields(context) if not re.search(rf"\b{f.name}\b", source)]
+    assert unused == []
+
+
+@pytest.mark.parametrize("template", ["council.html.j2", "selection.html.j2", "feedback.html.j2"])
+def test_every_string_a_template_uses_exists_in_both_languages(template: str) -> None:
+    source = _template_source(template)
+    keys = set(re.findall(r"\bt\.(?!get\b)(\w+)", source))
+    keys |= {f"{prefix}_{s}" for prefix in ("status", "next") for s in ("adopted", "partly", "rejected", "pending")}
+    for lang in ("nl", "en"):
+        assert keys - set(load_strings(lang)) == set(), lang
+    assert set(load_strings("nl")) == set(load_strings("en"))
+
+
+def test_cli_records_recommendations_and_refuses_a_response_without_reason(workspace: Workspace) -> None:
+    from typer.testing import CliRunner
+
+    from kleroterion.cli import cli
+
+    runner = CliRunner()
+    ws = ["--workspace", str(workspace.root)]
+    added = runner.invoke(cli, ["recommendation", "add", "Meer groen", "--support", "70", *ws])
+    assert added.exit_code == 0, added.output
+    refused = runner.invoke(cli, ["response", "record", "1", "--status", "rejected", *ws])
+    assert isinstance(refused.exception, KleroError) and "reason is required" in str(refused.exception)
+    done = runner.invoke(cli, ["response", "record", "1", "--status", "rejected", "--reason", "Geen budget", *ws])
+    assert done.exit_code == 0, done.output
+    (response,) = workspace.store.council_responses()
+    assert (response["status"], response["reason"], response["due"]) == ("rejected", "Geen budget", None)

@@ -1,0 +1,232 @@
+"""Tests of the native selection engine (sortition/engine.py, sortition/columngen.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.engine import ALGORITHMS, find_distribution
+from sortition.selection import probabilities_from_distribution
+
+DATA = Path("/work/shared/data")
+FIXTURE = DATA / "sortition-algorithms-fixture"
+REPLICATION = DATA / "citizensassemblies-replication" / "data"
+
+
+def make_pool(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Pool factory: (id, gender, address_key) rows."""
+    return pd.DataFrame(rows, columns=["id", "gender", "address_key"])
+
+
+def make_quotas(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["category", "feature", "min", "max"])
+
+
+def probabilities(pool: pd.DataFrame, panels: list[frozenset[str]], weights: np.ndarray) -> pd.Series:
+    return probabilities_from_distribution(pool["id"].astype(str), panels, weights)
+
+
+def load_fixture() -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    people = pd.read_csv(FIXTURE / "candidates.csv", dtype=str)
+    features = pd.read_csv(FIXTURE / "features.csv")
+    quotas = features.rename(columns={"feature": "category", "value": "feature"})[["category", "feature", "min", "max"]]
+    pool = pd.DataFrame({"id": people["nationbuilder_id"]})
+    for category in quotas["category"].unique():
+        pool[category] = people[category]
+    pool["address_key"] = people["primary_address1"] + "|" + people["primary_zip"]
+    return pool, quotas, 22
+
+
+def load_replication(name: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    respondents = pd.read_csv(REPLICATION / name / "respondents.csv", dtype=str)
+    respondents.insert(0, "id", [str(i) for i in range(len(respondents))])
+    return respondents, pd.read_csv(REPLICATION / name / "categories.csv"), int(name.rsplit("_", 1)[1])
+
+
+def check_distribution(pool, quotas, size, address_column, panels, weights) -> pd.Series:
+    """Every panel meets the quotas and one-per-address; weights sum to 1; Σπ = k."""
+    assert np.isclose(weights.sum(), 1.0, atol=1e-9)
+    assert np.all(weights >= 0)
+    by_id = pool.set_index("id")
+    for panel in panels:
+        assert len(panel) == size
+        members = by_id.loc[sorted(panel)]
+        for row in quotas.itertuples(index=False):
+            count = int((members[row.category].astype(str) == str(row.feature)).sum())
+            assert row.min <= count <= row.max, (row, count)
+        if address_column is not None:
+            assert not members[address_column].dropna().duplicated().any()
+    pi = probabilities(pool, panels, weights)
+    assert pi.sum() == pytest.approx(size, abs=1e-7)
+    return pi
+
+
+# Pool of 4: a, b, c female, d male; k = 2 with exactly one of each gender. The feasible panels are
+# {a,d}, {b,d}, {c,d}: d is on every panel (π_d = 1) and the women share the rest, π_a + π_b + π_c = 1.
+# Leximin/maximin raise the smallest first: π = 1/3 for each woman. Nash maximises Σ log π under the
+# same constraint (equal split by symmetry and concavity), Goldilocks likewise (max π = 1 is forced, so
+# only 1/min π matters): all four algorithms give (1/3, 1/3, 1/3, 1).
+FOUR = make_pool([("a", "f", "1"), ("b", "f", "2"), ("c", "f", "3"), ("d", "m", "4")])
+ONE_EACH = make_quotas([("gender", "f", 1, 1), ("gender", "m", 1, 1)])
+
+# Pool of 5 with a shared address: a, b, c female, d, e male; a and d live together; k = 2, one per
+# gender. Panels: {a,e}, {b,d}, {b,e}, {c,d}, {c,e}. One woman and one man per panel, so the women's π
+# add to 1 and the men's π add to 1: min π ≤ 1/3 (women) and the men's smaller π ≤ 1/2. Both bounds
+# are met at once by λ_ae = 1/3, λ_bd = λ_cd = 1/4, λ_be = λ_ce = 1/12 (π_a = 1/3, π_b = 1/4 + 1/12 = 1/3,
+# π_d = 1/2, π_e = 1/3 + 1/6 = 1/2), so the leximin profile is (1/3, 1/3, 1/3, 1/2, 1/2).
+FIVE = make_pool([("a", "f", "h1"), ("b", "f", "h2"), ("c", "f", "h3"), ("d", "m", "h1"), ("e", "m", "h5")])
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_pool_of_four_hand_worked(algorithm: str) -> None:
+    panels, weights = find_distribution(FOUR, ONE_EACH, size=2, algorithm=algorithm, rng=np.random.default_rng(1))
+    pi = check_distribution(FOUR, ONE_EACH, 2, "address_key", panels, weights)
+    assert pi.to_dict() == pytest.approx({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3, "d": 1.0}, abs=1e-6)
+
+
+def test_shared_address_leximin_hand_worked() -> None:
+    panels, weights = find_distribution(FIVE, ONE_EACH, size=2, algorithm="leximin", rng=np.random.default_rng(2))
+    pi = check_distribution(FIVE, ONE_EACH, 2, "address_key", panels, weights)
+    assert pi.to_dict() == pytest.approx({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3, "d": 0.5, "e": 0.5}, abs=1e-8)
+    assert frozenset({"a", "d"}) not in panels
+
+
+def test_person_on_no_panel_gets_zero() -> None:
+    # a and d share an address and d is the only man: a is on no feasible panel (π_a = 0); b and c split 1.
+    pool = make_pool([("a", "f", "h1"), ("b", "f", "h2"), ("c", "f", "h3"), ("d", "m", "h1")])
+    for algorithm in ALGORITHMS:
+        panels, weights = find_distribution(pool, ONE_EACH, size=2, algorithm=algorithm, rng=np.random.default_rng(3))
+        pi = check_distribution(pool, ONE_EACH, 2, "address_key", panels, weights)
+        assert pi.to_dict() == pytest.approx({"a": 0.0, "b": 0.5, "c": 0.5, "d": 1.0}, abs=1e-6)
+
+
+def test_same_seed_same_distribution() -> None:
+    pool, quotas, k = load_replication("example_small_20")
+    first = find_distribution(
+        pool, quotas, size=k, algorithm="maximin", rng=np.random.default_rng(7), address_column=None
+    )
+    second = find_distribution(
+        pool, quotas, size=k, algorithm="maximin", rng=np.random.default_rng(7), address_column=None
+    )
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_infeasible_quotas_name_conflict_and_relaxation() -> None:
+    quotas = make_quotas([("gender", "f", 0, 2), ("gender", "m", 2, 2)])  # only one man in the pool
+    with pytest.raises(InfeasibleQuotaError) as caught:
+        find_distribution(FOUR, quotas, size=3, algorithm="leximin", rng=np.random.default_rng(0))
+    assert caught.value.relaxation == {"gender=m": {"min": 1}}
+    assert any("gender=m" in line for line in caught.value.conflicts)
+
+
+def test_category_sums_conflict() -> None:
+    quotas = make_quotas([("gender", "f", 2, 3), ("gender", "m", 1, 1)])
+    with pytest.raises(InfeasibleQuotaError) as caught:
+        find_distribution(FOUR, quotas, size=2, algorithm="maximin", rng=np.random.default_rng(0))
+    assert any("minimums add up to 3" in line for line in caught.value.conflicts)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"algorithm": "random"}, "bad_algo"),
+        ({"size": 9}, "bad_size"),
+        ({"address_column": "postcode"}, "bad_pool"),
+    ],
+)
+def test_bad_requests(change: dict[str, object], code: str) -> None:
+    arguments: dict[str, object] = {"size": 2, "algorithm": "leximin", "address_column": "address_key"}
+    arguments.update(change)
+    with pytest.raises(KleroError) as caught:
+        find_distribution(FOUR, ONE_EACH, rng=np.random.default_rng(0), **arguments)  # type: ignore[arg-type]
+    assert caught.value.code == code
+
+
+def test_value_without_quota_row_is_an_error() -> None:
+    pool = make_pool([("a", "f", "1"), ("b", "x", "2"), ("c", "m", "3")])
+    with pytest.raises(KleroError, match="gender: x"):
+        find_distribution(pool, ONE_EACH, size=2, algorithm="maximin", rng=np.random.default_rng(0))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    genders=st.lists(st.sampled_from("fm"), min_size=4, max_size=12),
+    ages=st.data(),
+    size=st.integers(min_value=2, max_value=4),
+)
+def test_random_pools_properties(genders: list[str], ages: st.DataObject, size: int) -> None:
+    n = len(genders)
+    age = ages.draw(st.lists(st.sampled_from("yo"), min_size=n, max_size=n))
+    address = ages.draw(st.lists(st.integers(0, n), min_size=n, max_size=n))
+    pool = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "gender": genders, "age": age, "address_key": address})
+    quotas = make_quotas(
+        [("gender", "f", 1, size), ("gender", "m", 1, size), ("age", "y", 0, size), ("age", "o", 0, size)]
+    )
+    for algorithm in ALGORITHMS:
+        try:
+            panels, weights = find_distribution(
+                pool, quotas, size=size, algorithm=algorithm, rng=np.random.default_rng(0)
+            )
+        except InfeasibleQuotaError:
+            return
+        check_distribution(pool, quotas, size, "address_key", panels, weights)
+
+
+def test_fixture_leximin_and_maximin_published_minimum() -> None:
+    pool, quotas, k = load_fixture()
+    for algorithm in ("leximin", "maximin"):
+        panels, weights = find_distribution(pool, quotas, size=k, algorithm=algorithm, rng=np.random.default_rng(0))
+        pi = check_distribution(pool, quotas, k, "address_key", panels, weights)
+        assert pi.min() == pytest.approx(0.0909091, abs=1e-6)  # PROVENANCE.md: sortition-algorithms 0.12.15
+
+
+def test_fixture_maximin_matches_sortition_algorithms() -> None:
+    from sortition.selection import select_panel
+
+    pool, quotas, k = load_fixture()
+    theirs = select_panel(pool, quotas, size=k, rng=np.random.default_rng(0), algorithm="maximin")
+    panels, weights = find_distribution(pool, quotas, size=k, algorithm="maximin", rng=np.random.default_rng(0))
+    assert probabilities(pool, panels, weights).min() == pytest.approx(theirs.probabilities.min(), abs=1e-6)
+
+
+def test_fixture_goldilocks_lowers_the_maximum() -> None:
+    pool, quotas, k = load_fixture()
+    panels, weights = find_distribution(pool, quotas, size=k, algorithm="goldilocks", rng=np.random.default_rng(0))
+    pi = check_distribution(pool, quotas, k, "address_key", panels, weights)
+    # Goldilocks trades a little of the minimum for a much lower maximum than leximin's 0.47.
+    assert pi.min() > 0.08
+    assert pi.max() < 0.25
+
+
+def test_example_small_20_leximin_published_minimum() -> None:
+    pool, quotas, k = load_replication("example_small_20")
+    panels, weights = find_distribution(
+        pool, quotas, size=k, algorithm="leximin", rng=np.random.default_rng(0), address_column=None
+    )
+    pi = check_distribution(pool, quotas, k, None, panels, weights)
+    assert pi.min() == pytest.approx(0.1, abs=1e-6)  # reference_output/example_small_20_statistics.txt: 10.0%
+
+
+@pytest.mark.slow
+def test_fixture_nash_published_minimum() -> None:
+    pool, quotas, k = load_fixture()
+    panels, weights = find_distribution(pool, quotas, size=k, algorithm="nash", rng=np.random.default_rng(0))
+    pi = check_distribution(pool, quotas, k, "address_key", panels, weights)
+    assert pi.min() == pytest.approx(0.0877, abs=5e-5)  # PROVENANCE.md: Nash minimum 0.0877
+
+
+@pytest.mark.slow
+def test_example_large_200_leximin() -> None:
+    pool, quotas, k = load_replication("example_large_200")
+    panels, weights = find_distribution(
+        pool, quotas, size=k, algorithm="leximin", rng=np.random.default_rng(0), address_column=None
+    )
+    pi = check_distribution(pool, quotas, k, None, panels, weights)
+    assert pi.min() == pytest.approx(0.1, abs=1e-6)  # reference_output/example_large_200_statistics.txt: 10.0%
