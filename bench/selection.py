@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kleroterion.pool_files import read_pool_folder
+from sortition.selection import library_inputs, probabilities_from_distribution
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path("/work/shared/data")
+DATA = ROOT / "data"  # the pools ship with the project (data/README.md)
 DEFAULT_FOLDERS = [
     *sorted((DATA / "citizensassemblies-replication" / "data").iterdir()),
     DATA / "sortition-algorithms-fixture",
@@ -33,21 +36,14 @@ DEFAULT_FOLDERS = [
 ALGORITHMS = ("leximin", "maximin", "nash")
 
 
+FIXTURE_SIZE = 22  # panel size used with sortition-algorithms' fixture in that library's tests
+
+
 def load(folder: Path, size: int | None) -> tuple[pd.DataFrame, pd.DataFrame, int, str | None]:
     """Pool (id + categories [+ address_key]), quotas, panel size and address column of a folder."""
-    if (folder / "categories.csv").exists():
-        pool = pd.read_csv(folder / "respondents.csv", dtype=str)
-        pool.insert(0, "id", [str(i) for i in range(len(pool))])
-        quotas = pd.read_csv(folder / "categories.csv")
-        return pool, quotas, size or int(folder.name.rsplit("_", 1)[1]), None
-    people = pd.read_csv(folder / "candidates.csv", dtype=str)
-    features = pd.read_csv(folder / "features.csv")
-    quotas = features.rename(columns={"feature": "category", "value": "feature"})[["category", "feature", "min", "max"]]
-    pool = pd.DataFrame({"id": people["nationbuilder_id"]})
-    for category in quotas["category"].unique():
-        pool[category] = people[category]
-    pool["address_key"] = people["primary_address1"] + "|" + people["primary_zip"]
-    return pool, quotas, size or 22, "address_key"
+    if size is None and not (folder / "categories.csv").is_file():
+        size = FIXTURE_SIZE
+    return tuple(read_pool_folder(folder, size=size))  # type: ignore[return-value]
 
 
 def scaled_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int, str | None]:
@@ -65,7 +61,6 @@ def scaled_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int,
 def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: str, address: str | None) -> list:
     sys.path.insert(0, str(ROOT))
     from sortition.engine import find_distribution
-    from sortition.selection import probabilities_from_distribution
 
     panels, weights = find_distribution(
         pool, quotas, size=size, algorithm=algorithm, rng=np.random.default_rng(0), address_column=address
@@ -76,23 +71,13 @@ def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: s
 def run_library(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: str, address: str | None) -> list:
     import logging
 
-    from sortition_algorithms import Settings, read_in_features, read_in_people
     from sortition_algorithms import committee_generation as cg
 
     logging.getLogger("sortition_algorithms").setLevel(logging.ERROR)
     if algorithm == "leximin" and not cg.GUROBI_AVAILABLE:
         raise LookupError("needs Gurobi")
-    body = [
-        {"feature": str(r.category), "value": str(r.feature), "min": str(r.min), "max": str(r.max)}
-        for r in quotas.itertuples()
-    ]
-    features, _, _ = read_in_features(["feature", "value", "min", "max"], body)
+    features, people = library_inputs(pool, quotas, address)
     columns = [address] if address else []
-    settings = Settings(
-        id_column="id", columns_to_keep=[], check_same_address=bool(columns), check_same_address_columns=columns
-    )
-    head = ["id", *dict.fromkeys(quotas["category"]), *columns]
-    people, _ = read_in_people(head, pool[head].astype(str).to_dict("records"), features, settings)
     finder = {
         "leximin": cg.find_distribution_leximin,
         "maximin": cg.find_distribution_maximin,
@@ -104,11 +89,7 @@ def run_library(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: 
         if "size-limited" in str(exc) or "license" in str(exc).lower():
             raise LookupError("licence size limit") from exc
         raise
-    probs = dict.fromkeys(pool["id"], 0.0)
-    for panel, weight in zip(panels, weights, strict=True):
-        for person in panel:
-            probs[person] += float(weight)
-    return list(probs.values())
+    return probabilities_from_distribution(pool["id"], panels, np.asarray(weights, dtype=float)).tolist()
 
 
 def worker(args: argparse.Namespace) -> None:

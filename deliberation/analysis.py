@@ -86,6 +86,40 @@ def _wide(scored: pd.DataFrame, wave: str, codes: list[str]) -> pd.DataFrame:
     return part.pivot(index="participant_id", columns="item_code", values="value")
 
 
+def item_waves(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame:
+    """One item's value per participant at two waves: columns ``pre`` and ``post`` (NaN where unanswered)."""
+    part = scored[scored["item_code"] == code]
+    wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
+    return wide.reindex(columns=[pre, post]).set_axis(["pre", "post"], axis=1)
+
+
+def complete_pairs(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame | None:
+    """Participants with a value at both waves (columns ``pre``, ``post``); None when a wave has no value."""
+    waves = item_waves(scored, code, pre=pre, post=post)
+    if waves["pre"].isna().all() or waves["post"].isna().all():
+        return None
+    return waves.dropna()
+
+
+def rescaled_attitudes(scored: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Attitude answers on a 0–1 scale, ``(y − min)/(max − min)`` (DOMAIN.md §3 index convention).
+
+    Columns ``participant_id, wave, index, value`` (``index`` is the item code; NaN stays NaN).
+    """
+    scales = {i.code: i for i in instrument.attitude_items if i.scale_min is not None and i.scale_max is not None}
+    part = scored[scored["item_code"].isin(list(scales))]
+    low = part["item_code"].map(lambda c: scales[c].scale_min)
+    high = part["item_code"].map(lambda c: scales[c].scale_max)
+    return pd.DataFrame(
+        {
+            "participant_id": part["participant_id"],
+            "wave": part["wave"],
+            "index": part["item_code"],
+            "value": (part["value"] - low) / (high - low),
+        }
+    )
+
+
 def summarise_change(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str) -> pd.DataFrame:
     """Per attitude item, opinion change between waves ``pre`` and ``post`` on complete pairs.
 

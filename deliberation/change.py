@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from deliberation.analysis import CHANGE_COLUMNS, paired_t
+from deliberation.analysis import CHANGE_COLUMNS, complete_pairs, paired_t
 from deliberation.instrument import Instrument, Item
 
 DONT_KNOW = "DK"
@@ -132,39 +133,24 @@ def modal_answers(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(MODE_COLUMNS))
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p: ``max_{j≤i} min(1, (m−j+1)·p_(j))`` (Holm 1979). NaN stays NaN."""
+def _adjusted(p_values: np.ndarray, method: str) -> np.ndarray:
+    """statsmodels ``multipletests(p, method=method)`` on the non-NaN p-values; NaN stays NaN."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    order = np.argsort(q)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * q[order]))
-    result = np.empty(m)
-    result[order] = adjusted
-    out[ok] = result
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
     return out
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p: ``max_{j≤i} min(1, (m−j+1)·p_(j))`` (Holm 1979). NaN stays NaN."""
+    return _adjusted(p_values, "holm")
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p: ``min_{j≥i} min(1, m·p_(j)/j)`` (BH 1995). NaN stays NaN."""
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    order = np.argsort(q)
-    scaled = q[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    result = np.empty(m)
-    result[order] = adjusted
-    out[ok] = result
-    return out
+    return _adjusted(p_values, "fdr_bh")
 
 
 def wilcoxon_signed_rank(pre: np.ndarray, post: np.ndarray) -> dict[str, float | str | bool | int]:
@@ -194,11 +180,8 @@ def wilcoxon_signed_rank(pre: np.ndarray, post: np.ndarray) -> dict[str, float |
 
 
 def _pairs(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame:
-    part = scored[scored["item_code"] == code]
-    wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-    if pre not in wide or post not in wide:
-        return pd.DataFrame(columns=["pre", "post"])
-    return wide[[pre, post]].set_axis(["pre", "post"], axis=1).dropna()
+    pairs = complete_pairs(scored, code, pre=pre, post=post)
+    return pd.DataFrame(columns=["pre", "post"]) if pairs is None else pairs
 
 
 def assess_change(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from deliberation.analysis import knowledge_scores
+from deliberation.analysis import item_waves, knowledge_scores
 from deliberation.instrument import Instrument
 from kleroterion.errors import KleroError
 
@@ -146,9 +146,7 @@ def control_effects(
     treat = (arms == "participant").astype(int).rename("treat")
     outcomes: dict[str, pd.DataFrame] = {}
     for item in instrument.attitude_items:
-        part = scored[scored["item_code"] == item.code]
-        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-        outcomes[item.code] = wide.reindex(columns=[pre, post]).set_axis(["pre", "post"], axis=1)
+        outcomes[item.code] = item_waves(scored, item.code, pre=pre, post=post)
     if instrument.knowledge_items:
         outcomes["knowledge_score"] = pd.concat(
             [knowledge_scores(scored, instrument, wave=w) for w in (pre, post)], axis=1, keys=["pre", "post"]

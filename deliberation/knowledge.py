@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from deliberation.analysis import knowledge_scores, summarise_knowledge_gain
+from deliberation.analysis import complete_pairs, knowledge_scores, summarise_knowledge_gain
 from deliberation.instrument import Instrument
 
 UNANSWERED_CELLS = ("", "nan", "None", "<NA>")
@@ -77,12 +77,11 @@ def change_on_knowledge(
     gain = (k_post - k_pre).rename("delta_k")
     rows = []
     for item in instrument.attitude_items:
-        part = scored[scored["item_code"] == item.code]
-        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-        if pre not in wide or post not in wide:
+        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        if pairs is None:
             continue
-        delta_y = (wide[post] - wide[pre]).rename("delta_y")
-        data = pd.concat([delta_y, gain, wide[pre].rename("y_pre"), k_pre], axis=1, join="inner")
+        delta_y = (pairs["post"] - pairs["pre"]).rename("delta_y")
+        data = pd.concat([delta_y, gain, pairs["pre"].rename("y_pre"), k_pre], axis=1, join="inner")
         if covariates is not None:
             data = data.join(covariates, how="inner")
         data = data.dropna()

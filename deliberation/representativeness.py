@@ -17,6 +17,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from deliberation.analysis import rescaled_attitudes
+from deliberation.instrument import Instrument
 from kleroterion.errors import KleroError
 
 NOMINAL_COLUMNS = (
@@ -297,3 +299,10 @@ def attendance_model(
             }
         )
     return pd.DataFrame(rows, columns=list(ATTENDANCE_COLUMNS))
+
+
+def extremity(scored: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.Series:
+    """Per participant, the mean over attitude items of ``|y − 0.5|`` with y rescaled to 0–1 (DOMAIN.md
+    §3.1, the attendance model's extremity term); unanswered items are skipped."""
+    rescaled = rescaled_attitudes(scored[scored["wave"] == wave], instrument)
+    return (rescaled["value"] - 0.5).abs().groupby(rescaled["participant_id"]).mean().rename("extremity")

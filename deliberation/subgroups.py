@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from deliberation.analysis import paired_t
+from deliberation.analysis import complete_pairs, paired_t
+from deliberation.disclosure import suppressed_cells
 from deliberation.instrument import Instrument
 
 MIN_CELL = 5
@@ -42,17 +43,15 @@ def subgroup_change(
     """
     rows = []
     for item in instrument.attitude_items:
-        part = scored[scored["item_code"] == item.code]
-        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-        if pre not in wide or post not in wide:
+        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        if pairs is None:
             continue
-        pairs = wide[[pre, post]].dropna()
         for var in variables:
             groups = characteristics[var].reindex(pairs.index).astype("string").replace("", pd.NA).fillna("(missing)")
             block = []
             for cat in sorted(groups.unique()):
                 sel = pairs[groups == cat]
-                stats_row = paired_t(sel[pre].to_numpy(dtype=float), sel[post].to_numpy(dtype=float))
+                stats_row = paired_t(sel["pre"].to_numpy(dtype=float), sel["post"].to_numpy(dtype=float))
                 block.append({"item": item.code, "variable": var, "category": cat, **stats_row})
             rows.extend(_suppress(block, min_cell))
     return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
@@ -60,11 +59,9 @@ def subgroup_change(
 
 def _suppress(block: list[dict[str, object]], min_cell: int) -> list[dict[str, object]]:
     sizes = [int(r["n_pairs"]) for r in block]  # type: ignore[call-overload]
-    primary = {k for k, n in enumerate(sizes) if n < min_cell}
-    complementary: set[int] = set()
-    if len(primary) == 1 and len(block) > 1:
-        rest = sorted((n, k) for k, n in enumerate(sizes) if k not in primary)
-        complementary = {rest[0][1]}
+    hidden = suppressed_cells(sizes, min_cell)  # every category here has at least one pair
+    primary = {k for k in hidden if sizes[k] < min_cell}
+    complementary = hidden - primary
     out = []
     for k, row in enumerate(block):
         reason = "primary" if k in primary else ("complementary" if k in complementary else "")

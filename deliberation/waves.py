@@ -41,16 +41,13 @@ def validate_wave(
             problems.add("column is not an item of the instrument", column=col)
     problems.raise_if_any("use participant_id plus the item codes of the instrument as column names")
     ids = frame[ID_COLUMN].astype(str).str.strip()
-    for row in ids[ids.duplicated(keep="first")].index:
-        problems.add("duplicate participant id", row=int(row), column=ID_COLUMN, value=ids[row])
-    for row in ids[~ids.isin(known_ids)].index[:200]:
-        problems.add("unknown participant id", row=int(row), column=ID_COLUMN, value=ids[row])
+    problems.add_rows("duplicate participant id", ids.index[ids.duplicated(keep="first")], column=ID_COLUMN, values=ids)
+    problems.add_rows("unknown participant id", ids.index[~ids.isin(known_ids)], column=ID_COLUMN, values=ids)
     items = [instrument.item(c) for c in frame.columns if c != ID_COLUMN]
     for item in items:
         cells = frame[item.code].astype(str).str.strip()
-        for row, value in cells.items():
-            if not _allowed(item, value):
-                problems.add("value outside the item's scale or options", row=int(row), column=item.code, value=value)
+        bad = cells.index[[not _allowed(item, value) for value in cells]]
+        problems.add_rows("value outside the item's scale or options", bad, column=item.code, values=cells)
     problems.raise_if_any("correct these cells and import the wave again; nothing was stored")
     long = frame.assign(**{ID_COLUMN: ids}).melt(id_vars=ID_COLUMN, var_name="item_code", value_name="raw")
     long["raw"] = long["raw"].astype(str).str.strip().str.replace(",", ".", regex=False)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from deliberation.analysis import complete_pairs
+from deliberation.instrument import Instrument
 from kleroterion.errors import KleroError
 
 TOLERANCE = 1e-6
@@ -135,3 +137,21 @@ def weighted_mean(y: np.ndarray | pd.Series, weights: np.ndarray | pd.Series | N
         ],
         columns=list(MEAN_COLUMNS),
     )
+
+
+def weighted_change(
+    scored: pd.DataFrame, instrument: Instrument, weights: pd.Series, *, pre: str, post: str
+) -> pd.DataFrame:
+    """Per attitude item, the weighted mean change ``d_i = y_post − y_pre`` on complete pairs with each
+    person's (T1) weight, by ``weighted_mean`` (DOMAIN.md §3.9). Columns: ``item`` and those of
+    ``weighted_mean``; ``n`` is the real number of pairs.
+    """
+    rows = []
+    for item in instrument.attitude_items:
+        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        if pairs is None:
+            continue
+        diff = pairs["post"] - pairs["pre"]
+        table = weighted_mean(diff.to_numpy(), weights.reindex(diff.index).to_numpy())
+        rows.append(table.assign(item=item.code)[["item", *table.columns]])
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["item", *MEAN_COLUMNS])

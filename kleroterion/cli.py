@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kleroterion.commands import deliberation, reports, select, sortition
+from kleroterion.commands import deliberation, panel, reports, select, sortition
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import KleroError
 from kleroterion.workspace import ProcessSettings, Workspace
@@ -25,7 +25,7 @@ cli.add_typer(sortition.registry_app, name="registry")
 cli.add_typer(sortition.letters_app, name="letters")
 cli.add_typer(sortition.pool_app, name="pool")
 cli.add_typer(sortition.quotas_app, name="quotas")
-cli.add_typer(sortition.panel_app, name="panel")
+cli.add_typer(panel.panel_app, name="panel")
 cli.add_typer(deliberation.poll_app, name="poll")
 cli.add_typer(deliberation.survey_app, name="survey")
 cli.command("analyse")(deliberation.analyse_cmd)
@@ -92,16 +92,16 @@ def status(
 def _status_record(ws: Workspace, counts: dict[str, int]) -> dict[str, object]:
     """The workspace status as plain data: settings, table counts and the latest panel draw."""
     panel: dict[str, object] | None = None
-    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
-    if draws:
-        sitting, alternates = ws.store.current_panel(int(draws[-1]["id"]))
+    if counts.get("selection_draws"):
+        draw = ws.store.latest_panel_draw()
+        sitting, alternates = ws.store.current_panel(int(draw["id"]))
         panel = {
-            "draw_id": int(draws[-1]["id"]),
-            "algorithm": draws[-1]["algorithm"],
-            "engine": draws[-1]["engine"],
+            "draw_id": int(draw["id"]),
+            "algorithm": draw["algorithm"],
+            "engine": draw["engine"],
             "members": len(sitting),
             "alternates_left": len(alternates),
-            "replacements": len(ws.store.replacements()),
+            "replacements": len(ws.store.replacements(int(draw["id"]))),
         }
     return {
         "name": ws.settings.name,

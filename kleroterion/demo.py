@@ -12,6 +12,7 @@ from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
 from kleroterion.commands import deliberation as poll
+from kleroterion.commands import panel as stage2
 from kleroterion.commands import reports as report
 from kleroterion.commands import sortition as lottery
 from kleroterion.commands.common import console
@@ -147,7 +148,7 @@ def run_demo(out: Path) -> DemoResult:
         q = lottery.derive_quotas_action(ws, size=PANEL, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
         _step(f"Quotas: {q['rows']} bands over {', '.join(q['categories'])} for a panel of {PANEL}")
         with console.status("Selecting the panel and alternates (sortition-algorithms, maximin)…"):
-            s = lottery.select_panel_action(ws, algorithm="maximin", seed=DEMO_SEED + 2, alternates=ALTERNATES)
+            s = stage2.select_panel_action(ws, algorithm="maximin", seed=DEMO_SEED + 2, alternates=ALTERNATES)
         f = s["fairness"]
         _step(
             f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates; selection "

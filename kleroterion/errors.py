@@ -6,7 +6,7 @@ error page. Every error has a stable ``code`` and the ``params`` that explain it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,10 @@ class Problem:
         return text
 
 
+#: Rows listed per (column, problem) before the rest are counted in one line.
+ROW_LIMIT = 200
+
+
 @dataclass
 class ProblemCollector:
     """Collects every problem of one input before raising once (see ``InputError``)."""
@@ -57,6 +61,24 @@ class ProblemCollector:
 
     def add(self, message: str, *, row: int | None = None, column: str | None = None, value: Any = None) -> None:
         self.problems.append(Problem(message, row=row, column=column, value=value))
+
+    def add_rows(
+        self,
+        message: str,
+        rows: Sequence[Any],
+        *,
+        column: str | None = None,
+        values: Mapping[Any, Any] | None = None,
+        limit: int = ROW_LIMIT,
+    ) -> None:
+        """One problem per bad row (file row numbers), ``values[row]`` as its value.
+
+        At most ``limit`` rows are listed; the rest are counted in one more line, never dropped.
+        """
+        for row in rows[:limit]:
+            self.add(message, row=int(row), column=column, value=None if values is None else values[row])
+        if len(rows) > limit:
+            self.add(f"{message}: {len(rows) - limit:,} more rows beyond those listed", column=column)
 
     def extend(self, problems: Iterable[Problem]) -> None:
         self.problems.extend(problems)

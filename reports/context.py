@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from deliberation.disclosure import suppressed_cells
 from reports.outcomes import RecommendationRow
 
 
@@ -69,26 +70,12 @@ class CouncilReportContext:
     recommendations: list[RecommendationRow] = field(default_factory=list)
 
 
-def _suppressed(counts: list[int], threshold: int) -> set[int]:
-    """Positions to hide in one category: counts below ``threshold`` plus complementary suppression.
-
-    If exactly one cell is hidden, the total would reveal it, so the smallest other non-zero cell is
-    hidden as well (DOMAIN.md §6).
-    """
-    hidden = {i for i, n in enumerate(counts) if 0 < n < threshold}
-    if len(hidden) == 1:
-        others = [(n, i) for i, n in enumerate(counts) if i not in hidden and n > 0]
-        if others:
-            hidden.add(min(others)[1])
-    return hidden
-
-
 def composition_rows(
     quotas: pd.DataFrame, pool: pd.DataFrame, panel: pd.DataFrame, *, threshold: int = 0
 ) -> list[CompositionRow]:
     """Population share (from the quota table), pool and panel counts per category value.
 
-    Pool counts below ``threshold`` (and complementary cells, see ``_suppressed``) are suppressed: count -1,
+    Pool counts below ``threshold`` (and complementary cells, see ``suppressed_cells``) are suppressed: count -1,
     share NaN. Panel counts are shown, because the panel's composition by one feature at a time is
     published by design (DOMAIN.md §6).
     """
@@ -96,7 +83,7 @@ def composition_rows(
     hidden: set[int] = set()
     for category in dict.fromkeys(quotas["category"]):
         positions = [i for i, c in enumerate(quotas["category"]) if c == category]
-        hidden |= {positions[j] for j in _suppressed([pool_counts[i] for i in positions], threshold)}
+        hidden |= {positions[j] for j in suppressed_cells([pool_counts[i] for i in positions], threshold)}
     rows = []
     for i, q in enumerate(quotas.itertuples(index=False)):
         pool_count = pool_counts[i]

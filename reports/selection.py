@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from sortition.quotas import count_by_quota
+
 
 @dataclass(frozen=True)
 class InputFile:
@@ -102,10 +104,15 @@ def quota_rows(quotas: pd.DataFrame, panel: pd.DataFrame, alternates: pd.DataFra
             feature=str(q.feature),
             quota_min=int(q.min),
             quota_max=int(q.max),
-            panel_count=int((panel[q.category].astype(str) == str(q.feature)).sum()) if len(panel) else 0,
-            alternate_count=int((alternates[q.category].astype(str) == str(q.feature)).sum()) if len(alternates) else 0,
+            panel_count=int(panel_count),
+            alternate_count=int(alternate_count),
         )
-        for q in quotas.itertuples(index=False)
+        for q, panel_count, alternate_count in zip(
+            quotas.itertuples(index=False),
+            count_by_quota(panel, quotas).to_numpy(),
+            count_by_quota(alternates, quotas).to_numpy(),
+            strict=True,
+        )
     ]
 
 
@@ -137,9 +144,16 @@ def probability_rows(
     return rows
 
 
-def replay_command(*, algorithm: str, seed: str, alternates: int, public_value: str | None) -> str:
-    """The ``klero`` command that redraws the same panel from the same pool and quotas."""
+DEFAULT_ENGINE = "sortition-algorithms"  # the default of `klero panel select --engine`
+
+
+def replay_command(
+    *, algorithm: str, seed: str, alternates: int, public_value: str | None, engine: str = DEFAULT_ENGINE
+) -> str:
+    """The ``klero`` command that redraws the same panel from the same pool and quotas (same engine)."""
     parts = ["klero panel select", f"--algorithm {algorithm}", f"--seed {seed}"]
+    if engine != DEFAULT_ENGINE:
+        parts.append(f"--engine {engine}")
     if alternates:
         parts.append(f"--alternates {alternates}")
     command = " ".join(parts)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kleroterion.errors import InfeasibleQuotaError, KleroError
-from sortition.quotas import count_by_quota, derive_quotas
+from sortition.quotas import derive_quotas, quota_breaks
 from sortition.selection import SelectionResult, select_panel
 
 
@@ -78,16 +78,32 @@ class Replacement:
     broken: tuple[str, ...]
 
 
-def quota_breaks(members: pd.DataFrame, quotas: pd.DataFrame) -> list[str]:
-    """Each quota the ``members`` fall outside of, as ``category=feature: n (allowed min–max)``."""
-    counts = count_by_quota(members, quotas)
-    out = []
-    for (category, feature), n, low, high in zip(
-        counts.index, counts.to_numpy(), quotas["min"].to_numpy(), quotas["max"].to_numpy(), strict=True
-    ):
-        if not low <= n <= high:
-            out.append(f"{category}={feature}: {int(n)} (allowed {int(low)}–{int(high)})")
-    return out
+def _leaving(
+    pool: pd.DataFrame, panel: Sequence[str], person_out: str, address_column: str | None
+) -> tuple[pd.DataFrame, list[str], set[str]]:
+    """(pool indexed by id, the panel without ``person_out``, the addresses those members hold)."""
+    if person_out not in panel:
+        raise KleroError(f"{person_out} is not on the current panel.", code="not_on_panel", person=person_out)
+    rows = pool.set_index("id", drop=False)
+    remaining = [p for p in panel if p != person_out]
+    taken = set(rows.loc[remaining, address_column]) if address_column else set()
+    return rows, remaining, taken
+
+
+def _fitting(
+    rows: pd.DataFrame,
+    remaining: list[str],
+    taken: set[str],
+    quotas: pd.DataFrame,
+    *,
+    exclude: Sequence[str],
+    address_column: str | None,
+) -> list[str]:
+    """Pool members (sorted by id) outside ``exclude`` and the taken addresses who keep every quota."""
+    others = rows[~rows["id"].isin(exclude)]
+    if address_column:
+        others = others[~others[address_column].isin(taken)]
+    return sorted(p for p in others["id"] if not quota_breaks(rows.loc[[*remaining, p]], quotas))
 
 
 def choose_replacement(
@@ -107,11 +123,7 @@ def choose_replacement(
     would keep them; with ``accept_break`` the first address-compatible alternate is taken instead and
     the broken quotas are returned in ``broken``.
     """
-    if person_out not in panel:
-        raise KleroError(f"{person_out} is not on the current panel.", code="not_on_panel", person=person_out)
-    rows = pool.set_index("id", drop=False)
-    remaining = [p for p in panel if p != person_out]
-    taken = set(rows.loc[remaining, address_column]) if address_column else set()
+    rows, remaining, taken = _leaving(pool, panel, person_out, address_column)
     skipped: list[tuple[str, str]] = []
     fallback: tuple[str, list[str]] | None = None
     for alt in alternates:
@@ -128,10 +140,7 @@ def choose_replacement(
         return Replacement(
             person_out, fallback[0], tuple(s for s in skipped if s[0] != fallback[0]), tuple(fallback[1])
         )
-    others = rows[~rows["id"].isin([*panel, *alternates])]
-    if address_column:
-        others = others[~others[address_column].isin(taken)]
-    fitting = [p for p in others["id"] if not quota_breaks(rows.loc[[*remaining, p]], quotas)]
+    fitting = _fitting(rows, remaining, taken, quotas, exclude=[*panel, *alternates], address_column=address_column)
     conflicts = [f"{alt}: {why}" for alt, why in skipped] or ["there are no alternates left"]
     raise InfeasibleQuotaError(
         f"No alternate can replace {person_out} inside the quotas ({len(fitting)} other pool members would"
@@ -160,14 +169,8 @@ def draw_pool_replacement(
     address of a remaining member; they are sorted by id before the draw so a stored seed replays.
     Returns (chosen id, all candidates). Raises ``InfeasibleQuotaError`` when nobody fits.
     """
-    if person_out not in panel:
-        raise KleroError(f"{person_out} is not on the current panel.", code="not_on_panel", person=person_out)
-    rows = pool.set_index("id", drop=False)
-    remaining = [p for p in panel if p != person_out]
-    others = rows[~rows["id"].isin([*panel, *exclude])]
-    if address_column:
-        others = others[~others[address_column].isin(set(rows.loc[remaining, address_column]))]
-    fitting = sorted(p for p in others["id"] if not quota_breaks(rows.loc[[*remaining, p]], quotas))
+    rows, remaining, taken = _leaving(pool, panel, person_out, address_column)
+    fitting = _fitting(rows, remaining, taken, quotas, exclude=[*panel, *exclude], address_column=address_column)
     if not fitting:
         breaks = quota_breaks(rows.loc[remaining], quotas)
         raise InfeasibleQuotaError(

@@ -121,7 +121,18 @@ def count_by_quota(members: pd.DataFrame, quotas: pd.DataFrame) -> pd.Series:
     return pd.Series(counts, index=pd.MultiIndex.from_frame(quotas[["category", "feature"]]), dtype=int)
 
 
+def quota_breaks(members: pd.DataFrame, quotas: pd.DataFrame) -> list[str]:
+    """Each quota the ``members`` fall outside of, as ``category=feature: n (allowed min–max)``."""
+    counts = count_by_quota(members, quotas)
+    out = []
+    for (category, feature), n, low, high in zip(
+        counts.index, counts.to_numpy(), quotas["min"].to_numpy(), quotas["max"].to_numpy(), strict=True
+    ):
+        if not low <= n <= high:
+            out.append(f"{category}={feature}: {int(n)} (allowed {int(low)}–{int(high)})")
+    return out
+
+
 def quotas_met(members: pd.DataFrame, quotas: pd.DataFrame) -> bool:
     """True when the members' counts lie inside every [min, max] band."""
-    counts = count_by_quota(members, quotas).to_numpy()
-    return bool(((counts >= quotas["min"].to_numpy()) & (counts <= quotas["max"].to_numpy())).all())
+    return not quota_breaks(members, quotas)

@@ -42,7 +42,6 @@ GENDER_CODES = {"M": "M", "V": "V", "O": "O", "MAN": "M", "VROUW": "V", "ONBEKEN
 POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}\s?[A-Za-z]{2}$")
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y")
 TRUE_VALUES = {"1", "j", "ja", "y", "yes", "true", "waar"}
-FLAG_LIMIT = 200  # rows listed per (column, problem); the rest are counted in one line
 FALSE_VALUES = {"", "0", "n", "nee", "no", "false", "onwaar"}
 
 #: The columns a validated registry frame carries, in order (data minimisation: no BSN, no age).
@@ -149,16 +148,10 @@ def validate_registry(
     }
     blank = pd.Series("", index=raw.index, dtype="string")
     cells: dict[str, pd.Series] = {c: (v if v is not None else blank) for c, v in data.items()}
-    rows = pd.Series(raw.index, index=raw.index)
     src_name = {canon: src for src, canon in colmap.items()}
 
     def flag(mask: pd.Series, canon: str, message: str) -> None:
-        hits = mask[mask].index
-        column = src_name.get(canon, canon)
-        for idx in hits[:FLAG_LIMIT]:
-            problems.add(message, row=int(rows[idx]), column=column, value=cells[canon][idx])
-        if len(hits) > FLAG_LIMIT:
-            problems.add(f"{message}: {len(hits) - FLAG_LIMIT:,} more rows beyond those listed", column=column)
+        problems.add_rows(message, mask[mask].index, column=src_name.get(canon, canon), values=cells[canon])
 
     ids = cells["registry_id"]
     flag(ids == "", "registry_id", "empty id")
@@ -223,7 +216,7 @@ AREA_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_areas(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+def validate_areas(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     """Validate an area table (``postcode, huisnummer, wijk[, buurt]``; all cells text).
 
     An empty ``huisnummer`` makes the row cover the whole postcode. Returns columns ``postcode``
@@ -277,7 +270,7 @@ def read_areas(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
 
 
 def assign_areas(residents: pd.DataFrame, areas: pd.DataFrame) -> AreaAssignment:
-    """Set ``wijk``/``buurt`` of validated residents from an area table (see ``read_areas``).
+    """Set ``wijk``/``buurt`` of validated residents from an area table (see ``validate_areas``).
 
     A row for (postcode, huisnummer) wins over a row for the whole postcode. Residents at an address
     the table does not cover keep ``wijk`` = NA and their address keys are listed in ``unplaced``.

@@ -89,7 +89,8 @@ def _library_randomness(rng: np.random.Generator) -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _library_inputs(pool: pd.DataFrame, quotas: pd.DataFrame, address_column: str | None) -> tuple[object, object]:
+def library_inputs(pool: pd.DataFrame, quotas: pd.DataFrame, address_column: str | None) -> tuple[object, object]:
+    """sortition-algorithms' FeatureCollection and People for a pool and quota table (ids as strings)."""
     from sortition_algorithms import Settings, read_in_features, read_in_people
 
     body = [
@@ -155,7 +156,7 @@ def select_panel(
         return _select_native(pool, quotas, size=size, rng=rng, algorithm=algorithm, address_column=address_column)
     from sortition_algorithms import errors as sa_errors
 
-    features, people = _library_inputs(pool, quotas, address_column)
+    features, people = library_inputs(pool, quotas, address_column)
     try:
         with _library_randomness(rng):
             if algorithm == "legacy":
@@ -163,14 +164,26 @@ def select_panel(
             panels, weights = _distribution(algorithm, features, people, size, address_column)
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
-    panels, weights_arr = canonical_distribution(panels, np.asarray(weights, dtype=float))
-    probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
-    index = int(rng.choice(len(panels), p=weights_arr))
-    panel = tuple(sorted(panels[index]))
+    return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine=engine)
+
+
+def _drawn(
+    pool: pd.DataFrame,
+    panels: Sequence[frozenset[str]],
+    weights: Sequence[float] | np.ndarray,
+    rng: np.random.Generator,
+    *,
+    algorithm: str,
+    engine: str,
+) -> SelectionResult:
+    """Draw one panel from a distribution put in canonical order; exact probabilities for everyone."""
+    canonical, weights_arr = canonical_distribution(panels, np.asarray(weights, dtype=float))
+    probabilities = probabilities_from_distribution(pool["id"].astype(str), canonical, weights_arr)
+    index = int(rng.choice(len(canonical), p=weights_arr))
     return SelectionResult(
-        panel=panel,
+        panel=tuple(sorted(canonical[index])),
         probabilities=probabilities,
-        panels=tuple(panels),
+        panels=tuple(canonical),
         weights=tuple(float(w) for w in weights_arr),
         algorithm=algorithm,
         engine=engine,
@@ -188,25 +201,12 @@ def _select_native(
     address_column: str | None,
 ) -> SelectionResult:
     """The native HiGHS engine (``sortition.engine.find_distribution``), drawn like the library's."""
-    try:
-        from sortition.engine import find_distribution
-    except ImportError as exc:
-        raise KleroError(f"The native engine is not available: {exc}", code="no_native_engine") from exc
+    from sortition.engine import find_distribution
+
     panels, weights = find_distribution(
         pool, quotas, size=size, algorithm=algorithm, rng=rng, address_column=address_column
     )
-    panels, weights_arr = canonical_distribution(panels, np.asarray(weights, dtype=float))
-    probabilities = probabilities_from_distribution(pool["id"].astype(str), panels, weights_arr)
-    index = int(rng.choice(len(panels), p=weights_arr))
-    return SelectionResult(
-        panel=tuple(sorted(panels[index])),
-        probabilities=probabilities,
-        panels=tuple(panels),
-        weights=tuple(float(w) for w in weights_arr),
-        algorithm=algorithm,
-        engine="native",
-        exact=True,
-    )
+    return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine="native")
 
 
 def _distribution(

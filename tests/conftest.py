@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from kleroterion.cli import app
 from kleroterion.workspace import ProcessSettings, Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +30,16 @@ def make_pool(rows: list[dict[str, str]]) -> pd.DataFrame:
     if "address_key" not in frame:
         frame["address_key"] = frame["id"] + "-addr"
     return frame
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """Run ``klero ARGS`` through the real entry point ``kleroterion.cli.app``; return its exit code."""
+    monkeypatch.setattr(sys, "argv", ["klero", *args])
+    try:
+        app()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 @pytest.fixture

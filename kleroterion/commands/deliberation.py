@@ -6,11 +6,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import pandas as pd
 import typer
 
-from deliberation.analysis import knowledge_scores, score_answers, summarise_change, summarise_knowledge_gain
+from deliberation.analysis import (
+    knowledge_scores,
+    rescaled_attitudes,
+    score_answers,
+    summarise_change,
+    summarise_knowledge_gain,
+)
 from deliberation.change import (
     WILCOXON_CORRECTION,
     WILCOXON_METHOD,
@@ -32,10 +37,11 @@ from deliberation.representativeness import (
     compare_nominal,
     compare_population,
     compare_scales,
+    extremity,
 )
 from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
-from deliberation.weighting import kish_n_eff, rake, weighted_mean
+from deliberation.weighting import kish_n_eff, rake, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import read_table, sha256_file
@@ -201,18 +207,7 @@ def _group_analyses(
     if groups.empty:
         return {}
     members = groups.set_index("participant_id")["group"]
-    scales = {i.code: i for i in instrument.attitude_items if i.scale_min is not None and i.scale_max is not None}
-    part = scored[scored["item_code"].isin(list(scales)) & scored["participant_id"].isin(members.index)]
-    low = part["item_code"].map(lambda c: scales[c].scale_min)
-    high = part["item_code"].map(lambda c: scales[c].scale_max)
-    values = pd.DataFrame(
-        {
-            "participant_id": part["participant_id"],
-            "wave": part["wave"],
-            "index": part["item_code"],
-            "value": (part["value"] - low) / (high - low),
-        }
-    )
+    values = rescaled_attitudes(scored[scored["participant_id"].isin(members.index)], instrument)
     changes = group_index_changes(values, members, pre=pre, post=post)
     out = {
         "group_changes": changes,
@@ -293,16 +288,7 @@ def _population_analyses(
         params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": exc.message}
         ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
         return {"representativeness_population": fit, "opinion_change_weighted": weighted}
-    rows = []
-    for item in instrument.attitude_items:
-        part = scored[scored["item_code"] == item.code]
-        wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-        if pre not in wide or post not in wide:
-            continue
-        diff = (wide[post] - wide[pre]).dropna()
-        table = weighted_mean(diff.to_numpy(), weights.reindex(diff.index).to_numpy())
-        rows.append(table.assign(item=item.code)[["item", *table.columns]])
-    weighted = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    weighted = weighted_change(scored, instrument, weights, pre=pre, post=post)
     params = {
         "pre": pre,
         "post": post,
@@ -330,7 +316,7 @@ def _representativeness(
     if instrument.knowledge_items:
         people = people.join(knowledge_scores(scored, instrument, wave=wave).rename("knowledge_score"))
     scale_vars = [c for c in (*scales.columns, "knowledge_score") if c in people]
-    people["extremity"] = _extremity(people, instrument, list(scales.columns))
+    people = people.join(extremity(scored, instrument, wave=wave))
     # Invited non-participants only: a control arm (never invited) is never pooled with no-shows.
     a, b = people[people["arm"] == "participant"], people[people["arm"] == "invited"]
     numeric = [c for c in ("knowledge_score", "extremity") if c in people]
@@ -346,17 +332,6 @@ def _representativeness(
         "representativeness_scales": compare_scales(a, b, variables=scale_vars),
         "attendance_model": attendance,
     }
-
-
-def _extremity(people: pd.DataFrame, instrument: Instrument, codes: list[str]) -> pd.Series:
-    """Mean over attitude items of ``|y − 0.5|``, y rescaled to 0–1 (DOMAIN.md §3 index convention)."""
-    parts = []
-    for code in codes:
-        item = instrument.item(code)
-        if item.scale_min is None or item.scale_max is None:
-            continue
-        parts.append(((people[code] - item.scale_min) / (item.scale_max - item.scale_min) - 0.5).abs())
-    return pd.concat(parts, axis=1).mean(axis=1) if parts else pd.Series(np.nan, index=people.index)
 
 
 WILCOXON_PINNED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -63,23 +63,17 @@ LIMITATIONS = {
 }
 
 
-def _latest_panel_draw(ws: Workspace) -> dict[str, Any]:
-    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
-    if not draws:
-        raise KleroError("No panel has been drawn yet: run `klero panel select` first.", code="no_panel")
-    return draws[-1]
-
-
 def _recommendations(ws: Workspace) -> list[RecommendationRow]:
     return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
 
 
 def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportContext:
     """Assemble the council report's context from the workspace (no personal data enters it)."""
-    draw = _latest_panel_draw(ws)
-    _, size, quotas = ws.store.quotas()
+    draw = ws.store.latest_panel_draw()
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
-    panel = pool[pool["id"].isin(draw["result"]["panel"])]
+    sitting, _ = ws.store.current_panel(int(draw["id"]))  # after replacements
+    panel = pool[pool["id"].isin(sitting)]
     change = ws.store.analysis("opinion_change")
     gain = ws.store.analysis("knowledge_gain")
     if change is None or gain is None:
@@ -115,8 +109,8 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
 
 def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionReportContext:
     """The selection transcript: inputs, seed, engine, versions, quotas met, probabilities by group."""
-    draw = _latest_panel_draw(ws)
-    _, size, quotas = ws.store.quotas()
+    draw = ws.store.latest_panel_draw()
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
     panel = pool[pool["id"].isin(draw["result"]["panel"])]
     alternate_ids = draw["result"].get("alternates", [])
@@ -143,11 +137,14 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
             quotas, pool, ws.store.selection_probabilities(int(draw["id"])), threshold=threshold
         ),
         replacements=[
-            ReplacementRow(replaced_on=str(r["replaced_at"])[:10], reason=str(r["reason"]), filled=bool(r["filled"]))
-            for r in ws.store.draw_replacements(int(draw["id"]))
+            ReplacementRow(
+                replaced_on=str(r["replaced_at"])[:10], reason=str(r["reason"]), filled=r["person_in"] is not None
+            )
+            for r in ws.store.replacements(int(draw["id"]))
         ],
         replay_command=replay_command(
             algorithm=str(draw["algorithm"]),
+            engine=str(draw["engine"]),
             seed=str(draw["seed"]),
             alternates=len(alternate_ids),
             public_value=draw["parameters"].get("public_value"),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,18 +10,16 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
-from kleroterion.commands.select import read_categories
-from kleroterion.errors import InfeasibleQuotaError, InputError, KleroError, Problem
+from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import read_table, sha256_file
-from kleroterion.seeds import fresh_seed, generator, public_seed
+from kleroterion.pool_files import quotas_from_frame
+from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
-from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
 from sortition.letters import draw_letters, make_codes
 from sortition.pool import build_pool
-from sortition.quotas import check_pool_against_quotas, check_quota_bounds, derive_quotas, quotas_met
-from sortition.registry import age_bands, ages_on, assign_areas, read_areas, validate_registry
-from sortition.selection import SelectionResult, fairness_summary, select_panel
+from sortition.quotas import check_quota_bounds, derive_quotas
+from sortition.registry import age_bands, ages_on, assign_areas, validate_areas, validate_registry
 
 QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
 
@@ -51,7 +47,7 @@ def import_registry(
     extract = validate_registry(frame, source=path.name, reference_date=ws.reference_date, key=ws.key, mapping=colmap)
     placed: dict[str, Any] = {}
     if areas is not None:
-        assignment = assign_areas(extract.residents, read_areas(read_table(areas), source=areas.name))
+        assignment = assign_areas(extract.residents, validate_areas(read_table(areas), source=areas.name))
         extract = dataclasses.replace(extract, residents=assignment.residents)
         placed = {
             "areas_file": areas.name,
@@ -249,8 +245,8 @@ def derive_quotas_action(
 
 def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, Any]:
     """Store a ``category,feature,min,max`` file (optionally with population_share, target) as the quotas."""
-    quotas = read_categories(path)
     frame = read_table(path)
+    quotas = quotas_from_frame(frame, source=path.name)
     problems = []
     for col in ("population_share", "target"):
         values: list[float | None] = []
@@ -277,194 +273,11 @@ def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
     quotas.reindex(columns=columns).to_csv(path, index=False, float_format="%.6g")
 
 
-def pool_hash(pool: pd.DataFrame, categories: list[str]) -> str:
-    """SHA-256 of the frozen pool: ids, addresses and quota features, sorted, as canonical JSON."""
-    cols = ["id", "address_key", *categories]
-    records = pool[cols].astype(str).sort_values("id").to_dict("records")
-    return hashlib.sha256(json.dumps(records, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def draw_panel(
-    pool: pd.DataFrame,
-    quotas: pd.DataFrame,
-    *,
-    size: int,
-    seed: int,
-    algorithm: str,
-    engine: str,
-    alternates: int,
-) -> tuple[SelectionResult, list[str]]:
-    """The panel and its ordered alternates from one seed: the one path both drawing and replay take."""
-    rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine)
-    order: list[str] = []
-    if alternates > 0:
-        order, _reserve = select_alternates(
-            pool, result.panel, quotas, count=alternates, rng=rng, algorithm=algorithm, engine=engine
-        )
-    return result, order
-
-
-def select_panel_action(
-    ws: Workspace,
-    *,
-    algorithm: str = "maximin",
-    seed: int | None = None,
-    public_value: str | None = None,
-    alternates: int = 0,
-    engine: str = "sortition-algorithms",
-) -> dict[str, Any]:
-    set_id, size, quotas = ws.store.quotas()
-    pool = ws.store.pool()
-    if pool.empty:
-        raise KleroError("The pool is empty: import sign-ups with `klero pool import FILE` first.", code="no_pool")
-    categories = list(dict.fromkeys(quotas["category"]))
-    check_pool_against_quotas(pool, quotas, size)
-    digest = pool_hash(pool, categories)
-    if seed is None:
-        seed = public_seed(digest, public_value) if public_value else fresh_seed()
-    result, order = draw_panel(
-        pool, quotas, size=size, seed=seed, algorithm=algorithm, engine=engine, alternates=alternates
-    )
-    panel = pool[pool["id"].isin(result.panel)]
-    if not quotas_met(panel, quotas):
-        raise KleroError("The drawn panel does not meet the quotas (engine error).", code="quota_violation")
-    summary = fairness_summary(result.probabilities, size=size)
-    record: dict[str, Any] = {
-        "algorithm": algorithm,
-        "engine": result.engine,
-        "seed": str(seed),
-        "pool_hash": digest,
-        "parameters": {
-            "size": size,
-            "public_value": public_value,
-            "alternates": alternates,
-            "exact": result.exact,
-            "probability_se": result.probability_se,
-        },
-        "versions": versions(),
-        "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
-    }
-    members = [(pid, "panel", rank) for rank, pid in enumerate(result.panel, start=1)]
-    if alternates > 0:
-        members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
-        record["result"]["alternates"] = order
-    draw_id = ws.store.save_selection(
-        quota_set_id=set_id, kind="panel", record=record, probabilities=result.probabilities, members=members
-    )
-    return {
-        "draw_id": draw_id,
-        "panel": list(result.panel),
-        "alternates": order,
-        "seed": seed,
-        "pool_hash": digest,
-        "fairness": summary,
-        "pool_size": len(pool),
-        "size": size,
-    }
-
-
-def replace_member_action(
-    ws: Workspace,
-    person: str,
-    *,
-    reason: str,
-    accept_quota_break: bool = False,
-    from_pool: bool = False,
-    seed: int | None = None,
-) -> dict[str, Any]:
-    """Replace a panel member by the first alternate who keeps the quotas; recorded and audited.
-
-    With ``from_pool``, when no alternate keeps the quotas, a seeded uniform draw among the pool members
-    who do (DOMAIN.md §1a step 8); the seed and the candidates are stored in the audit record.
-    """
-    draw = ws.store.latest_panel_draw()
-    _size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
-    panel, alternates = ws.store.current_panel(int(draw["id"]))
-    pool = ws.store.pool()
-    try:
-        choice = choose_replacement(pool, panel, person, alternates, quotas, accept_break=accept_quota_break)
-    except InfeasibleQuotaError:
-        if not from_pool:
-            raise
-        seed = fresh_seed() if seed is None else seed
-        members = ws.store.panel_members()
-        involved = members.loc[members["draw_id"] == int(draw["id"]), "person_id"].tolist()  # incl. declined, left
-        person_in, candidates = draw_pool_replacement(
-            pool, panel, person, quotas, rng=generator(seed), exclude=involved
-        )
-        details: dict[str, Any] = {"from_pool": True, "seed": str(seed), "candidates": candidates}
-        replacement_id = ws.store.save_replacement(
-            draw_id=int(draw["id"]),
-            person_out=person,
-            person_in=person_in,
-            reason=reason,
-            details=details,
-            from_pool=True,
-        )
-        return {"replacement_id": replacement_id, "person_in": person_in, "skipped": [], "quotas_broken": [], **details}
-    details = {"skipped": [list(s) for s in choice.skipped], "quotas_broken": list(choice.broken)}
-    replacement_id = ws.store.save_replacement(
-        draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
-    )
-    return {"replacement_id": replacement_id, "person_in": choice.person_in, **details}
-
-
-def verify_panel_action(ws: Workspace) -> dict[str, Any]:
-    """Replay the latest panel draw from its stored seed, pool hash, quotas, algorithm and engine.
-
-    Raises ``KleroError`` (exit code 1) naming every difference: pool changed since the draw, or a
-    replayed panel or alternate order that differs from the stored one.
-    """
-    draw = ws.store.latest_panel_draw()
-    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
-    pool = ws.store.pool()
-    categories = list(dict.fromkeys(quotas["category"]))
-    digest = pool_hash(pool, categories)
-    problems = []
-    if digest != draw["pool_hash"]:
-        problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")
-    stored_panel = list(draw["result"]["panel"])
-    stored_alternates = list(draw["result"].get("alternates", []))
-    replayed, order = draw_panel(
-        pool,
-        quotas,
-        size=size,
-        seed=int(draw["seed"]),
-        algorithm=str(draw["algorithm"]),
-        engine=str(draw["engine"]),
-        alternates=int(draw["parameters"].get("alternates", 0)),
-    )
-    if list(replayed.panel) != stored_panel:
-        only_stored = sorted(set(stored_panel) - set(replayed.panel))
-        only_replayed = sorted(set(replayed.panel) - set(stored_panel))
-        problems.append(f"the replayed panel differs: stored only {only_stored}, replay only {only_replayed}")
-    if order != stored_alternates:
-        problems.append("the replayed alternates (or their order) differ from the stored ones")
-    if problems and draw["engine"] == "sortition-algorithms" and digest == draw["pool_hash"]:
-        problems.append(
-            "note: sortition-algorithms' panel search follows Python's string hashing (PYTHONHASHSEED), so its "
-            "draws do not replay in another process; use --engine native for a draw anyone can replay"
-        )
-    ws.store.audit(
-        "panel.verify",
-        parameters={"draw_id": int(draw["id"])},
-        input_hashes={"pool": digest},
-        result={"identical": not problems, "problems": problems},
-    )
-    if problems:
-        raise KleroError(
-            f"Draw {draw['id']} does not replay:\n  " + "\n  ".join(problems), code="verify_failed", problems=problems
-        )
-    return {"draw_id": int(draw["id"]), "panel": stored_panel, "alternates": stored_alternates, "pool_hash": digest}
-
-
 # -- CLI -----------------------------------------------------------------------------------------
 registry_app = typer.Typer(help="Import the registry (BRP) extract.", no_args_is_help=True)
 letters_app = typer.Typer(help="Stage 1: draw and export invitation letters.", no_args_is_help=True)
 pool_app = typer.Typer(help="Import sign-ups into the pool.", no_args_is_help=True)
 quotas_app = typer.Typer(help="Derive and show the quotas.", no_args_is_help=True)
-panel_app = typer.Typer(help="Stage 2: select the panel and its alternates.", no_args_is_help=True)
 
 
 @registry_app.command("import")
@@ -573,66 +386,3 @@ def quotas_import_cmd(
     with open_workspace(workspace) as ws:
         out = import_quotas_action(ws, file, size=size)
     console.print(f"Imported {out['rows']} quota rows (set {out['quota_set_id']}) for a panel of {size}.")
-
-
-@panel_app.command("select")
-def panel_select_cmd(
-    workspace: WorkspaceOption = Path("."),
-    algorithm: Annotated[str, typer.Option(help="maximin, leximin, nash or legacy.")] = "maximin",
-    seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,
-    public_seed_value: Annotated[str | None, typer.Option("--public-seed", help="Publicly announced value.")] = None,
-    alternates: Annotated[int, typer.Option(help="Number of ordered alternates.")] = 0,
-    engine: Annotated[str, typer.Option(help="sortition-algorithms or native.")] = "sortition-algorithms",
-) -> None:
-    """Select the panel (and alternates) from the pool within the quotas."""
-    with open_workspace(workspace) as ws:
-        out = select_panel_action(
-            ws, algorithm=algorithm, seed=seed, public_value=public_seed_value, alternates=alternates, engine=engine
-        )
-    f = out["fairness"]
-    console.print(
-        f"Selected {len(out['panel'])} of {out['pool_size']} (draw {out['draw_id']}); "
-        f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
-        f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
-    )
-
-
-@panel_app.command("replace")
-def panel_replace_cmd(
-    person: str,
-    workspace: WorkspaceOption = Path("."),
-    reason: Annotated[str, typer.Option(help="Why the member leaves (recorded).")] = "dropped out",
-    accept_quota_break: Annotated[
-        bool, typer.Option(help="Take the first alternate even if a quota breaks (recorded).")
-    ] = False,
-    from_pool: Annotated[
-        bool, typer.Option(help="If no alternate fits, draw among pool members who keep the quotas.")
-    ] = False,
-    seed: Annotated[int | None, typer.Option(help="Seed of the --from-pool draw (default: fresh, stored).")] = None,
-) -> None:
-    """Replace PERSON by the first alternate, in order, who keeps the panel inside the quotas."""
-    with open_workspace(workspace) as ws:
-        out = replace_member_action(
-            ws, person, reason=reason, accept_quota_break=accept_quota_break, from_pool=from_pool, seed=seed
-        )
-    console.print(f"{person} replaced by {out['person_in']} (replacement {out['replacement_id']}).")
-    if out.get("from_pool"):
-        console.print(
-            f"  drawn from {len(out['candidates'])} pool members who keep the quotas (no alternate did); "
-            f"seed {out['seed']}"
-        )
-    for alt, why in out["skipped"]:
-        console.print(f"  passed over {alt}: {why}")
-    if out["quotas_broken"]:
-        console.print(f"[red]Quotas now broken:[/red] {'; '.join(out['quotas_broken'])}")
-
-
-@panel_app.command("verify")
-def panel_verify_cmd(workspace: WorkspaceOption = Path(".")) -> None:
-    """Replay the latest panel draw from its stored seed; exit code 1 if the panel differs."""
-    with open_workspace(workspace) as ws:
-        out = verify_panel_action(ws)
-    console.print(
-        f"Draw {out['draw_id']} replays identically: {len(out['panel'])} members and "
-        f"{len(out['alternates'])} alternates, pool hash {out['pool_hash'][:16]}…"
-    )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, now_iso
 
@@ -69,21 +67,3 @@ class ReportStore(StoreCore):
 
     def council_responses(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.query("SELECT * FROM council_responses ORDER BY recommendation_id, id")]
-
-    # -- read-only views the selection report needs -------------------------------------------
-    def selection_probabilities(self, draw_id: int) -> pd.Series:
-        """Per-person selection probability of one draw, indexed by pool id."""
-        rows = self.query(
-            "SELECT person_id, probability FROM selection_probabilities WHERE draw_id = ? ORDER BY person_id",
-            (draw_id,),
-        )
-        return pd.Series({r["person_id"]: float(r["probability"]) for r in rows}, dtype=float)
-
-    def draw_replacements(self, draw_id: int) -> list[dict[str, Any]]:
-        """Replacements of one draw without person ids: date, whether filled, reason."""
-        rows = self.query(
-            "SELECT replaced_at, person_in IS NOT NULL AS filled, reason FROM replacements WHERE draw_id = ?"
-            " ORDER BY id",
-            (draw_id,),
-        )
-        return [dict(r) for r in rows]

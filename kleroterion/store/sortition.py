@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
 from sortition.registry import REGISTRY_COLUMNS, RegistryExtract
 
@@ -22,8 +23,6 @@ class SortitionStore(StoreCore):
         residents = extract.residents
         with self.transaction() as conn:
             if self.scalar("SELECT COUNT(*) FROM registry_imports"):
-                from kleroterion.errors import StoreError
-
                 raise StoreError(
                     "This workspace already holds a registry extract; start a new workspace for a new extract.",
                     code="registry_exists",
@@ -174,21 +173,11 @@ class SortitionStore(StoreCore):
 
     def quotas(self) -> tuple[int, int, pd.DataFrame]:
         """The latest quota set: (id, panel size, table)."""
-        head = self.query("SELECT id, panel_size FROM quota_sets ORDER BY id DESC LIMIT 1")
-        if not head:
-            from kleroterion.errors import StoreError
-
+        set_id = self.scalar("SELECT MAX(id) FROM quota_sets")
+        if set_id is None:
             raise StoreError("No quotas yet: run `klero quotas derive --size K` first.", code="no_quotas")
-        set_id, size = int(head[0]["id"]), int(head[0]["panel_size"])
-        rows = self.query(
-            "SELECT category, feature, population_share, target, min_count, max_count FROM quotas"
-            " WHERE quota_set_id = ? ORDER BY rowid",
-            (set_id,),
-        )
-        table = pd.DataFrame(
-            [tuple(r) for r in rows], columns=["category", "feature", "population_share", "target", "min", "max"]
-        )
-        return set_id, size, table
+        size, table = self.quota_set(int(set_id))
+        return int(set_id), size, table
 
     # -- selection --------------------------------------------------------------------------
     def save_selection(
@@ -262,8 +251,6 @@ class SortitionStore(StoreCore):
         """One stored quota set by id: (panel size, table)."""
         head = self.query("SELECT panel_size FROM quota_sets WHERE id = ?", (set_id,))
         if not head:
-            from kleroterion.errors import StoreError
-
             raise StoreError(f"Quota set {set_id} does not exist.", code="no_quotas")
         rows = self.query(
             "SELECT category, feature, population_share, target, min_count, max_count FROM quotas"
@@ -280,8 +267,6 @@ class SortitionStore(StoreCore):
         """The most recent panel draw (with parsed JSON fields); ``StoreError`` when there is none."""
         draws = [d for d in self.selection_draws() if d["kind"] == "panel"]
         if not draws:
-            from kleroterion.errors import StoreError
-
             raise StoreError("No panel drawn yet: run `klero panel select` first.", code="no_panel_draw")
         return draws[-1]
 
@@ -311,9 +296,9 @@ class SortitionStore(StoreCore):
         with self.transaction() as conn:
             left = conn.execute(
                 "UPDATE panel_members SET status = 'replaced' WHERE draw_id = ? AND person_id = ?"
-                " AND status = 'active' AND role IN ('panel', 'replacement')"
-                " OR draw_id = ? AND person_id = ? AND role = 'alternate' AND status = 'promoted'",
-                (draw_id, person_out, draw_id, person_out),
+                " AND ((status = 'active' AND role IN ('panel', 'replacement'))"
+                " OR (role = 'alternate' AND status = 'promoted'))",
+                (draw_id, person_out),
             ).rowcount
             if from_pool:
                 earlier = self.scalar(
@@ -331,8 +316,6 @@ class SortitionStore(StoreCore):
                     (draw_id, person_in),
                 ).rowcount
             if left != 1 or joined != 1:
-                from kleroterion.errors import StoreError
-
                 raise StoreError(
                     f"Cannot replace {person_out} by {person_in} in draw {draw_id}: not a sitting member and an "
                     "available alternate.",
@@ -350,5 +333,16 @@ class SortitionStore(StoreCore):
             )
         return replacement_id
 
-    def replacements(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.query("SELECT * FROM replacements ORDER BY id")]
+    def replacements(self, draw_id: int | None = None) -> list[dict[str, Any]]:
+        """Recorded replacements (of one draw, or all), oldest first."""
+        if draw_id is None:
+            return [dict(r) for r in self.query("SELECT * FROM replacements ORDER BY id")]
+        return [dict(r) for r in self.query("SELECT * FROM replacements WHERE draw_id = ? ORDER BY id", (draw_id,))]
+
+    def selection_probabilities(self, draw_id: int) -> pd.Series:
+        """Per-person selection probability of one draw, indexed by pool id."""
+        rows = self.query(
+            "SELECT person_id, probability FROM selection_probabilities WHERE draw_id = ? ORDER BY person_id",
+            (draw_id,),
+        )
+        return pd.Series({r["person_id"]: float(r["probability"]) for r in rows}, dtype=float)

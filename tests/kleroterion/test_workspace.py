@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-from kleroterion.cli import app
 from kleroterion.errors import WorkspaceNotFoundError
 from kleroterion.store import migration_scripts
 from kleroterion.workspace import Workspace
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["klero", *args])
-    try:
-        app()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from tests.conftest import run_cli
 
 
 def test_init_creates_workspace_and_reopens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

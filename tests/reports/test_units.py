@@ -10,10 +10,11 @@ from importlib import resources
 import pandas as pd
 import pytest
 
+from deliberation.disclosure import suppressed_cells
 from kleroterion.commands import reports as report
 from kleroterion.errors import KleroError, StoreError
 from kleroterion.workspace import Workspace
-from reports.context import CouncilReportContext, _suppressed, composition_rows
+from reports.context import CouncilReportContext, composition_rows
 from reports.outcomes import FeedbackContext, check_response, recommendation_rows, status_counts
 from reports.render import load_strings
 from reports.selection import SelectionReportContext, probability_rows, replay_command
@@ -32,7 +33,7 @@ from tests.conftest import make_pool, make_quotas
     ],
 )
 def test_suppressed_cells_with_complementary_suppression(counts: list[int], threshold: int, hidden: set[int]) -> None:
-    assert _suppressed(counts, threshold) == hidden
+    assert suppressed_cells(counts, threshold) == hidden
 
 
 def test_composition_rows_hide_small_pool_cells_and_their_shares() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kleroterion.cli import app
 from kleroterion.workspace import Workspace
 from tests.conftest import DATA
+from tests.conftest import run_cli as run
 
 HEADER = "bsn;voornamen;geslachtsnaam;geboortedatum;geslacht;straatnaam;huisnummer;postcode;woonplaats"
 GOOD_ROWS = (
@@ -19,16 +19,6 @@ GOOD_ROWS = (
     "112;Geertruida Ëlsbeth;van 't Hoff;19851231;V;Kerkstraat;1;5981 AB;Panningen",
     "113;Noël;Bruggeman-Ruçi;20000229;O;Molenweg;12;5988 CD;Helden",
 )
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    """Run ``klero ARGS`` through ``kleroterion.cli.app``; return its exit code (0 when it returns)."""
-    monkeypatch.setattr(sys, "argv", ["klero", *args])
-    try:
-        app()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def write(path: Path, lines: list[str] | tuple[str, ...], *, encoding: str = "cp1252") -> Path:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kleroterion.errors import InfeasibleQuotaError, KleroError
+from kleroterion.pool_files import read_pool_folder
 from sortition.engine import ALGORITHMS, find_distribution
 from sortition.selection import probabilities_from_distribution
 
@@ -33,20 +34,13 @@ def probabilities(pool: pd.DataFrame, panels: list[frozenset[str]], weights: np.
 
 
 def load_fixture() -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    people = pd.read_csv(FIXTURE / "candidates.csv", dtype=str)
-    features = pd.read_csv(FIXTURE / "features.csv")
-    quotas = features.rename(columns={"feature": "category", "value": "feature"})[["category", "feature", "min", "max"]]
-    pool = pd.DataFrame({"id": people["nationbuilder_id"]})
-    for category in quotas["category"].unique():
-        pool[category] = people[category]
-    pool["address_key"] = people["primary_address1"] + "|" + people["primary_zip"]
-    return pool, quotas, 22
+    pool, quotas, k, _ = read_pool_folder(FIXTURE, size=22)  # panel size of the library's own tests
+    return pool, quotas, k
 
 
 def load_replication(name: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    respondents = pd.read_csv(REPLICATION / name / "respondents.csv", dtype=str)
-    respondents.insert(0, "id", [str(i) for i in range(len(respondents))])
-    return respondents, pd.read_csv(REPLICATION / name / "categories.csv"), int(name.rsplit("_", 1)[1])
+    pool, quotas, k, _ = read_pool_folder(REPLICATION / name)
+    return pool, quotas, k
 
 
 def check_distribution(pool, quotas, size, address_column, panels, weights) -> pd.Series:

@@ -8,13 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kleroterion.commands import panel as panel_cmds
 from kleroterion.commands import sortition as lottery_cmds
 from kleroterion.errors import InfeasibleQuotaError
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement
 from sortition.quotas import quotas_met
 from tests.conftest import make_pool, make_quotas
-from tests.sortition.test_cli_sortition import HEADER, run, write
+from tests.conftest import run_cli as run
+from tests.sortition.test_cli_sortition import HEADER, write
 
 EDUCATION = ("laag", "middelbaar", "hoog")
 AGE_BANDS = ("16-24", "25-39", "40-54", "55-69", "70+")
@@ -94,7 +96,7 @@ def drawn(workspace: Workspace, tmp_path: Path) -> Workspace:
     )
     quotas["population_share"] = [0.5, 0.5, 1 / 3, 1 / 3, 1 / 3]
     workspace.store.save_quotas(quotas, panel_size=10, source="test", tolerance=1.0)
-    lottery_cmds.select_panel_action(workspace, seed=42, alternates=6, engine="native")
+    panel_cmds.select_panel_action(workspace, seed=42, alternates=6, engine="native")
     return workspace
 
 

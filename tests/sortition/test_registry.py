@@ -7,8 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from kleroterion.errors import ROW_LIMIT as FLAG_LIMIT
 from kleroterion.errors import InputError
-from sortition.registry import FLAG_LIMIT, assign_areas, read_areas, validate_registry
+from sortition.registry import assign_areas, validate_areas, validate_registry
 
 
 def extract(n: int, *, gender: str = "M") -> pd.DataFrame:
@@ -36,14 +37,14 @@ def test_many_bad_cells_are_counted_not_dropped() -> None:
 
 def test_areas_exact_number_beats_whole_postcode_and_unplaced_are_listed() -> None:
     residents = validate_registry(extract(3), source="brp.csv", reference_date=date(2024, 1, 1), key=b"k").residents
-    areas = read_areas(
+    areas = validate_areas(
         pd.DataFrame({"postcode": ["5981AB", "5981 ab"], "huisnummer": ["", "2"], "wijk": ["W1", "W2"]}, index=[2, 3]),
         source="wijken.csv",
     )
     placed = assign_areas(residents, areas)
     assert placed.residents["wijk"].tolist() == ["W1", "W2", "W1"]
     assert placed.unplaced == ()
-    only_two = read_areas(pd.DataFrame({"postcode": ["5981AB"], "huisnummer": ["2"], "wijk": ["W2"]}), source="w")
+    only_two = validate_areas(pd.DataFrame({"postcode": ["5981AB"], "huisnummer": ["2"], "wijk": ["W2"]}), source="w")
     partial = assign_areas(residents, only_two)
     assert partial.unplaced == ("5981AB|1||", "5981AB|3||")
     assert partial.residents["wijk"].isna().tolist() == [True, False, True]
