@@ -36,6 +36,7 @@ test: lint typecheck pytest
 
 bench: $(DEVSTAMP)
 	$(BIN)/python bench/selection.py
+	$(BIN)/python bench/analysis.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -34,11 +34,15 @@ def score_answers(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     """Add a numeric ``value`` column; see the module docstring for the scoring rules."""
     values = np.full(len(answers), np.nan)
     raw = answers["raw"].astype(str).str.strip()
+    codes, labels = pd.factorize(answers["item_code"])  # one pass over the item codes, not one per item
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     for item in instrument.items:
-        mask = (answers["item_code"] == item.code).to_numpy()
-        if not mask.any():
+        where = labels.get_indexer([item.code])[0]
+        if where < 0:
             continue
-        cells = raw[mask]
+        mask = order[bounds[where] : bounds[where + 1]]  # the positions of this item's answers
+        cells = raw.iloc[mask]
         if item.is_knowledge:
             values[mask] = (cells == str(item.correct)).astype(float).to_numpy()
             continue
@@ -86,11 +90,27 @@ def _wide(scored: pd.DataFrame, wave: str, codes: list[str]) -> pd.DataFrame:
     return part.pivot(index="participant_id", columns="item_code", values="value")
 
 
+def by_item(scored: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each item code, split in one pass (so per-item loops do not rescan every answer)."""
+    return {str(code): part for code, part in scored.groupby("item_code", sort=False)}
+
+
+def item_rows(parts: dict[str, pd.DataFrame], code: str, scored: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``code`` from ``by_item(scored)`` (none: an empty frame with ``scored``'s columns)."""
+    return parts[code] if code in parts else scored.iloc[:0]
+
+
 def item_waves(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame:
     """One item's value per participant at two waves: columns ``pre`` and ``post`` (NaN where unanswered)."""
-    part = scored[scored["item_code"] == code]
-    wide = part.pivot_table(index="participant_id", columns="wave", values="value", aggfunc="first")
-    return wide.reindex(columns=[pre, post]).set_axis(["pre", "post"], axis=1)
+    part = scored[(scored["item_code"] == code) & scored["value"].notna()]
+    # The first value per person and wave; persons without any value at any wave are absent.
+    codes, people = pd.factorize(part["participant_id"], sort=True)
+    out = np.full((len(people), 2), np.nan)
+    waves, values = part["wave"].to_numpy(), part["value"].to_numpy(dtype=float)
+    for j, wave in enumerate((pre, post)):
+        rows = np.flatnonzero(waves == wave)[::-1]  # reversed, so each person's first value is written last
+        out[codes[rows], j] = values[rows]
+    return pd.DataFrame(out, index=pd.Index(people, name="participant_id"), columns=["pre", "post"])
 
 
 def complete_pairs(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame | None:

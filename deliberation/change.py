@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from deliberation.analysis import CHANGE_COLUMNS, complete_pairs, paired_t
+from deliberation.analysis import CHANGE_COLUMNS, by_item, complete_pairs, item_rows, paired_t
 from deliberation.instrument import Instrument, Item
 
 DONT_KNOW = "DK"
@@ -70,9 +70,11 @@ def distributions(scored: pd.DataFrame, instrument: Instrument, *, waves: list[s
     ``share = count / n``. Unweighted. Scale points nobody chose appear with count 0.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
+        rows_of_item = item_rows(parts, item.code, scored)
         for wave in waves:
-            part = scored[(scored["item_code"] == item.code) & (scored["wave"] == wave)]
+            part = rows_of_item[rows_of_item["wave"] == wave]
             if part.empty:
                 continue
             cats = answer_category(item, part["raw"])
@@ -195,8 +197,9 @@ def assess_change(scored: pd.DataFrame, instrument: Instrument, *, pre: str, pos
     ``wilcoxon_p_value``. DK and missing are excluded (value NaN). Unweighted.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
-        pair = _pairs(scored, item.code, pre=pre, post=post)
+        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         a, b = pair["pre"].to_numpy(dtype=float), pair["post"].to_numpy(dtype=float)
         rows.append({"item": item.code, **paired_t(a, b), **wilcoxon_signed_rank(a, b)})
     adjusted = ("p_holm", "p_bh", "wilcoxon_p_holm", "wilcoxon_p_bh")
@@ -217,10 +220,11 @@ def mcnemar(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
     method``. DK and missing are excluded. Unweighted.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
         if item.kind != "yesno":
             continue
-        pair = _pairs(scored, item.code, pre=pre, post=post)
+        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         a, b_ = pair["pre"].to_numpy(dtype=float), pair["post"].to_numpy(dtype=float)
         n = len(a)
         b = int(((a == 1) & (b_ == 0)).sum())
@@ -259,8 +263,9 @@ def stuart_maxwell(scored: pd.DataFrame, instrument: Instrument, *, pre: str, po
     dropping), ``statistic, df, p_value, note``. Unweighted.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
-        pair = _pairs(scored, item.code, pre=pre, post=post)
+        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         cats = np.union1d(pair["pre"].unique(), pair["post"].unique())
         k = len(cats)
         row: dict[str, object] = {"item": item.code, "n_pairs": len(pair), "n_categories": k}

@@ -86,7 +86,7 @@ def group_index_changes(values: pd.DataFrame, groups: pd.Series, *, pre: str, po
     if unassigned.any():
         raise KleroError(f"{int(unassigned.sum())} values belong to participants without a group.", code="unassigned")
     stats = frame[frame["wave"].isin([pre, post])].groupby(["group", "index", "wave"])["value"]
-    agg = stats.agg(["count", "mean", lambda s: s.std(ddof=1)]).set_axis(["n", "m", "sd"], axis=1).unstack("wave")
+    agg = stats.agg(["count", "mean", "std"]).set_axis(["n", "m", "sd"], axis=1).unstack("wave")  # std: ddof 1
     rows = []
     for (group, index), r in agg.iterrows():
         m_pre, m_post, sd_pre, sd_post = r[("m", pre)], r[("m", post)], r[("sd", pre)], r[("sd", post)]
@@ -180,3 +180,66 @@ def assignment_check(values: pd.DataFrame, groups: pd.Series, *, wave: str) -> p
             }
         )
     return pd.DataFrame(rows, columns=list(ASSIGNMENT_CHECK_COLUMNS))
+
+
+GROUP_BALANCE_COLUMNS = ("characteristic", "value", "group", "n", "share", "n_all", "share_all", "difference_pp")
+
+
+def group_balance(assignment: pd.DataFrame, *, balance: Sequence[str]) -> pd.DataFrame:
+    """How mixed each group is compared with all members, per characteristic value.
+
+    ``assignment``: one row per member with ``group`` and the ``balance`` columns. One row per
+    characteristic, value and group: ``n`` and ``share`` in the group, ``n_all`` and ``share_all``
+    over all members, ``difference_pp`` = 100·(share − share_all). Empty values are counted as the
+    value ``(missing)``, never dropped.
+    """
+    missing = [c for c in balance if c not in assignment]
+    if missing:
+        raise KleroError(f"Balance characteristics not in the participant table: {missing}.", code="balance_columns")
+    sizes = assignment.groupby("group").size()
+    rows = []
+    for column in balance:
+        values = assignment[column].fillna("").astype(str).replace("", "(missing)")
+        overall = values.value_counts()
+        counts = pd.crosstab(values, assignment["group"]).reindex(columns=sizes.index, fill_value=0)
+        for value in sorted(overall.index):
+            share_all = overall[value] / len(assignment)
+            for group, size in sizes.items():
+                n = int(counts.at[value, group])
+                rows.append(
+                    {
+                        "characteristic": column,
+                        "value": value,
+                        "group": group,
+                        "n": n,
+                        "share": n / size,
+                        "n_all": int(overall[value]),
+                        "share_all": share_all,
+                        "difference_pp": 100 * (n / size - share_all),
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(GROUP_BALANCE_COLUMNS))
+
+
+def choose_move(
+    members: pd.DataFrame, dropout: pd.Series, *, balance: Sequence[str], rng: np.random.Generator
+) -> tuple[str, object] | None:
+    """After ``dropout`` (a row with ``participant_id``, ``group`` and the ``balance`` columns) leaves,
+    pick who moves so group sizes again differ by at most one: None when they already do, else one
+    member of a largest group, drawn at random with ``rng`` among those who share the drop-out's
+    characteristics (all of them; if none, any member of the largest groups).
+
+    ``members`` are the active members *after* the drop-out left. Returns ``(participant_id, group
+    the person moves to)``.
+    """
+    sizes = members.groupby("group").size().reindex([*members["group"].unique(), dropout["group"]], fill_value=0)
+    sizes = sizes[~sizes.index.duplicated()]
+    if sizes.max() - sizes[dropout["group"]] <= 1:
+        return None
+    largest = members[members["group"].isin(sizes.index[sizes == sizes.max()])]
+    alike = largest
+    for column in balance:
+        alike = alike[alike[column].astype(str) == str(dropout[column])]
+    pool = alike if len(alike) else largest
+    chosen = pool.iloc[int(rng.integers(len(pool)))]
+    return str(chosen["participant_id"]), dropout["group"]

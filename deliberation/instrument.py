@@ -10,6 +10,8 @@ from kleroterion.errors import ProblemCollector
 
 ITEM_KINDS = ("likert", "scale", "yesno", "knowledge")
 WAVE_KINDS = ("recruit", "arrival", "post", "followup")
+SECTIONS = ("", "evaluation")
+EVALUATION = "evaluation"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Item:
     dont_know: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     reverse: bool = False
+    section: str = ""  # "evaluation": asked after the event about the event, not an opinion item
 
     @property
     def is_knowledge(self) -> bool:
@@ -55,7 +58,12 @@ class Instrument:
 
     @property
     def attitude_items(self) -> tuple[Item, ...]:
-        return tuple(i for i in self.items if not i.is_knowledge)
+        return tuple(i for i in self.items if not i.is_knowledge and i.section != EVALUATION)
+
+    @property
+    def evaluation_items(self) -> tuple[Item, ...]:
+        """Participants' evaluation of the event (DOMAIN.md §3.10), asked at the post wave only."""
+        return tuple(i for i in self.items if i.section == EVALUATION)
 
     @property
     def knowledge_items(self) -> tuple[Item, ...]:
@@ -99,6 +107,12 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
         if kind in ("likert", "scale") and (low is None or high is None or float(low) >= float(high)):
             problems.add("a scale item needs min < max", column=where, value=(low, high))
             continue
+        section = str(raw.get("section", "")).strip()
+        if section not in SECTIONS or (section == EVALUATION and kind == "knowledge"):
+            problems.add(
+                "section must be 'evaluation' (a likert, scale or yesno item) or absent", column=where, value=section
+            )
+            continue
         options = {str(k): str(v) for k, v in dict(raw.get("options", {})).items()}
         correct = raw.get("correct")
         if kind == "knowledge" and (correct is None or (options and str(correct) not in options)):
@@ -116,6 +130,7 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
                 dont_know=_codes(raw.get("dont_know")),
                 missing=_codes(raw.get("missing")),
                 reverse=bool(raw.get("reverse", False)),
+                section=section,
             )
         )
     waves = []

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from deliberation.analysis import complete_pairs, knowledge_scores, summarise_knowledge_gain
+from deliberation.analysis import by_item, complete_pairs, item_rows, knowledge_scores, summarise_knowledge_gain
 from deliberation.instrument import Instrument
 
 UNANSWERED_CELLS = ("", "nan", "None", "<NA>")
@@ -76,8 +76,9 @@ def change_on_knowledge(
     k_post = knowledge_scores(scored, instrument, wave=post)
     gain = (k_post - k_pre).rename("delta_k")
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         if pairs is None:
             continue
         delta_y = (pairs["post"] - pairs["pre"]).rename("delta_y")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InputError, Problem
+from kleroterion.errors import InputError, Problem, ProblemCollector
 
 SIDES = ("pro", "con")
 BALANCE_COLUMNS = (
@@ -37,6 +37,33 @@ def _checked(arguments: pd.DataFrame) -> pd.DataFrame:
     if bad:
         raise InputError("briefing arguments", bad, hint="mark every argument as pro or con")
     return arguments.assign(side=side, words=arguments["text"].fillna("").astype(str).str.split().str.len())
+
+
+def validate_arguments(arguments: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """Check a table of briefing arguments (one per row; the index is the file row) and normalise it.
+
+    Needs ``option``, ``side`` (pro/con, any case), ``text``; ``source`` is optional (several sources
+    separated by ``;``). Every problem (missing column, empty option or text, bad side) is collected
+    and raised once as an ``InputError`` naming row and column. Returns ``option, side, text, source``
+    with cells stripped, in file order.
+    """
+    problems = ProblemCollector(source)
+    for column in ("option", "side", "text"):
+        if column not in arguments.columns:
+            problems.add("missing column", column=column)
+    problems.raise_if_any("give one argument per row with columns option, side (pro or con), text and source")
+    if arguments.empty:
+        problems.add("no arguments in the file")
+    cells = arguments.reindex(columns=["option", "side", "text", "source"]).fillna("").astype(str)
+    cells = cells.apply(lambda c: c.str.strip())
+    cells["side"] = cells["side"].str.lower()
+    for column in ("option", "text"):
+        empty = cells.index[cells[column] == ""]
+        problems.add_rows(f"the {column} is empty", list(empty), column=column)
+    bad = cells.index[~cells["side"].isin(SIDES)]
+    problems.add_rows("side must be pro or con", list(bad), column="side", values=arguments["side"].to_dict())
+    problems.raise_if_any("fill in every option and text and mark every argument as pro or con")
+    return cells.reset_index(drop=True)
 
 
 def packet_balance(arguments: pd.DataFrame) -> pd.DataFrame:
@@ -94,3 +121,35 @@ def source_sides(arguments: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+
+
+def validate_receipts(receipts: pd.DataFrame, *, known_ids: frozenset[str], source: str) -> pd.DataFrame:
+    """Check a table of who received a packet version: ``participant_id`` and ``received_on`` (YYYY-MM-DD).
+
+    Unknown participants, repeated participants, empty or malformed dates are collected per row and
+    column and raised once. Returns ``participant_id, received_on`` (ISO dates as text).
+    """
+    problems = ProblemCollector(source)
+    for column in ("participant_id", "received_on"):
+        if column not in receipts.columns:
+            problems.add("missing column", column=column)
+    problems.raise_if_any("give one row per participant with participant_id and received_on (YYYY-MM-DD)")
+    if receipts.empty:
+        problems.add("no receipts in the file")
+    ids = receipts["participant_id"].fillna("").astype(str).str.strip()
+    dates = pd.to_datetime(
+        receipts["received_on"].fillna("").astype(str).str.strip(), format="%Y-%m-%d", errors="coerce"
+    )
+    problems.add_rows("participant_id is empty", list(ids.index[ids == ""]), column="participant_id")
+    unknown = ids.index[(ids != "") & ~ids.isin(known_ids)]
+    problems.add_rows("not a participant of this poll", list(unknown), column="participant_id", values=ids.to_dict())
+    repeated = ids.index[(ids != "") & ids.duplicated(keep="first")]
+    problems.add_rows("participant listed twice", list(repeated), column="participant_id", values=ids.to_dict())
+    problems.add_rows(
+        "not a date (use YYYY-MM-DD)",
+        list(dates.index[dates.isna()]),
+        column="received_on",
+        values=receipts["received_on"].to_dict(),
+    )
+    problems.raise_if_any("correct these rows; participant ids are those of the survey files")
+    return pd.DataFrame({"participant_id": ids.to_numpy(), "received_on": dates.dt.strftime("%Y-%m-%d").to_numpy()})

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from deliberation.analysis import complete_pairs, paired_t
+from deliberation.analysis import by_item, complete_pairs, item_rows, paired_t
 from deliberation.disclosure import suppressed_cells
 from deliberation.instrument import Instrument
 
@@ -42,8 +42,9 @@ def subgroup_change(
     category ``(missing)``. Unweighted.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         if pairs is None:
             continue
         for var in variables:

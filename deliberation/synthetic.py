@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from deliberation.instrument import Instrument
+from deliberation.instrument import EVALUATION, Instrument
 
 EDUCATION_KNOWLEDGE = {"laag": -0.6, "middelbaar": 0.0, "hoog": 0.6}
 
@@ -27,18 +27,26 @@ def simulate_wave(
     shifts: Mapping[str, float] | None = None,
     knowledge_boost: float = 0.0,
     dont_know_rate: float = 0.04,
+    evaluation_mean: float | None = None,
 ) -> pd.DataFrame:
-    """Answers of ``respondents`` (``participant_id``, ``education``) to every item at one wave.
+    """Answers of ``respondents`` (``participant_id``, ``education``) to the items at one wave.
 
     ``latent`` holds one column per attitude item (standard normal, indexed by participant id);
     ``shifts`` adds an item-specific change in scale points; ``knowledge_boost`` adds to the logit of a
-    correct answer.
+    correct answer. Evaluation items are answered only when ``evaluation_mean`` is given: around
+    that point of the scale (0 = its minimum, 1 = its maximum).
     """
     ids = respondents["participant_id"].to_numpy()
     edu = respondents["education"].map(EDUCATION_KNOWLEDGE).fillna(0.0).to_numpy()
     frames = []
     for item in instrument.items:
-        if item.is_knowledge:
+        if item.section == EVALUATION:
+            if evaluation_mean is None:
+                continue
+            low, high = float(item.scale_min or 0), float(item.scale_max or 1)
+            value = low + (high - low) * evaluation_mean + rng.normal(0, (high - low) / 5, len(ids))
+            raw = np.clip(np.rint(value), low, high).astype(int).astype(str)
+        elif item.is_knowledge:
             options = [o for o in item.options if o != item.correct and o not in item.dont_know]
             p = 1 / (1 + np.exp(-(-0.4 + edu + knowledge_boost)))
             right = rng.random(len(ids)) < p

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from deliberation.analysis import complete_pairs
+from deliberation.analysis import by_item, complete_pairs, item_rows
 from deliberation.instrument import Instrument
 from kleroterion.errors import KleroError
 
@@ -147,11 +148,87 @@ def weighted_change(
     ``weighted_mean``; ``n`` is the real number of pairs.
     """
     rows = []
+    parts = by_item(scored)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(scored, item.code, pre=pre, post=post)
+        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
         if pairs is None:
             continue
         diff = pairs["post"] - pairs["pre"]
         table = weighted_mean(diff.to_numpy(), weights.reindex(diff.index).to_numpy())
         rows.append(table.assign(item=item.code)[["item", *table.columns]])
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["item", *MEAN_COLUMNS])
+
+
+RAO_SCOTT_COLUMNS = (
+    "variable",
+    "category",
+    "n",
+    "population_share",
+    "weighted_share",
+    "pp_difference",
+    "chi2_weighted",
+    "design_effect",
+    "chi2_rao_scott",
+    "df",
+    "p_value",
+    "n_eff",
+    "n_missing",
+    "test",
+)
+
+
+def rao_scott_goodness_of_fit(
+    values: pd.Series, weights: pd.Series, shares: Mapping[str, float], *, variable: str
+) -> pd.DataFrame:
+    """Weighted shares of one nominal variable against population shares, with the first-order
+    Rao–Scott correction (Rao & Scott 1981, JASA 76:221–230, eq. 3.2 for goodness of fit).
+
+    With p̂_k = Σ_{i∈k} w_i / Σw the weighted share and π_k the population share of category k,
+    ``X²_w = n·Σ_k (p̂_k − π_k)²/π_k`` uses the real n (never Σw); the design effects come from the
+    linearisation variance of each weighted share, ``V̂(p̂_k) = [n/(n−1)]·Σ w_i²(1[i∈k] − p̂_k)²/(Σw)²``
+    (the ``weighted_mean`` formula), and their mean ``δ̂ = n/(K−1)·Σ_k V̂(p̂_k)/π_k`` (the generalised
+    design effect Σ_k (p̂_k/π_k)(1 − p̂_k)·d_k/(K−1), with d_k = n·V̂(p̂_k)/(p̂_k(1 − p̂_k))). The
+    corrected ``X²_RS = X²_w/δ̂`` is referred to χ² with K−1 df.
+
+    Persons with an empty value or one not among the categories are left out and counted in
+    ``n_missing``. One row per category; the test columns repeat on every row.
+    """
+    cats = [c for c, s in shares.items() if s > 0]
+    labels = values.astype(str).reindex(weights.index)
+    keep = labels.isin(cats)
+    y, w = labels[keep].to_numpy(), weights[keep].to_numpy(dtype=float)
+    n = len(y)
+    if n < 2 or len(cats) < 2:
+        raise KleroError(f"Too few respondents or categories to test {variable!r}.", code="too_few")
+    pi = np.array([shares[c] for c in cats], dtype=float)
+    pi = pi / pi.sum()
+    member = (y[:, None] == np.array(cats)[None, :]).astype(float)
+    p_hat = (w[:, None] * member).sum(axis=0) / w.sum()
+    var = n / (n - 1) * (w[:, None] ** 2 * (member - p_hat) ** 2).sum(axis=0) / w.sum() ** 2
+    chi2_w = float(n * ((p_hat - pi) ** 2 / pi).sum())
+    delta = float(n / (len(cats) - 1) * (var / pi).sum())
+    corrected = chi2_w / delta if delta > 0 else np.nan
+    df = len(cats) - 1
+    test = {
+        "chi2_weighted": chi2_w,
+        "design_effect": delta,
+        "chi2_rao_scott": corrected,
+        "df": df,
+        "p_value": float(stats.chi2.sf(corrected, df)) if delta > 0 else np.nan,
+        "n_eff": kish_n_eff(w),
+        "n_missing": int((~keep).sum()),
+        "test": "Rao-Scott first-order, weighted goodness of fit",
+    }
+    rows = [
+        {
+            "variable": variable,
+            "category": c,
+            "n": int(member[:, k].sum()),
+            "population_share": pi[k],
+            "weighted_share": p_hat[k],
+            "pp_difference": 100 * (p_hat[k] - pi[k]),
+            **test,
+        }
+        for k, c in enumerate(cats)
+    ]
+    return pd.DataFrame(rows, columns=list(RAO_SCOTT_COLUMNS))

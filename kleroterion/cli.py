@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from kleroterion.commands import deliberation, panel, reports, select, sortition
+from kleroterion.commands import deliberation, packets, panel, reports, select, sortition
+from kleroterion.commands import groups as small_groups
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import KleroError
 from kleroterion.workspace import ProcessSettings, Workspace
@@ -29,6 +30,8 @@ cli.add_typer(panel.panel_app, name="panel")
 cli.add_typer(deliberation.poll_app, name="poll")
 cli.add_typer(deliberation.survey_app, name="survey")
 cli.command("analyse")(deliberation.analyse_cmd)
+cli.add_typer(packets.packet_app, name="packet")
+cli.add_typer(small_groups.groups_app, name="groups")
 cli.add_typer(reports.report_app, name="report")
 cli.add_typer(reports.recommendation_app, name="recommendation")
 cli.add_typer(reports.response_app, name="response")
@@ -131,10 +134,10 @@ def app() -> None:
     except (typer.Abort, KeyboardInterrupt):
         console.print("Aborted.")
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: typer's own click raises these
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            console.print(f"[red]Error:[/red] {exc.format_message()}", soft_wrap=True)
+        sys.exit(exc.exit_code)

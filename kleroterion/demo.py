@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
 from kleroterion.commands import deliberation as poll
+from kleroterion.commands import groups as tables
+from kleroterion.commands import packets as briefing
 from kleroterion.commands import panel as stage2
 from kleroterion.commands import reports as report
 from kleroterion.commands import sortition as lottery
@@ -26,6 +29,9 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "peel_en_maas"
 DEMO_SEED = 20270101
 LETTERS, PANEL, ALTERNATES = 2000, 30, 10
 T2_SHIFTS = {"A1": 0.45, "A2": -0.35, "A3": 0.25, "A4": 0.6}
+CONTROL, GROUP_SIZE = 300, 8
+REVIEWERS = ("Adviesraad: Huurdersvereniging Peel en Maas", "Adviesraad: Vereniging Eigen Huis, afd. Peel en Maas")
+BRIEFING_SENT = "2027-03-01"
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,8 @@ def _write_registry(out: Path, rng: np.random.Generator) -> tuple[Path, pd.DataF
 
 
 def _simulate_signups(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> Path:
-    letters = ws.store.letters()
+    # In address order: invitation codes (and so the stored order) come from `secrets`.
+    letters = ws.store.letters().sort_values("address_key", kind="stable").reset_index(drop=True)
     education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
     invitees = letters.assign(
         age_band=age_bands(ages_on(letters["birth_date"], ws.reference_date)),
@@ -90,28 +97,128 @@ def _simulate_signups(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.ra
     return path
 
 
-def _simulate_answers(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> tuple[Path, Path]:
+def _simulate_answers(
+    ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator, *, control: dict[str, Any]
+) -> tuple[Path, Path]:
+    """T1 of every invitee and of the control group; T2 of the same people: the participants moved by
+    the deliberation (opinion shifts, knowledge, their evaluation of the event), everyone else answering
+    again without it. Simulated in address order (invitees) and draw order (control), so the figures do
+    not depend on the workspace key or the invitation codes."""
     instrument = poll.load_instrument(ws)
-    letters = ws.store.letters()
+    letters = ws.store.letters().sort_values("address_key", kind="stable")
     education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
-    respondents = pd.DataFrame(
+    invited = pd.DataFrame(
         {
             "participant_id": [person_id(c) for c in letters["code"]],
             "education": letters["resident_id"].map(education).to_numpy(),
         }
     )
+    controls = pd.DataFrame(
+        {"participant_id": control["ids"], "education": pd.Series(control["resident_ids"]).map(education).to_numpy()}
+    )
+    respondents = pd.concat([invited, controls], ignore_index=True)
     latent = latent_attitudes(respondents["participant_id"], instrument, rng=rng)
     t1 = simulate_wave(respondents, instrument, wave="T1", rng=rng, latent=latent)
-    panel_ids = set(ws.store.panel_members("panel")["person_id"])
-    panel = respondents[respondents["participant_id"].isin(panel_ids)]
-    t2 = simulate_wave(panel, instrument, wave="T2", rng=rng, latent=latent, shifts=T2_SHIFTS, knowledge_boost=1.3)
+    attended = respondents["participant_id"].isin(set(ws.store.panel_members("panel")["person_id"]))
+    deliberated = simulate_wave(
+        respondents[attended],
+        instrument,
+        wave="T2",
+        rng=rng,
+        latent=latent,
+        shifts=T2_SHIFTS,
+        knowledge_boost=1.3,
+        evaluation_mean=0.78,
+    )
+    others = simulate_wave(respondents[~attended], instrument, wave="T2", rng=rng, latent=latent)
+    t2 = pd.concat([deliberated, others], ignore_index=True)
     paths = []
     for wave, frame in (("T1", t1), ("T2", t2)):
-        wide = frame.pivot(index="participant_id", columns="item_code", values="raw").reset_index()
+        wide = frame.pivot(index="participant_id", columns="item_code", values="raw").fillna("").reset_index()
         path = out / f"enquete-{wave}.csv"
         wide.to_csv(path, index=False)
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _run_poll(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Instrument, control group, reviewed briefing packet, T1, small groups, receipts, T2, analysis."""
+    i = poll.define_poll(ws, DATA / "instrument.toml")
+    _step(
+        f"Poll instrument: {i['items']} items ({i['knowledge_items']} knowledge questions, "
+        f"{i['evaluation_items']} on the event itself)"
+    )
+    control = poll.draw_control_action(ws, count=CONTROL, seed=DEMO_SEED + 4)
+    _step(f"Control group: {control['control']} residents at addresses without a letter, surveyed at T1 and T2")
+    b = briefing.import_packet(ws, DATA / "informatiebrochure.toml")
+    for reviewer in REVIEWERS:
+        briefing.sign_off_packet(ws, reviewer=reviewer, version=b["version"], title=b["title"])
+    balance, sources = b["balance"], b["sources"]
+    _step(
+        f"Briefing packet '{b['title']}' v{b['version']}: {b['arguments']} arguments on {len(balance)} proposals, "
+        f"pro = con on {int(balance['balanced_count'].sum())}, "
+        f"shorter/longer side ≥ {balance['word_ratio'].min():.2f}, "
+        f"{int(sources['one_sided'].sum())} one-sided sources; signed off by {len(REVIEWERS)} reviewers"
+    )
+    t1_path, t2_path = _simulate_answers(ws, out, traits, rng, control=control)
+    w1 = poll.import_wave(ws, "T1", t1_path)
+    groups = tables.assign_groups_action(ws, size=GROUP_SIZE, seed=DEMO_SEED + 3, moderators=DATA / "moderatoren.csv")
+    table = tables.current_balance(ws)
+    sizes = sorted(set(ws.store.small_groups()["n_active"]))
+    _step(
+        f"Small groups: {len(groups)} participants at {groups['group'].nunique()} tables of "
+        f"{'/'.join(map(str, sizes))}, each with a moderator, balanced on "
+        f"{', '.join(sorted(set(table['characteristic'])))} "
+        f"(largest gap to the whole panel {table['difference_pp'].abs().max():.0f} pp)"
+    )
+    receipts = out / "brochure-ontvangen.csv"
+    pd.DataFrame({"participant_id": groups["participant_id"], "received_on": BRIEFING_SENT}).to_csv(
+        receipts, index=False
+    )
+    briefing.record_receipts(ws, receipts, version=b["version"], title=b["title"])
+    w2 = poll.import_wave(ws, "T2", t2_path)
+    _step(
+        f"Survey: T1 {w1['respondents']:,} (invitees and control), T2 {w2['respondents']:,}; "
+        f"packet v{b['version']} received by {len(groups)} participants"
+    )
+    _report_analysis(poll.analyse(ws))
+
+
+def _report_analysis(results: dict[str, pd.DataFrame]) -> None:
+    change, gain = results["opinion_change"], results["knowledge_gain"].iloc[0]
+    moved = int((change["p_value"] < 0.05).sum())
+    _step(
+        f"Analysis: {moved} of {len(change)} opinion items changed (p < .05); knowledge "
+        f"{gain['mean_pre']:.2f} → {gain['mean_post']:.2f} (paired t, n = {int(gain['n_pairs'])})"
+    )
+    effects = []
+    for kind, label in (("control_ancova", "attended"), ("control_ancova_itt", "invited (ITT)")):
+        if kind in results:
+            row = results[kind].set_index("outcome").loc["knowledge_score"]
+            effects.append(f"{label} vs control {row['tau']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
+    if effects:
+        _step(f"Knowledge effect (ANCOVA, HC2): {'; '.join(effects)}")
+    if "group_distortions" in results:
+        d = results["group_distortions"].iloc[0]
+        _step(
+            f"Small groups: homogenised in {d['homofreq']:.0%} and polarised in {d['polarfreq']:.0%} of "
+            f"group × item pairs (n = {int(d['n_pairs'])}; Luskin et al. 2022)"
+        )
+    weighted = results.get("opinion_change_weighted")
+    if weighted is not None:
+        note = weighted["note"].iloc[0] if "note" in weighted and weighted["item"].iloc[0] == "(not weighted)" else ""
+        _step(
+            f"Weighting: {note}"
+            if note
+            else f"Weighting: raked to the population margins, n = {int(weighted['n'].max())}"
+        )
+    if "evaluation" in results:
+        e = results["evaluation"].set_index("item")
+        _step(
+            "Evaluation (agree or fully agree): "
+            + ", ".join(f"{code} {row['share_top_two']:.0%}" for code, row in e.iterrows())
+            + f" (n = {int(e['n'].max())})"
+        )
 
 
 def run_demo(out: Path) -> DemoResult:
@@ -129,6 +236,8 @@ def run_demo(out: Path) -> DemoResult:
         retention_date="2027-12-31",
     )
     with Workspace.create(root, settings) as ws:
+        with (root / PROCESS_FILE).open("a", encoding="utf-8") as process_toml:  # remit, form, sessions
+            process_toml.write("\n" + (DATA / "report.toml").read_text(encoding="utf-8"))
         _step(f"Workspace created in {root}")
         registry_file, traits = _write_registry(out, rng)
         r = lottery.import_registry(ws, registry_file)
@@ -147,26 +256,16 @@ def run_demo(out: Path) -> DemoResult:
         _step(f"Sign-ups: {p['pool_size']:,} of {LETTERS:,} invitees ({p['pool_size'] / LETTERS:.1%})")
         q = lottery.derive_quotas_action(ws, size=PANEL, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
         _step(f"Quotas: {q['rows']} bands over {', '.join(q['categories'])} for a panel of {PANEL}")
-        with console.status("Selecting the panel and alternates (sortition-algorithms, maximin)…"):
-            s = stage2.select_panel_action(ws, algorithm="maximin", seed=DEMO_SEED + 2, alternates=ALTERNATES)
+        with console.status("Selecting the panel and alternates (leximin, native engine)…"):
+            s = stage2.select_panel_action(
+                ws, algorithm="leximin", engine="native", seed=DEMO_SEED + 2, alternates=ALTERNATES
+            )
         f = s["fairness"]
         _step(
-            f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates; selection "
+            f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates (leximin); selection "
             f"probability min {f['min_probability']:.3f}, max {f['max_probability']:.3f}, Gini {f['gini']:.3f}"
         )
-        i = poll.define_poll(ws, DATA / "instrument.toml")
-        _step(f"Poll instrument: {i['items']} items ({i['knowledge_items']} knowledge questions)")
-        t1_path, t2_path = _simulate_answers(ws, out, traits, rng)
-        w1 = poll.import_wave(ws, "T1", t1_path)
-        w2 = poll.import_wave(ws, "T2", t2_path)
-        _step(f"Survey: T1 {w1['respondents']:,} invitees, T2 {w2['respondents']:,} panel members")
-        results = poll.analyse(ws)
-        change, gain = results["opinion_change"], results["knowledge_gain"].iloc[0]
-        moved = int((change["p_value"] < 0.05).sum())
-        _step(
-            f"Analysis: {moved} of {len(change)} opinion items changed (p < .05); knowledge "
-            f"{gain['mean_pre']:.2f} → {gain['mean_post']:.2f} (paired t, n = {int(gain['n_pairs'])})"
-        )
+        _run_poll(ws, out, traits, rng)
         demo_recommendations = (
             (
                 "Bouw in elke kern kleine, betaalbare huurwoningen voor starters en ouderen.",

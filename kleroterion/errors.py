@@ -58,6 +58,8 @@ class ProblemCollector:
 
     source: str
     problems: list[Problem] = field(default_factory=list)
+    _listed: dict[tuple[str, str | None], int] = field(default_factory=dict, repr=False)
+    _hidden: dict[tuple[str, str | None], tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def add(self, message: str, *, row: int | None = None, column: str | None = None, value: Any = None) -> None:
         self.problems.append(Problem(message, row=row, column=column, value=value))
@@ -73,12 +75,25 @@ class ProblemCollector:
     ) -> None:
         """One problem per bad row (file row numbers), ``values[row]`` as its value.
 
-        At most ``limit`` rows are listed; the rest are counted in one more line, never dropped.
+        At most ``limit`` rows are listed per (message, column), over all calls (a file checked chunk
+        by chunk lists no more than one checked whole); the rest are counted in one more line, never
+        dropped.
         """
-        for row in rows[:limit]:
+        key = (message, column)
+        listed = self._listed.get(key, 0)
+        shown = min(max(limit - listed, 0), len(rows))
+        for row in rows[:shown]:
             self.add(message, row=int(row), column=column, value=None if values is None else values[row])
-        if len(rows) > limit:
-            self.add(f"{message}: {len(rows) - limit:,} more rows beyond those listed", column=column)
+        self._listed[key] = listed + shown
+        extra = len(rows) - shown
+        if extra:
+            position, hidden = self._hidden.get(key, (len(self.problems), 0))
+            line = Problem(f"{message}: {hidden + extra:,} more rows beyond those listed", column=column)
+            if position == len(self.problems):
+                self.problems.append(line)
+            else:
+                self.problems[position] = line
+            self._hidden[key] = (position, hidden + extra)
 
     def extend(self, problems: Iterable[Problem]) -> None:
         self.problems.extend(problems)

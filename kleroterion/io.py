@@ -6,14 +6,18 @@ the file and what to do.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
-from kleroterion.errors import InputError, Problem
+from kleroterion.errors import ROW_LIMIT, InputError, Problem
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 
@@ -24,18 +28,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _decode(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    for encoding in ENCODINGS:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError(
-        str(path), [Problem("cannot decode the file as UTF-8 or Windows-1252")], hint="save the file as CSV UTF-8"
-    )
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -74,23 +66,9 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    text, _encoding = _decode(path)
-    if not text.strip():
-        raise InputError(str(path), [Problem("the file is empty")], hint="export the data again")
-    first = text.splitlines()[0]
-    separator = ";" if first.count(";") > first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
-    header = rows[0]
-    numbered = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(cell.strip() for cell in r)]
-    body, index = [r for _, r in numbered], [i for i, _ in numbered]
-    problems = [
-        _cell_count_problem(i, r, header, separator)
-        for i, r in enumerate(rows[1:], start=2)
-        if any(cell.strip() for cell in r) and len(r) != len(header)
-    ]
-    if problems:
-        raise InputError(str(path), problems, hint=f"check the separator ('{separator}') and quoting of these rows")
-    return pd.DataFrame(body, columns=header, index=index, dtype="string").fillna("")
+    layout = scan_csv(path)
+    (frame,) = _iter_csv_exact(layout, chunk_rows=1 << 62)
+    return frame.astype("string")
 
 
 def _cell_count_problem(row: int, cells: list[str], header: list[str], separator: str) -> Problem:
@@ -103,3 +81,212 @@ def _cell_count_problem(row: int, cells: list[str], header: list[str], separator
         column = f"(extra cell {len(header) + 1})"
         message = f"has {len(cells)} cells, the header has {len(header)}: cells beyond the last column"
     return Problem(message, row=row, column=column, value=separator.join(cells)[:80])
+
+
+# -- streaming CSV ---------------------------------------------------------------------------------
+#: Cells of streamed tables are Arrow-backed strings ('' for empty).
+TEXT = pd.StringDtype("pyarrow")
+BLOCK = 1 << 22
+
+
+class IrregularCsvError(Exception):
+    """The fast reader met a row it cannot number exactly (blank line, wrong cell count, a line break
+    inside a cell); read the file again with ``exact=True``. Never shown to a user."""
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What one pass over a CSV's bytes tells: encoding, separator, header, line count and digest."""
+
+    path: Path
+    encoding: str
+    separator: str
+    header: list[str]
+    lines: int
+    sha256: str
+
+
+def scan_csv(path: Path) -> CsvLayout:
+    """Read a CSV once, in blocks: its encoding (UTF-8 or Windows-1252), separator, header, the number
+    of lines and its SHA-256. The file is never held whole in memory."""
+    if not path.is_file():
+        raise InputError(str(path), [Problem("file not found")], hint="check the path")
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")()
+    encoding = "utf-8-sig"
+    lines = 0
+    content = False
+    first = b""
+    last = b"\n"
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(BLOCK), b""):
+            digest.update(block)
+            lines += block.count(b"\n")
+            content = content or bool(block.strip())
+            if len(first) < BLOCK and b"\n" not in first:
+                first += block
+            last = block
+            if encoding == "utf-8-sig":
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    encoding = "cp1252"
+        if encoding == "utf-8-sig":
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+    if encoding == "cp1252":
+        _check_cp1252(path)
+    if not content:
+        raise InputError(str(path), [Problem("the file is empty")], hint="export the data again")
+    trailing = len(last) - len(last.rstrip(b"\r\n"))  # empty lines at the very end are not rows
+    lines = lines + 1 - last[len(last) - trailing :].count(b"\n")
+    text = first.split(b"\n", 1)[0].decode(encoding, errors="replace")
+    separator = ";" if text.count(";") > text.count(",") else ","
+    header = [c.strip() for c in next(csv.reader([text.rstrip("\r")], delimiter=separator))]
+    _check_header(path, header)
+    return CsvLayout(path, encoding, separator, header, lines, digest.hexdigest())
+
+
+def _check_cp1252(path: Path) -> None:
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with path.open("rb") as handle:
+        try:
+            for block in iter(lambda: handle.read(BLOCK), b""):
+                decoder.decode(block)
+        except UnicodeDecodeError:
+            raise InputError(
+                str(path),
+                [Problem("cannot decode the file as UTF-8 or Windows-1252")],
+                hint="save the file as CSV UTF-8",
+            ) from None
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise InputError(
+            str(path),
+            [Problem("column appears more than once", column=c) for c in duplicated],
+            hint="give every column a unique name",
+        )
+
+
+def iter_csv(layout: CsvLayout, *, chunk_rows: int = 500_000, exact: bool = False) -> Iterator[pd.DataFrame]:
+    """The records of a scanned CSV in chunks of text cells, each indexed by file row number.
+
+    Rows whose cells are all blank are skipped (their numbers too). The fast path (Arrow's streaming
+    reader) raises ``IrregularCsvError`` at the end when the file had rows it could not number (blank
+    lines, wrong cell counts, line breaks inside cells); ``exact=True`` reads with Python's csv module
+    instead, numbering every record as a spreadsheet does and reporting every row with a wrong number
+    of cells before yielding anything.
+    """
+    if exact:
+        yield from _iter_csv_exact(layout, chunk_rows=chunk_rows)
+        return
+    irregular: list[int] = []
+
+    def note(_row: object) -> str:
+        irregular.append(1)
+        return "skip"
+
+    names = [f"c{i}" for i in range(len(layout.header))]
+    try:
+        reader = pacsv.open_csv(
+            layout.path,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if layout.encoding == "utf-8-sig" else layout.encoding,
+                column_names=names,
+                skip_rows=1,
+                block_size=BLOCK,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=layout.separator, invalid_row_handler=note),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:  # e.g. a header longer than a block
+        raise IrregularCsvError(str(layout.path)) from exc
+    row = 2
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    batches = iter(reader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:  # e.g. an unclosed quote: the exact reader names the row
+            raise IrregularCsvError(str(layout.path)) from exc
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= chunk_rows:
+            yield _frame(pending, layout.header, row)
+            row, pending, size = row + size, [], 0
+    if pending or row == 2:
+        yield _frame(pending, layout.header, row, schema=reader.schema)
+    if irregular or row + size - 1 != layout.lines:
+        raise IrregularCsvError(str(layout.path))
+
+
+def _frame(
+    batches: list[pa.RecordBatch], header: list[str], first_row: int, schema: pa.Schema | None = None
+) -> pd.DataFrame:
+    table = pa.Table.from_batches(batches, schema=schema if not batches else None)
+    frame = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    frame.columns = header
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
+    maybe = frame.index[frame.iloc[:, 0].str.strip() == ""] if len(frame.columns) else frame.index
+    if len(maybe) == 0:
+        return frame
+    blank = (frame.loc[maybe].apply(lambda col: col.str.strip()) == "").all(axis=1)
+    return frame.drop(index=blank.index[blank])
+
+
+def _iter_csv_exact(layout: CsvLayout, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    width = len(layout.header)
+    problems: list[Problem] = []
+    more = 0
+    for row, cells in _records(layout):
+        if len(cells) != width:
+            if len(problems) < ROW_LIMIT:
+                problems.append(_cell_count_problem(row, cells, layout.header, layout.separator))
+            else:
+                more += 1
+    if more:
+        problems.append(Problem(f"{more:,} more rows with the wrong number of cells beyond those listed"))
+    if problems:
+        raise InputError(
+            str(layout.path), problems, hint=f"check the separator ('{layout.separator}') and quoting of these rows"
+        )
+    body: list[list[str]] = []
+    index: list[int] = []
+    yielded = False
+    for row, cells in _records(layout):
+        body.append(cells)
+        index.append(row)
+        if len(body) >= chunk_rows:
+            yield pd.DataFrame(body, columns=layout.header, index=index, dtype=TEXT)
+            body, index, yielded = [], [], True
+    if body or not yielded:
+        yield pd.DataFrame(body, columns=layout.header, index=index, dtype=TEXT)
+
+
+def _records(layout: CsvLayout) -> Iterator[tuple[int, list[str]]]:
+    """(file row number, cells) of every non-blank record after the header."""
+    with layout.path.open(encoding=layout.encoding, newline="") as handle:
+        records = csv.reader(handle, delimiter=layout.separator)
+        try:
+            next(records, None)
+            for row, cells in enumerate(records, start=2):
+                if any(cell.strip() for cell in cells):
+                    yield row, cells
+        except csv.Error as exc:
+            raise InputError(
+                str(layout.path),
+                [Problem(f"cannot read the file: {exc}", row=records.line_num)],
+                hint="export it again as CSV, XLSX or Parquet",
+            ) from exc

@@ -11,6 +11,7 @@ from typing import Any
 
 from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.store import Store
+from reports.settings import ReportSettings, report_settings
 
 PROCESS_FILE = "process.toml"
 KEY_FILE = ".klero-key"
@@ -76,6 +77,17 @@ class Workspace:
     @property
     def template_dir(self) -> Path:
         return self.root / "templates"
+
+    @property
+    def report_settings(self) -> ReportSettings:
+        """The ``[report]`` and ``[[session]]`` settings of ``process.toml`` (read when a report needs them,
+        so a mistake there never blocks the other commands; a file without them gives empty settings)."""
+        process = self.root / PROCESS_FILE
+        try:
+            data = tomllib.loads(process.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
+        return report_settings(data.get("report", {}), data.get("session", []), source=str(process))
 
     @classmethod
     def create(cls, root: Path, settings: ProcessSettings) -> Workspace:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from deliberation.disclosure import suppressed_cells
 from reports.outcomes import RecommendationRow
+
+if TYPE_CHECKING:
+    from reports.charts import Chart
+    from reports.council import ControlRow, EvaluationRow, FitRow, GroupSummary, PacketReview, PacketRow, ResponseRow
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,32 @@ class CouncilReportContext:
     suppression_threshold: int = 5
     report_date: str = ""
     recommendations: list[RecommendationRow] = field(default_factory=list)
+    commitment: str = ""
+    response_due: str = ""
+    participation_rung: str = ""
+    participation_model: str = ""
+    participation_reason: str = ""
+    response_by_group: list[ResponseRow] = field(default_factory=list)
+    replacements: dict[str, int] = field(default_factory=dict)
+    packets: list[PacketRow] = field(default_factory=list)
+    packet_reviews: list[PacketReview] = field(default_factory=list)
+    sessions: list[SessionRow] = field(default_factory=list)
+    groups: GroupSummary | None = None
+    evaluation: list[EvaluationRow] = field(default_factory=list)
+    charts: dict[str, Chart] = field(default_factory=dict)
+    fit: list[FitRow] = field(default_factory=list)
+    control: list[ControlRow] = field(default_factory=list)
+    item_texts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session of the panel as the report shows it (title in the report's language)."""
+
+    held_on: str
+    hours: float
+    title: str
+    format: str
 
 
 def composition_rows(

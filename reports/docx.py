@@ -1,19 +1,30 @@
 """HTML report -> DOCX (python-docx): the rendered HTML is the single source; headings stay headings,
 tables stay tables (with a repeating header row), lists stay lists.
 
-Only the tags our templates use are mapped: h1-h3, p, blockquote, li, table/caption/tr/th/td, code, strong.
+Only the tags our templates use are mapped: h1-h3, p, blockquote, li, table/caption/tr/th/td, code, strong,
+img (a PNG data URI becomes a picture with its alt text as description) and figcaption; nav (the table of
+contents with PDF page numbers) is left out.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-BLOCKS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "p": "Normal", "blockquote": "Quote"}
-SKIP = {"style", "title", "script", "head"}
+BLOCKS = {
+    "h1": "Title",
+    "h2": "Heading 1",
+    "h3": "Heading 2",
+    "p": "Normal",
+    "blockquote": "Quote",
+    "figcaption": "Caption",
+}
+SKIP = {"style", "title", "script", "head", "nav"}
+PNG_URI = "data:image/png;base64,"
 
 
 @dataclass
@@ -40,6 +51,14 @@ class _Collector(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP:
             self._skip += 1
+        elif tag == "img" and not self._skip:
+            self._flush()
+            a = dict(attrs)
+            src = a.get("src") or ""
+            if src.startswith(PNG_URI):
+                self.items.append(("image", base64.b64decode(src[len(PNG_URI) :]), a.get("alt") or ""))
+        elif self._skip:
+            return
         elif tag == "table":
             self._flush()
             self._table = _Table()
@@ -59,6 +78,8 @@ class _Collector(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in SKIP:
             self._skip -= 1
+        elif self._skip:
+            return
         elif tag in ("th", "td") and self._row is not None and self._in_cell:
             self._row.append((_clean(self._text), self._cell_header))
             self._in_cell, self._text = False, []
@@ -91,6 +112,16 @@ def _clean(parts: list[str]) -> str:
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
+def _add_picture(doc: Any, png: bytes, alt: str) -> None:
+    """A picture 16 cm wide whose alt text (``descr``) a screen reader reads out."""
+    from docx.shared import Cm
+
+    doc.add_picture(io.BytesIO(png), width=Cm(16))
+    doc_pr = doc.inline_shapes[-1]._inline.docPr
+    doc_pr.set("descr", alt)
+    doc_pr.set("title", alt[:120])
+
+
 def html_to_docx(html: str, *, lang: str, title: str) -> bytes:
     """DOCX bytes of a rendered report page, with real heading styles and tables."""
     from docx import Document
@@ -104,6 +135,9 @@ def html_to_docx(html: str, *, lang: str, title: str) -> bytes:
     doc.core_properties.title = title
     doc.core_properties.language = lang
     for item in parser.items:
+        if item[0] == "image":
+            _add_picture(doc, item[1], item[2])
+            continue
         if item[0] == "block":
             _, style, text = item
             if style == "Title":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -28,19 +29,8 @@ def load_strings(lang: str) -> dict[str, str]:
     return {k: str(v) for k, v in tomllib.loads(text).items()}
 
 
-def make_environment(lang: str, *, override_dir: Path | None = None) -> Environment:
-    """A Jinja2 environment with ``num``/``pct``/``pval``/``date`` filters for ``lang``."""
-    loaders: list[Any] = []
-    if override_dir is not None and override_dir.is_dir():
-        loaders.append(FileSystemLoader(str(override_dir)))
-    loaders.append(PackageLoader("reports", "templates"))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def formatters(lang: str) -> dict[str, Callable[..., str]]:
+    """The ``num``/``pct``/``pval``/``date`` formatters of ``lang`` (babel): 45.534; 50,9%; 1 januari 2024."""
     locale = LOCALES[lang]
 
     def num(value: float, digits: int = 0) -> str:
@@ -66,7 +56,23 @@ def make_environment(lang: str, *, override_dir: Path | None = None) -> Environm
             return "–"
         return format_date(date.fromisoformat(str(value)[:10]), format="long", locale=locale)
 
-    env.filters.update(num=num, pct=pct, pval=pval, date=long_date)
+    return {"num": num, "pct": pct, "pval": pval, "date": long_date}
+
+
+def make_environment(lang: str, *, override_dir: Path | None = None) -> Environment:
+    """A Jinja2 environment with ``num``/``pct``/``pval``/``date`` filters for ``lang``."""
+    loaders: list[Any] = []
+    if override_dir is not None and override_dir.is_dir():
+        loaders.append(FileSystemLoader(str(override_dir)))
+    loaders.append(PackageLoader("reports", "templates"))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(formatters(lang))
     return env
 
 

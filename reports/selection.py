@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from deliberation.disclosure import suppressed_cells
 from sortition.quotas import count_by_quota
 
 
@@ -122,14 +123,22 @@ def probability_rows(
     """Min, mean and max selection probability among the sign-ups of each quota group.
 
     A group with fewer than ``threshold`` members is suppressed (n = -1, NaN statistics): with two members,
-    the minimum is one person's probability.
+    the minimum is one person's probability. Complementary suppression per characteristic
+    (``suppressed_cells``) hides a second group when one alone would be hidden, so the pool total cannot
+    give the hidden n back. An empty group shows n = 0 without statistics.
     """
     prob = pool["id"].map(probabilities)
+    groups = [prob[(pool[q.category].astype(str) == str(q.feature)).to_numpy()] for q in quotas.itertuples()]
+    hidden: set[int] = set()
+    for category in dict.fromkeys(quotas["category"]):
+        positions = [i for i, c in enumerate(quotas["category"]) if c == category]
+        hidden |= {positions[j] for j in suppressed_cells([len(groups[i]) for i in positions], threshold)}
     rows = []
-    for q in quotas.itertuples(index=False):
-        values = prob[(pool[q.category].astype(str) == str(q.feature)).to_numpy()]
-        if len(values) < threshold or len(values) == 0:
-            rows.append(ProbabilityRow(str(q.category), str(q.feature), -1, math.nan, math.nan, math.nan))
+    for i, q in enumerate(quotas.itertuples(index=False)):
+        values = groups[i]
+        if i in hidden or len(values) == 0:
+            n = -1 if i in hidden else 0
+            rows.append(ProbabilityRow(str(q.category), str(q.feature), n, math.nan, math.nan, math.nan))
             continue
         rows.append(
             ProbabilityRow(
@@ -144,18 +153,30 @@ def probability_rows(
     return rows
 
 
-DEFAULT_ENGINE = "sortition-algorithms"  # the default of `klero panel select --engine`
+DEFAULT_ENGINE = "native"  # the default of `klero panel select --engine`
 
 
 def replay_command(
-    *, algorithm: str, seed: str, alternates: int, public_value: str | None, engine: str = DEFAULT_ENGINE
+    *,
+    algorithm: str,
+    seed: str,
+    alternates: int,
+    public_value: str | None,
+    engine: str = DEFAULT_ENGINE,
+    lottery_size: int | None = None,
+    number: int | None = None,
 ) -> str:
-    """The ``klero`` command that redraws the same panel from the same pool and quotas (same engine)."""
-    parts = ["klero panel select", f"--algorithm {algorithm}", f"--seed {seed}"]
-    if engine != DEFAULT_ENGINE:
-        parts.append(f"--engine {engine}")
+    """The ``klero`` command that redraws the same panel from the same pool and quotas (same engine).
+
+    The engine is always named, so the command stays right when the default engine changes. A panel
+    taken from a transparent lottery is redrawn by remaking the lottery of ``lottery_size`` tickets and
+    taking ticket ``number``.
+    """
+    parts = ["klero panel select", f"--algorithm {algorithm}", f"--seed {seed}", f"--engine {engine}"]
     if alternates:
         parts.append(f"--alternates {alternates}")
+    if lottery_size is not None and number is not None:
+        parts += [f"--lottery-size {lottery_size}", f"&& klero panel draw-from-lottery --number {number}"]
     command = " ".join(parts)
     if public_value:
         command += f"  # seed derived from the public value {public_value!r}"

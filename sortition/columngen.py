@@ -198,8 +198,15 @@ class MasterLP:
     def pricing_weights(self) -> tuple[np.ndarray, float]:
         """Pricing weights per type (``Σ_r y_r / n_t``) and the threshold ``-y_sum`` a panel must beat."""
         duals = np.asarray(self.model.getSolution().row_dual)
-        per_type = np.array([duals[rows].sum() if rows else 0.0 for rows in self.type_rows])
+        rows, types = self._type_row_index()
+        per_type = np.bincount(types, weights=duals[rows], minlength=self.space.n_types)
         return per_type / self.space.counts, -float(duals[self.sum_row])
+
+    def _type_row_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """All type rows and the type of each, as flat arrays (for summing duals per type)."""
+        rows = [row for type_rows in self.type_rows for row in type_rows]
+        types = [t for t, type_rows in enumerate(self.type_rows) for _ in type_rows]
+        return np.asarray(rows, dtype=np.int64), np.asarray(types, dtype=np.int64)
 
     def row_duals(self) -> np.ndarray:
         return np.asarray(self.model.getSolution().row_dual)
@@ -247,13 +254,14 @@ class SwapSearch:
     ``O(F·k·breadth)``. Never a certificate of optimality: the exact ILP has the last word.
     """
 
-    def __init__(self, space: PanelSpace, *, starts: int = 4, breadth: int = 48) -> None:
+    def __init__(self, space: PanelSpace, *, starts: int = 16, breadth: int = 128) -> None:
         self.space = space
         self.starts = starts
         self.breadth = breadth
         self.house_of = np.full(space.n_types, -1)
         for h, house in enumerate(space.households):
             self.house_of[list(house)] = h
+        self.has_households = bool(space.households)
 
     def improving(self, known: Sequence[np.ndarray], weights: np.ndarray, bar: float) -> list[np.ndarray]:
         """Local optima, started from the ``starts`` best known panels, whose value exceeds ``bar``."""
@@ -275,8 +283,10 @@ class SwapSearch:
         houses = np.zeros(len(space.households), dtype=np.int64)
         inside = self.house_of[composition > 0]
         np.add.at(houses, inside[inside >= 0], 1)
+        ranked = np.argsort(-weights, kind="stable")  # the weights are fixed during a climb: rank once
+        descending = weights[ranked]
         for _ in range(4 * space.size + 10):
-            swap = self._best_swap(composition, load, houses, weights)
+            swap = self._best_swap(composition, load, houses, weights, ranked, descending)
             if swap is None:
                 break
             out, into = swap
@@ -289,26 +299,40 @@ class SwapSearch:
         return composition
 
     def _best_swap(
-        self, composition: np.ndarray, load: np.ndarray, houses: np.ndarray, weights: np.ndarray
+        self,
+        composition: np.ndarray,
+        load: np.ndarray,
+        houses: np.ndarray,
+        weights: np.ndarray,
+        ranked: np.ndarray,
+        descending: np.ndarray,
     ) -> tuple[int, int] | None:
         space = self.space
-        outs = np.flatnonzero(composition > 0)
-        room = np.flatnonzero(composition < space.counts)
-        if self.house_of.max() >= 0:
-            free = self.house_of[room] < 0
-            free |= houses[np.maximum(self.house_of[room], 0)] == 0
-            room = room[free]
-        if not len(outs) or not len(room):
+        outs = np.flatnonzero(composition)
+        if not len(outs):
             return None
-        ins = room[np.argsort(-weights[room])[: self.breadth]]
-        gain = weights[ins][None, :] - weights[outs][:, None]
-        gain[outs[:, None] == ins[None, :]] = -np.inf
-        if gain.max() <= 1e-12:
+        # only types heavier than the lightest member can gain; ``descending`` is ``weights[ranked]``
+        heavier = ranked[: int(np.searchsorted(-descending, -(weights[outs].min() + 1e-12)))]
+        room = heavier[composition[heavier] < space.counts[heavier]]
+        if self.has_households and len(room):
+            house = self.house_of[room]
+            room = room[(house < 0) | (houses[np.maximum(house, 0)] == 0)]
+        ins = room[: self.breadth]
+        if not len(ins):
             return None
+        gain = weights[ins][None, :] - weights[outs][:, None]  # a type both out and in gains 0
+        # From a feasible panel, swapping a out for b breaks a quota f only when f is at its maximum and
+        # b has f but a does not, or f is at its minimum and a has f but b does not (0/1 memberships).
+        # Counting such f for every pair is two small matrix products instead of an (F, A, B) array.
         member = space.membership
-        after = load[:, None, None] - member[:, outs][:, :, None] + member[:, ins][:, None, :]
-        ok = np.all((after >= space.feature_min[:, None, None]) & (after <= space.feature_max[:, None, None]), axis=0)
-        gain = np.where(ok, gain, -np.inf)
+        full = load >= space.feature_max - 0.5
+        empty = load <= space.feature_min + 0.5
+        broken = np.zeros(gain.shape)
+        if full.any():
+            broken += (1.0 - member[full][:, outs]).T @ member[full][:, ins]
+        if empty.any():
+            broken += member[empty][:, outs].T @ (1.0 - member[empty][:, ins])
+        gain = np.where(broken < 0.5, gain, -np.inf)
         best = np.unravel_index(int(np.argmax(gain)), gain.shape)
         if gain[best] <= 1e-12:
             return None
@@ -391,7 +415,7 @@ def leximin_distribution(
         tight = unfixed & (duals > FIX_EPS)
         if not tight.any():
             tight[int(np.argmax(np.where(unfixed, duals, -np.inf)))] = True
-        for t in np.flatnonzero(tight):
+        for t in np.flatnonzero(tight).tolist():
             fixed[t] = level
             master.model.changeCoeff(rows[t], level_col, 0.0)
             master.model.changeRowBounds(rows[t], level - FIX_SLACK, INF)

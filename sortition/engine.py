@@ -78,7 +78,9 @@ def find_distribution(
         raise
     _report(progress, "finding initial panels", 0.0)
     search = SwapSearch(space)
-    initial, covered = covering_compositions(oracle, search, rounds=min(3 * space.n_types, 60))
+    # more initial panels for pools with many types: fewer, cheaper master rounds later (bench notes §6)
+    rounds = max(min(3 * space.n_types, 60), min(space.n_types, 300))
+    initial, covered = covering_compositions(oracle, search, rounds=rounds)
     compositions, weights = _optimise(algorithm, oracle, search, initial, covered, progress)
     ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
     panels = expand_panels(compositions, weights, ordered)
@@ -269,9 +271,11 @@ def nash_distribution(
     known = {c.tobytes() for c in columns}
     weights = np.full(len(columns), 1.0 / len(columns))
     bar = people.sum() * (1 + NASH_TOLERANCE)
+    mu_start = 1e-2
     for _ in range(max_rounds):
         shares = np.array(columns, dtype=float) / space.counts
-        weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_floor=1e-13)
+        weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_start=mu_start, mu_floor=1e-13)
+        mu_start = 1e-6  # later rounds start near the optimum of the previous panels (warm start)
         pi = weights @ shares
         gradient = np.divide(people, pi, out=np.zeros_like(pi), where=covered) / space.counts
         found = search.improving(columns, gradient, bar) if search is not None else []
@@ -288,17 +292,19 @@ def nash_distribution(
     raise KleroError("The Nash welfare optimisation did not converge.", code="no_convergence")
 
 
-def _nash_restricted(shares: np.ndarray, people: np.ndarray, start: np.ndarray, *, mu_floor: float) -> np.ndarray:
+def _nash_restricted(
+    shares: np.ndarray, people: np.ndarray, start: np.ndarray, *, mu_start: float, mu_floor: float
+) -> np.ndarray:
     """``argmax_λ Σ_t people_t log (λ·shares)_t`` over the simplex, by a primal barrier Newton method.
 
     Minimises ``F_μ(λ) = -Σ_t w_t log s_t - μ Σ_P log λ_P`` subject to ``Σλ = 1`` for ``μ`` from
-    ``10⁻²·Σw`` down to ``mu_floor·Σw`` (gap ``≤ m·μ``; Boyd & Vandenberghe, Convex Optimization, §11.3).
+    ``mu_start·Σw`` down to ``mu_floor·Σw`` (gap ``≤ m·μ``; Boyd & Vandenberghe, Convex Optimization, §11.3).
     """
     m = len(start)
-    lam = np.clip(start, 1e-3 / m, None)
+    lam = np.clip(start, min(1e-3 / m, mu_start), None)
     lam /= lam.sum()
     total = people.sum()
-    mu = 1e-2 * total
+    mu = mu_start * total
     while mu > mu_floor * total:
         for _ in range(60):
             s = lam @ shares
@@ -379,9 +385,8 @@ def goldilocks_distribution(
         master.add_panel(composition)
 
     def phi(floor: float) -> float:
-        master.model.changeRowsBounds(
-            len(floors), np.array(floors, dtype=np.int32), np.full(len(floors), floor), np.full(len(floors), INF)
-        )
+        for row in floors:
+            master.model.changeRowBounds(row, floor, INF)
         generate_columns(master, oracle, search)
         return (n / k) * master.objective() + gamma * (k / n) / floor
 
@@ -431,10 +436,9 @@ def expand_panels(
     for composition, weight in zip(compositions, weights, strict=True):
         if weight <= 0:
             continue
-        partial = [t for t in np.flatnonzero(composition) if composition[t] < len(members[t])]
-        whole = [
-            person for t in np.flatnonzero(composition) if composition[t] == len(members[t]) for person in members[t]
-        ]
+        present: list[int] = np.flatnonzero(composition).tolist()
+        partial = [t for t in present if composition[t] < len(members[t])]
+        whole = [person for t in present if composition[t] == len(members[t]) for person in members[t]]
         cuts = [np.mod(np.arange(len(members[t])) * composition[t], len(members[t])) / len(members[t]) for t in partial]
         edges = np.unique(np.round(np.concatenate([[0.0, 1.0], *cuts]), 12))
         starts = (edges[:-1] + edges[1:]) / 2

@@ -7,7 +7,8 @@ probability is exactly ``p_i = (L_h/A_h)·(1/E_a)`` (DOMAIN.md §1a step 3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from sortition.quotas import largest_remainder
 #: Look-alike-free alphabet (no 0/O, 1/I/L, U): 30 symbols, ~4.9 bits each.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10  # 30**10 ~ 2**49 codes
+#: The stratum of residents whose stratum column is empty.
+UNKNOWN_STRATUM = "(onbekend)"
 
 
 def check_character(body: str) -> str:
@@ -30,13 +33,17 @@ def make_codes(count: int, rng: np.random.Generator, *, taken: frozenset[str] = 
     """Random, non-sequential invitation codes ``XXXXX-XXXXX-C`` (C a check character), unique."""
     codes: list[str] = []
     seen = set(taken)
+    alphabet = np.frombuffer(CODE_ALPHABET.encode("ascii"), dtype="S1")
+    weights = np.arange(1, CODE_LENGTH + 1)
     while len(codes) < count:
-        symbols = rng.integers(0, len(CODE_ALPHABET), size=CODE_LENGTH)
-        body = "".join(CODE_ALPHABET[s] for s in symbols)
-        code = f"{body[:5]}-{body[5:]}-{check_character(body)}"
-        if code not in seen:
-            seen.add(code)
-            codes.append(code)
+        symbols = rng.integers(0, len(CODE_ALPHABET), size=(count - len(codes), CODE_LENGTH))
+        checks = alphabet[(symbols * weights).sum(axis=1) % len(CODE_ALPHABET)]  # as ``check_character``
+        bodies = np.ascontiguousarray(alphabet[symbols]).view(f"S{CODE_LENGTH}").ravel()
+        for body, check in zip(bodies.tolist(), checks.tolist(), strict=True):
+            code = f"{body[:5].decode()}-{body[5:].decode()}-{check.decode()}"
+            if code not in seen:
+                seen.add(code)
+                codes.append(code)
     return codes
 
 
@@ -64,63 +71,161 @@ def draw_letters(
 
     ``eligible`` has columns ``id``, ``address_key`` and the stratum column (if any). Addresses in
     ``exclude_addresses`` (earlier rounds) are not drawn again. ``oversample`` maps a stratum value
-    to a factor multiplying its share (``L_h ∝ N_h·factor``, rescaled to L).
+    to a factor multiplying its share (``L_h ∝ N_h·factor``, rescaled to L). An address belongs to
+    the stratum of its eligible resident with the smallest id.
 
     Returns one row per letter: ``resident_id``, ``address_key``, ``stratum``,
     ``inclusion_probability`` (exact, ``(L_h/A_h)·(1/E_a)``), ``addresses_in_stratum``,
-    ``eligible_at_address``.
+    ``eligible_at_address``. The arrays behind it are those of ``draw_letter_rows``, so the same
+    seed gives the same letters whether the residents come as this frame or as compact columns.
+    """
+    frame = eligible.sort_values(["address_key", "id"], kind="stable")
+    address_codes, address_keys = pd.factorize(frame["address_key"], sort=True)
+    labels = (
+        frame[stratify_by].astype("string").fillna(UNKNOWN_STRATUM)
+        if stratify_by
+        else pd.Series("all", index=frame.index)
+    )
+    stratum_codes, stratum_labels = pd.factorize(labels, sort=True)
+    excluded = np.asarray(pd.Index(address_keys).isin(list(exclude_addresses)), dtype=bool)
+    picks = draw_letter_rows(
+        address_codes,
+        stratum_codes,
+        [str(s) for s in stratum_labels],
+        n_addresses=len(address_keys),
+        excluded=excluded,
+        count=count,
+        rng=rng,
+        oversample=oversample,
+    )
+    ids = frame["id"].to_numpy()
+    return pd.DataFrame(
+        {
+            "resident_id": ids[picks.rows],
+            "address_key": np.asarray(address_keys)[picks.addresses],
+            "stratum": picks.strata,
+            "inclusion_probability": picks.inclusion_probability,
+            "addresses_in_stratum": picks.addresses_in_stratum,
+            "eligible_at_address": picks.eligible_at_address,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class LetterRows:
+    """One letter per entry: the drawn resident's position, its address code and stratum, and the
+    exact inclusion probability ``(L_h/A_h)·(1/E_a)`` with its parts."""
+
+    rows: np.ndarray  # position of the resident in the arrays given to ``draw_letter_rows``
+    addresses: np.ndarray  # address codes
+    strata: list[str]
+    addresses_in_stratum: np.ndarray
+    eligible_at_address: np.ndarray
+    inclusion_probability: np.ndarray
+
+
+def draw_letter_rows(
+    address: np.ndarray,
+    stratum: np.ndarray,
+    stratum_labels: Sequence[str],
+    *,
+    n_addresses: int,
+    excluded: np.ndarray,
+    count: int,
+    rng: np.random.Generator,
+    eligible: np.ndarray | None = None,
+    oversample: Mapping[str, float] | None = None,
+) -> LetterRows:
+    """The letter draw on compact columns.
+
+    ``address`` (address codes ``0..n_addresses-1``, numbered in address-key order) and ``stratum``
+    (codes into ``stratum_labels``; -1 is the last label) give one entry per resident, sorted by
+    address and then resident id; ``eligible`` (default: everyone) marks who may get a letter and
+    ``excluded`` the address codes drawn in earlier rounds. Strata are taken in sorted label order
+    (equal labels are one stratum). Letters are allocated to strata by largest remainder
+    (``L_h = L·N_h·factor / Σ N·factor``, capped at the addresses a stratum has), addresses drawn
+    without replacement within each stratum, then one eligible resident at random per drawn address.
+    Nothing of resident length is copied beyond the eligible residents' address and stratum codes.
     """
     if count <= 0:
         raise KleroError("The number of letters must be positive.", code="bad_letter_count", count=count)
-    frame = eligible[~eligible["address_key"].isin(exclude_addresses)]
-    strata = frame[stratify_by].astype("string").fillna("(onbekend)") if stratify_by else "all"
-    frame = frame.assign(stratum=strata)
-    addresses = frame.groupby("address_key", sort=True).agg(stratum=("stratum", "first"), eligible=("id", "size"))
-    if len(addresses) < count:
+    keep = eligible
+    if excluded.any():
+        kept_address = ~excluded[address]
+        keep = kept_address if keep is None else keep & kept_address
+        del kept_address
+    left = address if keep is None else address[keep]
+    eligible_at = np.bincount(left, minlength=n_addresses)
+    firsts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else np.zeros(0, np.int64)
+    present = left[firsts]  # addresses in code order, each with its first (smallest-id) eligible resident
+    del left
+    labels = sorted(set(stratum_labels))
+    rank = np.array([labels.index(label) for label in stratum_labels], dtype=np.int32)
+    address_stratum = rank[(stratum if keep is None else stratum[keep])[firsts]]
+    del firsts
+    if len(present) < count:
         raise KleroError(
-            f"Only {len(addresses)} addresses with eligible residents are left; cannot send {count} letters.",
+            f"Only {len(present)} addresses with eligible residents are left; cannot send {count} letters.",
             code="too_few_addresses",
-            available=len(addresses),
+            available=len(present),
             count=count,
         )
-    sizes = addresses.groupby("stratum").size().sort_index()
+    allocation = _allocate(address_stratum, labels, count=count, oversample=oversample)
+    picked: list[np.ndarray] = []
+    strata: list[str] = []
+    letters_in: list[int] = []
+    pool_sizes: list[int] = []
+    by_stratum = np.argsort(address_stratum, kind="stable")  # within a stratum still in address order
+    bounds = np.r_[0, np.cumsum(np.bincount(address_stratum, minlength=len(labels)))]
+    for code, letters in allocation.items():
+        pool = present[by_stratum[bounds[code] : bounds[code + 1]]]
+        if letters > 0:
+            picked.append(rng.choice(pool, size=int(letters), replace=False))
+            strata.extend([labels[code]] * int(letters))
+            letters_in.extend([int(letters)] * int(letters))
+            pool_sizes.extend([len(pool)] * int(letters))
+    chosen = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
+    at_address = eligible_at[chosen]
+    offsets = [int(rng.integers(0, n)) for n in at_address]
+    starts = np.searchsorted(address, chosen)
+    if keep is None:
+        rows = starts + np.array(offsets, dtype=np.int64)
+    else:  # the offset-th eligible resident within the address's block of residents
+        ends = np.searchsorted(address, chosen, side="right")
+        rows = np.array(
+            [s + int(np.flatnonzero(keep[s:e])[k]) for s, e, k in zip(starts, ends, offsets, strict=True)],
+            dtype=np.int64,
+        )
+    in_stratum = np.array(pool_sizes, dtype=np.int64)
+    probability = np.array(letters_in, dtype=float) / in_stratum / at_address
+    return LetterRows(
+        rows=rows,
+        addresses=chosen,
+        strata=strata,
+        addresses_in_stratum=in_stratum,
+        eligible_at_address=at_address.astype(np.int64),
+        inclusion_probability=probability,
+    )
+
+
+def _allocate(
+    address_stratum: np.ndarray, labels: Sequence[str], *, count: int, oversample: Mapping[str, float] | None
+) -> pd.Series:
+    """Letters per stratum code (largest remainder over ``N_h·factor``, capped at ``N_h``)."""
+    counts = np.bincount(address_stratum, minlength=len(labels))
+    sizes = pd.Series(counts[counts > 0], index=np.flatnonzero(counts > 0))
     weights = sizes.astype(float)
+    index_of = {label: code for code, label in enumerate(labels)}
     for value, factor in (oversample or {}).items():
-        if value not in weights.index:
+        if index_of.get(value) not in weights.index:
             raise KleroError(f"Oversampled stratum {value!r} does not exist.", code="unknown_stratum", stratum=value)
-        weights[value] *= factor
+        weights[index_of[value]] *= factor
     allocation = largest_remainder(weights / weights.sum(), count)
     allocation = np.minimum(allocation, sizes)  # cap at available addresses
     shortfall = count - int(allocation.sum())
     while shortfall > 0:  # give capped letters to strata with room, largest remaining first
         room = (sizes - allocation).sort_values(ascending=False)
-        for stratum in room.index[:shortfall]:
-            allocation[stratum] += 1
+        for code in room.index[:shortfall]:
+            allocation[code] += 1
         shortfall = count - int(allocation.sum())
-
-    chosen: list[tuple[str, str, int, int]] = []
-    for stratum, letters in allocation.items():
-        pool = addresses.index[addresses["stratum"] == stratum].to_numpy()
-        picked: list[str] = list(rng.choice(pool, size=int(letters), replace=False)) if letters > 0 else []
-        chosen.extend((addr, stratum, int(letters), len(pool)) for addr in picked)
-    picks = pd.DataFrame(chosen, columns=["address_key", "stratum", "letters_in_stratum", "addresses_in_stratum"])
-    by_address = frame.groupby("address_key")["id"].apply(list)
-    residents = []
-    for addr in picks["address_key"]:
-        people = sorted(by_address[addr])
-        residents.append((people[int(rng.integers(0, len(people)))], len(people)))
-    picks["resident_id"] = [r[0] for r in residents]
-    picks["eligible_at_address"] = [r[1] for r in residents]
-    picks["inclusion_probability"] = (
-        picks["letters_in_stratum"] / picks["addresses_in_stratum"] / picks["eligible_at_address"]
-    )
-    return picks[
-        [
-            "resident_id",
-            "address_key",
-            "stratum",
-            "inclusion_probability",
-            "addresses_in_stratum",
-            "eligible_at_address",
-        ]
-    ].reset_index(drop=True)
+    return allocation

@@ -3,17 +3,19 @@
 A BRP extract arrives with Dutch column names. ``validate_registry`` maps them to the canonical
 column set, checks every cell (collecting all problems before raising one ``InputError``), replaces
 the registry id (BSN / A-nummer) by a keyed hash and keeps only what the draw and the letters need.
+``RegistryValidator`` does the same chunk by chunk, for extracts too large to hold whole (a repeated id
+in another chunk is found on the keyed hash).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from kleroterion.errors import ProblemCollector
@@ -43,6 +45,9 @@ POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}\s?[A-Za-z]{2}$")
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y")
 TRUE_VALUES = {"1", "j", "ja", "y", "yes", "true", "waar"}
 FALSE_VALUES = {"", "0", "n", "nee", "no", "false", "onwaar"}
+DUPLICATE_ID = "duplicate id (each resident must appear once)"
+#: Text cells are held as Arrow-backed strings: vectorised string checks on millions of rows.
+TEXT = pd.StringDtype("pyarrow")
 
 #: The columns a validated registry frame carries, in order (data minimisation: no BSN, no age).
 REGISTRY_COLUMNS = (
@@ -74,7 +79,15 @@ class RegistryExtract:
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash (HMAC-SHA256, first 16 hex digits) of each registry id; the BSN is never stored."""
-    return values.map(lambda v: hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:16])
+    digest = hmac.digest
+    digests = b"".join([digest(key, str(v).encode("utf-8"), "sha256")[:8] for v in values.tolist()])
+    text = digests.hex()
+    return pd.Series([text[i : i + 16] for i in range(0, len(text), 16)], index=values.index, dtype=object)
+
+
+def pseudonym_numbers(pseudonyms: pd.Series) -> np.ndarray:
+    """The 16-hex-digit pseudonyms as unsigned 64-bit integers (for compact storage and sorting)."""
+    return np.frombuffer(bytes.fromhex("".join(pseudonyms)), dtype=">u8").astype(np.uint64)
 
 
 def map_columns(columns: list[str], mapping: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
@@ -98,7 +111,7 @@ def map_columns(columns: list[str], mapping: Mapping[str, str] | None = None) ->
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Parse YYYYMMDD, YYYY-MM-DD or DD-MM-YYYY into datetime64 (NaT where none fits)."""
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
         missing = parsed.isna()
@@ -111,7 +124,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
 def address_keys(postcode: pd.Series, number: pd.Series, letter: pd.Series, suffix: pd.Series) -> pd.Series:
     """The household key: postcode + huisnummer + huisletter + toevoeging (normalised)."""
     pc = postcode.str.replace(" ", "", regex=False).str.upper()
-    parts = pc + "|" + number.astype(str) + "|" + letter.str.upper() + "|" + suffix.str.upper()
+    parts = pc + "|" + number.astype(TEXT) + "|" + letter.str.upper() + "|" + suffix.str.upper()
     return parts
 
 
@@ -126,77 +139,153 @@ def validate_registry(
     """Validate a raw extract (all cells as text) and return the minimised, pseudonymised residents.
 
     The frame's index holds the file row number of each record (as ``kleroterion.io.read_table``
-    gives). Every problem is collected; one ``InputError`` names file, row, column and value.
+    gives). Every problem is collected; one ``InputError`` names file, row, column and value. This is
+    ``RegistryValidator`` on a single chunk.
     """
-    problems = ProblemCollector(source)
-    if frame.shape[0] == 0:
-        problems.add("the file has no residents (only a header, or nothing at all)")
-        problems.raise_if_any("export the extract again with at least one resident")
-    colmap, unknown = map_columns(list(frame.columns), mapping)
-    for name in unknown:
-        problems.add("unknown column; map it in a mapping file or remove it", column=name)
-    present = set(colmap.values())
-    for canon in REQUIRED:
-        if canon not in present:
-            names = "/".join(COLUMN_ALIASES[canon][:2])
-            problems.add(f"missing required column '{names}'", column=COLUMN_ALIASES[canon][0])
-    problems.raise_if_any("use the BRP column names (see README) or give --mapping mapping.toml")
+    validator = RegistryValidator(source=source, reference_date=reference_date, key=key, mapping=mapping)
+    residents = validator.check(frame)
+    validator.finish()
+    return RegistryExtract(residents=residents, restricted_count=validator.restricted, source=source)
 
-    raw = frame.rename(columns=colmap)
-    data: dict[str, pd.Series | None] = {
-        c: raw[c].astype("string").fillna("").str.strip() if c in raw else None for c in COLUMN_ALIASES
-    }
-    blank = pd.Series("", index=raw.index, dtype="string")
-    cells: dict[str, pd.Series] = {c: (v if v is not None else blank) for c, v in data.items()}
-    src_name = {canon: src for src, canon in colmap.items()}
 
-    def flag(mask: pd.Series, canon: str, message: str) -> None:
-        problems.add_rows(message, mask[mask].index, column=src_name.get(canon, canon), values=cells[canon])
+class RegistryValidator:
+    """Validates an extract chunk by chunk (each chunk a frame of text cells indexed by file row).
 
-    ids = cells["registry_id"]
-    flag(ids == "", "registry_id", "empty id")
-    dup = ids.duplicated(keep=False) & (ids != "")
-    flag(dup, "registry_id", "duplicate id (each resident must appear once)")
+    ``check`` collects the problems of one chunk and returns its minimised, pseudonymised residents;
+    ``finish`` adds what only the whole file shows (no residents at all, an id repeated in another
+    chunk, found on the keyed hash) and raises one ``InputError`` when anything was wrong. A caller
+    stores chunks only while ``ok`` holds and lets ``finish`` decide; per problem and column at most
+    ``ROW_LIMIT`` rows are listed over the whole file.
+    """
 
-    births = parse_dates(cells["birth_date"])
-    flag(births.isna(), "birth_date", "not a date (use YYYYMMDD, YYYY-MM-DD or DD-MM-YYYY)")
-    ref = pd.Timestamp(reference_date)
-    flag(births.notna() & (births > ref), "birth_date", f"birth date after the reference date {reference_date}")
-    flag(births.notna() & (births < ref - pd.DateOffset(years=125)), "birth_date", "impossible birth date")
+    def __init__(
+        self, *, source: str, reference_date: date, key: bytes, mapping: Mapping[str, str] | None = None
+    ) -> None:
+        self.problems = ProblemCollector(source)
+        self.reference_date = reference_date
+        self.key = key
+        self.mapping = mapping
+        self.rows = 0
+        self.restricted = 0
+        self._colmap: dict[str, str] | None = None
+        self._numbers: list[np.ndarray] = []
+        self._file_rows: list[np.ndarray] = []
+        self._flagged: set[int] = set()
 
-    genders = cells["gender"].str.upper().map(GENDER_CODES)
-    flag(genders.isna(), "gender", "unknown gender code (use M, V or O)")
+    @property
+    def ok(self) -> bool:
+        """No problem found so far."""
+        return not self.problems
 
-    postcodes = cells["postcode"]
-    flag(~postcodes.str.match(POSTCODE_RE), "postcode", "malformed postcode (use 1234 AB)")
-    numbers = cells["house_number"]
-    flag(~numbers.str.fullmatch(r"[1-9][0-9]{0,4}"), "house_number", "house number must be a whole number")
+    def _columns(self, frame: pd.DataFrame) -> dict[str, str]:
+        if self._colmap is not None:
+            return self._colmap
+        if frame.shape[0] == 0:
+            self.problems.add("the file has no residents (only a header, or nothing at all)")
+            self.problems.raise_if_any("export the extract again with at least one resident")
+        colmap, unknown = map_columns(list(frame.columns), self.mapping)
+        for name in unknown:
+            self.problems.add("unknown column; map it in a mapping file or remove it", column=name)
+        present = set(colmap.values())
+        for canon in REQUIRED:
+            if canon not in present:
+                names = "/".join(COLUMN_ALIASES[canon][:2])
+                self.problems.add(f"missing required column '{names}'", column=COLUMN_ALIASES[canon][0])
+        self.problems.raise_if_any("use the BRP column names (see README) or give --mapping mapping.toml")
+        self._colmap = colmap
+        return colmap
 
-    restricted_text = cells["restricted"].str.lower()
-    bad_flag = ~restricted_text.isin(TRUE_VALUES | FALSE_VALUES)
-    flag(bad_flag, "restricted", "restricted-data flag must be J/N, 1/0 or empty")
-    problems.raise_if_any("correct these cells in the extract and import it again; nothing was stored")
+    def check(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Validate one chunk; returns its residents (columns ``REGISTRY_COLUMNS``)."""
+        colmap = self._columns(frame)
+        raw = frame.rename(columns=colmap)
+        blank = pd.Series("", index=raw.index, dtype=TEXT)
+        cells = {c: raw[c].astype(TEXT).fillna("").str.strip() if c in raw else blank for c in COLUMN_ALIASES}
+        src_name = {canon: src for src, canon in colmap.items()}
 
-    restricted = restricted_text.isin(TRUE_VALUES)
-    residents = pd.DataFrame(
-        {
-            "id": pseudonymise(ids, key),
-            "birth_date": births.dt.strftime("%Y-%m-%d"),
-            "gender": genders,
-            "address_key": address_keys(postcodes, numbers, cells["house_letter"], cells["house_suffix"]),
-            "postcode": postcodes.str.replace(" ", "", regex=False).str.upper(),
-            "house_number": numbers,
-            "wijk": cells["wijk"].replace("", pd.NA),
-            "buurt": cells["buurt"].replace("", pd.NA),
-            "restricted": restricted.astype(int),
-            "given_names": cells["given_names"],
-            "name_prefix": cells["name_prefix"],
-            "surname": cells["surname"],
-            "street": cells["street"],
-            "city": cells["city"],
-        }
-    ).reset_index(drop=True)
-    return RegistryExtract(residents=residents, restricted_count=int(restricted.sum()), source=source)
+        def flag(mask: pd.Series, canon: str, message: str) -> None:
+            rows = mask[mask.fillna(False).astype(bool)].index
+            self.problems.add_rows(message, rows, column=src_name.get(canon, canon), values=cells[canon])
+
+        ids = cells["registry_id"]
+        flag(ids == "", "registry_id", "empty id")
+        dup = ids.duplicated(keep=False) & (ids != "")
+        flag(dup, "registry_id", DUPLICATE_ID)
+        self._flagged.update(int(r) for r in dup[dup].index)
+
+        births = parse_dates(cells["birth_date"])
+        flag(births.isna(), "birth_date", "not a date (use YYYYMMDD, YYYY-MM-DD or DD-MM-YYYY)")
+        ref = pd.Timestamp(self.reference_date)
+        flag(births > ref, "birth_date", f"birth date after the reference date {self.reference_date}")
+        flag(births < ref - pd.DateOffset(years=125), "birth_date", "impossible birth date")
+
+        genders = cells["gender"].str.upper().map(GENDER_CODES)
+        flag(genders.isna(), "gender", "unknown gender code (use M, V or O)")
+
+        postcodes = cells["postcode"]
+        flag(~postcodes.str.match(POSTCODE_RE.pattern), "postcode", "malformed postcode (use 1234 AB)")
+        numbers = cells["house_number"]
+        flag(~numbers.str.fullmatch(r"[1-9][0-9]{0,4}"), "house_number", "house number must be a whole number")
+
+        restricted_text = cells["restricted"].str.lower()
+        bad_flag = ~restricted_text.isin(TRUE_VALUES | FALSE_VALUES)
+        flag(bad_flag, "restricted", "restricted-data flag must be J/N, 1/0 or empty")
+
+        restricted = restricted_text.isin(TRUE_VALUES)
+        pseudonyms = pseudonymise(ids, self.key)
+        self._numbers.append(pseudonym_numbers(pseudonyms))
+        self._file_rows.append(np.asarray(raw.index, dtype=np.int32))
+        self.rows += len(raw)
+        self.restricted += int(restricted.sum())
+        postcode_clean = postcodes.str.replace(" ", "", regex=False).str.upper()
+        return pd.DataFrame(
+            {
+                "id": pseudonyms,
+                "birth_date": pd.Series(
+                    np.datetime_as_string(births.to_numpy(dtype="datetime64[D]"), unit="D"), index=raw.index
+                ).where(births.notna(), None),
+                "gender": genders,
+                "address_key": address_keys(postcodes, numbers, cells["house_letter"], cells["house_suffix"]),
+                "postcode": postcode_clean,
+                "house_number": numbers,
+                "wijk": cells["wijk"].replace("", pd.NA),
+                "buurt": cells["buurt"].replace("", pd.NA),
+                "restricted": restricted.astype(int),
+                "given_names": cells["given_names"],
+                "name_prefix": cells["name_prefix"],
+                "surname": cells["surname"],
+                "street": cells["street"],
+                "city": cells["city"],
+            }
+        ).reset_index(drop=True)
+
+    def finish(self) -> None:
+        """Check what spans chunks (an id repeated in another chunk) and raise if anything was wrong."""
+        if self._colmap is None:
+            self.problems.add("the file has no residents (only a header, or nothing at all)")
+            self.problems.raise_if_any("export the extract again with at least one resident")
+        numbers = np.concatenate(self._numbers) if self._numbers else np.zeros(0, dtype=np.uint64)
+        file_rows = np.concatenate(self._file_rows) if self._file_rows else np.zeros(0, dtype=np.int64)
+        order = np.argsort(numbers, kind="stable")
+        ordered = numbers[order]
+        same = ordered[1:] == ordered[:-1]
+        if same.any():
+            in_group = np.zeros(len(ordered), dtype=bool)
+            in_group[1:] |= same
+            in_group[:-1] |= same
+            starts = np.r_[True, ~same]
+            group_start = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+            rows = file_rows[order]
+            partner = rows[group_start]  # the first row of the group; the first row points to the second
+            partner[starts] = rows[np.minimum(np.flatnonzero(starts) + 1, len(rows) - 1)]
+            extra = {
+                int(r): f"same id as row {int(p)}"
+                for r, p, g in zip(rows, partner, in_group, strict=True)
+                if g and int(r) not in self._flagged
+            }
+            column = next((s for s, c in (self._colmap or {}).items() if c == "registry_id"), "registry_id")
+            self.problems.add_rows(DUPLICATE_ID, sorted(extra), column=column, values=extra)
+        self.problems.raise_if_any("correct these cells in the extract and import it again; nothing was stored")
 
 
 @dataclass(frozen=True)
@@ -296,6 +385,16 @@ def ages_on(birth_dates: pd.Series, on: date) -> pd.Series:
     years = on.year - born.dt.year
     before_birthday = (born.dt.month > on.month) | ((born.dt.month == on.month) & (born.dt.day > on.day))
     return (years - before_birthday.astype(int)).astype(int)
+
+
+def latest_birth(on: date, min_age: int) -> int:
+    """The latest birth date (as the integer YYYYMMDD) of someone ``min_age`` or older on ``on``.
+
+    Whole years of age are ``(YYYYMMDD_on − YYYYMMDD_birth) // 10000``, so ``age ≥ min_age`` exactly
+    when ``birth ≤ (year_on − min_age)·10000 + MMDD_on`` (a 29 February birthday counts from 1 March
+    in other years, as in ``ages_on``).
+    """
+    return (on.year - min_age) * 10000 + on.month * 100 + on.day
 
 
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (

@@ -1,11 +1,11 @@
 """Stage 2: fair panel selection over a pool, with exact selection probabilities.
 
-The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. The
-``sortition-algorithms`` engine computes a distribution over feasible panels (maximin, nash,
-leximin) by column generation; person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al.,
-Nature 2021). The panel is then drawn from that distribution with the caller's generator. The
-legacy greedy algorithm has no distribution: its probabilities are estimated by repeated draws, with
-a stated standard error.
+The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. Both engines,
+``native`` (the default: ``sortition.engine`` on HiGHS) and ``sortition-algorithms``, compute a
+distribution over feasible panels (maximin, nash, leximin; goldilocks natively) by column generation;
+person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
+drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
+distribution: its probabilities are estimated by repeated draws, with a stated standard error.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def select_panel(
     size: int,
     rng: np.random.Generator,
     algorithm: str = "maximin",
-    engine: str = "sortition-algorithms",
+    engine: str = "native",
     address_column: str | None = "address_key",
 ) -> SelectionResult:
     """Select a panel of ``size`` from ``pool`` (an ``id`` column plus one column per quota category).

@@ -105,3 +105,29 @@ def test_pdf_contains_the_report_sections(demo: Path) -> None:
     ):
         assert heading in text
     assert "2.000 uitnodigingsbrieven" in text
+
+
+@pytest.mark.slow
+def test_demo_poll_has_control_arm_reviewed_packet_groups_and_evaluation(demo: Path) -> None:
+    with Workspace.open(demo / "workspace") as ws:
+        participants = ws.store.participants()
+        arms = participants["arm"].value_counts()
+        assert (arms["participant"], arms["control"]) == (30, 300)
+        panel = set(participants.loc[participants["arm"] == "participant", "participant_id"])
+        versions = ws.store.packet_versions()
+        assert versions[["version", "n_signoffs", "n_receipts"]].values.tolist() == [[1, 2, 30]]
+        assert set(ws.store.packet_receipts()["participant_id"]) == panel
+        balance = ws.store.analysis("packet_balance")
+        assert balance is not None and balance["balanced_count"].all() and (balance["missing_side"] == "").all()
+        groups = ws.store.small_groups()
+        assert len(groups) == 4 and (groups["moderator"] != "").all() and groups["n_active"].sum() == 30
+        assert set(ws.store.groups()["participant_id"]) == panel
+        itt = ws.store.analysis("control_ancova_itt")
+        assert itt is not None
+        knowledge = itt.set_index("outcome").loc["knowledge_score"]  # DK counts as wrong: nobody drops out
+        assert (knowledge["n_treated"], knowledge["n_control"]) == (2000, 300)  # every invitee, attended or not
+        evaluation = ws.store.analysis("evaluation")
+        assert evaluation is not None and evaluation["item"].tolist() == ["E1", "E2", "E3", "E4"]
+        assert (evaluation["n"] == 30).all()
+        domination = ws.store.analysis("group_domination_summary")
+        assert domination is not None and set(domination["characteristic"]) == {"gender", "education"}

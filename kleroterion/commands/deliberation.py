@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,8 +27,10 @@ from deliberation.change import (
     modal_answers,
     stuart_maxwell,
 )
-from deliberation.control import control_effects
-from deliberation.groups import assign_groups, assignment_check, group_index_changes, summarise_distortions
+from deliberation.control import control_effects, draw_control_group
+from deliberation.domination import group_domination, summarise_domination
+from deliberation.evaluation import evaluation_distributions, summarise_evaluation
+from deliberation.groups import assignment_check, group_index_changes, summarise_distortions
 from deliberation.instrument import Instrument, instrument_from_dict
 from deliberation.knowledge import change_on_knowledge, summarise_knowledge_gain_answered
 from deliberation.packets import packet_balance, source_sides
@@ -41,13 +44,15 @@ from deliberation.representativeness import (
 )
 from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
-from deliberation.weighting import kish_n_eff, rake, weighted_change
+from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import read_table, sha256_file
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
+from sortition.registry import age_bands
 
 
 def load_instrument(ws: Workspace) -> Instrument:
@@ -78,6 +83,7 @@ def define_poll(ws: Workspace, path: Path) -> dict[str, Any]:
     return {
         "items": len(instrument.items),
         "knowledge_items": len(instrument.knowledge_items),
+        "evaluation_items": len(instrument.evaluation_items),
         "waves": [w.code for w in instrument.waves],
     }
 
@@ -100,7 +106,48 @@ def sync_participants(ws: Workspace) -> int:
             rec.update({c: features.at[code, c] for c in ("gender", "age_band", "education") if c in features})
         rows.append(rec)
     frame = pd.DataFrame(rows).fillna("")
+    if len(frame):  # the wijk of every invitee is known from the registry
+        frame["wijk"] = letters["wijk"].fillna("").astype(str).to_numpy()
     return ws.store.save_participants(frame)
+
+
+def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, min_age: int = 16) -> dict[str, Any]:
+    """Draw a control group from residents at addresses that got no letter and store them as
+    respondents of arm ``control`` (pseudonymous id ``C`` + hash of the resident's pseudonym), with
+    gender and age band. The seed comes from ``secrets`` unless given and is stored in the audit log."""
+    if ws.store.registry_info() is None or ws.store.letters().empty:
+        raise KleroError("Draw the letters before the control group (it excludes invited addresses).", code="order")
+    participants = ws.store.participants()
+    if len(participants) and (participants["arm"] == "control").any():
+        raise KleroError("This workspace has a control group already.", code="control_exists")
+    used = fresh_seed() if seed is None else seed
+    eligible, _ = eligible_residents(ws, min_age=min_age)
+    exclude = frozenset(ws.store.letters()["address_key"])
+    drawn = draw_control_group(eligible, count=count, exclude_addresses=exclude, rng=generator(used))
+    frame = pd.DataFrame(
+        {
+            "participant_id": ["C" + hashlib.sha256(str(r).encode()).hexdigest()[:10].upper() for r in drawn["id"]],
+            "letter_code": None,
+            "arm": "control",
+            "gender": drawn["gender"].to_numpy(),
+            "age_band": age_bands(drawn["age"]).to_numpy(),
+            "wijk": drawn["wijk"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    with ws.store.transaction():
+        sync_participants(ws)
+        ws.store.save_participants(frame)
+        ws.store.audit(
+            "control.draw",
+            parameters={"count": count, "seed": str(used), "min_age": min_age},
+            result={"drawn": len(frame), "addresses_excluded": len(exclude)},
+        )
+    return {
+        "control": len(frame),
+        "seed": used,
+        "ids": frame["participant_id"].tolist(),
+        "resident_ids": drawn["id"].tolist(),
+    }
 
 
 def import_wave(ws: Workspace, wave: str, path: Path) -> dict[str, Any]:
@@ -132,16 +179,23 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
     row ``(not fitted)`` with the reason in ``note``), and when the
     workspace has quotas ``representativeness_population`` (vs the quota population shares) and
     ``opinion_change_weighted`` (raked to those margins; n stays the real n; when raking cannot
-    reach the margins, one row ``(not weighted)`` with the reason in ``note``), and when there is a
-    control arm ``control_ancova`` and ``control_gain_difference`` (attended vs control); with a
+    reach the margins, one row ``(not weighted)`` with the reason in ``note``) and
+    ``representativeness_population_weighted`` (raked participants vs the population on the
+    characteristics not raked on, e.g. wijk; Rao–Scott corrected χ²), and when there is a
+    control arm ``control_ancova`` and ``control_gain_difference`` (attended vs control) and, when
+    invited non-attenders answered ``post``, ``control_ancova_itt`` and ``control_gain_difference_itt``
+    (invited vs control, intention to treat); with a
     stored briefing packet ``packet_balance`` and ``packet_sources``; with stored small groups
-    ``group_changes``, ``group_distortions`` and ``group_assignment_check``.
+    ``group_changes``, ``group_distortions``, ``group_assignment_check``, ``group_domination`` and
+    ``group_domination_summary``; with evaluation items
+    answered at ``post`` ``evaluation`` and ``evaluation_distributions``.
     """
     instrument = load_instrument(ws)
     answers = ws.store.answers()
     participants = ws.store.participants()
     panel_ids = set(participants.loc[participants["arm"] == "participant", "participant_id"])
-    scored = score_answers(answers[answers["participant_id"].isin(panel_ids)], instrument)
+    answers = score_answers(answers, instrument)  # scored once; every analysis takes its rows
+    scored = answers[answers["participant_id"].isin(panel_ids)]
     change = summarise_change(scored, instrument, pre=pre, post=post)
     gain = summarise_knowledge_gain(
         knowledge_scores(scored, instrument, wave=pre), knowledge_scores(scored, instrument, wave=post)
@@ -177,7 +231,24 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
     population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post)
     control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
     extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
-    return {**results, **representativeness, **population, **control, **extra}
+    evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
+    return {**results, **representativeness, **population, **control, **extra, **evaluation}
+
+
+def _evaluation_analyses(
+    ws: Workspace, scored: pd.DataFrame, instrument: Instrument, *, wave: str
+) -> dict[str, pd.DataFrame]:
+    """The participants' evaluation of the event at the post wave (none asked: nothing)."""
+    codes = {i.code for i in instrument.evaluation_items}
+    if not codes or not (scored["item_code"].isin(codes) & (scored["wave"] == wave)).any():
+        return {}
+    out = {
+        "evaluation": summarise_evaluation(scored, instrument, wave=wave),
+        "evaluation_distributions": evaluation_distributions(scored, instrument, wave=wave),
+    }
+    for kind, table in out.items():
+        ws.store.save_analysis(kind, table, parameters={"wave": wave, "group": "participants", "weighted": False})
+    return out
 
 
 def _packet_analyses(ws: Workspace) -> dict[str, pd.DataFrame]:
@@ -198,11 +269,25 @@ def _packet_analyses(ws: Workspace) -> dict[str, pd.DataFrame]:
     return out
 
 
+#: Who counts as advantaged / disadvantaged for the domination measures (other values: unknown).
+DOMINATION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gender": (("M",), ("V",)),
+    "education": (("hoog",), ("laag", "middelbaar")),
+}
+
+
+def _advantaged(column: pd.Series, rule: tuple[tuple[str, ...], tuple[str, ...]]) -> pd.Series:
+    advantaged, disadvantaged = rule
+    values = column.astype(str)
+    return values.map(lambda v: True if v in advantaged else (False if v in disadvantaged else None))
+
+
 def _group_analyses(
     ws: Workspace, scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
 ) -> dict[str, pd.DataFrame]:
     """Homogenisation/polarisation per stored small group and attitude item rescaled to 0–1, and the
-    leave-one-out check of random assignment (DOMAIN.md §3.7); nothing without stored groups."""
+    leave-one-out check of random assignment, and domination toward men / the higher educated
+    (``group_domination``, ``group_domination_summary``; DOMAIN.md §3.7); nothing without stored groups."""
     groups = ws.store.groups()
     if groups.empty:
         return {}
@@ -214,49 +299,59 @@ def _group_analyses(
         "group_distortions": summarise_distortions(changes),
         "group_assignment_check": assignment_check(values, members, wave=pre),
     }
+    people = ws.store.participants().set_index("participant_id")
+    domination = [
+        group_domination(values, members, _advantaged(people[column], rule), pre=pre, post=post, characteristic=column)
+        for column, rule in DOMINATION_RULES.items()
+        if column in people
+    ]
+    if domination:
+        out["group_domination"] = pd.concat(domination, ignore_index=True)
+        out["group_domination_summary"] = summarise_domination(out["group_domination"])
     params = {"pre": pre, "post": post, "indices": "attitude items rescaled to 0-1", "weighted": False}
     for kind, table in out.items():
         ws.store.save_analysis(kind, table, parameters=params)
     return out
 
 
-def assign_groups_action(ws: Workspace, *, size: int, balance: list[str], seed: int | None = None) -> pd.DataFrame:
-    """Randomly assign the panel to small groups balanced on ``balance`` and store the assignment.
-
-    The seed comes from ``secrets`` unless given (e.g. a publicly announced value) and is stored.
-    """
-    participants = ws.store.participants()
-    panel = participants[participants["arm"] == "participant"].reset_index(drop=True)
-    used = fresh_seed() if seed is None else seed
-    assignment = assign_groups(panel, size=size, balance=balance, rng=generator(used))
-    ws.store.save_groups(assignment[["participant_id", "group"]], seed=str(used))
-    return assignment
-
-
 def _control_analyses(
     ws: Workspace, participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
 ) -> dict[str, pd.DataFrame]:
-    """ANCOVA and gain difference, attended vs control, when the workspace has a control arm.
+    """ANCOVA and gain difference, attended vs control, when the workspace has a control arm; and
+    invited vs control (intention to treat, ``*_itt``) when invited non-attenders answered ``post``.
+    ``answers`` are scored (``score_answers``).
 
     The bootstrap seed comes from ``secrets`` and is stored with the analysis so it can be replayed.
     """
     arms = participants.set_index("participant_id")["arm"]
     if not (arms == "control").any():
         return {}
-    seed = fresh_seed()
-    ids = set(arms[arms.isin(["participant", "control"])].index)
-    scored = score_answers(answers[answers["participant_id"].isin(ids)], instrument)
-    anc, gain = control_effects(scored, instrument, arms, pre=pre, post=post, rng=generator(seed))
-    params = {"pre": pre, "post": post, "contrast": "attended vs control", "weighted": False}
-    ws.store.save_analysis("control_ancova", anc, parameters={**params, "cov_type": "HC2"})
-    ws.store.save_analysis(
-        "control_gain_difference", gain, parameters={**params, "bootstrap_seed": str(seed), "n_bootstrap": 2000}
-    )
-    return {"control_ancova": anc, "control_gain_difference": gain}
+    out: dict[str, pd.DataFrame] = {}
+    invited = set(arms[arms == "invited"].index)
+    invited_post = answers["participant_id"].isin(invited) & (answers["wave"] == post)
+    designs = [("attended", "")] + ([("invited", "_itt")] if invited_post.any() else [])
+    scored = answers[answers["participant_id"].isin(arms.index)]
+    for contrast, suffix in designs:
+        seed = fresh_seed()
+        anc, gain = control_effects(
+            scored, instrument, arms, pre=pre, post=post, rng=generator(seed), contrast=contrast
+        )
+        params = {"pre": pre, "post": post, "contrast": str(anc["contrast"].iloc[0]), "weighted": False}
+        ws.store.save_analysis(f"control_ancova{suffix}", anc, parameters={**params, "cov_type": "HC2"})
+        ws.store.save_analysis(
+            f"control_gain_difference{suffix}",
+            gain,
+            parameters={**params, "bootstrap_seed": str(seed), "n_bootstrap": 2000},
+        )
+        out |= {f"control_ancova{suffix}": anc, f"control_gain_difference{suffix}": gain}
+    return out
 
 
-def _population_margins(ws: Workspace, participants: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Population shares of the latest quota set, for the characteristics the participants table has."""
+def _population_margins(
+    ws: Workspace, participants: pd.DataFrame, *, raking: bool = True
+) -> dict[str, dict[str, float]]:
+    """Population shares of the latest quota set, for the characteristics the participants table has
+    (with ``raking``: those used for raking, i.e. all but wijk; without: only those not raked on)."""
     try:
         _, _, quotas = ws.store.quotas()
     except StoreError:
@@ -264,7 +359,7 @@ def _population_margins(ws: Workspace, participants: pd.DataFrame) -> dict[str, 
     return {
         str(cat): {str(f): float(s) for f, s in zip(part["feature"], part["population_share"], strict=True)}
         for cat, part in quotas.groupby("category", sort=False)
-        if cat in participants and cat != "wijk"
+        if cat in participants and (cat != "wijk") == raking
     }
 
 
@@ -299,16 +394,30 @@ def _population_analyses(
         "note": "with a panel of a few dozen, weighting is mostly cosmetic; compare with opinion_change",
     }
     ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
-    return {"representativeness_population": fit, "opinion_change_weighted": weighted}
+    out = {"representativeness_population": fit, "opinion_change_weighted": weighted}
+    others = _population_margins(ws, participants, raking=False)
+    if others:
+        after = pd.concat(
+            [rao_scott_goodness_of_fit(panel[v], weights, shares, variable=v) for v, shares in others.items()],
+            ignore_index=True,
+        )
+        ws.store.save_analysis(
+            "representativeness_population_weighted",
+            after,
+            parameters={"group": "participants", "weighted": True, "weights": f"raked to {', '.join(margins)}"},
+        )
+        out["representativeness_population_weighted"] = after
+    return out
 
 
 def _representativeness(
     participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str
 ) -> dict[str, pd.DataFrame]:
-    """Participants vs invited non-participants: demographics (χ²) and T1 attitudes and knowledge (Welch)."""
+    """Participants vs invited non-participants: demographics (χ²) and T1 attitudes and knowledge (Welch);
+    ``answers`` are scored (``score_answers``)."""
     nominal = [c for c in ("gender", "age_band", "education") if c in participants]
     people = participants.set_index("participant_id")
-    scored = score_answers(answers[answers["wave"] == wave], instrument)
+    scored = answers[answers["wave"] == wave]
     scales = scored[scored["item_code"].isin([i.code for i in instrument.attitude_items])].pivot_table(
         index="participant_id", columns="item_code", values="value", aggfunc="first"
     )
@@ -362,6 +471,19 @@ def survey_import_cmd(
     with open_workspace(workspace) as ws:
         out = import_wave(ws, wave, file)
     console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers.")
+
+
+@poll_app.command("control")
+def poll_control_cmd(
+    count: Annotated[int, typer.Option(help="Size of the control group.")],
+    seed: Annotated[int | None, typer.Option(help="Seed (default from secrets; stored).")] = None,
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Draw a control group (never invited; surveyed at the same waves) from addresses without a letter."""
+    with open_workspace(workspace) as ws:
+        out = draw_control_action(ws, count=count, seed=seed)
+    console.print(f"Control group: {out['control']:,} residents drawn (seed {out['seed']}); their survey ids:")
+    console.print(", ".join(out["ids"]))
 
 
 def analyse_cmd(

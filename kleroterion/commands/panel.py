@@ -11,6 +11,12 @@ import pandas as pd
 import typer
 
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
+from kleroterion.commands.panel_lottery import (
+    draw_from_lottery_action,
+    make_lottery_action,
+    replay_lottery_draw,
+    write_tickets,
+)
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from kleroterion.seeds import fresh_seed, generator, public_seed
 from kleroterion.workspace import Workspace
@@ -55,8 +61,24 @@ def select_panel_action(
     seed: int | None = None,
     public_value: str | None = None,
     alternates: int = 0,
-    engine: str = "sortition-algorithms",
+    engine: str = "native",
+    lottery_size: int | None = None,
 ) -> dict[str, Any]:
+    """Draw the panel (and alternates) and store it with the distribution it came from.
+
+    With ``lottery_size`` M nothing is drawn yet: the distribution is rounded to a transparent lottery
+    of M numbered tickets (``make_lottery_action``); ``draw_from_lottery_action`` then picks one.
+    """
+    if lottery_size is not None:
+        return make_lottery_action(
+            ws,
+            algorithm=algorithm,
+            seed=seed,
+            public_value=public_value,
+            alternates=alternates,
+            engine=engine,
+            lottery_size=lottery_size,
+        )
     set_id, size, quotas = ws.store.quotas()
     pool = ws.store.pool()
     if pool.empty:
@@ -93,7 +115,12 @@ def select_panel_action(
         members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
         record["result"]["alternates"] = order
     draw_id = ws.store.save_selection(
-        quota_set_id=set_id, kind="panel", record=record, probabilities=result.probabilities, members=members
+        quota_set_id=set_id,
+        kind="panel",
+        record=record,
+        probabilities=result.probabilities,
+        members=members,
+        distribution=list(zip(result.panels, result.weights, strict=True)),
     )
     return {
         "draw_id": draw_id,
@@ -156,8 +183,10 @@ def replace_member_action(
 def verify_panel_action(ws: Workspace) -> dict[str, Any]:
     """Replay the latest panel draw from its stored seed, pool hash, quotas, algorithm and engine.
 
-    Raises ``KleroError`` (exit code 1) naming every difference: pool changed since the draw, or a
-    replayed panel or alternate order that differs from the stored one.
+    A draw picked from a transparent lottery is replayed through the lottery: the numbered ticket list
+    is recomputed from the lottery's seed and compared with the stored one, then the ticket's panel and
+    its alternates. Raises ``KleroError`` (exit code 1) naming every difference: pool changed since the
+    draw, or a replayed distribution, ticket list, panel or alternate order that differs from the stored one.
     """
     draw = ws.store.latest_panel_draw()
     size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
@@ -169,18 +198,23 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
         problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")
     stored_panel = list(draw["result"]["panel"])
     stored_alternates = list(draw["result"].get("alternates", []))
-    replayed, order = draw_panel(
-        pool,
-        quotas,
-        size=size,
-        seed=int(draw["seed"]),
-        algorithm=str(draw["algorithm"]),
-        engine=str(draw["engine"]),
-        alternates=int(draw["parameters"].get("alternates", 0)),
-    )
-    if list(replayed.panel) != stored_panel:
-        only_stored = sorted(set(stored_panel) - set(replayed.panel))
-        only_replayed = sorted(set(replayed.panel) - set(stored_panel))
+    if "lottery_draw_id" in draw["parameters"]:
+        replayed_panel, order = replay_lottery_draw(ws, draw, pool, quotas, size=size, problems=problems)
+    else:
+        replayed, order = draw_panel(
+            pool,
+            quotas,
+            size=size,
+            seed=int(draw["seed"]),
+            algorithm=str(draw["algorithm"]),
+            engine=str(draw["engine"]),
+            alternates=int(draw["parameters"].get("alternates", 0)),
+        )
+        replayed_panel = list(replayed.panel)
+        _compare_distribution(ws.store.draw_distribution(int(draw["id"])), replayed, problems)
+    if replayed_panel != stored_panel:
+        only_stored = sorted(set(stored_panel) - set(replayed_panel))
+        only_replayed = sorted(set(replayed_panel) - set(stored_panel))
         problems.append(f"the replayed panel differs: stored only {only_stored}, replay only {only_replayed}")
     if order != stored_alternates:
         problems.append("the replayed alternates (or their order) differ from the stored ones")
@@ -199,7 +233,27 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
         raise KleroError(
             f"Draw {draw['id']} does not replay:\n  " + "\n  ".join(problems), code="verify_failed", problems=problems
         )
-    return {"draw_id": int(draw["id"]), "panel": stored_panel, "alternates": stored_alternates, "pool_hash": digest}
+    return {
+        "draw_id": int(draw["id"]),
+        "panel": stored_panel,
+        "alternates": stored_alternates,
+        "pool_hash": digest,
+        "lottery_number": draw["parameters"].get("number"),
+    }
+
+
+def _compare_distribution(
+    stored: list[tuple[frozenset[str], float]], replayed: SelectionResult, problems: list[str]
+) -> None:
+    """Append a problem when a stored distribution (draws since migration 0005) differs from the replay."""
+    if not stored:
+        return
+    again = dict(zip(replayed.panels, replayed.weights, strict=True))
+    same = len(stored) == len(again) and all(abs(again.get(panel, -1.0) - weight) <= 1e-9 for panel, weight in stored)
+    if not same:
+        problems.append(
+            f"the replayed distribution ({len(again)} panels) differs from the stored one ({len(stored)} panels)"
+        )
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -209,23 +263,88 @@ panel_app = typer.Typer(help="Stage 2: select the panel and its alternates.", no
 @panel_app.command("select")
 def panel_select_cmd(
     workspace: WorkspaceOption = Path("."),
-    algorithm: Annotated[str, typer.Option(help="maximin, leximin, nash or legacy.")] = "maximin",
+    algorithm: Annotated[str, typer.Option(help="maximin, leximin, nash, goldilocks or legacy.")] = "maximin",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,
     public_seed_value: Annotated[str | None, typer.Option("--public-seed", help="Publicly announced value.")] = None,
     alternates: Annotated[int, typer.Option(help="Number of ordered alternates.")] = 0,
-    engine: Annotated[str, typer.Option(help="sortition-algorithms or native.")] = "sortition-algorithms",
+    engine: Annotated[
+        str, typer.Option(help="native (HiGHS; replays anywhere) or sortition-algorithms (leximin needs Gurobi).")
+    ] = "native",
+    lottery_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Make a transparent lottery of this many numbered panels (e.g. 1000) instead of drawing; "
+            "then `klero panel draw-from-lottery --number N`. Native engine only."
+        ),
+    ] = None,
+    lottery_out: Annotated[
+        Path | None, typer.Option(help="With --lottery-size: write the numbered panels (number, members) here.")
+    ] = None,
 ) -> None:
-    """Select the panel (and alternates) from the pool within the quotas."""
+    """Select the panel (and alternates) from the pool within the quotas, or make a transparent lottery."""
+    if lottery_out is not None and lottery_size is None:
+        raise KleroError("--lottery-out needs --lottery-size M.", code="bad_option")
+    if lottery_out is not None and not lottery_out.parent.is_dir():
+        raise KleroError(
+            f"Cannot write {lottery_out}: the folder {lottery_out.parent} does not exist.", code="bad_path"
+        )
     with open_workspace(workspace) as ws:
         out = select_panel_action(
-            ws, algorithm=algorithm, seed=seed, public_value=public_seed_value, alternates=alternates, engine=engine
+            ws,
+            algorithm=algorithm,
+            seed=seed,
+            public_value=public_seed_value,
+            alternates=alternates,
+            engine=engine,
+            lottery_size=lottery_size,
         )
     f = out["fairness"]
+    if lottery_size is not None:
+        lost = out["fairness_lost"]
+        console.print(
+            f"Lottery {out['draw_id']}: {out['lottery_size']} numbered tickets over {out['panels_in_lottery']} "
+            f"panels from a pool of {out['pool_size']}; seed {out['seed']}. Fairness lost by rounding: minimum "
+            f"probability {lost['old_min']:.4f} -> {lost['new_min']:.4f}, maximum {lost['old_max']:.4f} -> "
+            f"{lost['new_max']:.4f} (largest change {lost['max_abs_change']:.4f})."
+        )
+        if lottery_out is not None:
+            write_tickets(lottery_out, out["tickets"])
+            console.print(f"Numbered panels written to {lottery_out}; publish them before the number is drawn.")
+        console.print(f"Draw the panel with `klero panel draw-from-lottery --number N` (N from 1 to {lottery_size}).")
+        return
     console.print(
         f"Selected {len(out['panel'])} of {out['pool_size']} (draw {out['draw_id']}); "
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+
+
+@panel_app.command("draw-from-lottery")
+def panel_draw_from_lottery_cmd(
+    number: Annotated[str, typer.Option(help="The publicly drawn ticket number, 1..M.")],
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Take the panel on ticket NUMBER of the latest lottery (and draw its alternates); recorded and audited."""
+    with open_workspace(workspace) as ws:
+        out = draw_from_lottery_action(ws, number)
+    console.print(
+        f"Ticket {out['number']} of {out['tickets']} (lottery {out['lottery_draw_id']}): panel of "
+        f"{len(out['panel'])} recorded as draw {out['draw_id']}; {len(out['alternates'])} alternates."
+    )
+
+
+lottery_app = typer.Typer(help="The transparent lottery's numbered panels.", no_args_is_help=True)
+panel_app.add_typer(lottery_app, name="lottery")
+
+
+@lottery_app.command("export")
+def lottery_export_cmd(path: Path, workspace: WorkspaceOption = Path(".")) -> None:
+    """Write the latest lottery's numbered panels to PATH (CSV: number, members) for publication."""
+    with open_workspace(workspace) as ws:
+        lottery = ws.store.latest_lottery_draw()
+        tickets = ws.store.lottery_tickets(int(lottery["id"]))
+    write_tickets(path, tickets)
+    console.print(f"{len(tickets)} numbered panels of lottery {lottery['id']} written to {path}.")
 
 
 @panel_app.command("replace")

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.deliberation import load_instrument
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
-from reports.context import CouncilReportContext, change_rows, composition_rows
+from reports.charts import Chart, change_chart, composition_chart, rate_chart
+from reports.context import CouncilReportContext, SessionRow, change_rows, composition_rows
+from reports.council import (
+    REPLACEMENT_REASONS,
+    ResponseRow,
+    control_rows,
+    evaluation_rows,
+    fit_rows,
+    group_summary,
+    packet_reviews,
+    packet_rows,
+    reason_category,
+    response_rows,
+)
 from reports.outcomes import (
     FeedbackContext,
     RecommendationRow,
@@ -22,7 +37,7 @@ from reports.outcomes import (
     recommendation_rows,
     status_counts,
 )
-from reports.render import FORMATS, LANGS, load_strings, render_report
+from reports.render import FORMATS, LANGS, formatters, load_strings, render_report
 from reports.selection import (
     ReplacementRow,
     SelectionReportContext,
@@ -31,44 +46,76 @@ from reports.selection import (
     quota_rows,
     replay_command,
 )
+from sortition.registry import age_bands, ages_on
 
 KINDS = ("council", "selection", "feedback")
-
-REMIT = {
-    "nl": (
-        "Hoe zorgen we dat iedereen in Peel en Maas, jong en oud, een passende en betaalbare woning kan vinden "
-        "in de eigen kern?"
-    ),
-    "en": (
-        "How do we make sure that everyone in Peel en Maas, young and old, can find a suitable, affordable home "
-        "in their own village?"
-    ),
-}
-SOURCES = [
-    "Bron: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0 — inwoners, mannen en vrouwen per wijk.",
-    "Leeftijd en opleiding: synthetische benadering van landelijke aandelen "
-    "(voorbeelddata, geen CBS-cijfers voor Peel en Maas).",
-]
-LIMITATIONS = {
-    "nl": [
-        "Dit is een voorbeeld met een synthetisch bevolkingsregister en gesimuleerde antwoorden.",
-        "Met een panel van 30 personen zijn verschuivingen alleen bij grote effecten aan te tonen.",
-        "Opleiding komt uit zelfrapportage; de doelen ervoor zijn een landelijke benadering.",
-    ],
-    "en": [
-        "This is an example with a synthetic population register and simulated answers.",
-        "With a panel of 30 people only large shifts can be shown.",
-        "Education is self-reported; its targets approximate national shares.",
-    ],
-}
 
 
 def _recommendations(ws: Workspace) -> list[RecommendationRow]:
     return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
 
 
+def _response_by_group(ws: Workspace, pool: pd.DataFrame, threshold: int) -> list[ResponseRow]:
+    """Letters and sign-ups per wijk, age band and gender, all three from the invitee's register record
+    (so numerator and denominator use the same classification); nothing before letters are drawn."""
+    letters = ws.store.letters()
+    if letters.empty:
+        return []
+    invitees = pd.DataFrame(
+        {
+            "wijk": letters["wijk"].to_numpy(),
+            "age_band": age_bands(ages_on(letters["birth_date"], ws.reference_date)).to_numpy(),
+            "gender": letters["gender"].to_numpy(),
+            "signed_up": letters["code"].isin(set(pool.get("letter_code", pd.Series(dtype=str)))).to_numpy(),
+        }
+    )
+    return response_rows(invitees, by=["wijk", "age_band", "gender"], threshold=threshold)
+
+
+def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
+    """The council report's pictures, each with a text alternative whose numbers are also in a table."""
+    t, f = load_strings(lang), formatters(lang)
+    charts: dict[str, Chart] = {}
+    if context.change:
+        moved = ", ".join(
+            f"{r.item} ({r.text}) {f['num'](r.mean_change, 2)} [{f['num'](r.ci_low, 2)}; {f['num'](r.ci_high, 2)}]"
+            for r in context.change
+        )
+        charts["change"] = change_chart(
+            context.change, caption=t["chart_change"], alt=f"{t['chart_change']}: {moved}.", xlabel=t["change"]
+        )
+    categories = list(dict.fromkeys(r.category for r in context.composition))
+    for category in categories:
+        rows = [r for r in context.composition if r.category == category]
+        name = t.get(f"char_{category}", category)
+        shares = "; ".join(
+            f"{r.feature}: {f['pct'](r.population_share)}, {f['pct'](r.pool_share)}, {f['pct'](r.panel_share)}"
+            for r in rows
+        )
+        charts[f"composition_{category}"] = composition_chart(
+            context.composition,
+            category=category,
+            labels=[t["population"], t["pool"], t["panel"]],
+            caption=f"{t['chart_composition']}: {name}",
+            alt=f"{t['chart_composition']} ({name}; {t['population']}, {t['pool']}, {t['panel']}): {shares}.",
+        )
+    wijken = [r for r in context.response_by_group if r.characteristic == "wijk"]
+    if wijken:
+        rates = "; ".join(f"{r.group}: {f['pct'](r.rate)}" for r in wijken)
+        charts["response_wijk"] = rate_chart(
+            [r.group for r in wijken],
+            [r.rate for r in wijken],
+            caption=t["chart_response"],
+            alt=f"{t['chart_response']}: {rates}.",
+            chart_id="chart-response-wijk",
+        )
+    return charts
+
+
 def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportContext:
     """Assemble the council report's context from the workspace (no personal data enters it)."""
+    settings = ws.report_settings
+    threshold = ws.settings.suppression_threshold
     draw = ws.store.latest_panel_draw()
     size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
@@ -80,12 +127,13 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
     texts = {i.code: i.text for i in instrument.items}
-    t1 = int(ws.store.scalar("SELECT COUNT(DISTINCT participant_id) FROM answers WHERE wave_code = 'T1'") or 0)
-    return CouncilReportContext(
+    t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
+    reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
+    context = CouncilReportContext(
         process_name=ws.settings.name,
         municipality=ws.settings.municipality,
         lang=lang,
-        remit=REMIT[lang],
+        remit=settings.text("remit", lang),
         letters_sent=int(ws.store.scalar("SELECT COUNT(*) FROM letters")),
         signups=len(pool),
         panel_size=size,
@@ -95,16 +143,37 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         seed=draw["seed"],
         pool_hash=draw["pool_hash"],
         fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
-        composition=composition_rows(quotas, pool, panel, threshold=ws.settings.suppression_threshold),
+        composition=composition_rows(quotas, pool, panel, threshold=threshold),
         change=change_rows(change, texts),
         knowledge={k: float(v) for k, v in gain.iloc[0].items()},
         t1_respondents=t1,
-        data_sources=SOURCES,
-        limitations=LIMITATIONS[lang],
-        suppression_threshold=ws.settings.suppression_threshold,
+        data_sources=settings.lines("sources", lang),
+        limitations=settings.lines("limitations", lang),
+        suppression_threshold=threshold,
         report_date=today,
         recommendations=_recommendations(ws),
+        commitment=settings.text("commitment", lang),
+        response_due=settings.response_due,
+        participation_rung=settings.participation_rung,
+        participation_model=settings.participation_model,
+        participation_reason=settings.text("participation_reason", lang),
+        response_by_group=_response_by_group(ws, pool, threshold),
+        replacements={c: reasons.count(c) for c in REPLACEMENT_REASONS if c in reasons},
+        packets=packet_rows(ws.store.packet_arguments()),
+        packet_reviews=packet_reviews(ws.store.packet_versions()),
+        sessions=[
+            SessionRow(held_on=s.held_on, hours=s.hours, title=s.title_in(lang), format=s.format)
+            for s in settings.sessions
+        ],
+        groups=group_summary(ws.store.groups()),
+        evaluation=evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold),
+        fit=fit_rows(
+            ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
+        ),
+        control=control_rows(ws.store.analysis("control_ancova")),
+        item_texts=texts,
     )
+    return dataclasses.replace(context, charts=_charts(context, lang))
 
 
 def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionReportContext:
@@ -138,7 +207,9 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         ),
         replacements=[
             ReplacementRow(
-                replaced_on=str(r["replaced_at"])[:10], reason=str(r["reason"]), filled=r["person_in"] is not None
+                replaced_on=str(r["replaced_at"])[:10],
+                reason=reason_category(str(r["reason"])),
+                filled=r["person_in"] is not None,
             )
             for r in ws.store.replacements(int(draw["id"]))
         ],
@@ -148,6 +219,8 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
             seed=str(draw["seed"]),
             alternates=len(alternate_ids),
             public_value=draw["parameters"].get("public_value"),
+            lottery_size=draw["parameters"].get("lottery_size"),
+            number=draw["parameters"].get("number"),
         ),
         suppression_threshold=threshold,
     )
@@ -166,7 +239,7 @@ def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext
         municipality=ws.settings.municipality,
         lang=lang,
         report_date=today,
-        remit=REMIT[lang],
+        remit=ws.report_settings.text("remit", lang),
         panel_size=size,
         recommendations=rows,
         status_counts=status_counts(rows),

@@ -24,7 +24,7 @@ def select_cmd(
     respondents: Annotated[Path, typer.Option(help="Respondents: one column per category, optional id.")],
     size: Annotated[int, typer.Option(help="Panel size k.")],
     algorithm: Annotated[str, typer.Option(help=f"One of {', '.join(ALGORITHMS)}.")] = "maximin",
-    engine: Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")] = "sortition-algorithms",
+    engine: Annotated[str, typer.Option(help=f"One of {', '.join(ENGINES)}.")] = "native",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, printed).")] = None,
     address_column: Annotated[
         str | None, typer.Option(help="Column holding a household key: at most one person per value.")

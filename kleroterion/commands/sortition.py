@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem
-from kleroterion.io import read_table, sha256_file
+from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.pool_files import quotas_from_frame
 from kleroterion.seeds import fresh_seed, generator
+from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
-from sortition.letters import draw_letters, make_codes
+from sortition.letters import UNKNOWN_STRATUM, draw_letter_rows, make_codes
 from sortition.pool import build_pool
 from sortition.quotas import check_quota_bounds, derive_quotas
-from sortition.registry import age_bands, ages_on, assign_areas, validate_areas, validate_registry
+from sortition.registry import (
+    RegistryValidator,
+    age_bands,
+    ages_on,
+    assign_areas,
+    latest_birth,
+    validate_areas,
+)
 
 QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
+#: Residents read and stored per chunk of this many rows.
+CHUNK_ROWS = 250_000
+WHOLE_FILE_SUFFIXES = (".xlsx", ".xlsm", ".parquet")
 
 
 # -- actions -------------------------------------------------------------------------------------
@@ -30,48 +42,86 @@ def import_registry(
 ) -> dict[str, Any]:
     """Validate and store a registry extract; nothing is stored when any cell is bad.
 
-    With ``areas`` (a postcode, huisnummer, wijk[, buurt] table) the wijk of every resident comes from
-    that table; addresses it does not cover are reported (and stored with an unknown wijk).
+    A CSV is read and stored in chunks of ``CHUNK_ROWS`` (a national extract never sits whole in
+    memory), all in one transaction; XLSX and Parquet are read whole. With ``areas`` (a postcode,
+    huisnummer, wijk[, buurt] table) the wijk of every resident comes from that table; addresses it
+    does not cover are reported (and stored with an unknown wijk).
     """
-    colmap = None
-    if mapping is not None:
-        try:
-            colmap = {str(k): str(v) for k, v in tomllib.loads(mapping.read_text(encoding="utf-8")).items()}
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise InputError(
-                str(mapping),
-                [Problem(f"not a readable TOML mapping: {exc}")],
-                hint='write lines like  bsn_nummer = "registry_id"',
-            ) from exc
-    frame = read_table(path)
-    extract = validate_registry(frame, source=path.name, reference_date=ws.reference_date, key=ws.key, mapping=colmap)
-    placed: dict[str, Any] = {}
+    colmap = _read_mapping(mapping)
+    area_table = validate_areas(read_table(areas), source=areas.name) if areas is not None else None
+    if path.suffix.lower() in WHOLE_FILE_SUFFIXES:
+        frame = read_table(path)
+        digest = sha256_file(path)
+
+        def chunks(exact: bool) -> Iterator[pd.DataFrame]:
+            yield frame
+    else:
+        layout = scan_csv(path)
+        digest = layout.sha256
+
+        def chunks(exact: bool) -> Iterator[pd.DataFrame]:
+            return iter_csv(layout, chunk_rows=CHUNK_ROWS, exact=exact)
+
+    placed: dict[str, Any] = {"unplaced": set(), "changed": 0}
+
+    def validated(exact: bool) -> Iterator[pd.DataFrame]:
+        placed.update(unplaced=set(), changed=0)
+        validator = RegistryValidator(source=path.name, reference_date=ws.reference_date, key=ws.key, mapping=colmap)
+        for frame in chunks(exact):
+            residents = validator.check(frame)
+            if validator.ok:
+                if area_table is not None:
+                    assignment = assign_areas(residents, area_table)
+                    residents = assignment.residents
+                    placed["unplaced"].update(assignment.unplaced)
+                    placed["changed"] += assignment.changed
+                yield residents
+        validator.finish()
+
+    saving = {
+        "source": path.name,
+        "sha256": digest,
+        "reference_date": ws.reference_date.isoformat(),
+        "legal_basis": ws.settings.legal_basis,
+    }
+    try:
+        ws.store.save_registry_chunks(validated(exact=False), **saving)
+    except IrregularCsvError:  # blank lines or bad rows: read again, numbering every record exactly
+        ws.store.save_registry_chunks(validated(exact=True), **saving)
+    info = ws.store.registry_info() or {}
+    extra: dict[str, Any] = {}
     if areas is not None:
-        assignment = assign_areas(extract.residents, validate_areas(read_table(areas), source=areas.name))
-        extract = dataclasses.replace(extract, residents=assignment.residents)
-        placed = {
+        extra = {
             "areas_file": areas.name,
-            "unplaced_addresses": list(assignment.unplaced),
-            "wijk_changed": assignment.changed,
+            "unplaced_addresses": sorted(placed["unplaced"]),
+            "wijk_changed": placed["changed"],
         }
-    digest = sha256_file(path)
-    ws.store.save_registry(
-        extract, sha256=digest, reference_date=ws.reference_date.isoformat(), legal_basis=ws.settings.legal_basis
-    )
-    if placed:
         ws.store.audit(
             "registry.areas",
-            parameters={"source": placed["areas_file"]},
-            input_hashes={placed["areas_file"]: sha256_file(areas)} if areas else {},
-            result={k: v for k, v in placed.items() if k != "areas_file"},
+            parameters={"source": areas.name},
+            input_hashes={areas.name: sha256_file(areas)},
+            result={k: v for k, v in extra.items() if k != "areas_file"},
         )
     return {
-        "residents": len(extract.residents),
-        "restricted": extract.restricted_count,
+        "residents": int(info.get("row_count", 0)),
+        "restricted": int(info.get("restricted_count", 0)),
         "sha256": digest,
-        "addresses": int(extract.residents["address_key"].nunique()),
-        **placed,
+        "addresses": len(ws.store.resident_columns().address_keys),
+        **extra,
     }
+
+
+def _read_mapping(mapping: Path | None) -> dict[str, str] | None:
+    if mapping is None:
+        return None
+    try:
+        return {str(k): str(v) for k, v in tomllib.loads(mapping.read_text(encoding="utf-8")).items()}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(
+            str(mapping),
+            [Problem(f"not a readable TOML mapping: {exc}")],
+            hint='write lines like  bsn_nummer = "registry_id"',
+        ) from exc
 
 
 def eligible_residents(ws: Workspace, *, min_age: int) -> tuple[pd.DataFrame, int]:
@@ -86,6 +136,14 @@ def eligible_residents(ws: Workspace, *, min_age: int) -> tuple[pd.DataFrame, in
     return eligible, excluded
 
 
+def eligible_mask(ws: Workspace, columns: ResidentColumns, *, min_age: int) -> tuple[np.ndarray, int]:
+    """``eligible_residents`` on compact columns: (mask, restricted residents excluded)."""
+    old_enough = columns.birth <= latest_birth(ws.reference_date, min_age)
+    if not ws.settings.exclude_restricted:
+        return old_enough, 0
+    return old_enough & ~columns.restricted, int((old_enough & columns.restricted).sum())
+
+
 def draw_letters_action(
     ws: Workspace,
     *,
@@ -97,16 +155,36 @@ def draw_letters_action(
 ) -> dict[str, Any]:
     if ws.store.registry_info() is None:
         raise KleroError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
+    if stratify_by is not None and stratify_by not in CATEGORIES:
+        raise KleroError(
+            f"Cannot allocate letters over {stratify_by!r}: use one of {', '.join(CATEGORIES)}.",
+            code="bad_stratum_column",
+            column=stratify_by,
+        )
     seed = fresh_seed() if seed is None else seed
-    eligible, excluded = eligible_residents(ws, min_age=min_age)
-    earlier = ws.store.letters()
-    letters = draw_letters(
-        eligible,
+    columns = ws.store.resident_columns()
+    mask, excluded = eligible_mask(ws, columns, min_age=min_age)
+    stratum, labels = _strata(columns, stratify_by)
+    earlier = ws.store.letter_addresses()
+    picks = draw_letter_rows(
+        columns.address,
+        stratum,
+        labels,
+        eligible=mask,
+        n_addresses=len(columns.address_keys),
+        excluded=columns.address_mask(earlier["address_key"]),
         count=count,
         rng=generator(seed),
-        stratify_by=stratify_by,
-        exclude_addresses=frozenset(earlier["address_key"]),
         oversample=oversample,
+    )
+    eligible = int(mask.sum())
+    letters = pd.DataFrame(
+        {
+            "resident_id": columns.pseudonyms_of(picks.rows),
+            "address_key": columns.keys_of(picks.addresses),
+            "stratum": picks.strata,
+            "inclusion_probability": picks.inclusion_probability,
+        }
     )
     letters["code"] = make_codes(len(letters), generator(fresh_seed()), taken=frozenset(earlier["code"]))
     params = {
@@ -115,18 +193,26 @@ def draw_letters_action(
         "min_age": min_age,
         "oversample": oversample or {},
         "one_per_address": True,
-        "eligible": len(eligible),
+        "eligible": eligible,
         "restricted_excluded": excluded,
     }
     draw_id = ws.store.save_letters(letters, seed=str(seed), parameters=params)
     return {
         "draw_id": draw_id,
         "letters": len(letters),
-        "eligible": len(eligible),
+        "eligible": eligible,
         "restricted_excluded": excluded,
         "addresses": int(letters["address_key"].nunique()),
         "seed": seed,
     }
+
+
+def _strata(columns: ResidentColumns, stratify_by: str | None) -> tuple[np.ndarray, list[str]]:
+    """Stratum codes of every resident and their labels; code -1 (an empty cell) is ``(onbekend)``."""
+    if stratify_by is None:
+        return np.zeros(len(columns), dtype=np.int32), ["all"]
+    codes, names = columns.categories[stratify_by]
+    return codes, [*names, UNKNOWN_STRATUM]
 
 
 def parse_oversample(specs: list[str]) -> tuple[str | None, dict[str, float]]:
@@ -196,14 +282,22 @@ def import_pool(ws: Workspace, path: Path) -> dict[str, Any]:
 
 def registry_shares(ws: Workspace, *, min_age: int = 16) -> dict[str, dict[str, float]]:
     """Population shares of gender, age band and wijk among eligible residents (from the BRP extract)."""
-    eligible, _ = eligible_residents(ws, min_age=min_age)
-    bands = age_bands(eligible["age"])
+    columns = ws.store.resident_columns()
+    mask, _ = eligible_mask(ws, columns, min_age=min_age)
+    ref = ws.reference_date
+    ages = pd.Series((ref.year * 10000 + ref.month * 100 + ref.day - columns.birth[mask]) // 10000)
     shares = {
-        "gender": eligible["gender"].value_counts(normalize=True).sort_index().to_dict(),
-        "age_band": bands.value_counts(normalize=True).sort_index().to_dict(),
-        "wijk": eligible["wijk"].fillna("(onbekend)").value_counts(normalize=True).sort_index().to_dict(),
+        "gender": _category(columns, "gender", mask).value_counts(normalize=True).sort_index().to_dict(),
+        "age_band": age_bands(ages).value_counts(normalize=True).sort_index().to_dict(),
+        "wijk": _category(columns, "wijk", mask).value_counts(normalize=True).sort_index().to_dict(),
     }
     return {k: {str(a): float(b) for a, b in v.items()} for k, v in shares.items()}
+
+
+def _category(columns: ResidentColumns, name: str, mask: np.ndarray) -> pd.Series:
+    """One category column of the masked residents as labels (``(onbekend)`` for an empty cell)."""
+    codes, labels = columns.categories[name]
+    return pd.Series(pd.Categorical.from_codes(codes[mask], categories=labels)).astype(object).fillna(UNKNOWN_STRATUM)
 
 
 def read_shares(path: Path) -> dict[str, dict[str, float]]:

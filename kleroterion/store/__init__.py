@@ -6,11 +6,12 @@ area of the chain.
 
 from kleroterion.store.core import StoreCore, migration_scripts
 from kleroterion.store.deliberation import DeliberationStore
+from kleroterion.store.registry import RegistryStore
 from kleroterion.store.reports import ReportStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(SortitionStore, DeliberationStore, ReportStore):
+class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore):
     """A workspace database with every area's methods."""
 
 

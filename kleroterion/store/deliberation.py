@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from deliberation.instrument import Instrument
+from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
 
 
@@ -108,11 +109,14 @@ class DeliberationStore(StoreCore):
         return len(answers)
 
     def answers(self) -> pd.DataFrame:
-        rows = self.query("SELECT participant_id, wave_code, item_code, raw FROM answers")
-        return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "wave", "item_code", "raw"])
+        """Every stored answer: ``participant_id, wave, item_code, raw`` (read as plain tuples: fast)."""
+        cursor = self._conn.cursor()
+        cursor.row_factory = None  # plain tuples: a million answers read without building Row objects
+        rows = cursor.execute("SELECT participant_id, wave_code, item_code, raw FROM answers").fetchall()
+        return pd.DataFrame.from_records(rows, columns=["participant_id", "wave", "item_code", "raw"])
 
     # -- briefing packets and small groups ----------------------------------------------------
-    def save_packet(self, title: str, arguments: pd.DataFrame) -> int:
+    def save_packet(self, title: str, arguments: pd.DataFrame, *, source: str = "", sha256: str = "") -> int:
         """Store a new version of a briefing packet (``option, side, text, source`` per argument)."""
         with self.transaction() as conn:
             version = int(
@@ -133,7 +137,10 @@ class DeliberationStore(StoreCore):
                 ],
             )
             self.audit(
-                "packet.save", parameters={"title": title, "version": version}, result={"arguments": len(arguments)}
+                "packet.save",
+                parameters={"title": title, "version": version, "source": source},
+                input_hashes={source: sha256} if source else {},
+                result={"arguments": len(arguments)},
             )
         return packet_id
 
@@ -147,22 +154,177 @@ class DeliberationStore(StoreCore):
         )
         return pd.DataFrame([tuple(r) for r in rows], columns=["title", "version", "option", "side", "text", "source"])
 
-    def save_groups(self, assignment: pd.DataFrame, *, seed: str) -> int:
-        """Store a small-group assignment (``participant_id, group``), replacing any earlier one."""
+    def packet_versions(self) -> pd.DataFrame:
+        """Every stored packet version: ``title, version, created_at, n_arguments, n_signoffs, reviewers``
+        (``; ``-joined, in signing order) and ``n_receipts``."""
+        rows = self.query(
+            "SELECT p.title, p.version, p.created_at,"
+            " (SELECT COUNT(*) FROM packet_arguments a WHERE a.packet_id = p.id),"
+            " (SELECT COUNT(*) FROM packet_signoffs s WHERE s.packet_id = p.id),"
+            " (SELECT GROUP_CONCAT(reviewer, '; ') FROM"
+            "   (SELECT reviewer FROM packet_signoffs s WHERE s.packet_id = p.id ORDER BY signed_at, reviewer)),"
+            " (SELECT COUNT(*) FROM packet_receipts r WHERE r.packet_id = p.id)"
+            " FROM packets p ORDER BY p.title, p.version"
+        )
+        columns = ["title", "version", "created_at", "n_arguments", "n_signoffs", "reviewers", "n_receipts"]
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        return frame.assign(reviewers=frame["reviewers"].fillna(""))
+
+    def packet_version_arguments(self, title: str, version: int) -> pd.DataFrame:
+        """Arguments of one packet version: ``option, side, text, source`` in packet order."""
+        packet_id = self._packet_id(title, version)
+        rows = self.query(
+            "SELECT option_code, side, text, source FROM packet_arguments WHERE packet_id = ? ORDER BY position",
+            (packet_id,),
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["option", "side", "text", "source"])
+
+    def _packet_id(self, title: str, version: int) -> int:
+        found = self.scalar("SELECT id FROM packets WHERE title = ? AND version = ?", (title, version))
+        if found is None:
+            known = self.packet_versions()
+            listed = ", ".join(f"{t!r} v{v}" for t, v in zip(known["title"], known["version"], strict=True))
+            raise StoreError(
+                f"No packet {title!r} version {version} (stored: {listed or 'none'}).", title=title, version=version
+            )
+        return int(found)
+
+    def save_signoff(self, title: str, version: int, reviewer: str, *, remark: str = "") -> None:
+        """Record a reviewer's sign-off of one packet version (once per reviewer and version)."""
+        packet_id = self._packet_id(title, version)
+        with self.transaction() as conn:
+            if conn.execute(
+                "SELECT 1 FROM packet_signoffs WHERE packet_id = ? AND reviewer = ?", (packet_id, reviewer)
+            ).fetchone():
+                raise StoreError(f"{reviewer} has already signed off {title!r} version {version}.", reviewer=reviewer)
+            conn.execute(
+                "INSERT INTO packet_signoffs (packet_id, reviewer, signed_at, remark) VALUES (?, ?, ?, ?)",
+                (packet_id, reviewer, now_iso(), remark),
+            )
+            self.audit(
+                "packet.signoff",
+                parameters={"title": title, "version": version, "reviewer": reviewer, "remark": remark},
+            )
+
+    def packet_signoffs(self) -> pd.DataFrame:
+        """Sign-offs: ``title, version, reviewer, signed_at, remark``."""
+        rows = self.query(
+            "SELECT p.title, p.version, s.reviewer, s.signed_at, s.remark FROM packet_signoffs s"
+            " JOIN packets p ON p.id = s.packet_id ORDER BY p.title, p.version, s.signed_at, s.reviewer"
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["title", "version", "reviewer", "signed_at", "remark"])
+
+    def save_receipts(self, title: str, version: int, receipts: pd.DataFrame, *, source: str, sha256: str) -> int:
+        """Record which participants received a packet version (``participant_id, received_on``);
+        a participant already recorded for this version gets the new date."""
+        packet_id = self._packet_id(title, version)
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO packet_receipts (packet_id, participant_id, received_on) VALUES (?, ?, ?)"
+                " ON CONFLICT (packet_id, participant_id) DO UPDATE SET received_on = excluded.received_on",
+                [(packet_id, str(r.participant_id), str(r.received_on)) for r in receipts.itertuples(index=False)],
+            )
+            self.audit(
+                "packet.receipts",
+                parameters={"title": title, "version": version, "source": source},
+                input_hashes={source: sha256},
+                result={"receipts": len(receipts)},
+            )
+        return len(receipts)
+
+    def packet_receipts(self) -> pd.DataFrame:
+        """Who received which version: ``title, version, participant_id, received_on``."""
+        rows = self.query(
+            "SELECT p.title, p.version, r.participant_id, r.received_on FROM packet_receipts r"
+            " JOIN packets p ON p.id = r.packet_id ORDER BY p.title, p.version, r.participant_id"
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["title", "version", "participant_id", "received_on"])
+
+    def save_groups(
+        self,
+        assignment: pd.DataFrame,
+        *,
+        seed: str,
+        moderators: dict[int, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> int:
+        """Store a small-group assignment (``participant_id, group``), replacing any earlier one;
+        ``moderators`` maps group number to moderator name."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM group_members")
             conn.execute("DELETE FROM small_groups")
             when = now_iso()
             for group, part in assignment.groupby("group", sort=True):
                 cur = conn.execute(
-                    "INSERT INTO small_groups (name, assignment_seed) VALUES (?, ?)", (f"group {group}", seed)
+                    "INSERT INTO small_groups (name, moderator, assignment_seed) VALUES (?, ?, ?)",
+                    (f"group {group}", (moderators or {}).get(int(group), ""), seed),
                 )
                 conn.executemany(
                     "INSERT INTO group_members (group_id, participant_id, assigned_at) VALUES (?, ?, ?)",
                     [(int(cur.lastrowid or 0), str(pid), when) for pid in part["participant_id"]],
                 )
-            self.audit("groups.assign", parameters={"seed": seed}, result={"members": len(assignment)})
+            self.audit(
+                "groups.assign",
+                parameters={"seed": seed, **(parameters or {})},
+                result={"members": len(assignment), "moderators": {str(k): v for k, v in (moderators or {}).items()}},
+            )
         return len(assignment)
+
+    def small_groups(self) -> pd.DataFrame:
+        """The groups: ``group`` (name), ``moderator``, ``n_active``, ``assignment_seed``."""
+        rows = self.query(
+            "SELECT g.name, g.moderator,"
+            " (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id AND m.active = 1),"
+            " g.assignment_seed FROM small_groups g ORDER BY g.id"
+        )
+        return pd.DataFrame([tuple(r) for r in rows], columns=["group", "moderator", "n_active", "assignment_seed"])
+
+    def set_moderators(self, moderators: dict[str, str]) -> None:
+        """Set the moderator of each named group (``group name -> moderator``)."""
+        known = set(self.small_groups()["group"])
+        unknown = sorted(set(moderators) - known)
+        if unknown:
+            raise StoreError(f"No such group(s): {', '.join(unknown)} (groups: {', '.join(sorted(known))}).")
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE small_groups SET moderator = ? WHERE name = ?", [(m, g) for g, m in moderators.items()]
+            )
+            self.audit("groups.moderators", parameters={"moderators": moderators})
+
+    def reassign_group_member(
+        self,
+        dropout: str,
+        *,
+        replacement: str | None = None,
+        moved: tuple[str, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a drop-out: ``dropout`` leaves their group (kept, marked inactive); ``replacement``
+        (if any) takes the seat; ``moved = (person, group name)`` moves a member to another group."""
+        groups = self.groups().set_index("participant_id")["group"]
+        if dropout not in groups.index:
+            raise StoreError(f"{dropout} is not an active member of any small group.", participant=dropout)
+        home = str(groups[dropout])
+        with self.transaction() as conn:
+            when = now_iso()
+            conn.execute("UPDATE group_members SET active = 0 WHERE participant_id = ?", (dropout,))
+            joins = [(replacement, home)] if replacement else []
+            if moved:
+                conn.execute("UPDATE group_members SET active = 0 WHERE participant_id = ?", (moved[0],))
+                joins.append(moved)
+            for person, name in joins:
+                conn.execute(
+                    "INSERT INTO group_members (group_id, participant_id, assigned_at, active)"
+                    " SELECT id, ?, ?, 1 FROM small_groups WHERE name = ?"
+                    " ON CONFLICT (group_id, participant_id)"
+                    " DO UPDATE SET active = 1, assigned_at = excluded.assigned_at",
+                    (person, when, name),
+                )
+            self.audit(
+                "groups.reassign",
+                parameters={"dropout": dropout, "group": home, **(parameters or {})},
+                result={"replacement": replacement, "moved": list(moved) if moved else None},
+            )
 
     def groups(self) -> pd.DataFrame:
         """Active group members: ``participant_id, group`` (group name)."""

@@ -67,3 +67,12 @@ class ReportStore(StoreCore):
 
     def council_responses(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.query("SELECT * FROM council_responses ORDER BY recommendation_id, id")]
+
+    def wave_respondents(self, wave: str, *, arms: tuple[str, ...]) -> int:
+        """How many respondents of ``arms`` (e.g. participant, invited) answered anything in ``wave``."""
+        marks = ", ".join("?" for _ in arms)
+        sql = (
+            "SELECT COUNT(DISTINCT a.participant_id) FROM answers a JOIN participants p ON p.id = a.participant_id"
+            " WHERE a.wave_code = ? AND p.arm IN ("
+        )
+        return int(self.scalar(sql + marks + ")", (wave, *arms)) or 0)

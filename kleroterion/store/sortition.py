@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
-from sortition.registry import REGISTRY_COLUMNS, RegistryExtract
 
 
 def _none(value: Any) -> Any:
@@ -17,55 +17,6 @@ def _none(value: Any) -> Any:
 
 
 class SortitionStore(StoreCore):
-    # -- registry ---------------------------------------------------------------------------
-    def save_registry(self, extract: RegistryExtract, *, sha256: str, reference_date: str, legal_basis: str) -> int:
-        """Store a validated extract (replacing residents not yet invited is not allowed: one extract)."""
-        residents = extract.residents
-        with self.transaction() as conn:
-            if self.scalar("SELECT COUNT(*) FROM registry_imports"):
-                raise StoreError(
-                    "This workspace already holds a registry extract; start a new workspace for a new extract.",
-                    code="registry_exists",
-                )
-            cur = conn.execute(
-                "INSERT INTO registry_imports (imported_at, source_name, sha256, reference_date, row_count,"
-                " restricted_count, legal_basis) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    now_iso(),
-                    extract.source,
-                    sha256,
-                    reference_date,
-                    len(residents),
-                    extract.restricted_count,
-                    legal_basis,
-                ),
-            )
-            import_id = int(cur.lastrowid or 0)
-            cols = list(REGISTRY_COLUMNS)
-            rows = ((*(_none(v) for v in rec), import_id) for rec in residents[cols].itertuples(index=False, name=None))
-            placeholders = ", ".join("?" for _ in range(len(cols) + 1))
-            conn.executemany(
-                f"INSERT INTO residents ({', '.join(cols)}, import_id) VALUES ({placeholders})",  # noqa: S608
-                rows,
-            )
-            self.audit(
-                "registry.import",
-                parameters={"source": extract.source, "reference_date": reference_date, "legal_basis": legal_basis},
-                input_hashes={extract.source: sha256},
-                result={"residents": len(residents), "restricted": extract.restricted_count},
-            )
-        return import_id
-
-    def residents(
-        self, columns: tuple[str, ...] = ("id", "birth_date", "gender", "address_key", "wijk", "restricted")
-    ) -> pd.DataFrame:
-        sql = f"SELECT {', '.join(columns)} FROM residents ORDER BY id"  # noqa: S608
-        return pd.DataFrame([tuple(r) for r in self.query(sql)], columns=list(columns))
-
-    def registry_info(self) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
-        return dict(rows[0]) if rows else None
-
     # -- letters ----------------------------------------------------------------------------
     def save_letters(self, letters: pd.DataFrame, *, seed: str, parameters: dict[str, Any]) -> int:
         """Store one letter draw (columns ``code, resident_id, address_key, stratum, inclusion_probability``)."""
@@ -89,6 +40,11 @@ class SortitionStore(StoreCore):
                 result={"letters": len(letters)},
             )
         return draw_id
+
+    def letter_addresses(self) -> pd.DataFrame:
+        """Code and address key of every letter drawn so far (what a new draw must avoid; no join)."""
+        rows = self.query("SELECT code, address_key FROM letters ORDER BY code")
+        return pd.DataFrame([tuple(r) for r in rows], columns=["code", "address_key"])
 
     def letters(self) -> pd.DataFrame:
         rows = self.query(
@@ -188,8 +144,14 @@ class SortitionStore(StoreCore):
         record: dict[str, Any],
         probabilities: pd.Series,
         members: list[tuple[str, str, int]],
+        distribution: Sequence[tuple[frozenset[str], float]] = (),
+        tickets: Sequence[int] = (),
     ) -> int:
-        """Store one draw: its record, per-person probabilities and (person, role, rank) members."""
+        """Store one draw: its record, per-person probabilities and (person, role, rank) members.
+
+        ``distribution``: the (panel, weight) pairs the draw came from, stored in this order as positions
+        1, 2, ...; ``tickets``: for a transparent lottery, the distribution position of tickets 1..m.
+        """
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO selection_draws (drawn_at, quota_set_id, kind, algorithm, engine, seed, pool_hash,"
@@ -216,6 +178,17 @@ class SortitionStore(StoreCore):
                 "INSERT INTO panel_members (draw_id, person_id, role, rank) VALUES (?, ?, ?, ?)",
                 [(draw_id, pid, role, rank) for pid, role, rank in members],
             )
+            conn.executemany(
+                "INSERT INTO draw_panels (draw_id, position, weight, members) VALUES (?, ?, ?, ?)",
+                [
+                    (draw_id, position, float(weight), json.dumps(sorted(panel)))
+                    for position, (panel, weight) in enumerate(distribution, start=1)
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO lottery_tickets (draw_id, ticket, position) VALUES (?, ?, ?)",
+                [(draw_id, ticket, int(position)) for ticket, position in enumerate(tickets, start=1)],
+            )
             self.audit(
                 f"selection.{kind}",
                 parameters={
@@ -237,6 +210,35 @@ class SortitionStore(StoreCore):
                 rec[key] = json.loads(rec[key])
             out.append(rec)
         return out
+
+    def draw_distribution(self, draw_id: int) -> list[tuple[frozenset[str], float]]:
+        """The (panel, weight) pairs a draw came from, in stored order (empty for draws before 0005)."""
+        rows = self.query("SELECT weight, members FROM draw_panels WHERE draw_id = ? ORDER BY position", (draw_id,))
+        return [(frozenset(json.loads(r["members"])), float(r["weight"])) for r in rows]
+
+    def lottery_tickets(self, draw_id: int) -> list[tuple[int, frozenset[str]]]:
+        """The numbered tickets 1..m of a lottery draw, each with its panel."""
+        rows = self.query(
+            "SELECT t.ticket, p.members FROM lottery_tickets t JOIN draw_panels p"
+            " ON p.draw_id = t.draw_id AND p.position = t.position WHERE t.draw_id = ? ORDER BY t.ticket",
+            (draw_id,),
+        )
+        return [(int(r["ticket"]), frozenset(json.loads(r["members"]))) for r in rows]
+
+    def latest_lottery_draw(self) -> dict[str, Any]:
+        """The most recent transparent lottery (``klero panel select --lottery-size M``)."""
+        draws = [d for d in self.selection_draws() if d["kind"] == "lottery"]
+        if not draws:
+            raise StoreError("No lottery yet: run `klero panel select --lottery-size M` first.", code="no_lottery_draw")
+        return draws[-1]
+
+    def draws_from_lottery(self, lottery_draw_id: int) -> list[dict[str, Any]]:
+        """Panel draws that picked a ticket of this lottery (at most one is allowed)."""
+        return [
+            d
+            for d in self.selection_draws()
+            if d["kind"] == "panel" and d["parameters"].get("lottery_draw_id") == lottery_draw_id
+        ]
 
     def panel_members(self, role: str | None = None) -> pd.DataFrame:
         sql = "SELECT draw_id, person_id, role, rank, status FROM panel_members"

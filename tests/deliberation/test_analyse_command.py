@@ -45,7 +45,13 @@ class MemoryStore:
         return self._answers
 
     def quotas(self) -> tuple[int, int, pd.DataFrame]:
-        table = pd.DataFrame({"category": ["gender", "gender"], "feature": ["M", "V"], "population_share": [0.5, 0.5]})
+        table = pd.DataFrame(
+            {
+                "category": ["gender", "gender", "wijk", "wijk"],
+                "feature": ["M", "V", "W1", "W2"],
+                "population_share": [0.5, 0.5, 0.6, 0.4],
+            }
+        )
         return 1, 40, table
 
     def packet_arguments(self) -> pd.DataFrame:
@@ -69,6 +75,7 @@ def test_analyse_stores_all_tables() -> None:
             "participant_id": ids + ctl_ids,
             "arm": ["participant"] * n_part + ["invited"] * n_inv + ["control"] * n_ctl,
             "gender": ["M"] * 25 + ["V"] * 15 + ["M"] * 30 + ["V"] * 20 + [""] * 10 + ["M"] * n_ctl,
+            "wijk": (["W1", "W2"] * 20) + ["W1"] * n_inv + ["W2"] * n_ctl,
         }
     )
     a1 = rng.integers(1, 6, len(ids))
@@ -120,3 +127,8 @@ def test_analyse_stores_all_tables() -> None:
     assert weighted["mean"] == pytest.approx((w * d).sum() / w.sum(), rel=1e-9)
     assert weighted["n"] == n_part
     assert weighted["n_eff"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-9)
+    # Wijk is not raked on: the raked participants' wijk shares by hand, Σ_{W1} w / Σw (W1 = even rows).
+    after = out["representativeness_population_weighted"].set_index("category")
+    in_w1 = np.arange(n_part) % 2 == 0
+    assert after.loc["W1", "weighted_share"] == pytest.approx(w[in_w1].sum() / w.sum(), rel=1e-9)
+    assert after.loc["W1", "n"] == 20 and after.loc["W1", "population_share"] == pytest.approx(0.6)

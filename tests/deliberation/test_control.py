@@ -100,3 +100,61 @@ def test_control_effects_per_outcome_match_direct_calls() -> None:
     d = direct["post"] - direct["pre"]
     hand = d[direct["treat"] == 1].mean() - d[direct["treat"] == 0].mean()  # gain difference by hand
     assert gain.set_index("outcome").loc["A", "gain_difference"] == pytest.approx(hand)
+
+
+def test_intention_to_treat_pools_attenders_and_no_shows_against_control() -> None:
+    from deliberation.analysis import score_answers
+    from deliberation.control import control_effects
+    from deliberation.instrument import instrument_from_dict
+
+    instrument = instrument_from_dict(
+        {
+            "items": [{"code": "A", "kind": "likert", "text": "a", "min": 1, "max": 5}],
+            "waves": [{"code": "T1", "kind": "recruit"}, {"code": "T2", "kind": "post"}],
+        },
+        source="test",
+    )
+    rng = np.random.default_rng(11)
+    arm = pd.Series(["participant"] * 20 + ["invited"] * 40 + ["control"] * 30, index=[f"p{i}" for i in range(90)])
+    a1 = rng.integers(1, 6, len(arm))
+    a2 = np.clip(a1 + 2 * (arm.to_numpy() == "participant") + rng.integers(-1, 2, len(arm)), 1, 5)
+    rows = [(pid, w, "A", str(v[i])) for i, pid in enumerate(arm.index) for w, v in (("T1", a1), ("T2", a2))]
+    scored = score_answers(pd.DataFrame(rows, columns=["participant_id", "wave", "item_code", "raw"]), instrument)
+    anc, gain = control_effects(
+        scored, instrument, arm, pre="T1", post="T2", rng=np.random.default_rng(0), contrast="invited"
+    )
+    row = anc.iloc[0]
+    assert row["contrast"] == "invited vs control (intention to treat)"
+    assert (row["n_treated"], row["n_control"]) == (60, 30)
+    # Independent: OLS normal equations with treat = 1 for all 60 invitees, 0 for the 30 controls.
+    treat = (arm != "control").to_numpy(dtype=float)
+    x = np.column_stack([np.ones(len(arm)), treat, a1])
+    beta = np.linalg.lstsq(x, a2.astype(float), rcond=None)[0]
+    assert row["tau"] == pytest.approx(beta[1], rel=1e-10)
+    d = (a2 - a1).astype(float)
+    hand = d[treat == 1].mean() - d[treat == 0].mean()
+    assert gain.iloc[0]["gain_difference"] == pytest.approx(hand, rel=1e-12)
+    attended, _ = control_effects(scored, instrument, arm, pre="T1", post="T2", rng=np.random.default_rng(0))
+    # Diluted by the 40 no-shows who did not move: the ITT effect is smaller than the attended one.
+    assert 0 < row["tau"] < attended.iloc[0]["tau"]
+    with pytest.raises(KleroError, match="contrast"):
+        control_effects(scored, instrument, arm, pre="T1", post="T2", rng=np.random.default_rng(0), contrast="x")
+
+
+def test_control_group_one_per_uninvited_address() -> None:
+    from deliberation.control import draw_control_group
+
+    eligible = pd.DataFrame(
+        {"id": [f"r{i}" for i in range(12)], "address_key": [f"A{i // 2}" for i in range(12)]}  # 6 addresses × 2
+    )
+    drawn = draw_control_group(
+        eligible, count=4, exclude_addresses=frozenset({"A0", "A1"}), rng=np.random.default_rng(1)
+    )
+    assert len(drawn) == 4 and drawn["address_key"].is_unique
+    assert set(drawn["address_key"]) == {"A2", "A3", "A4", "A5"}
+    again = draw_control_group(
+        eligible, count=4, exclude_addresses=frozenset({"A0", "A1"}), rng=np.random.default_rng(1)
+    )
+    assert drawn["id"].tolist() == again["id"].tolist()
+    with pytest.raises(KleroError, match="needs 5 addresses"):
+        draw_control_group(eligible, count=5, exclude_addresses=frozenset({"A0", "A1"}), rng=np.random.default_rng(1))

@@ -8,7 +8,8 @@ import pytest
 
 from deliberation.analysis import score_answers
 from deliberation.instrument import instrument_from_dict
-from kleroterion.commands.deliberation import analyse, assign_groups_action
+from kleroterion.commands.deliberation import analyse
+from kleroterion.commands.groups import assign_groups_action
 from kleroterion.workspace import Workspace
 
 INSTRUMENT = instrument_from_dict(

@@ -82,3 +82,36 @@ def test_incompatible_margins_are_an_error_naming_the_gap() -> None:
     with pytest.raises(KleroError) as err:
         rake(frame, {"gender": {"m": 0.5, "v": 0.5}, "age": {"y": 0.9, "o": 0.1}}, max_iterations=50)
     assert err.value.params["max_relative_error"] > 1e-6
+
+
+def test_rao_scott_goodness_of_fit_hand_worked() -> None:
+    from scipy import stats
+
+    from deliberation.weighting import rao_scott_goodness_of_fit
+
+    # Four respondents a, a, b, b with weights 1, 1, 1, 3 (a fifth without a value is left out),
+    # population 50/50. By hand: Σw = 6, p̂_a = 2/6 = 1/3, p̂_b = 2/3.
+    # X²_w = n·Σ(p̂−π)²/π = 4·2·(1/6)²/0.5 = 4/9.
+    # V̂(p̂_a) = [4/3]·[1·(2/3)² + 1·(2/3)² + 1·(1/3)² + 9·(1/3)²]/36 = (4/3)·2/36 = 2/27 = V̂(p̂_b).
+    # δ̂ = n/(K−1)·Σ V̂/π = 4·(2/27 + 2/27)/0.5 = 32/27; X²_RS = (4/9)/(32/27) = 3/8.
+    values = pd.Series(["a", "a", "b", "b", ""], index=list("pqrst"))
+    weights = pd.Series([1.0, 1.0, 1.0, 3.0, 2.0], index=list("pqrst"))
+    table = rao_scott_goodness_of_fit(values, weights, {"a": 0.5, "b": 0.5}, variable="v")
+    row = table.iloc[0]
+    assert row["chi2_weighted"] == pytest.approx(4 / 9, rel=1e-12)
+    assert row["design_effect"] == pytest.approx(32 / 27, rel=1e-12)
+    assert row["chi2_rao_scott"] == pytest.approx(3 / 8, rel=1e-12)
+    assert row["p_value"] == pytest.approx(stats.chi2.sf(3 / 8, 1), rel=1e-12)
+    assert (row["df"], row["n_missing"]) == (1, 1)
+    assert table["n"].tolist() == [2, 2]  # real counts, never Σw
+    assert table["pp_difference"].tolist() == pytest.approx([100 * (1 / 3 - 0.5), 100 * (2 / 3 - 0.5)])
+
+
+def test_rao_scott_with_equal_weights_at_the_population_shares() -> None:
+    from deliberation.weighting import rao_scott_goodness_of_fit
+
+    # Equal weights, p̂ = π: V̂ = p(1−p)/(n−1), so δ̂ = n/(K−1)·Σ(1−π)/(n−1) = n/(n−1) = 4/3 here.
+    values = pd.Series(["a", "a", "b", "b"])
+    table = rao_scott_goodness_of_fit(values, pd.Series(1.0, index=values.index), {"a": 0.5, "b": 0.5}, variable="v")
+    assert table["design_effect"].iloc[0] == pytest.approx(4 / 3, rel=1e-12)
+    assert table["chi2_rao_scott"].iloc[0] == pytest.approx(0.0, abs=1e-15)

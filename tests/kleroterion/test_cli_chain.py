@@ -269,7 +269,9 @@ def test_reports_follow_the_draw_after_later_changes(
     assert run_cli(monkeypatch, "report", "council", "--lang", "en", "--out", str(council), "-w", ws) == 0
     text = council.read_text(encoding="utf-8")
     assert "a panel of 10 people" in flat(text)  # the draw's quota set (size 10), not the newer one (12)
-    assert [int(n) for n in re.findall(r'data-count="(\d+)"', text)] == expected  # the sitting panel
+    composition = re.search(r'<table[^>]*id="composition-table".*?</table>', text, re.S)
+    assert composition is not None
+    assert [int(n) for n in re.findall(r'data-count="(\d+)"', composition.group())] == expected  # the sitting panel
     selection = out / "selection-after.en.html"
     assert run_cli(monkeypatch, "report", "selection", "--lang", "en", "--out", str(selection), "-w", ws) == 0
     assert "--seed 5 --engine native --alternates 3" in selection.read_text(encoding="utf-8")

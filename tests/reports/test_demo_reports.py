@@ -5,17 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import sqlite3
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from docx import Document
 from pypdf import PdfReader
 
+from kleroterion.commands.reports import write_report
 from kleroterion.demo import run_demo
+from kleroterion.workspace import Workspace
 
 KINDS, LANGS, FORMATS = ("council", "selection", "feedback"), ("nl", "en"), ("html", "pdf", "docx")
 pytestmark = pytest.mark.slow
@@ -234,12 +238,15 @@ def test_pdf_and_docx_carry_the_sections_and_numbers(demo: Path, kind: str, fmt:
 
 def test_selection_report_replays_and_hashes(demo: Path) -> None:
     con = sqlite3.connect(demo / "workspace" / "store.sqlite")
-    seed, pool_hash = con.execute("SELECT seed, pool_hash FROM selection_draws WHERE kind = 'panel'").fetchone()
+    seed, pool_hash, algorithm, engine = con.execute(
+        "SELECT seed, pool_hash, algorithm, engine FROM selection_draws WHERE kind = 'panel'"
+    ).fetchone()
     con.close()
+    command = f"klero panel select --algorithm {algorithm} --seed {seed} --engine {engine} --alternates 10"
     for fmt in FORMATS:
         text = report_text(demo / f"selection-report.en.{fmt}")
         flat = re.sub(r"\s+", "", text)
-        assert f"klero panel select --algorithm maximin --seed {seed} --alternates 10" in re.sub(r"\s+", " ", text)
+        assert command in re.sub(r"\s+", " ", text)
         assert pool_hash in flat
     html = (demo / "selection-report.en.html").read_text(encoding="utf-8")
     assert "brp-extract.csv" in html and "aanmeldingen.csv" in html and "sortition-algorithms" in html
@@ -252,3 +259,172 @@ def test_feedback_report_says_what_the_council_decided(demo: Path) -> None:
     assert "partly adopted" in en and "31 December 2027" in en
     council = parse(demo / "council-report.nl.html").tables["response-table"]
     assert len(council) == 3 and council[2][3]["text"] == "deels overgenomen"
+
+
+def response_by_group(demo: Path) -> dict[tuple[str, str], tuple[int, int]]:
+    """Letters and sign-ups per wijk and gender straight from the workspace database (register record)."""
+    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    rows = con.execute(
+        "SELECT r.wijk, r.gender, p.id IS NOT NULL FROM letters l JOIN residents r ON r.id = l.resident_id"
+        " LEFT JOIN pool_members p ON p.letter_code = l.code"
+    ).fetchall()
+    con.close()
+    out: Counter[tuple[str, str]] = Counter()
+    signed: Counter[tuple[str, str]] = Counter()
+    for wijk, gender, joined in rows:
+        for key in (("wijk", wijk), ("gender", gender)):
+            out[key] += 1
+            signed[key] += int(joined)
+    return {k: (out[k], signed[k]) for k in out}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_response_by_group_equals_the_workspace_and_hides_small_cells(demo: Path, lang: str) -> None:
+    expected = response_by_group(demo)
+    label = {"nl": {"Wijk": "wijk", "Geslacht": "gender"}, "en": {"Area (wijk)": "wijk", "Gender": "gender"}}[lang]
+    rows = parse(demo / f"council-report.{lang}.html").tables["response-by-group-table"][1:]
+    shown = hidden = 0
+    for row in rows:
+        characteristic = label.get(row[0]["text"].strip())
+        if characteristic is None:
+            continue  # age bands: computed from birth dates, checked in the unit tests
+        letters, signups = expected[(characteristic, row[1]["text"].strip())]
+        if row[2].get("colspan"):
+            hidden += 1
+            continue
+        shown += 1
+        assert (int(row[2]["data-count"]), int(row[3]["data-count"])) == (letters, signups)
+        assert signups >= 5 and letters >= 5
+    small = sum(1 for (c, _), (_, s) in expected.items() if c == "wijk" and 0 < s < 5)
+    assert small >= 1 and hidden >= max(small, 2) and shown >= 5  # small cells exist and are hidden with a complement
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_council_report_sections_in_every_format(demo: Path, fmt: str) -> None:
+    text = re.sub(r"\s+", " ", report_text(demo / f"council-report.nl.{fmt}"))
+    for expected in (
+        "Hoe zorgen we dat iedereen in Peel en Maas",  # the remit, from process.toml
+        "31 december 2027",  # the response deadline
+        "adviseren",  # the rung on the participatieladder
+        "Wie reageerde: respons per groep",
+        "Informatie voor de deelnemers",
+        "6 maart 2027",  # the first session
+        "10,5",  # 3.5 + 4 + 3 hours
+        "Hoe de deelnemers het beraad beoordeelden",
+    ):
+        assert expected in text, expected
+
+
+def test_charts_have_text_alternatives_in_html_and_docx(demo: Path) -> None:
+    html = (demo / "council-report.en.html").read_text(encoding="utf-8")
+    images = re.findall(r"<img src=\"data:image/png;base64,[^\"]+\" alt=\"([^\"]+)\">", html)
+    assert len(images) >= 3 and all(len(alt) > 40 for alt in images)
+    assert any(alt.startswith("Change per statement") for alt in images)
+    doc = Document(str(demo / "council-report.en.docx"))
+    described = [s._inline.docPr.get("descr") for s in doc.inline_shapes]
+    assert described == [alt.replace("&#39;", "'").replace("&amp;", "&") for alt in images]
+
+
+def test_pdf_has_a_table_of_contents_with_page_numbers(demo: Path) -> None:
+    reader = PdfReader(demo / "council-report.en.pdf")
+    contents = reader.pages[1].extract_text()
+    pages = [int(n) for n in re.findall(r"\.{5,}\s*(\d+)", contents)]
+    assert len(pages) >= 10 and pages == sorted(pages) and pages[-1] <= len(reader.pages)
+
+
+PLANTED = ("Reviewer Annegien Verstappen-Hoebergen", "Moderator Gerrit Dijkhuizen")
+
+
+@pytest.fixture(scope="module")
+def enriched(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo workspace with a reviewed, distributed packet and small groups added through the
+    store, and its council report rendered again in every format (Dutch)."""
+    out = tmp_path_factory.mktemp("enriched")
+    shutil.copytree(demo / "workspace", out / "workspace")
+    with Workspace.open(out / "workspace") as ws:
+        arguments = pd.DataFrame(
+            {
+                "option": ["huur", "huur", "huur", "tiny", "tiny"],
+                "side": ["pro", "con", "pro", "pro", "con"],
+                "text": ["een twee drie", "een twee drie vier", "vijf", "een twee", "een twee"],
+                "source": ["CBS", "CBS", "", "", ""],
+            }
+        )
+        ws.store.save_packet("Wonen", arguments)
+        ws.store.save_signoff("Wonen", 1, PLANTED[0], remark="Akkoord, groet van Annegien")
+        ws.store.save_signoff("Wonen", 1, "Tweede beoordelaar")
+        panel = ws.store.participants().query("arm == 'participant'")["participant_id"].tolist()
+        receipts = pd.DataFrame({"participant_id": panel[:25], "received_on": ["2027-02-20"] * 25})
+        ws.store.save_receipts("Wonen", 1, receipts, source="ontvangst.csv", sha256="0" * 64)
+        groups = pd.DataFrame({"participant_id": panel, "group": [i % 3 + 1 for i in range(len(panel))]})
+        ws.store.save_groups(groups, seed="7", moderators={1: PLANTED[1]})
+        for fmt in FORMATS:
+            write_report(ws, kind="council", lang="nl", fmt=fmt, out=out / f"council-report.nl.{fmt}")
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_information_and_groups_show_the_stored_figures(enriched: Path, fmt: str) -> None:
+    text = re.sub(r"\s+", " ", report_text(enriched / f"council-report.nl.{fmt}"))
+    con = sqlite3.connect(enriched / "workspace" / "store.sqlite")
+    members = [n for (n,) in con.execute("SELECT COUNT(*) FROM group_members GROUP BY group_id")]
+    con.close()
+    assert "Er zijn geen informatiepakketten" not in text and "Er zijn geen kleine groepen" not in text
+    if fmt == "html":
+        tables = parse(enriched / "council-report.nl.html").tables
+        rows = [[c["text"].strip() for c in row] for row in tables["packet-table"][1:]]
+        balance = [row for row in rows if row[0] == "Wonen (v1)"]  # the demo may hold packets of its own
+        # hand-worked: huur 2 pro (3 + 1 words) and 1 con (4 words); tiny 1 pro (2) and 1 con (2)
+        assert balance == [
+            ["Wonen (v1)", "huur", "2", "1", "4", "4", "1,00"],
+            ["Wonen (v1)", "tiny", "1", "1", "2", "2", "1,00"],
+        ]
+        review = [[c["text"].strip() for c in row] for row in tables["packet-review-table"][1:]]
+        assert ["Wonen", "1", "5", "2", "25"] in review
+    small, large = min(members), max(members)
+    assert f"{len(members)} kleine groepen van {small} tot {large} personen ({sum(members)} deelnemers)" in text
+    assert not any(name in text for name in PLANTED) and "Annegien" not in text
+
+
+def stored_analysis(demo: Path, kind: str) -> pd.DataFrame:
+    import json
+
+    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    (result,) = con.execute("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)).fetchone()
+    con.close()
+    return pd.DataFrame(json.loads(result))
+
+
+def test_representativeness_of_participants_equals_the_stored_tests(demo: Path) -> None:
+    rows = parse(demo / "council-report.en.html").tables["fit-table"][1:]
+    shown = {(r[0]["text"].strip(), r[1]["text"].split("(")[0].strip()): r for r in rows}
+    names = {"gender": "Gender", "age_band": "Age", "education": "Education"}
+    references = {
+        "representativeness_population": "population",
+        "representativeness_nominal": "invitees who did not take part",
+    }
+    checked = 0
+    for kind, reference in references.items():
+        table = stored_analysis(demo, kind)
+        for variable, part in table.groupby("variable"):
+            row = shown[(names[str(variable)], reference)]
+            assert row[2]["text"].strip() == f"{part['chi2'].iloc[0]:.2f}"
+            assert row[3]["text"].strip() == str(int(part["df"].iloc[0]))
+            checked += 1
+    assert checked == len(rows) >= 4
+
+
+@pytest.mark.parametrize("fmt", ["html", "docx"])
+def test_probability_table_never_hides_a_lone_group(demo: Path, fmt: str) -> None:
+    if fmt == "html":
+        rows = [
+            [c["text"].strip() for c in r]
+            for r in parse(demo / "selection-report.en.html").tables["probability-table"][1:]
+        ]
+    else:
+        doc = Document(str(demo / "selection-report.en.docx"))
+        table = next(t for t in doc.tables if len(t.rows[0].cells) == 6 and t.rows[0].cells[2].text == "n")
+        rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    hidden = Counter(r[0] for r in rows if r[2] == "< 5")
+    assert sum(hidden.values()) >= 2  # the demo has small groups
+    assert all(n != 1 for n in hidden.values())  # never a lone hidden group: the total would give it away

@@ -47,10 +47,11 @@ def test_composition_rows_hide_small_pool_cells_and_their_shares() -> None:
 
 
 def test_probability_rows_min_mean_max_per_group_and_suppression() -> None:
-    quotas = make_quotas([("g", "x", 0, 9), ("g", "y", 0, 9)])
-    pool = make_pool([{"g": "x"}] * 5 + [{"g": "y"}] * 2)
-    probs = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8], index=pool["id"])
-    x, y = probability_rows(quotas, pool, probs, threshold=5)
+    quotas = make_quotas([("g", "x", 0, 9), ("g", "y", 0, 9), ("g", "z", 0, 9)])
+    pool = make_pool([{"g": "x"}] * 5 + [{"g": "y"}] * 2 + [{"g": "z"}] * 3)
+    probs = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8, 0.5, 0.5, 0.5], index=pool["id"])
+    x, y, z = probability_rows(quotas, pool, probs, threshold=5)  # y and z small: they hide each other
+    assert z.n == -1
     assert (x.n, x.p_min, x.p_max) == (5, 0.1, 0.5)
     assert x.p_mean == pytest.approx(0.3)
     assert y.n == -1 and math.isnan(y.p_max)
@@ -58,7 +59,7 @@ def test_probability_rows_min_mean_max_per_group_and_suppression() -> None:
 
 def test_replay_command_names_algorithm_seed_and_alternates() -> None:
     assert replay_command(algorithm="maximin", seed="42", alternates=3, public_value=None) == (
-        "klero panel select --algorithm maximin --seed 42 --alternates 3"
+        "klero panel select --algorithm maximin --seed 42 --engine native --alternates 3"
     )
 
 

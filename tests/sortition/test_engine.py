@@ -185,7 +185,9 @@ def test_fixture_maximin_matches_sortition_algorithms() -> None:
     from sortition.selection import select_panel
 
     pool, quotas, k = load_fixture()
-    theirs = select_panel(pool, quotas, size=k, rng=np.random.default_rng(0), algorithm="maximin")
+    theirs = select_panel(
+        pool, quotas, size=k, rng=np.random.default_rng(0), algorithm="maximin", engine="sortition-algorithms"
+    )
     panels, weights = find_distribution(pool, quotas, size=k, algorithm="maximin", rng=np.random.default_rng(0))
     assert probabilities(pool, panels, weights).min() == pytest.approx(theirs.probabilities.min(), abs=1e-6)
 
@@ -224,3 +226,77 @@ def test_example_large_200_leximin() -> None:
     )
     pi = check_distribution(pool, quotas, k, None, panels, weights)
     assert pi.min() == pytest.approx(0.1, abs=1e-6)  # reference_output/example_large_200_statistics.txt: 10.0%
+
+
+# --- leximin against an independent brute force ---------------------------------------------------
+def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> np.ndarray:
+    """Sorted leximin profile over *every* feasible panel, by scipy's HiGHS ``linprog`` only.
+
+    Enumerates all panels (itertools.combinations), then level by level: ``max z`` s.t. ``π_i ≥ z`` for
+    unfixed i, ``π_i ≥ f_i`` for fixed i, ``Σλ = 1``; person i is fixed at z* when ``max π_i`` under the
+    same constraints (with z = z*) does not exceed z* (the textbook leximin, no duals, no types).
+    """
+    from itertools import combinations
+
+    from scipy.optimize import linprog
+
+    ids = pool["id"].tolist()
+    by_id = pool.set_index("id")
+    panels = []
+    for panel in combinations(ids, size):
+        members = by_id.loc[list(panel)]
+        if members["address_key"].duplicated().any():
+            continue
+        if all(q.min <= int((members[q.category] == q.feature).sum()) <= q.max for q in quotas.itertuples(index=False)):
+            panels.append(panel)
+    incidence = np.array([[person in panel for panel in panels] for person in ids], dtype=float)  # n x P
+    p = incidence.shape[1]
+    covered = incidence.any(axis=1)
+    fixed = np.where(covered, np.nan, 0.0)
+    while np.isnan(fixed).any():
+        unfixed = np.isnan(fixed)
+        # variables (λ_1..λ_P, z); minimise -z
+        rows = [np.r_[-incidence[i], 1.0] for i in np.flatnonzero(unfixed)]
+        rhs = [0.0] * len(rows)
+        rows += [np.r_[-incidence[i], 0.0] for i in np.flatnonzero(~unfixed)]
+        rhs += [-fixed[i] + 1e-9 for i in np.flatnonzero(~unfixed)]
+        equal = [np.r_[np.ones(p), 0.0]]
+        bounds = [(0, None)] * p + [(None, None)]
+        level = linprog(np.r_[np.zeros(p), -1.0], A_ub=rows, b_ub=rhs, A_eq=equal, b_eq=[1.0], bounds=bounds)
+        z = -level.fun
+        for i in np.flatnonzero(unfixed):
+            floor_rows = [np.r_[-incidence[j], 0.0] for j in np.flatnonzero(unfixed)]
+            floor_rhs = [-z + 1e-9] * len(floor_rows)
+            best = linprog(
+                np.r_[-incidence[i], 0.0],
+                A_ub=floor_rows + rows[len(np.flatnonzero(unfixed)) :],
+                b_ub=floor_rhs + rhs[len(np.flatnonzero(unfixed)) :],
+                A_eq=equal,
+                b_eq=[1.0],
+                bounds=bounds,
+            )
+            if -best.fun <= z + 1e-7:
+                fixed[i] = z
+    return np.sort(fixed)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leximin_profile_equals_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 9
+    pool = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "gender": rng.choice(["f", "m"], n),
+            "age": rng.choice(["jong", "oud", "midden"], n),
+            "address_key": [f"h{i}" for i in range(n)],
+        }
+    )
+    pool.loc[1, "address_key"] = pool.loc[0, "address_key"]  # two people share an address
+    quotas = make_quotas(
+        [("gender", "f", 1, 3), ("gender", "m", 1, 3)]
+        + [("age", a, 0 if (pool["age"] == a).sum() == 0 else 1, 2) for a in ("jong", "oud", "midden")]
+    )
+    panels, weights = find_distribution(pool, quotas, size=4, algorithm="leximin", rng=np.random.default_rng(0))
+    pi = check_distribution(pool, quotas, 4, "address_key", panels, weights)
+    assert np.sort(pi.to_numpy()) == pytest.approx(brute_force_leximin(pool, quotas, 4), abs=1e-6)

@@ -146,6 +146,7 @@ def test_leximin_without_gurobi_is_an_error_not_a_silent_fallback() -> None:
             size=1,
             rng=np.random.default_rng(0),
             algorithm="leximin",
+            engine="sortition-algorithms",
         )
 
 

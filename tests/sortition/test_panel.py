@@ -66,8 +66,8 @@ def test_no_fitting_alternate_names_the_broken_quota_or_accepts_the_break() -> N
 
 # -- the workspace chain ------------------------------------------------------------------------
 @pytest.fixture
-def drawn(workspace: Workspace, tmp_path: Path) -> Workspace:
-    """Registry of 80 → 60 letters → 40 sign-ups → quotas for 10 → panel with 6 alternates (native)."""
+def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """Registry of 80 → 60 letters → 40 sign-ups → quotas for 10 (nothing drawn yet)."""
     rows = [
         f"{1000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
         for i in range(80)
@@ -96,8 +96,14 @@ def drawn(workspace: Workspace, tmp_path: Path) -> Workspace:
     )
     quotas["population_share"] = [0.5, 0.5, 1 / 3, 1 / 3, 1 / 3]
     workspace.store.save_quotas(quotas, panel_size=10, source="test", tolerance=1.0)
-    panel_cmds.select_panel_action(workspace, seed=42, alternates=6, engine="native")
     return workspace
+
+
+@pytest.fixture
+def drawn(pooled: Workspace) -> Workspace:
+    """``pooled`` with a panel of 10 and 6 alternates drawn by the default (native) engine, seed 42."""
+    panel_cmds.select_panel_action(pooled, seed=42, alternates=6)
+    return pooled
 
 
 def test_replace_via_cli_keeps_quotas_and_is_recorded(

@@ -1,0 +1,139 @@
+"""Store methods of the registry extract: the residents, in SQLite and as compact columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from kleroterion.errors import StoreError
+from kleroterion.store.core import StoreCore, now_iso
+from kleroterion.store.residents import SOURCE_COLUMNS, ColumnsBuilder, ResidentColumns, read_columns, write_columns
+from sortition.registry import REGISTRY_COLUMNS, RegistryExtract
+
+#: SQLite page cache while importing (KiB, negative = size): keeps the id index in memory.
+IMPORT_CACHE_KIB = 262_144
+FETCH_ROWS = 500_000
+INSERT_ROWS = 20_000  # rows turned into Python values at a time
+
+
+class RegistryStore(StoreCore):
+    def save_registry(self, extract: RegistryExtract, *, sha256: str, reference_date: str, legal_basis: str) -> int:
+        """Store a validated extract held whole in memory (see ``save_registry_chunks``)."""
+        return self.save_registry_chunks(
+            [extract.residents],
+            source=extract.source,
+            sha256=sha256,
+            reference_date=reference_date,
+            legal_basis=legal_basis,
+        )
+
+    def save_registry_chunks(
+        self, chunks: Iterable[pd.DataFrame], *, source: str, sha256: str, reference_date: str, legal_basis: str
+    ) -> int:
+        """Store an extract arriving in chunks of validated residents (columns ``REGISTRY_COLUMNS``).
+
+        Everything happens in one transaction: when the chunk iterator raises (a bad cell found in
+        a later chunk, say), nothing is stored. A workspace holds one extract. After the commit the
+        compact columns for the letter draw are written (see ``kleroterion.store.residents``).
+        """
+        builder = ColumnsBuilder()
+        self._conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        try:
+            import_id, rows = self._insert_residents(
+                chunks, builder, source=source, sha256=sha256, reference_date=reference_date, legal_basis=legal_basis
+            )
+        finally:
+            self._conn.execute("PRAGMA cache_size = -2000")
+        write_columns(self.columns_path, builder.finish(metadata={"sha256": sha256, "rows": str(rows)}))
+        return import_id
+
+    def _insert_residents(
+        self,
+        chunks: Iterable[pd.DataFrame],
+        builder: ColumnsBuilder,
+        *,
+        source: str,
+        sha256: str,
+        reference_date: str,
+        legal_basis: str,
+    ) -> tuple[int, int]:
+        """The transaction of ``save_registry_chunks``: (import id, residents stored)."""
+        cols = list(REGISTRY_COLUMNS)
+        insert = (
+            f"INSERT OR IGNORE INTO residents ({', '.join(cols)}, import_id)"  # noqa: S608
+            f" VALUES ({', '.join('?' for _ in range(len(cols) + 1))})"
+        )
+        rows = restricted = stored = 0
+        with self.transaction() as conn:
+            if self.scalar("SELECT COUNT(*) FROM registry_imports"):
+                raise StoreError(
+                    "This workspace already holds a registry extract; start a new workspace for a new extract.",
+                    code="registry_exists",
+                )
+            cur = conn.execute(
+                "INSERT INTO registry_imports (imported_at, source_name, sha256, reference_date, row_count,"
+                " restricted_count, legal_basis) VALUES (?, ?, ?, ?, 0, 0, ?)",
+                (now_iso(), source, sha256, reference_date, legal_basis),
+            )
+            import_id = int(cur.lastrowid or 0)
+            conn.execute("DROP INDEX IF EXISTS residents_address")  # rebuilt below: one sort beats 17M updates
+            for chunk in chunks:
+                for start in range(0, len(chunk), INSERT_ROWS):
+                    part = chunk.iloc[start : start + INSERT_ROWS]
+                    values = [pa.array(part[c], from_pandas=True).to_pylist() for c in cols]
+                    stored += conn.executemany(insert, zip(*values, repeat(import_id), strict=False)).rowcount
+                builder.add(chunk)
+                rows += len(chunk)
+                restricted += int(pd.to_numeric(chunk["restricted"]).sum())
+            if stored != rows:  # the chunks' validator reports repeated ids by row; this guards the table
+                raise StoreError("A resident id occurs twice in the extract; nothing was stored.", code="dup_id")
+            conn.execute("CREATE INDEX residents_address ON residents(address_key)")  # as in 0001_initial.sql
+            conn.execute(
+                "UPDATE registry_imports SET row_count = ?, restricted_count = ? WHERE id = ?",
+                (rows, restricted, import_id),
+            )
+            self.audit(
+                "registry.import",
+                parameters={"source": source, "reference_date": reference_date, "legal_basis": legal_basis},
+                input_hashes={source: sha256},
+                result={"residents": rows, "restricted": restricted},
+            )
+        return import_id, rows
+
+    @property
+    def columns_path(self) -> Path:
+        """The compact copy of the residents, next to the database file."""
+        return self.path.with_name(self.path.name.rsplit(".", 1)[0] + ".residents.arrow")
+
+    def resident_columns(self) -> ResidentColumns:
+        """The residents as compact columns (rebuilt from SQLite when the file is missing or stale)."""
+        info = self.registry_info()
+        if info is None:
+            raise StoreError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
+        columns = read_columns(self.columns_path, sha256=info["sha256"], rows=int(info["row_count"]))
+        if columns is None:
+            builder = ColumnsBuilder()
+            cursor = self._conn.execute(f"SELECT {', '.join(SOURCE_COLUMNS)} FROM residents")  # noqa: S608
+            while batch := cursor.fetchmany(FETCH_ROWS):
+                builder.add(pd.DataFrame([tuple(r) for r in batch], columns=list(SOURCE_COLUMNS)))
+            meta = {"sha256": info["sha256"], "rows": str(info["row_count"])}
+            write_columns(self.columns_path, builder.finish(metadata=meta))
+            columns = read_columns(self.columns_path, sha256=info["sha256"], rows=int(info["row_count"]))
+        if columns is None:
+            raise StoreError(f"Cannot read the residents copy {self.columns_path}.", path=str(self.columns_path))
+        return columns
+
+    def residents(
+        self, columns: tuple[str, ...] = ("id", "birth_date", "gender", "address_key", "wijk", "restricted")
+    ) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(columns)} FROM residents ORDER BY id"  # noqa: S608
+        return pd.DataFrame([tuple(r) for r in self.query(sql)], columns=list(columns))
+
+    def registry_info(self) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
+        return dict(rows[0]) if rows else None

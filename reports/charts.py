@@ -1,0 +1,94 @@
+"""Charts for the council report (matplotlib, Agg backend): PNG bytes plus a text alternative.
+
+Every chart repeats numbers that the report also gives in a table; ``alt`` says what the chart shows
+so a screen reader user loses nothing. Charts are drawn from context rows, never from raw data.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from reports.context import ChangeRow, CompositionRow
+
+COLOURS = ("#9aa9bf", "#5b7fb5", "#1f3f77")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One picture: its anchor id, caption, text alternative and PNG bytes (base64 for a data URI)."""
+
+    id: str
+    caption: str
+    alt: str
+    png_base64: str
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + self.png_base64
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def composition_chart(
+    rows: Sequence[CompositionRow], *, labels: Sequence[str], caption: str, alt: str, category: str
+) -> Chart:
+    """Grouped bars: population, sign-up and panel share per value of one characteristic.
+
+    ``labels`` names the three series (population, sign-ups, panel); a suppressed sign-up share is not drawn.
+    """
+    part = [r for r in rows if r.category == category]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(part) + 1.4))
+    width = 0.27
+    for k, (label, colour) in enumerate(zip(labels, COLOURS, strict=True)):
+        values = [(r.population_share, r.pool_share, r.panel_share)[k] for r in part]
+        positions = [i + (k - 1) * width for i in range(len(part))]
+        ax.barh(positions, [0 if math.isnan(v) else v * 100 for v in values], height=width, label=label, color=colour)
+    ax.set_yticks(range(len(part)), [r.feature for r in part])
+    ax.invert_yaxis()
+    ax.set_xlabel("%")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return Chart(id=f"chart-composition-{category}", caption=caption, alt=alt, png_base64=_png(fig))
+
+
+def change_chart(rows: Sequence[ChangeRow], *, caption: str, alt: str, xlabel: str) -> Chart:
+    """Mean change per statement with its 95% confidence interval (a dot and a whisker), zero marked."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.2))
+    ys = list(range(len(rows)))
+    changes = [r.mean_change for r in rows]
+    low = [r.mean_change - r.ci_low for r in rows]
+    high = [r.ci_high - r.mean_change for r in rows]
+    ax.errorbar(changes, ys, xerr=[low, high], fmt="o", color=COLOURS[2], capsize=4)
+    ax.axvline(0, color="#777", linewidth=1)
+    ax.set_yticks(ys, [r.item for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    return Chart(id="chart-change", caption=caption, alt=alt, png_base64=_png(fig))
+
+
+def rate_chart(groups: Sequence[str], rates: Sequence[float], *, caption: str, alt: str, chart_id: str) -> Chart:
+    """Horizontal bars of a response rate per group, in percent (suppressed groups drawn as empty)."""
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(groups) + 1.2))
+    ax.barh(range(len(groups)), [0 if math.isnan(r) else r * 100 for r in rates], color=COLOURS[1])
+    ax.set_yticks(range(len(groups)), list(groups))
+    ax.invert_yaxis()
+    ax.set_xlabel("%")
+    ax.spines[["top", "right"]].set_visible(False)
+    return Chart(id=chart_id, caption=caption, alt=alt, png_base64=_png(fig))
