@@ -34,9 +34,16 @@ pytest: $(DEVSTAMP)
 
 test: lint typecheck pytest
 
-bench: $(DEVSTAMP)
+BENCHSTAMP := $(VENV)/.installed-bench
+
+$(BENCHSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@ $(DEVSTAMP) $(STAMP)
+
+bench: $(BENCHSTAMP)
 	$(BIN)/python bench/selection.py
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/registry.py --rows 1000000
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from deliberation.analysis import CHANGE_COLUMNS, by_item, complete_pairs, item_rows, paired_t
 from deliberation.instrument import Instrument, Item
@@ -137,6 +136,8 @@ def modal_answers(table: pd.DataFrame) -> pd.DataFrame:
 
 def _adjusted(p_values: np.ndarray, method: str) -> np.ndarray:
     """statsmodels ``multipletests(p, method=method)`` on the non-NaN p-values; NaN stays NaN."""
+    from statsmodels.stats.multitest import multipletests  # lazy: statsmodels adds ~1 s to every klero start-up
+
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)

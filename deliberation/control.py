@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from deliberation.analysis import by_item, item_rows, item_waves, knowledge_scores
 from deliberation.instrument import Instrument
@@ -67,6 +66,8 @@ def ancova(frame: pd.DataFrame, *, contrast: str) -> pd.DataFrame:
     One row: ``contrast, n_treated, n_control, n_excluded, tau, se, ci_low, ci_high, p_value,
     beta_pre, sd_pre_control`` (ddof 1), ``standardised_tau = τ/sd(pre | control)``, ``cov_type``.
     """
+    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
+
     data, excluded = _complete(frame)
     x = sm.add_constant(data[["treat", "pre"]].to_numpy(dtype=float), has_constant="add")
     fit = sm.OLS(data["post"].to_numpy(dtype=float), x).fit(cov_type="HC2")

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from kleroterion.errors import KleroError
 
@@ -152,6 +151,8 @@ def assignment_check(values: pd.DataFrame, groups: pd.Series, *, wave: str) -> p
     mean and are excluded. Columns: ``index, n, n_groups, coefficient, se, ci_low, ci_high, p_value,
     note``.
     """
+    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
+
     frame = values[(values["wave"] == wave)].dropna(subset=["value"])
     frame = frame.assign(group=frame["participant_id"].map(groups)).dropna(subset=["group"])
     rows = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from deliberation.analysis import by_item, complete_pairs, item_rows, knowledge_scores, summarise_knowledge_gain
 from deliberation.instrument import Instrument
@@ -70,6 +69,8 @@ def change_on_knowledge(
     note``; empty without knowledge items. An item that cannot be fitted (too few persons, collinear
     predictors) is one row with ``term = "(not fitted)"`` and the reason in ``note``.
     """
+    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
+
     if not instrument.knowledge_items:
         return pd.DataFrame(columns=list(CHANGE_KNOWLEDGE_COLUMNS))
     k_pre = knowledge_scores(scored, instrument, wave=pre).rename("k_pre")

@@ -13,9 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from deliberation.analysis import rescaled_attitudes
 from deliberation.instrument import Instrument
@@ -253,6 +251,9 @@ def attendance_model(
     Columns: ``term, coefficient, se, odds_ratio, ci_low, ci_high, p_value, n, n_attended,
     n_excluded, reference``.
     """
+    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
     cols = [attended, *nominal, *numeric]
     data = invited[cols].replace("", np.nan).dropna()
     design = [pd.Series(1.0, index=data.index, name="const")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from sortition.synthetic import generate_registry, simulate_signups
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "peel_en_maas"
 DEMO_SEED = 20270101
+DEMO_KEY = hashlib.sha256(b"kleroterion demo: synthetic Peel en Maas").digest()
 LETTERS, PANEL, ALTERNATES = 2000, 30, 10
 T2_SHIFTS = {"A1": 0.45, "A2": -0.35, "A3": 0.25, "A4": 0.6}
 CONTROL, GROUP_SIZE = 300, 8
@@ -235,7 +237,9 @@ def run_demo(out: Path) -> DemoResult:
         reference_date="2024-01-01",
         retention_date="2027-12-31",
     )
-    with Workspace.create(root, settings) as ws:
+    # a fixed key and fixed invitation codes make the synthetic example repeat exactly; a real
+    # workspace gets both from ``secrets``
+    with Workspace.create(root, settings, key=DEMO_KEY) as ws:
         with (root / PROCESS_FILE).open("a", encoding="utf-8") as process_toml:  # remit, form, sessions
             process_toml.write("\n" + (DATA / "report.toml").read_text(encoding="utf-8"))
         _step(f"Workspace created in {root}")
@@ -245,7 +249,9 @@ def run_demo(out: Path) -> DemoResult:
             f"Registry imported: {r['residents']:,} residents at {r['addresses']:,} addresses, "
             f"{r['restricted']} with the restricted-data flag"
         )
-        d = lottery.draw_letters_action(ws, count=LETTERS, seed=DEMO_SEED + 1, stratify_by="wijk")
+        d = lottery.draw_letters_action(
+            ws, count=LETTERS, seed=DEMO_SEED + 1, stratify_by="wijk", code_seed=DEMO_SEED + 5
+        )
         lottery.export_letters(ws, out / "brieven.csv")
         _step(
             f"Letters: {d['letters']:,} drawn from {d['eligible']:,} eligible residents aged 16+, one per "

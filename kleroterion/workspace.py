@@ -90,13 +90,16 @@ class Workspace:
         return report_settings(data.get("report", {}), data.get("session", []), source=str(process))
 
     @classmethod
-    def create(cls, root: Path, settings: ProcessSettings) -> Workspace:
-        """Create a new workspace in ``root`` (which may exist but must not hold a workspace)."""
+    def create(cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None) -> Workspace:
+        """Create a new workspace in ``root`` (which may exist but must not hold a workspace).
+
+        The pseudonymisation key comes from ``secrets``; ``key`` fixes it, which only the shipped
+        synthetic example does (so ``make demo`` prints the same figures each run)."""
         if (root / PROCESS_FILE).exists():
             raise StoreError(f"{root} already holds a workspace ({PROCESS_FILE} exists).", path=str(root))
         root.mkdir(parents=True, exist_ok=True)
         key_path = root / KEY_FILE
-        key_path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        key_path.write_text((key.hex() if key is not None else secrets.token_hex(32)) + "\n", encoding="utf-8")
         key_path.chmod(0o600)
         (root / PROCESS_FILE).write_text(settings.to_toml(), encoding="utf-8")
         workspace = cls.open(root)

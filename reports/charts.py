@@ -11,15 +11,13 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from reports.context import ChangeRow, CompositionRow
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 COLOURS = ("#9aa9bf", "#5b7fb5", "#1f3f77")
 
@@ -38,10 +36,18 @@ class Chart:
         return "data:image/png;base64," + self.png_base64
 
 
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure outside pyplot (no global state, Agg canvas), imported lazily: matplotlib costs ~0.7 s
+    of start-up that only report rendering needs."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -53,7 +59,7 @@ def composition_chart(
     ``labels`` names the three series (population, sign-ups, panel); a suppressed sign-up share is not drawn.
     """
     part = [r for r in rows if r.category == category]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(part) + 1.4))
+    fig, ax = _figure(7, 0.45 * len(part) + 1.4)
     width = 0.27
     for k, (label, colour) in enumerate(zip(labels, COLOURS, strict=True)):
         values = [(r.population_share, r.pool_share, r.panel_share)[k] for r in part]
@@ -69,7 +75,7 @@ def composition_chart(
 
 def change_chart(rows: Sequence[ChangeRow], *, caption: str, alt: str, xlabel: str) -> Chart:
     """Mean change per statement with its 95% confidence interval (a dot and a whisker), zero marked."""
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.2))
+    fig, ax = _figure(7, 0.5 * len(rows) + 1.2)
     ys = list(range(len(rows)))
     changes = [r.mean_change for r in rows]
     low = [r.mean_change - r.ci_low for r in rows]
@@ -85,7 +91,7 @@ def change_chart(rows: Sequence[ChangeRow], *, caption: str, alt: str, xlabel: s
 
 def rate_chart(groups: Sequence[str], rates: Sequence[float], *, caption: str, alt: str, chart_id: str) -> Chart:
     """Horizontal bars of a response rate per group, in percent (suppressed groups drawn as empty)."""
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(groups) + 1.2))
+    fig, ax = _figure(7, 0.35 * len(groups) + 1.2)
     ax.barh(range(len(groups)), [0 if math.isnan(r) else r * 100 for r in rates], color=COLOURS[1])
     ax.set_yticks(range(len(groups)), list(groups))
     ax.invert_yaxis()

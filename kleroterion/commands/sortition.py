@@ -152,7 +152,10 @@ def draw_letters_action(
     stratify_by: str | None = None,
     min_age: int = 16,
     oversample: dict[str, float] | None = None,
+    code_seed: int | None = None,
 ) -> dict[str, Any]:
+    """Draw letters (stage 1). Invitation codes come from ``secrets`` so nobody can guess one;
+    ``code_seed`` fixes them, which only the shipped synthetic example uses (a repeatable demo)."""
     if ws.store.registry_info() is None:
         raise KleroError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
     if stratify_by is not None and stratify_by not in CATEGORIES:
@@ -186,7 +189,9 @@ def draw_letters_action(
             "inclusion_probability": picks.inclusion_probability,
         }
     )
-    letters["code"] = make_codes(len(letters), generator(fresh_seed()), taken=frozenset(earlier["code"]))
+    letters["code"] = make_codes(
+        len(letters), generator(fresh_seed() if code_seed is None else code_seed), taken=frozenset(earlier["code"])
+    )
     params = {
         "count": count,
         "stratify_by": stratify_by,

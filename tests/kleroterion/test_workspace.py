@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kleroterion.errors import WorkspaceNotFoundError
@@ -81,3 +82,33 @@ def test_failed_write_leaves_the_store_unchanged(workspace: Workspace) -> None:
         workspace.store.audit("test.partial")
         raise RuntimeError("boom")
     assert workspace.store.table_counts() == before
+
+
+def test_fixed_key_and_code_seed_repeat_the_letters_exactly(tmp_path: Path) -> None:
+    # the demo's repeatability: same key, seed and code seed → the same addressees and codes; a fresh
+    # workspace (key and codes from secrets) gets other pseudonyms and other codes
+    from datetime import date
+
+    import numpy as np
+
+    from kleroterion.commands.sortition import draw_letters_action, import_registry
+    from kleroterion.workspace import ProcessSettings
+    from sortition.synthetic import generate_registry
+
+    wijken = pd.DataFrame({"regiocode": ["WK189401"], "AantalInwoners": [200], "Mannen": [100]})
+    extract, _ = generate_registry(
+        wijken, total=200, men=100, rng=np.random.default_rng(3), reference_date=date(2024, 1, 1)
+    )
+    brp = tmp_path / "brp.csv"
+    extract.to_csv(brp, index=False)
+    settings = ProcessSettings(name="T", municipality="Peel en Maas", reference_date="2024-01-01")
+    drawn = []
+    for name, key in (("a", b"k" * 32), ("b", b"k" * 32), ("c", None)):
+        with Workspace.create(tmp_path / name, settings, key=key) as ws:
+            import_registry(ws, brp)
+            draw_letters_action(ws, count=20, seed=7, code_seed=None if key is None else 11)
+            drawn.append(ws.store.letters().sort_values("address_key").reset_index(drop=True))
+    assert (tmp_path / "a" / ".klero-key").read_text().strip() == (b"k" * 32).hex()
+    pd.testing.assert_frame_equal(drawn[0], drawn[1], check_like=True)
+    assert set(drawn[2]["code"]).isdisjoint(drawn[0]["code"])
+    assert set(drawn[2]["resident_id"]).isdisjoint(drawn[0]["resident_id"])
