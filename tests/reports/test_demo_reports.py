@@ -332,6 +332,18 @@ def test_pdf_has_a_table_of_contents_with_page_numbers(demo: Path) -> None:
     assert len(pages) >= 10 and pages == sorted(pages) and pages[-1] <= len(reader.pages)
 
 
+@pytest.mark.parametrize(("kind", "sections"), [("selection", 7), ("feedback", 3)])
+def test_selection_and_feedback_pdfs_list_each_section_on_its_page(demo: Path, kind: str, sections: int) -> None:
+    reader = PdfReader(demo / f"{kind}-report.en.pdf")
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    contents = texts[0].split("Contents ", 1)[1]
+    entries = re.findall(r"([A-Z][\w ,'-]*?) \.{5,} (\d+)", contents)
+    assert len(entries) == sections
+    pages = [re.split(r"\.{5,} \d+", texts[0])[-1], *texts[1:]]  # page 1 after the contents list
+    for title, page in entries:  # each heading is on the page the contents give
+        assert title in pages[int(page) - 1]
+
+
 PLANTED = ("Reviewer Annegien Verstappen-Hoebergen", "Moderator Gerrit Dijkhuizen")
 
 
