@@ -33,7 +33,9 @@ CHANGE_COLUMNS = (
 def score_answers(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Add a numeric ``value`` column; see the module docstring for the scoring rules."""
     values = np.full(len(answers), np.nan)
-    raw = answers["raw"].astype(str).str.strip()
+    # Few distinct answers: strip and score each distinct text once, then spread by its code.
+    raw_codes, distinct = pd.factorize(answers["raw"].astype(str), use_na_sentinel=False)
+    texts = pd.Series(distinct, dtype=object).str.strip()
     codes, labels = pd.factorize(answers["item_code"])  # one pass over the item codes, not one per item
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
@@ -42,15 +44,15 @@ def score_answers(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
         if where < 0:
             continue
         mask = order[bounds[where] : bounds[where + 1]]  # the positions of this item's answers
-        cells = raw.iloc[mask]
         if item.is_knowledge:
-            values[mask] = (cells == str(item.correct)).astype(float).to_numpy()
-            continue
-        void = cells.isin(item.dont_know + item.missing) | (cells == "")
-        numbers = pd.to_numeric(cells.where(~void), errors="coerce")
-        if item.reverse and item.scale_min is not None and item.scale_max is not None:
-            numbers = item.scale_min + item.scale_max - numbers
-        values[mask] = numbers.to_numpy(dtype=float)
+            scores = (texts == str(item.correct)).astype(float).to_numpy()
+        else:
+            void = texts.isin(item.dont_know + item.missing) | (texts == "")
+            numbers = pd.to_numeric(texts.where(~void), errors="coerce")
+            if item.reverse and item.scale_min is not None and item.scale_max is not None:
+                numbers = item.scale_min + item.scale_max - numbers
+            scores = numbers.to_numpy(dtype=float)
+        values[mask] = scores[raw_codes[mask]]
     return answers.assign(value=values)
 
 
@@ -113,12 +115,60 @@ def item_waves(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.Da
     return pd.DataFrame(out, index=pd.Index(people, name="participant_id"), columns=["pre", "post"])
 
 
+def wave_matrix(
+    scored: pd.DataFrame, codes: list[str], *, pre: str, post: str
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Every item's values at two waves in one person × item matrix, in a single pass over ``scored``.
+
+    Returns ``(people, before, after, present)``: the participant ids (sorted) with a value for at
+    least one of ``codes`` at any wave, and person × code arrays: the first value at ``pre`` and at
+    ``post`` (NaN where unanswered) and whether the person has a value of that item at any wave.
+    Column k of these is what ``item_waves(scored, codes[k], …)`` gives for the present rows.
+    """
+    item_of_row, item_labels = pd.factorize(scored["item_code"])  # distinct codes looked up once, not per row
+    items = pd.Index(codes).get_indexer(item_labels)
+    item_codes = np.where(item_of_row >= 0, items[item_of_row], -1)
+    keep = np.flatnonzero((item_codes >= 0) & scored["value"].notna().to_numpy())
+    item_codes = item_codes[keep]
+    people_codes, people = pd.factorize(scored["participant_id"].to_numpy()[keep], sort=True)
+    wave_of_row, wave_labels = pd.factorize(scored["wave"].to_numpy()[keep])
+    values = scored["value"].to_numpy(dtype=float)[keep]
+    shape = (len(people), len(codes))
+    present = np.zeros(shape, dtype=bool)
+    present[people_codes, item_codes] = True
+    matrices = []
+    for wave in (pre, post):
+        out = np.full(shape, np.nan)
+        found = np.flatnonzero(np.asarray(wave_labels == wave))
+        rows = np.flatnonzero(wave_of_row == found[0])[::-1] if len(found) else np.array([], dtype=np.intp)
+        out[people_codes[rows], item_codes[rows]] = values[rows]  # reversed rows: each first value wins
+        matrices.append(out)
+    return pd.Index(people, name="participant_id"), matrices[0], matrices[1], present
+
+
+def items_waves(scored: pd.DataFrame, codes: list[str], *, pre: str, post: str) -> dict[str, pd.DataFrame]:
+    """``item_waves`` for every code of ``codes`` from one ``wave_matrix`` (a code without values: an
+    empty frame)."""
+    people, before, after, present = wave_matrix(scored, codes, pre=pre, post=post)
+    out = {}
+    for k, code in enumerate(codes):
+        rows = np.flatnonzero(present[:, k])
+        values = np.column_stack([before[rows, k], after[rows, k]])
+        out[code] = pd.DataFrame(values, index=people[rows], columns=["pre", "post"])
+    return out
+
+
+def pairs_of(waves: pd.DataFrame) -> pd.DataFrame | None:
+    """The complete pairs of one ``item_waves`` frame; None when a wave has no value (see ``complete_pairs``)."""
+    missing_pre, missing_post = np.isnan(waves["pre"].to_numpy()), np.isnan(waves["post"].to_numpy())
+    if missing_pre.all() or missing_post.all():
+        return None
+    return waves[~(missing_pre | missing_post)]
+
+
 def complete_pairs(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame | None:
     """Participants with a value at both waves (columns ``pre``, ``post``); None when a wave has no value."""
-    waves = item_waves(scored, code, pre=pre, post=post)
-    if waves["pre"].isna().all() or waves["post"].isna().all():
-        return None
-    return waves.dropna()
+    return pairs_of(item_waves(scored, code, pre=pre, post=post))
 
 
 def rescaled_attitudes(scored: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -128,8 +178,8 @@ def rescaled_attitudes(scored: pd.DataFrame, instrument: Instrument) -> pd.DataF
     """
     scales = {i.code: i for i in instrument.attitude_items if i.scale_min is not None and i.scale_max is not None}
     part = scored[scored["item_code"].isin(list(scales))]
-    low = part["item_code"].map(lambda c: scales[c].scale_min)
-    high = part["item_code"].map(lambda c: scales[c].scale_max)
+    low = part["item_code"].map({c: i.scale_min for c, i in scales.items()})
+    high = part["item_code"].map({c: i.scale_max for c, i in scales.items()})
     return pd.DataFrame(
         {
             "participant_id": part["participant_id"],

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from deliberation.analysis import CHANGE_COLUMNS, by_item, complete_pairs, item_rows, paired_t
+from deliberation.analysis import CHANGE_COLUMNS, by_item, item_rows, items_waves, paired_t, pairs_of
 from deliberation.instrument import Instrument, Item
 
 DONT_KNOW = "DK"
@@ -182,8 +182,8 @@ def wilcoxon_signed_rank(pre: np.ndarray, post: np.ndarray) -> dict[str, float |
     }
 
 
-def _pairs(scored: pd.DataFrame, code: str, *, pre: str, post: str) -> pd.DataFrame:
-    pairs = complete_pairs(scored, code, pre=pre, post=post)
+def _pairs(waves: pd.DataFrame) -> pd.DataFrame:
+    pairs = pairs_of(waves)
     return pd.DataFrame(columns=["pre", "post"]) if pairs is None else pairs
 
 
@@ -198,9 +198,9 @@ def assess_change(scored: pd.DataFrame, instrument: Instrument, *, pre: str, pos
     ``wilcoxon_p_value``. DK and missing are excluded (value NaN). Unweighted.
     """
     rows = []
-    parts = by_item(scored)
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
-        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pair = _pairs(waves[item.code])
         a, b = pair["pre"].to_numpy(dtype=float), pair["post"].to_numpy(dtype=float)
         rows.append({"item": item.code, **paired_t(a, b), **wilcoxon_signed_rank(a, b)})
     adjusted = ("p_holm", "p_bh", "wilcoxon_p_holm", "wilcoxon_p_bh")
@@ -221,11 +221,11 @@ def mcnemar(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
     method``. DK and missing are excluded. Unweighted.
     """
     rows = []
-    parts = by_item(scored)
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
         if item.kind != "yesno":
             continue
-        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pair = _pairs(waves[item.code])
         a, b_ = pair["pre"].to_numpy(dtype=float), pair["post"].to_numpy(dtype=float)
         n = len(a)
         b = int(((a == 1) & (b_ == 0)).sum())
@@ -264,9 +264,9 @@ def stuart_maxwell(scored: pd.DataFrame, instrument: Instrument, *, pre: str, po
     dropping), ``statistic, df, p_value, note``. Unweighted.
     """
     rows = []
-    parts = by_item(scored)
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
-        pair = _pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pair = _pairs(waves[item.code])
         cats = np.union1d(pair["pre"].unique(), pair["post"].unique())
         k = len(cats)
         row: dict[str, object] = {"item": item.code, "n_pairs": len(pair), "n_categories": k}

@@ -9,12 +9,14 @@ explicitly (attended vs control, or invited vs control for intention to treat) a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from deliberation.analysis import by_item, item_rows, item_waves, knowledge_scores
+from deliberation.analysis import wave_matrix
 from deliberation.instrument import Instrument
+from deliberation.regression import ols_hc2
 from kleroterion.errors import KleroError
 
 MIN_BOOTSTRAP = 2000
@@ -59,36 +61,60 @@ def _complete(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return complete, len(data) - len(complete)
 
 
-def ancova(frame: pd.DataFrame, *, contrast: str) -> pd.DataFrame:
-    """OLS ``post = α + τ·treat + β·pre + ε`` with HC2 (MacKinnon & White 1985) standard errors,
-    statsmodels ``OLS(...).fit(cov_type="HC2")``; normal-based 95% CI and p.
+@dataclass(frozen=True)
+class _Outcomes:
+    """Several outcomes of the same persons as person × outcome arrays (one column per outcome).
 
-    One row: ``contrast, n_treated, n_control, n_excluded, tau, se, ci_low, ci_high, p_value,
-    beta_pre, sd_pre_control`` (ddof 1), ``standardised_tau = τ/sd(pre | control)``, ``cov_type``.
+    ``treat`` is 1, 0 or NaN per person; ``present`` marks the persons an outcome has a row for
+    (its complete cases and its excluded ones); ``pre``/``post`` are NaN where missing.
     """
-    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
 
-    data, excluded = _complete(frame)
-    x = sm.add_constant(data[["treat", "pre"]].to_numpy(dtype=float), has_constant="add")
-    fit = sm.OLS(data["post"].to_numpy(dtype=float), x).fit(cov_type="HC2")
-    tau, se = float(fit.params[1]), float(fit.bse[1])
-    ci = fit.conf_int(0.05)[1]
-    sd_c = float(data.loc[data["treat"] == 0, "pre"].std(ddof=1))
-    row = {
+    names: list[str]
+    treat: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    present: np.ndarray
+
+    def complete(self) -> np.ndarray:
+        finite = np.isfinite(self.pre) & np.isfinite(self.post)
+        return self.present & finite & np.isin(self.treat, (0, 1))[:, None]
+
+
+def _ancova_row(
+    pre: np.ndarray, post: np.ndarray, treat: np.ndarray, *, contrast: str, excluded: int
+) -> dict[str, object]:
+    """One ``ancova`` row from complete cases (``ols_hc2`` = statsmodels ``OLS.fit(cov_type="HC2")``)."""
+    fit = ols_hc2(post, np.column_stack([np.ones(len(post)), treat, pre]))
+    tau = float(fit.params[1])
+    sd_c = float(np.std(pre[treat == 0], ddof=1))
+    return {
         "contrast": contrast,
-        "n_treated": int((data["treat"] == 1).sum()),
-        "n_control": int((data["treat"] == 0).sum()),
+        "n_treated": int((treat == 1).sum()),
+        "n_control": int((treat == 0).sum()),
         "n_excluded": excluded,
         "tau": tau,
-        "se": se,
-        "ci_low": float(ci[0]),
-        "ci_high": float(ci[1]),
-        "p_value": float(fit.pvalues[1]),
+        "se": float(fit.bse[1]),
+        "ci_low": float(fit.ci_low[1]),
+        "ci_high": float(fit.ci_high[1]),
+        "p_value": float(fit.p_values[1]),
         "beta_pre": float(fit.params[2]),
         "sd_pre_control": sd_c,
         "standardised_tau": tau / sd_c if sd_c > 0 else np.nan,
         "cov_type": "HC2, normal",
     }
+
+
+def ancova(frame: pd.DataFrame, *, contrast: str) -> pd.DataFrame:
+    """OLS ``post = α + τ·treat + β·pre + ε`` with HC2 (MacKinnon & White 1985) standard errors, as
+    statsmodels ``OLS(...).fit(cov_type="HC2")`` (computed by ``regression.ols_hc2``); normal-based
+    95% CI and p.
+
+    One row: ``contrast, n_treated, n_control, n_excluded, tau, se, ci_low, ci_high, p_value,
+    beta_pre, sd_pre_control`` (ddof 1), ``standardised_tau = τ/sd(pre | control)``, ``cov_type``.
+    """
+    data, excluded = _complete(frame)
+    arrays = [data[c].to_numpy(dtype=float) for c in ("pre", "post", "treat")]
+    row = _ancova_row(*arrays, contrast=contrast, excluded=excluded)
     return pd.DataFrame([row], columns=list(ANCOVA_COLUMNS))
 
 
@@ -109,8 +135,36 @@ def gain_difference(
 def _resample_counts(n: int, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
     """``counts[b, i]``: how often person i is drawn in bootstrap replicate b (n draws with replacement)."""
     draws = rng.integers(0, n, (n_bootstrap, n), dtype=np.int64 if n > 2**31 - 1 else np.int32)
-    flat = draws + (np.arange(n_bootstrap, dtype=np.int64) * n)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n).astype(float)
+    counts = np.empty((n_bootstrap, n))
+    for b, row in enumerate(draws):  # row by row: 4× faster than one bincount over offset indices
+        counts[b] = np.bincount(row, minlength=n)
+    return counts
+
+
+def _outcomes_of_frames(frames: Mapping[str, pd.DataFrame]) -> _Outcomes:
+    """The frames (``pre, post, treat`` indexed by person) as arrays over the union of their persons,
+    in order of first appearance; a person's ``treat`` is the first one given."""
+    treat = pd.concat([pd.to_numeric(f["treat"], errors="coerce") for f in frames.values()])
+    treat = treat[~treat.index.duplicated()]
+    shape = (len(treat), len(frames))
+    pre, post, present = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+    for k, frame in enumerate(frames.values()):
+        rows = treat.index.get_indexer(frame.index)
+        pre[rows, k] = pd.to_numeric(frame["pre"], errors="coerce").to_numpy(dtype=float)
+        post[rows, k] = pd.to_numeric(frame["post"], errors="coerce").to_numpy(dtype=float)
+        present[rows, k] = True
+    return _Outcomes(list(frames), treat.to_numpy(dtype=float), pre, post, present)
+
+
+def _arm_notes(outcomes: _Outcomes, complete: np.ndarray) -> dict[str, str]:
+    """Outcomes an arm has fewer than two complete cases for (the ``_complete`` rule), with the reason."""
+    treated = (complete & (outcomes.treat == 1)[:, None]).sum(axis=0)
+    control = (complete & (outcomes.treat == 0)[:, None]).sum(axis=0)
+    return {
+        name: "Each arm needs at least two complete cases."
+        for name, t, c in zip(outcomes.names, treated, control, strict=True)
+        if t < 2 or c < 2
+    }
 
 
 def gain_differences(
@@ -127,55 +181,67 @@ def gain_differences(
     """
     if n_bootstrap < MIN_BOOTSTRAP:
         raise KleroError(f"Use at least {MIN_BOOTSTRAP} bootstrap resamples.", code="bootstrap_size")
-    treat = pd.concat([pd.to_numeric(f["treat"], errors="coerce") for f in frames.values()])
-    treat = treat[~treat.index.duplicated()]
-    arms = {arm: treat.index[treat == arm] for arm in (1, 0)}
-    counts = {arm: _resample_counts(len(ids), n_bootstrap, rng) for arm, ids in arms.items() if len(ids)}
-    fitted: dict[str, tuple[pd.DataFrame, int]] = {}
     notes: dict[str, str] = {}
     for outcome, frame in frames.items():
         try:
-            fitted[outcome] = _complete(frame)
+            _complete(frame)
         except KleroError as exc:
             notes[outcome] = exc.message
-    boot: dict[int, np.ndarray] = {}
-    for arm, ids in arms.items() if fitted else ():  # each arm has ≥ 2 persons when anything fitted
-        # One matrix product per arm for every outcome: columns are outcomes, rows the arm's persons.
-        gains = pd.DataFrame(
-            {o: (d["post"] - d["pre"])[d["treat"] == arm].reindex(ids) for o, (d, _) in fitted.items()}, index=ids
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot[arm] = (counts[arm] @ gains.fillna(0).to_numpy(float)) / (counts[arm] @ gains.notna().to_numpy(float))
-    rows: list[dict[str, object]] = []
-    for outcome in frames:
+    return _gain_table(_outcomes_of_frames(frames), notes, contrast=contrast, rng=rng, n_bootstrap=n_bootstrap)
+
+
+def _gain_table(
+    outcomes: _Outcomes, notes: dict[str, str], *, contrast: str, rng: np.random.Generator, n_bootstrap: int
+) -> pd.DataFrame:
+    """The ``gain_differences`` table of ``outcomes`` (``notes``: outcomes already known not to fit).
+
+    The bootstrap is two matrix products per arm: ``counts (B × persons) @ gains (persons × outcomes)``
+    over the persons' complete gains (0 where missing) and over the indicator of a complete gain.
+    """
+    complete = outcomes.complete()
+    notes = {**_arm_notes(outcomes, complete), **notes}
+    treat = outcomes.treat
+    counts = {
+        arm: _resample_counts(int((treat == arm).sum()), n_bootstrap, rng) for arm in (1, 0) if (treat == arm).any()
+    }
+    gain = np.where(complete, outcomes.post - outcomes.pre, np.nan)
+    fitted = [k for k, name in enumerate(outcomes.names) if name not in notes]
+    low = high = np.full(len(outcomes.names), np.nan)
+    if fitted:  # each arm has ≥ 2 persons when anything fitted
+        boot = {}
+        for arm in (1, 0):
+            rows = gain[treat == arm][:, fitted]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot[arm] = (counts[arm] @ np.nan_to_num(rows, nan=0.0)) / (counts[arm] @ np.isfinite(rows))
+        low, high = np.full((2, len(outcomes.names)), np.nan)
+        low[fitted], high[fitted] = np.nanquantile(boot[1] - boot[0], [0.025, 0.975], axis=0)
+    rows_out: list[dict[str, object]] = []
+    for k, outcome in enumerate(outcomes.names):
         if outcome in notes:
-            rows.append({"outcome": outcome, "contrast": contrast, "note": notes[outcome]})
+            rows_out.append({"outcome": outcome, "contrast": contrast, "note": notes[outcome]})
             continue
-        data, excluded = fitted[outcome]
-        k = list(fitted).index(outcome)
-        gain = data["post"] - data["pre"]
-        means = {arm: float(gain[data["treat"] == arm].mean()) for arm in (1, 0)}
-        low, high = np.nanquantile(boot[1][:, k] - boot[0][:, k], [0.025, 0.975])
+        arm_t, arm_c = complete[:, k] & (treat == 1), complete[:, k] & (treat == 0)
+        means = {1: float(gain[arm_t, k].mean()), 0: float(gain[arm_c, k].mean())}
         estimate = means[1] - means[0]
-        sd_c = float(data.loc[data["treat"] == 0, "pre"].std(ddof=1))
-        rows.append(
+        sd_c = float(np.std(outcomes.pre[arm_c, k], ddof=1))
+        rows_out.append(
             {
                 "outcome": outcome,
                 "contrast": contrast,
-                "n_treated": int((data["treat"] == 1).sum()),
-                "n_control": int((data["treat"] == 0).sum()),
-                "n_excluded": excluded,
+                "n_treated": int(arm_t.sum()),
+                "n_control": int(arm_c.sum()),
+                "n_excluded": int(outcomes.present[:, k].sum() - complete[:, k].sum()),
                 "gain_treated": means[1],
                 "gain_control": means[0],
                 "gain_difference": estimate,
-                "ci_low": float(low),
-                "ci_high": float(high),
+                "ci_low": float(low[k]),
+                "ci_high": float(high[k]),
                 "n_bootstrap": n_bootstrap,
                 "standardised_difference": estimate / sd_c if sd_c > 0 else np.nan,
                 "note": "",
             }
         )
-    return pd.DataFrame(rows, columns=["outcome", *GAIN_COLUMNS, "note"])
+    return pd.DataFrame(rows_out, columns=["outcome", *GAIN_COLUMNS, "note"])
 
 
 CONTRASTS = {
@@ -206,6 +272,38 @@ def draw_control_group(
     return shuffled.drop_duplicates("address_key").iloc[:count]
 
 
+def _outcome_matrix(scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str) -> tuple[pd.Index, _Outcomes]:
+    """Every attitude item and the knowledge score (``knowledge_scores``, DK = wrong, of those who
+    answered the wave) of every person in ``scored``, from one person × item matrix; ``treat`` unset."""
+    codes = [i.code for i in instrument.attitude_items]
+    knowledge = [i.code for i in instrument.knowledge_items]
+    people, before, after, present = wave_matrix(scored, codes + knowledge, pre=pre, post=post)
+    names = list(codes)
+    if knowledge:
+        k = slice(len(codes), None)
+        scores = [
+            np.where(np.isnan(m[:, k]).all(axis=1), np.nan, np.nan_to_num(m[:, k]).mean(axis=1))
+            for m in (before, after)
+        ]
+        answered = ~(np.isnan(before[:, k]) & np.isnan(after[:, k])).all(axis=1)
+        before = np.column_stack([before[:, : len(codes)], scores[0]])
+        after = np.column_stack([after[:, : len(codes)], scores[1]])
+        present = np.column_stack([present[:, : len(codes)], answered])
+        names.append("knowledge_score")
+    return people, _Outcomes(names, np.full(len(people), np.nan), before, after, present)
+
+
+def _select(people: pd.Index, outcomes: _Outcomes, treat: pd.Series) -> _Outcomes:
+    """The persons of ``treat`` with their ``treat``, in the order the per-outcome frames would list
+    them (each outcome's persons sorted by id, a person first seen at their first outcome)."""
+    present = outcomes.present & people.isin(treat.index)[:, None]
+    sequence = np.concatenate([np.array([], dtype=np.intp), *(np.flatnonzero(c) for c in present.T)])
+    seen, first = np.unique(sequence, return_index=True)
+    order = seen[np.argsort(first, kind="stable")]
+    treat_values = treat.reindex(people[order]).to_numpy(dtype=float)
+    return _Outcomes(outcomes.names, treat_values, outcomes.pre[order], outcomes.post[order], present[order])
+
+
 def control_effects(
     scored: pd.DataFrame,
     instrument: Instrument,
@@ -225,28 +323,55 @@ def control_effects(
 
     Returns ``(ancova_table, gain_table)``: the ``ancova`` and ``gain_difference`` columns with
     ``outcome`` (item code or ``knowledge_score``) first. An outcome an arm has fewer than two complete
-    cases for is one row with the reason in ``note``.
+    cases for is one row with the reason in ``note``. See ``control_contrasts`` for several at once.
     """
-    if contrast not in CONTRASTS:
-        raise KleroError(f"contrast must be one of {sorted(CONTRASTS)}, not {contrast!r}.", code="contrast")
-    label, treated = CONTRASTS[contrast]
-    arms = arms[arms.isin([*treated, "control"])]
-    treat = arms.isin(treated).astype(int).rename("treat")
-    outcomes: dict[str, pd.DataFrame] = {}
-    parts = by_item(scored)
-    for item in instrument.attitude_items:
-        outcomes[item.code] = item_waves(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
-    if instrument.knowledge_items:
-        outcomes["knowledge_score"] = pd.concat(
-            [knowledge_scores(scored, instrument, wave=w) for w in (pre, post)], axis=1, keys=["pre", "post"]
+    tables = control_contrasts(
+        scored, instrument, arms, pre=pre, post=post, rngs={contrast: rng}, n_bootstrap=n_bootstrap
+    )
+    return tables[contrast]
+
+
+def control_contrasts(
+    scored: pd.DataFrame,
+    instrument: Instrument,
+    arms: pd.Series,
+    *,
+    pre: str,
+    post: str,
+    rngs: Mapping[str, np.random.Generator],
+    n_bootstrap: int = MIN_BOOTSTRAP,
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """``control_effects`` for each contrast of ``rngs`` (contrast → its bootstrap generator), all
+    read from one person × outcome matrix (``analysis.wave_matrix``) instead of a frame per item."""
+    for contrast in rngs:
+        if contrast not in CONTRASTS:
+            raise KleroError(f"contrast must be one of {sorted(CONTRASTS)}, not {contrast!r}.", code="contrast")
+    if n_bootstrap < MIN_BOOTSTRAP:
+        raise KleroError(f"Use at least {MIN_BOOTSTRAP} bootstrap resamples.", code="bootstrap_size")
+    people, everyone = _outcome_matrix(scored, instrument, pre=pre, post=post)
+    out = {}
+    for contrast, rng in rngs.items():
+        label, treated = CONTRASTS[contrast]
+        in_design = arms[arms.isin([*treated, "control"])]
+        outcomes = _select(people, everyone, in_design.isin(treated).astype(int))
+        complete = outcomes.complete()
+        notes = _arm_notes(outcomes, complete)
+        out[contrast] = (
+            _ancova_table(outcomes, complete, notes, contrast=label),
+            _gain_table(outcomes, notes, contrast=label, rng=rng, n_bootstrap=n_bootstrap),
         )
-    frames = {outcome: values.join(treat, how="inner") for outcome, values in outcomes.items()}
-    ancovas = []
-    for outcome, frame in frames.items():
-        try:
-            ancovas.append(ancova(frame, contrast=label).assign(outcome=outcome, note=""))
-        except KleroError as exc:
-            ancovas.append(pd.DataFrame([{"outcome": outcome, "contrast": label, "note": exc.message}]))
-    gains = gain_differences(frames, contrast=label, rng=rng, n_bootstrap=n_bootstrap)
-    order_a = ["outcome", *ANCOVA_COLUMNS, "note"]
-    return pd.concat(ancovas, ignore_index=True).reindex(columns=order_a), gains
+    return out
+
+
+def _ancova_table(outcomes: _Outcomes, complete: np.ndarray, notes: dict[str, str], *, contrast: str) -> pd.DataFrame:
+    """One ``ancova`` row per outcome (``notes``: outcomes that cannot be fitted, with the reason)."""
+    rows: list[dict[str, object]] = []
+    for k, outcome in enumerate(outcomes.names):
+        if outcome in notes:
+            rows.append({"outcome": outcome, "contrast": contrast, "note": notes[outcome]})
+            continue
+        used = complete[:, k]
+        excluded = int(outcomes.present[:, k].sum() - used.sum())
+        values = (outcomes.pre[used, k], outcomes.post[used, k], outcomes.treat[used])
+        rows.append({"outcome": outcome, **_ancova_row(*values, contrast=contrast, excluded=excluded), "note": ""})
+    return pd.DataFrame(rows, columns=["outcome", *ANCOVA_COLUMNS, "note"])

@@ -50,6 +50,14 @@ def signed_move(pre: float, post: float, reference: float) -> float:
     return 0.0 if abs(move) < EPS else float(move * np.sign(gap))
 
 
+def signed_moves(pre: np.ndarray, post: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``signed_move`` element-wise over arrays."""
+    gap, move = reference - pre, post - pre
+    out = np.where(np.abs(move) < EPS, 0.0, move * np.sign(gap))
+    out[np.isnan(gap) | np.isnan(move) | (np.abs(gap) < EPS)] = np.nan
+    return out
+
+
 def group_domination(
     values: pd.DataFrame, groups: pd.Series, advantaged: pd.Series, *, pre: str, post: str, characteristic: str
 ) -> pd.DataFrame:
@@ -74,25 +82,24 @@ def group_domination(
         means[f"adv_{w}"] = sub.get((True, wave), pd.Series(np.nan, index=sub.index)).reindex(means.index)
         means[f"dis_{w}"] = sub.get((False, wave), pd.Series(np.nan, index=sub.index)).reindex(means.index)
         means[f"grp_{w}"] = whole.get(wave, pd.Series(np.nan, index=whole.index))
-    rows = []
-    for (group, index), m in zip(means.index, means.to_dict("records"), strict=True):
-        if size.at[group, True] == 0 or size.at[group, False] == 0:
-            continue
-        rows.append(
-            {
-                "characteristic": characteristic,
-                "group": group,
-                "index": index,
-                "n_adv": int(size.at[group, True]),
-                "n_dis": int(size.at[group, False]),
-                **m,
-                "toward_adv_group": signed_move(m["grp_pre"], m["grp_post"], m["adv_pre"]),
-                "toward_adv_dis": signed_move(m["dis_pre"], m["dis_post"], m["adv_pre"]),
-                "toward_dis_group": signed_move(m["grp_pre"], m["grp_post"], m["dis_pre"]),
-                "toward_dis_adv": signed_move(m["adv_pre"], m["adv_post"], m["dis_pre"]),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(DOMINATION_COLUMNS))
+    group_of = means.index.get_level_values("group")
+    n_adv = size[True].reindex(group_of).to_numpy()
+    n_dis = size[False].reindex(group_of).to_numpy()
+    mixed = (n_adv > 0) & (n_dis > 0)  # groups with both an advantaged and a disadvantaged member
+    m = {column: means[column].to_numpy(dtype=float)[mixed] for column in means.columns}
+    table = {
+        "characteristic": characteristic,
+        "group": group_of[mixed],
+        "index": means.index.get_level_values("index")[mixed],
+        "n_adv": n_adv[mixed].astype(int),
+        "n_dis": n_dis[mixed].astype(int),
+        **m,
+        "toward_adv_group": signed_moves(m["grp_pre"], m["grp_post"], m["adv_pre"]),
+        "toward_adv_dis": signed_moves(m["dis_pre"], m["dis_post"], m["adv_pre"]),
+        "toward_dis_group": signed_moves(m["grp_pre"], m["grp_post"], m["dis_pre"]),
+        "toward_dis_adv": signed_moves(m["adv_pre"], m["adv_post"], m["dis_pre"]),
+    }
+    return pd.DataFrame(table, columns=list(DOMINATION_COLUMNS))
 
 
 def summarise_domination(table: pd.DataFrame) -> pd.DataFrame:

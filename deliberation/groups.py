@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from deliberation.regression import ols_cluster
 from kleroterion.errors import KleroError
 
 GROUP_INDEX_COLUMNS = (
@@ -86,30 +87,31 @@ def group_index_changes(values: pd.DataFrame, groups: pd.Series, *, pre: str, po
         raise KleroError(f"{int(unassigned.sum())} values belong to participants without a group.", code="unassigned")
     stats = frame[frame["wave"].isin([pre, post])].groupby(["group", "index", "wave"])["value"]
     agg = stats.agg(["count", "mean", "std"]).set_axis(["n", "m", "sd"], axis=1).unstack("wave")  # std: ddof 1
-    rows = []
-    for (group, index), r in agg.iterrows():
-        m_pre, m_post, sd_pre, sd_post = r[("m", pre)], r[("m", post)], r[("sd", pre)], r[("sd", post)]
-        side = float(np.sign(m_pre - 0.5))
-        polar = (m_post - m_pre) * side
-        room = (1 - m_pre) if side > 0 else m_pre
-        rows.append(
-            {
-                "group": group,
-                "index": index,
-                "n_pre": int(np.nan_to_num(r[("n", pre)])),
-                "n_post": int(np.nan_to_num(r[("n", post)])),
-                "m_pre": m_pre,
-                "m_post": m_post,
-                "sd_pre": sd_pre,
-                "sd_post": sd_post,
-                "homogenised": float(sd_post < sd_pre) if not np.isnan(sd_pre + sd_post) else np.nan,
-                "homo_extent": sd_pre - sd_post,
-                "polar_extent": polar,
-                "polarised": float(polar > 0) if side != 0 and not np.isnan(polar) else np.nan,
-                "polar_extent_normalised": polar / room if side != 0 and room > 0 else np.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(GROUP_INDEX_COLUMNS))
+    agg = agg.reindex(columns=pd.MultiIndex.from_product([["n", "m", "sd"], [pre, post]]))
+    m_pre, m_post, sd_pre, sd_post = (
+        agg[key].to_numpy(dtype=float) for key in (("m", pre), ("m", post), ("sd", pre), ("sd", post))
+    )
+    side = np.sign(m_pre - 0.5)
+    polar = (m_post - m_pre) * side
+    room = np.where(side > 0, 1 - m_pre, m_pre)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalised = np.where((side != 0) & (room > 0), polar / room, np.nan)
+    table = {
+        "group": agg.index.get_level_values("group"),
+        "index": agg.index.get_level_values("index"),
+        "n_pre": np.nan_to_num(agg[("n", pre)].to_numpy(dtype=float)).astype(int),
+        "n_post": np.nan_to_num(agg[("n", post)].to_numpy(dtype=float)).astype(int),
+        "m_pre": m_pre,
+        "m_post": m_post,
+        "sd_pre": sd_pre,
+        "sd_post": sd_post,
+        "homogenised": np.where(np.isnan(sd_pre + sd_post), np.nan, (sd_post < sd_pre).astype(float)),
+        "homo_extent": sd_pre - sd_post,
+        "polar_extent": polar,
+        "polarised": np.where((side != 0) & ~np.isnan(polar), (polar > 0).astype(float), np.nan),
+        "polar_extent_normalised": normalised,
+    }
+    return pd.DataFrame(table, columns=list(GROUP_INDEX_COLUMNS))
 
 
 def summarise_distortions(changes: pd.DataFrame) -> pd.DataFrame:
@@ -144,39 +146,37 @@ ASSIGNMENT_CHECK_COLUMNS = ("index", "n", "n_groups", "coefficient", "se", "ci_l
 def assignment_check(values: pd.DataFrame, groups: pd.Series, *, wave: str) -> pd.DataFrame:
     """Check of random assignment (DOMAIN.md §3.7): per index, OLS of a person's own value at ``wave``
     on the leave-one-out mean of the rest of their group, with SEs clustered by group (statsmodels
-    ``cov_type="cluster"``, small-sample factor G/(G−1)·(N−1)/(N−K)), normal 95% CI.
+    ``cov_type="cluster"``, small-sample factor G/(G−1)·(N−1)/(N−K); computed by
+    ``regression.ols_cluster``), normal 95% CI.
 
     Under random assignment the slope is near zero (slightly negative in small groups: about
     −1/(n_g − 1) for equal groups). Persons alone in their group at the wave have no leave-one-out
     mean and are excluded. Columns: ``index, n, n_groups, coefficient, se, ci_low, ci_high, p_value,
     note``.
     """
-    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
-
     frame = values[(values["wave"] == wave)].dropna(subset=["value"])
     frame = frame.assign(group=frame["participant_id"].map(groups)).dropna(subset=["group"])
+    by = frame.groupby(["index", "group"])["value"]  # every index's groups in one pass
+    size, total = by.transform("size"), by.transform("sum")
+    frame = frame.assign(loo=(total - frame["value"]) / (size - 1), shared=size > 1)
     rows = []
     for index, part in frame.groupby("index", sort=True):
-        by = part.groupby("group")["value"]
-        size, total = by.transform("size"), by.transform("sum")
-        part = part.assign(loo=(total - part["value"]) / (size - 1)).loc[size > 1]
+        part = part.loc[part["shared"]]
         n_groups = int(part["group"].nunique())
         row = {"index": index, "n": len(part), "n_groups": n_groups}
         if n_groups < 3:
             rows.append({**row, "note": "fewer than 3 groups"})
             continue
-        x = sm.add_constant(part["loo"].to_numpy(dtype=float), has_constant="add")
-        codes = pd.factorize(part["group"])[0]
-        fit = sm.OLS(part["value"].to_numpy(dtype=float), x).fit(cov_type="cluster", cov_kwds={"groups": codes})
-        ci = fit.conf_int(0.05)
+        x = np.column_stack([np.ones(len(part)), part["loo"].to_numpy(dtype=float)])
+        fit = ols_cluster(part["value"].to_numpy(dtype=float), x, part["group"].to_numpy())
         rows.append(
             {
                 **row,
                 "coefficient": float(fit.params[1]),
                 "se": float(fit.bse[1]),
-                "ci_low": float(ci[1, 0]),
-                "ci_high": float(ci[1, 1]),
-                "p_value": float(fit.pvalues[1]),
+                "ci_low": float(fit.ci_low[1]),
+                "ci_high": float(fit.ci_high[1]),
+                "p_value": float(fit.p_values[1]),
                 "note": "",
             }
         )

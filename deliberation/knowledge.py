@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from deliberation.analysis import by_item, complete_pairs, item_rows, knowledge_scores, summarise_knowledge_gain
+from deliberation.analysis import items_waves, knowledge_scores, pairs_of, summarise_knowledge_gain
 from deliberation.instrument import Instrument
+from deliberation.regression import ols_hc2
 
 UNANSWERED_CELLS = ("", "nan", "None", "<NA>")
 
@@ -60,7 +61,8 @@ def change_on_knowledge(
     scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str, covariates: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Per attitude item, OLS ``Δy_i = α + β·ΔK_i + γ'X_i + ε`` with X = (y_pre, K_pre, covariates),
-    HC2 standard errors (statsmodels ``OLS.fit(cov_type="HC2")``), normal 95% CI (DOMAIN.md §3.6).
+    HC2 standard errors (statsmodels ``OLS.fit(cov_type="HC2")``, computed by ``regression.ols_hc2``),
+    normal 95% CI (DOMAIN.md §3.6).
 
     Fitted twice per item: ``outcome = "signed"`` (Δy, direction) and ``"absolute"`` (|Δy|, amount).
     Knowledge scores are the default DK-wrong scores. Persons without both waves of the item or of
@@ -69,33 +71,39 @@ def change_on_knowledge(
     note``; empty without knowledge items. An item that cannot be fitted (too few persons, collinear
     predictors) is one row with ``term = "(not fitted)"`` and the reason in ``note``.
     """
-    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
-
     if not instrument.knowledge_items:
         return pd.DataFrame(columns=list(CHANGE_KNOWLEDGE_COLUMNS))
     k_pre = knowledge_scores(scored, instrument, wave=pre).rename("k_pre")
     k_post = knowledge_scores(scored, instrument, wave=post)
     gain = (k_post - k_pre).rename("delta_k")
     rows = []
-    parts = by_item(scored)
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pairs = pairs_of(waves[item.code])
         if pairs is None:
             continue
-        delta_y = (pairs["post"] - pairs["pre"]).rename("delta_y")
-        data = pd.concat([delta_y, gain, pairs["pre"].rename("y_pre"), k_pre], axis=1, join="inner")
+        index = pairs.index
+        data = pd.DataFrame(
+            {
+                "delta_y": pairs["post"] - pairs["pre"],
+                "delta_k": gain.reindex(index),
+                "y_pre": pairs["pre"],
+                "k_pre": k_pre.reindex(index),
+            },
+            index=index,
+        )
         if covariates is not None:
             data = data.join(covariates, how="inner")
         data = data.dropna()
         terms = [c for c in data.columns if c != "delta_y"]
-        x = sm.add_constant(data[terms].to_numpy(dtype=float), has_constant="add")
+        x = np.column_stack([np.ones(len(data)), data[terms].to_numpy(dtype=float)])
         if len(data) <= x.shape[1] or np.linalg.matrix_rank(x) < x.shape[1]:
             note = "too few persons" if len(data) <= x.shape[1] else "collinear predictors (e.g. ΔK = 1 − K_pre)"
             rows.append({"item": item.code, "outcome": "both", "term": "(not fitted)", "n": len(data), "note": note})
             continue
-        for outcome, y in (("signed", data["delta_y"]), ("absolute", data["delta_y"].abs())):
-            fit = sm.OLS(y.to_numpy(dtype=float), x).fit(cov_type="HC2")
-            ci = fit.conf_int(0.05)
+        delta_y = data["delta_y"].to_numpy(dtype=float)
+        for outcome, y in (("signed", delta_y), ("absolute", np.abs(delta_y))):
+            fit = ols_hc2(y, x)
             for k, term in enumerate(["const", *terms]):
                 rows.append(
                     {
@@ -104,9 +112,9 @@ def change_on_knowledge(
                         "term": term,
                         "coefficient": float(fit.params[k]),
                         "se": float(fit.bse[k]),
-                        "ci_low": float(ci[k, 0]),
-                        "ci_high": float(ci[k, 1]),
-                        "p_value": float(fit.pvalues[k]),
+                        "ci_low": float(fit.ci_low[k]),
+                        "ci_high": float(fit.ci_high[k]),
+                        "p_value": float(fit.p_values[k]),
                         "n": len(data),
                         "note": "",
                     }

@@ -251,7 +251,8 @@ def attendance_model(
     Columns: ``term, coefficient, se, odds_ratio, ci_low, ci_high, p_value, n, n_attended,
     n_excluded, reference``.
     """
-    import statsmodels.api as sm  # lazy: statsmodels adds ~1 s to every klero start-up
+    # lazy: statsmodels adds ~1 s to every klero start-up; the module alone, not statsmodels.api (0.3 s, not 0.8)
+    from statsmodels.discrete.discrete_model import Logit
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     cols = [attended, *nominal, *numeric]
@@ -270,7 +271,7 @@ def attendance_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = sm.Logit(y.to_numpy(), x.to_numpy()).fit(disp=0, maxiter=200)
+            fit = Logit(y.to_numpy(), x.to_numpy()).fit(disp=0, maxiter=200)
         except np.linalg.LinAlgError as exc:
             raise KleroError(f"The attendance model cannot be fitted: {exc}.", code="attendance_model") from exc
     trouble = [w for w in caught if issubclass(w.category, ConvergenceWarning | PerfectSeparationWarning)]

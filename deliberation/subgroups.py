@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from deliberation.analysis import by_item, complete_pairs, item_rows, paired_t
+from deliberation.analysis import items_waves, paired_t, pairs_of
 from deliberation.disclosure import suppressed_cells
 from deliberation.instrument import Instrument
 
@@ -42,17 +42,19 @@ def subgroup_change(
     category ``(missing)``. Unweighted.
     """
     rows = []
-    parts = by_item(scored)
+    labels = {var: characteristics[var].astype("string").replace("", pd.NA) for var in variables}
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pairs = pairs_of(waves[item.code])
         if pairs is None:
             continue
+        before, after = pairs["pre"].to_numpy(dtype=float), pairs["post"].to_numpy(dtype=float)
         for var in variables:
-            groups = characteristics[var].reindex(pairs.index).astype("string").replace("", pd.NA).fillna("(missing)")
+            groups = labels[var].reindex(pairs.index).fillna("(missing)").to_numpy(dtype=object)
             block = []
-            for cat in sorted(groups.unique()):
-                sel = pairs[groups == cat]
-                stats_row = paired_t(sel["pre"].to_numpy(dtype=float), sel["post"].to_numpy(dtype=float))
+            for cat in sorted(set(groups)):
+                sel = groups == cat
+                stats_row = paired_t(before[sel], after[sel])
                 block.append({"item": item.code, "variable": var, "category": cat, **stats_row})
             rows.extend(_suppress(block, min_cell))
     return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))

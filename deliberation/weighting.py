@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from deliberation.analysis import by_item, complete_pairs, item_rows
+from deliberation.analysis import items_waves, pairs_of
 from deliberation.instrument import Instrument
 from kleroterion.errors import KleroError
 
@@ -148,9 +148,9 @@ def weighted_change(
     ``weighted_mean``; ``n`` is the real number of pairs.
     """
     rows = []
-    parts = by_item(scored)
+    waves = items_waves(scored, [i.code for i in instrument.attitude_items], pre=pre, post=post)
     for item in instrument.attitude_items:
-        pairs = complete_pairs(item_rows(parts, item.code, scored), item.code, pre=pre, post=post)
+        pairs = pairs_of(waves[item.code])
         if pairs is None:
             continue
         diff = pairs["post"] - pairs["pre"]

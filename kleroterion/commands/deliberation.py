@@ -16,6 +16,7 @@ from deliberation.analysis import (
     score_answers,
     summarise_change,
     summarise_knowledge_gain,
+    wave_matrix,
 )
 from deliberation.change import (
     WILCOXON_CORRECTION,
@@ -27,7 +28,7 @@ from deliberation.change import (
     modal_answers,
     stuart_maxwell,
 )
-from deliberation.control import control_effects, draw_control_group
+from deliberation.control import control_contrasts, draw_control_group
 from deliberation.domination import group_domination, summarise_domination
 from deliberation.evaluation import evaluation_distributions, summarise_evaluation
 from deliberation.groups import assignment_check, group_index_changes, summarise_distortions
@@ -330,12 +331,13 @@ def _control_analyses(
     invited = set(arms[arms == "invited"].index)
     invited_post = answers["participant_id"].isin(invited) & (answers["wave"] == post)
     designs = [("attended", "")] + ([("invited", "_itt")] if invited_post.any() else [])
-    scored = answers[answers["participant_id"].isin(arms.index)]
+    seeds = {contrast: fresh_seed() for contrast, _ in designs}
+    tables = control_contrasts(  # persons outside the contrast's arms are left out there
+        answers, instrument, arms, pre=pre, post=post, rngs={c: generator(seed) for c, seed in seeds.items()}
+    )
     for contrast, suffix in designs:
-        seed = fresh_seed()
-        anc, gain = control_effects(
-            scored, instrument, arms, pre=pre, post=post, rng=generator(seed), contrast=contrast
-        )
+        seed = seeds[contrast]
+        anc, gain = tables[contrast]
         params = {"pre": pre, "post": post, "contrast": str(anc["contrast"].iloc[0]), "weighted": False}
         ws.store.save_analysis(f"control_ancova{suffix}", anc, parameters={**params, "cov_type": "HC2"})
         ws.store.save_analysis(
@@ -418,9 +420,9 @@ def _representativeness(
     nominal = [c for c in ("gender", "age_band", "education") if c in participants]
     people = participants.set_index("participant_id")
     scored = answers[answers["wave"] == wave]
-    scales = scored[scored["item_code"].isin([i.code for i in instrument.attitude_items])].pivot_table(
-        index="participant_id", columns="item_code", values="value", aggfunc="first"
-    )
+    codes = sorted(i.code for i in instrument.attitude_items)  # first value per person and item, columns sorted
+    respondents, first, _, _ = wave_matrix(scored, codes, pre=wave, post=wave)
+    scales = pd.DataFrame(first, index=respondents, columns=codes).dropna(axis=1, how="all")
     people = people.join(scales)
     if instrument.knowledge_items:
         people = people.join(knowledge_scores(scored, instrument, wave=wave).rename("knowledge_score"))
