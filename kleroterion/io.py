@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -30,11 +31,33 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_spss(path: Path) -> pd.DataFrame:
+    """An SPSS ``.sav``/``.zsav`` export (pyreadstat) as strings: the stored codes, not their value
+    labels (so declared missing codes such as 9 or 99 stay visible to the instrument), whole numbers
+    without a decimal point, system-missing as ''."""
+    import pyreadstat  # lazy: only SPSS files need it
+
+    try:
+        data, _ = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=True)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise ValueError(f"not a readable SPSS file ({exc})") from exc
+
+    def text(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return pd.DataFrame({column: [text(v) for v in data[column]] for column in data.columns}, dtype=object)
+
+
 def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV, XLSX or Parquet file with every cell as a string ('' for empty).
+    """Read a CSV, XLSX, Parquet or SPSS (``.sav``) file with every cell as a string ('' for empty).
 
     The frame's index is the file row number of each record (the header is row 1), so messages can
-    name rows as the user sees them in a spreadsheet; blank lines are skipped.
+    name rows as the user sees them in a spreadsheet; blank lines are skipped. For SPSS files it is
+    the case number (from 1).
     """
     if not path.is_file():
         raise InputError(str(path), [Problem("file not found")], hint="check the path")
@@ -44,16 +67,22 @@ def read_table(path: Path) -> pd.DataFrame:
             frame = pd.read_excel(path, dtype=str, keep_default_na=False)
         elif suffix == ".parquet":
             frame = pd.read_parquet(path).astype("string").fillna("")
+        elif suffix in (".sav", ".zsav"):
+            frame = _read_spss(path)
         else:
             frame = _read_csv(path)
     except InputError:
         raise
     except (ValueError, OSError, KeyError) as exc:
         raise InputError(
-            str(path), [Problem(f"cannot read the file: {exc}")], hint="export it again as CSV, XLSX or Parquet"
+            str(path),
+            [Problem(f"cannot read the file: {exc}")],
+            hint="export it again as CSV, XLSX, Parquet or SPSS .sav",
         ) from exc
     if suffix in (".xlsx", ".xlsm", ".parquet"):
         frame.index = range(2, len(frame) + 2)
+    elif suffix in (".sav", ".zsav"):
+        frame.index = range(1, len(frame) + 1)  # SPSS shows case numbers from 1: messages name those
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = [c for c in frame.columns if list(frame.columns).count(c) > 1]
     if duplicated:
@@ -288,5 +317,5 @@ def _records(layout: CsvLayout) -> Iterator[tuple[int, list[str]]]:
             raise InputError(
                 str(layout.path),
                 [Problem(f"cannot read the file: {exc}", row=records.line_num)],
-                hint="export it again as CSV, XLSX or Parquet",
+                hint="export it again as CSV, XLSX, Parquet or SPSS .sav",
             ) from exc

@@ -151,7 +151,9 @@ def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, m
     }
 
 
-def import_wave(ws: Workspace, wave: str, path: Path) -> dict[str, Any]:
+def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) -> dict[str, Any]:
+    """Validate and store one wave's answers. A wave that already has answers is replaced only with
+    ``replace`` (the user's confirmation); both imports stay in the audit log."""
     instrument = load_instrument(ws)
     if wave not in {w.code for w in instrument.waves}:
         raise KleroError(
@@ -161,9 +163,21 @@ def import_wave(ws: Workspace, wave: str, path: Path) -> dict[str, Any]:
     sync_participants(ws)
     known = frozenset(ws.store.participants()["participant_id"])
     long = validate_wave(read_table(path), instrument, known_ids=known, source=path.name)
+    stored = ws.store.wave_answer_count(wave)
+    if stored and not replace:
+        raise KleroError(
+            f"Wave {wave} already has {stored:,} stored answers. To replace them with {path.name}, run the "
+            "import again with --replace (the earlier import stays in the audit log).",
+            code="wave_exists",
+        )
     scored = score_answers(long.assign(wave=wave), instrument)
-    ws.store.save_wave(wave, scored, source=path.name, sha256=sha256_file(path))
-    return {"wave": wave, "respondents": int(long["participant_id"].nunique()), "answers": len(long)}
+    ws.store.save_wave(wave, scored, source=path.name, sha256=sha256_file(path), replaced=stored)
+    return {
+        "wave": wave,
+        "respondents": int(long["participant_id"].nunique()),
+        "answers": len(long),
+        "replaced": stored,
+    }
 
 
 def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd.DataFrame]:
@@ -467,12 +481,16 @@ def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
 
 @survey_app.command("import")
 def survey_import_cmd(
-    file: Path, wave: Annotated[str, typer.Option(help="Wave code, e.g. T1.")], workspace: WorkspaceOption = Path(".")
+    file: Path,
+    wave: Annotated[str, typer.Option(help="Wave code, e.g. T1.")],
+    replace: Annotated[bool, typer.Option("--replace", help="Confirm replacing a wave already imported.")] = False,
+    workspace: WorkspaceOption = Path("."),
 ) -> None:
-    """Import one wave's answers (participant_id + one column per item)."""
+    """Import one wave's answers (participant_id + one column per item; CSV, XLSX, Parquet or SPSS .sav)."""
     with open_workspace(workspace) as ws:
-        out = import_wave(ws, wave, file)
-    console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers.")
+        out = import_wave(ws, wave, file, replace=replace)
+    replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
+    console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
 
 
 @poll_app.command("control")
@@ -492,9 +510,31 @@ def analyse_cmd(
     workspace: WorkspaceOption = Path("."),
     pre: Annotated[str, typer.Option(help="Wave before.")] = "T1",
     post: Annotated[str, typer.Option(help="Wave after.")] = "T2",
+    output: Annotated[
+        Path | None, typer.Option(help="Also write every analysis table as DIR/<name>.csv (UTF-8, ',').")
+    ] = None,
 ) -> None:
-    """Opinion change (paired t-test) and knowledge gain of the participants."""
+    """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
     with open_workspace(workspace) as ws:
         out = analyse(ws, pre=pre, post=post)
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
+    if output is not None:
+        written = write_tables(out, output)
+        console.print(f"Wrote {len(written)} tables to {output}.")
+
+
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Each analysis table as ``folder/<name>.csv``; a file is written whole or not at all (temp + rename)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KleroError(f"Cannot create the output folder {folder}: {exc.strerror}.", code="bad_output") from exc
+    written = []
+    for name, table in sorted(tables.items()):
+        target = folder / f"{name}.csv"
+        partial = target.with_suffix(".csv.partial")
+        table.to_csv(partial, index=False, encoding="utf-8")
+        partial.replace(target)
+        written.append(target)
+    return written

@@ -80,8 +80,13 @@ class DeliberationStore(StoreCore):
             ]
         )
 
-    def save_wave(self, wave: str, answers: pd.DataFrame, *, source: str, sha256: str) -> int:
-        """Store the answers of one wave (``participant_id, item_code, raw, value``), replacing earlier ones."""
+    def wave_answer_count(self, wave: str) -> int:
+        """How many answers of ``wave`` are stored (0 before its first import)."""
+        return int(self.scalar("SELECT COUNT(*) FROM answers WHERE wave_code = ?", (wave,)) or 0)
+
+    def save_wave(self, wave: str, answers: pd.DataFrame, *, source: str, sha256: str, replaced: int = 0) -> int:
+        """Store the answers of one wave (``participant_id, item_code, raw, value``), replacing earlier ones
+        (``replaced``: how many there were, for the audit log; the caller asks the user first)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM answers WHERE wave_code = ?", (wave,))
             conn.execute(
@@ -102,7 +107,7 @@ class DeliberationStore(StoreCore):
             )
             self.audit(
                 "survey.import",
-                parameters={"wave": wave, "source": source},
+                parameters={"wave": wave, "source": source, "replaced_answers": replaced},
                 input_hashes={source: sha256},
                 result={"answers": len(answers), "respondents": int(answers["participant_id"].nunique())},
             )

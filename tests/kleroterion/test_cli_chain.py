@@ -215,7 +215,9 @@ def test_survey_import_bad_cells_change_nothing(
     bad = base / "t2-bad.csv"
     frame.to_csv(bad, index=False)
     capsys.readouterr()
-    assert run_cli(monkeypatch, "survey", "import", "--wave", "T2", str(bad), "-w", str(chain["root"])) == 1
+    # even with --replace a bad file replaces nothing: T2's stored answers survive
+    args = ("survey", "import", "--wave", "T2", str(bad), "--replace", "-w", str(chain["root"]))
+    assert run_cli(monkeypatch, *args) == 1
     message = flat(capsys.readouterr().out)
     for fragment in ("t2-bad.csv", "row 3, column 'A1'", "'7'", "row 4, column 'participant_id'", "unknown"):
         assert fragment in message
@@ -223,6 +225,43 @@ def test_survey_import_bad_cells_change_nothing(
         assert ws.store.table_counts() == before
         after = ws.store.answers().query("wave == 'T2'").sort_values(["participant_id", "item_code"])
     pd.testing.assert_frame_equal(stored_t2.reset_index(drop=True), after.reset_index(drop=True))
+
+
+def test_survey_reimport_needs_replace_and_is_audited(
+    chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws_dir, t2 = str(chain["root"]), chain["base"] / "t2.csv"
+    with Workspace.open(chain["root"]) as ws:
+        before = ws.store.table_counts()
+        stored = ws.store.wave_answer_count("T2")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "survey", "import", "--wave", "T2", str(t2), "-w", ws_dir) == 1
+    message = flat(capsys.readouterr().out)
+    assert f"Wave T2 already has {stored:,} stored answers" in message and "--replace" in message
+    with Workspace.open(chain["root"]) as ws:
+        assert ws.store.table_counts() == before
+    assert run_cli(monkeypatch, "survey", "import", "--wave", "T2", str(t2), "--replace", "-w", ws_dir) == 0
+    assert f"replacing {stored:,} earlier answers" in flat(capsys.readouterr().out)
+    with Workspace.open(chain["root"]) as ws:
+        assert ws.store.wave_answer_count("T2") == stored  # the same file again: same answers
+        (last,) = ws.store.query(
+            "SELECT parameters FROM audit_log WHERE action = 'survey.import' ORDER BY id DESC LIMIT 1"
+        )
+    assert json.loads(last["parameters"])["replaced_answers"] == stored
+
+
+def test_analyse_writes_every_table_to_the_output_folder(
+    chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = chain["base"] / "tabellen"
+    assert run_cli(monkeypatch, "analyse", "--output", str(folder), "-w", str(chain["root"])) == 0
+    with Workspace.open(chain["root"]) as ws:
+        stored = ws.store.analysis("opinion_change")
+    written = pd.read_csv(folder / "opinion_change.csv")
+    assert stored is not None and {p.stem for p in folder.glob("*.csv")} >= {"opinion_change", "knowledge_gain"}
+    pd.testing.assert_frame_equal(
+        written[["item", "n_pairs"]].astype({"item": str}), stored[["item", "n_pairs"]].astype({"item": str})
+    )
 
 
 def test_poll_define_bad_file_changes_nothing(

@@ -71,3 +71,26 @@ def test_unreadable_files_say_what_to_do(data: bytes, fragment: str, tmp_path: P
     path.write_bytes(data)
     with pytest.raises(InputError, match=fragment):
         scan_csv(path)
+
+
+def test_spss_sav_reads_codes_as_text_with_case_numbers(tmp_path: Path) -> None:
+    import pyreadstat
+
+    frame = pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "A1": [3.0, 9.0, float("nan")], "A4": [0.5, 10, 7]})
+    path = tmp_path / "golf.sav"
+    # 9 is a declared (user) missing code with a value label: read_table keeps the code, not the label
+    pyreadstat.write_sav(
+        frame, str(path), variable_value_labels={"A1": {3.0: "neutraal", 9.0: "weet niet"}}, missing_ranges={"A1": [9]}
+    )
+    read = read_table(path)
+    assert list(read.index) == [1, 2, 3]  # SPSS case numbers
+    assert read["A1"].tolist() == ["3", "9", ""]  # whole numbers without ".0"; system-missing empty
+    assert read["A4"].tolist() == ["0.5", "10", "7"]
+
+
+def test_a_broken_sav_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "kapot.sav"
+    path.write_bytes(b"not an SPSS file at all")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert "kapot.sav" in str(caught.value) and "SPSS" in str(caught.value)
