@@ -178,9 +178,19 @@ class MasterLP:
         return True
 
     def solve(self) -> None:
-        """Solve (warm-started simplex); raise ``KleroError`` unless optimal."""
+        """Solve (warm-started simplex); raise ``KleroError`` unless optimal.
+
+        On a degenerate master the warm-started simplex can end with status ``kUnknown`` (found by
+        Hypothesis on an 8-person pool); the LP is then solved again from scratch (cold start, default
+        strategy) before giving up."""
         self.model.run()
         status = self.model.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            self.model.clearSolver()
+            self.model.setOptionValue("simplex_strategy", 1)  # dual simplex, serial
+            self.model.run()
+            self.model.setOptionValue("simplex_strategy", 4)
+            status = self.model.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise KleroError(f"The selection LP could not be solved (HiGHS status {status}).", code="lp_failed")
 

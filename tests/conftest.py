@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from kleroterion.cli import app
 from kleroterion.workspace import ProcessSettings, Workspace
+
+# Property tests draw the same examples on every run by default, so a CI run cannot fail by chance;
+# `HYPOTHESIS_PROFILE=explore pytest tests/sortition` searches fresh random examples (and more of them).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"

@@ -173,6 +173,23 @@ def test_random_pools_properties(genders: list[str], ages: st.DataObject, size: 
         check_distribution(pool, quotas, size, "address_key", panels, weights)
 
 
+def test_degenerate_master_found_by_hypothesis_is_solved() -> None:
+    # this pool made the warm-started simplex end with HiGHS status kUnknown in leximin (CI, session 3)
+    genders = ["f", "f", "m", "f", "f", "m", "m", "m"]
+    pool = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(8)],
+            "gender": genders,
+            "age": ["y"] * 8,
+            "address_key": [5, 1, 3, 0, 2, 4, 1, 3],
+        }
+    )
+    quotas = make_quotas([("gender", "f", 1, 4), ("gender", "m", 1, 4), ("age", "y", 0, 4), ("age", "o", 0, 4)])
+    for algorithm in ALGORITHMS:
+        panels, weights = find_distribution(pool, quotas, size=4, algorithm=algorithm, rng=np.random.default_rng(0))
+        check_distribution(pool, quotas, 4, "address_key", panels, weights)
+
+
 def test_fixture_leximin_and_maximin_published_minimum() -> None:
     pool, quotas, k = load_fixture()
     for algorithm in ("leximin", "maximin"):
