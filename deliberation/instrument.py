@@ -8,15 +8,18 @@ from typing import Any
 
 from kleroterion.errors import ProblemCollector
 
-ITEM_KINDS = ("likert", "scale", "yesno", "knowledge")
+ITEM_KINDS = ("likert", "scale", "yesno", "knowledge", "ranking")
 WAVE_KINDS = ("recruit", "arrival", "post", "followup")
 SECTIONS = ("", "evaluation")
 EVALUATION = "evaluation"
+RANKING_SEPARATOR = ">"  # a ranking answer lists option codes best first: "b>a>c"
+RANKING_OPTIONS = (3, 7)  # fewest and most options of a ranking item (7 options: 2,520 axes to search)
 
 
 @dataclass(frozen=True)
 class Item:
-    """One question. Attitude items have a numeric scale; knowledge items a correct answer."""
+    """One question. Attitude items have a numeric scale; knowledge items a correct answer; ranking
+    items a set of options that a respondent puts in order of preference."""
 
     code: str
     text: str
@@ -33,6 +36,10 @@ class Item:
     @property
     def is_knowledge(self) -> bool:
         return self.kind == "knowledge"
+
+    @property
+    def is_ranking(self) -> bool:
+        return self.kind == "ranking"
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class Instrument:
 
     @property
     def attitude_items(self) -> tuple[Item, ...]:
-        return tuple(i for i in self.items if not i.is_knowledge and i.section != EVALUATION)
+        return tuple(i for i in self.items if not i.is_knowledge and not i.is_ranking and i.section != EVALUATION)
 
     @property
     def evaluation_items(self) -> tuple[Item, ...]:
@@ -69,6 +76,11 @@ class Instrument:
     def knowledge_items(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.is_knowledge)
 
+    @property
+    def ranking_items(self) -> tuple[Item, ...]:
+        """Items answered by ordering their options (List et al. 2013 single-peakedness)."""
+        return tuple(i for i in self.items if i.is_ranking)
+
 
 def _codes(value: Any) -> tuple[str, ...]:
     if value is None:
@@ -78,11 +90,44 @@ def _codes(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _options_problem(kind: str, options: Mapping[str, str], correct: Any) -> str | None:
+    """What is wrong with a knowledge item's key or a ranking item's options, or None."""
+    if kind == "knowledge" and (correct is None or (options and str(correct) not in options)):
+        return "a knowledge item needs a correct answer among its options"
+    if kind == "ranking":
+        low, high = RANKING_OPTIONS
+        clean = all(c and c == c.strip() and RANKING_SEPARATOR not in c and "," not in c for c in options)
+        if not clean or not low <= len(options) <= high:
+            return f"a ranking item needs {low} to {high} options whose codes contain no '{RANKING_SEPARATOR}' or ','"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    """True for an int/float, or a text that reads as one (a TOML "3" or a spreadsheet cell)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _bounds_problem(kind: str, low: Any, high: Any) -> str:
+    """What is wrong with an item's ``min``/``max`` ('' when nothing)."""
+    if any(v is not None and not _is_number(v) for v in (low, high)):
+        return "min and max must be numbers"
+    if kind in ("likert", "scale") and (low is None or high is None or float(low) >= float(high)):
+        return "a scale item needs min < max"
+    return ""
+
+
 def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
     """Build an instrument from a parsed TOML document; every problem is reported at once.
 
     Expected shape: ``name``, ``[[items]]`` with ``code, text, kind`` (+ ``min, max`` for scales,
-    ``options`` and ``correct`` for knowledge items, ``dont_know``/``missing`` codes), and
+    ``options`` and ``correct`` for knowledge items, ``options`` (3 to 7) for ranking items,
+    ``dont_know``/``missing`` codes), and
     ``[[waves]]`` with ``code, kind``.
     """
     problems = ProblemCollector(source)
@@ -104,19 +149,21 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
         low, high = raw.get("min"), raw.get("max")
         if kind == "yesno":
             low, high = 0, 1
-        if kind in ("likert", "scale") and (low is None or high is None or float(low) >= float(high)):
-            problems.add("a scale item needs min < max", column=where, value=(low, high))
+        bounds = _bounds_problem(kind, low, high)
+        if bounds:
+            problems.add(bounds, column=where, value=(low, high))
             continue
         section = str(raw.get("section", "")).strip()
-        if section not in SECTIONS or (section == EVALUATION and kind == "knowledge"):
+        if section not in SECTIONS or (section == EVALUATION and kind in ("knowledge", "ranking")):
             problems.add(
                 "section must be 'evaluation' (a likert, scale or yesno item) or absent", column=where, value=section
             )
             continue
         options = {str(k): str(v) for k, v in dict(raw.get("options", {})).items()}
         correct = raw.get("correct")
-        if kind == "knowledge" and (correct is None or (options and str(correct) not in options)):
-            problems.add("a knowledge item needs a correct answer among its options", column=where, value=correct)
+        wrong = _options_problem(kind, options, correct)
+        if wrong:
+            problems.add(wrong, column=where, value=list(options) if kind == "ranking" else correct)
             continue
         items.append(
             Item(

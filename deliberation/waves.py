@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from deliberation.instrument import Instrument, Item
+from deliberation.instrument import RANKING_SEPARATOR, Instrument, Item
 from kleroterion.errors import ProblemCollector
 
 ID_COLUMN = "participant_id"
@@ -21,6 +21,27 @@ def _allowed(item: Item, value: str) -> bool:
         return False
     low, high = item.scale_min, item.scale_max
     return low is not None and high is not None and low <= number <= high and number == int(number)
+
+
+def ranking_problem(item: Item, value: str) -> str | None:
+    """What is wrong with a ranking answer ``b>a>c`` (option codes best first), or None.
+
+    Empty, don't-know and missing codes are allowed; otherwise every option must appear exactly once.
+    """
+    if value in item.dont_know or value in item.missing or value == "":
+        return None
+    ranked = [part.strip() for part in value.split(RANKING_SEPARATOR)]
+    if any(part not in item.options for part in ranked):
+        return f"unknown option in ranking (options: {', '.join(item.options)})"
+    if len(set(ranked)) < len(ranked):
+        return "option ranked more than once"
+    if len(ranked) < len(item.options):
+        return f"incomplete ranking: rank all {len(item.options)} options, best first, separated by '>'"
+    return None
+
+
+def canonical_ranking(value: str) -> str:
+    return RANKING_SEPARATOR.join(part.strip() for part in value.split(RANKING_SEPARATOR))
 
 
 def validate_wave(
@@ -46,9 +67,16 @@ def validate_wave(
     items = [instrument.item(c) for c in frame.columns if c != ID_COLUMN]
     for item in items:
         cells = frame[item.code].astype(str).str.strip()
+        if item.is_ranking:
+            found = pd.Series([ranking_problem(item, value) for value in cells], index=cells.index, dtype=object)
+            for message in sorted(set(found.dropna())):
+                problems.add_rows(message, found.index[found == message], column=item.code, values=cells)
+            continue
         bad = cells.index[[not _allowed(item, value) for value in cells]]
         problems.add_rows("value outside the item's scale or options", bad, column=item.code, values=cells)
     problems.raise_if_any("correct these cells and import the wave again; nothing was stored")
     long = frame.assign(**{ID_COLUMN: ids}).melt(id_vars=ID_COLUMN, var_name="item_code", value_name="raw")
     long["raw"] = long["raw"].astype(str).str.strip().str.replace(",", ".", regex=False)
+    ranking = long["item_code"].isin([i.code for i in items if i.is_ranking])
+    long.loc[ranking, "raw"] = long.loc[ranking, "raw"].map(canonical_ranking)  # "b > a > c" -> "b>a>c"
     return long.reset_index(drop=True)

@@ -131,6 +131,7 @@ def _simulate_answers(
         shifts=T2_SHIFTS,
         knowledge_boost=1.3,
         evaluation_mean=0.78,
+        ranking_noise=0.4,
     )
     others = simulate_wave(respondents[~attended], instrument, wave="T2", rng=rng, latent=latent)
     t2 = pd.concat([deliberated, others], ignore_index=True)
@@ -220,6 +221,11 @@ def _report_analysis(results: dict[str, pd.DataFrame]) -> None:
             "Evaluation (agree or fully agree): "
             + ", ".join(f"{code} {row['share_top_two']:.0%}" for code, row in e.iterrows())
             + f" (n = {int(e['n'].max())})"
+        )
+    for _, r in results.get("single_peakedness", pd.DataFrame()).iterrows():
+        _step(
+            f"Single-peaked rankings ({r['item_code']}, best axis; List et al. 2013): {r['share_pre']:.0%} → "
+            f"{r['share_post']:.0%} (n = {int(r['n_pairs'])}, axis {r['best_axis_pre']} → {r['best_axis_post']})"
         )
 
 

@@ -1,4 +1,5 @@
-"""Reading tables users hand us: CSV (UTF-8, BOM, Windows-1252; ',' or ';'), XLSX, Parquet.
+"""Reading tables users hand us: CSV (UTF-8, BOM, Windows-1252; ',' or ';'), XLSX, Parquet; and an
+XLSX poll instrument (``read_instrument_workbook``).
 
 Every cell is read as text; the cores parse and validate. Problems become ``InputError``s that name
 the file and what to do.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -319,3 +322,87 @@ def _records(layout: CsvLayout) -> Iterator[tuple[int, list[str]]]:
                 [Problem(f"cannot read the file: {exc}", row=records.line_num)],
                 hint="export it again as CSV, XLSX, Parquet or SPSS .sav",
             ) from exc
+
+
+#: Columns of an XLSX instrument (see ``read_instrument_workbook``); the first two of each are required.
+INSTRUMENT_SHEETS = {
+    "items": ("code", "kind", "text", "min", "max", "options", "correct", "dont_know", "missing", "reverse", "section"),
+    "waves": ("code", "kind", "label"),
+}
+WORKBOOK_HINT = "fix the workbook (sheets 'items' and 'waves') and define the poll again"
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "ja", "waar"), ("", "0", "false", "no", "nee", "onwaar")
+
+
+def read_instrument_workbook(path: Path) -> tuple[dict[str, Any], dict[str, list[int]], list[Problem]]:
+    """An instrument from an XLSX workbook, as the dict a TOML instrument parses to; the sheet row of
+    each entry of ``items`` and ``waves`` (blank rows and rows with a bad cell are left out), for
+    messages; and the bad cells, so the caller reports them with the instrument's own problems.
+
+    Sheet ``items``: one row per item with ``code, kind`` and optionally ``text, min, max, options``
+    (``a=label; b=label``, in order), ``correct``, ``dont_know`` and ``missing`` (codes separated by
+    ``;``), ``reverse`` (yes/no), ``section``. Sheet ``waves``: ``code, kind`` and optionally ``label``.
+    The instrument's name is the file name without extension. Bad cells are reported by sheet, row and
+    column. A missing sheet or column is raised at once.
+    """
+    if not path.is_file():
+        raise InputError(str(path), [Problem("file not found")], hint="check the path")
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise InputError(
+            path.name, [Problem(f"not a readable XLSX workbook: {exc}")], hint="save it again as .xlsx"
+        ) from exc
+    problems: list[Problem] = []
+    cell_problems: list[Problem] = []
+    data: dict[str, Any] = {"name": path.stem}
+    rows: dict[str, list[int]] = {}
+    for sheet, columns in INSTRUMENT_SHEETS.items():
+        if sheet not in sheets:
+            problems.append(Problem(f"missing sheet '{sheet}' (sheets: {', '.join(map(str, sheets))})"))
+            continue
+        frame = sheets[sheet].rename(columns=lambda c: str(c).strip().lower())
+        missing = [c for c in columns[:2] if c not in frame.columns]
+        unknown = [c for c in frame.columns if c not in columns]
+        problems += [Problem(f"sheet '{sheet}': missing column", column=c) for c in missing]
+        problems += [Problem(f"sheet '{sheet}': unknown column (use {', '.join(columns)})", column=c) for c in unknown]
+        if missing or unknown:
+            continue
+        cells = [{str(k): str(v).strip() for k, v in r.items()} for r in frame.to_dict("records")]
+        rows[sheet], data[sheet] = [], []
+        for row, record in enumerate(cells, start=2):
+            if any(record.values()):
+                bad: list[Problem] = []
+                entry = _instrument_row(sheet, row, record, bad)
+                cell_problems += bad
+                if not bad:
+                    rows[sheet].append(row)
+                    data[sheet].append(entry)
+    if problems:
+        raise InputError(path.name, problems, hint=WORKBOOK_HINT)
+    return data, rows, cell_problems
+
+
+def _instrument_row(sheet: str, row: int, cells: dict[str, str], problems: list[Problem]) -> dict[str, Any]:
+    """One row of the ``items`` or ``waves`` sheet as a TOML-shaped table; bad cells go to ``problems``."""
+    out: dict[str, Any] = {k: v for k, v in cells.items() if v and k not in ("min", "max", "options", "reverse")}
+    for key in ("dont_know", "missing"):
+        if key in out:
+            out[key] = [code.strip() for code in out[key].split(";") if code.strip()]
+    for key in ("min", "max"):
+        if cells.get(key):
+            try:
+                out[key] = float(cells[key].replace(",", "."))
+            except ValueError:
+                problems.append(Problem(f"sheet '{sheet}': not a number", row=row, column=key, value=cells[key]))
+    if cells.get("options"):
+        pairs = [part.split("=", 1) for part in cells["options"].split(";") if part.strip()]
+        if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+            message = f"sheet '{sheet}': options must read 'a=label; b=label'"
+            problems.append(Problem(message, row=row, column="options", value=cells["options"]))
+        out["options"] = {pair[0].strip(): pair[-1].strip() for pair in pairs}
+    flag = cells.get("reverse", "").lower()
+    if flag not in TRUE_WORDS + FALSE_WORDS:
+        problems.append(Problem(f"sheet '{sheet}': use yes or no", row=row, column="reverse", value=cells["reverse"]))
+    if sheet == "items":
+        out["reverse"] = flag in TRUE_WORDS
+    return out

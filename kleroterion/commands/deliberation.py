@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +36,7 @@ from deliberation.groups import assignment_check, group_index_changes, summarise
 from deliberation.instrument import Instrument, instrument_from_dict
 from deliberation.knowledge import change_on_knowledge, summarise_knowledge_gain_answered
 from deliberation.packets import packet_balance, source_sides
+from deliberation.peakedness import summarise_single_peakedness
 from deliberation.representativeness import (
     ATTENDANCE_COLUMNS,
     attendance_model,
@@ -49,7 +51,7 @@ from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, 
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
-from kleroterion.io import read_table, sha256_file
+from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
@@ -71,15 +73,19 @@ def load_instrument(ws: Workspace) -> Instrument:
 
 
 def define_poll(ws: Workspace, path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(
-            str(path),
-            [Problem(f"not a readable TOML file: {exc}")],
-            hint="check the file's syntax (see data/peel_en_maas/instrument.toml)",
-        ) from exc
-    instrument = instrument_from_dict(data, source=path.name)
+    """Define the instrument from a TOML file or an XLSX workbook (sheets ``items`` and ``waves``)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        instrument = _instrument_from_workbook(path)
+    else:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(
+                str(path),
+                [Problem(f"not a readable TOML file: {exc}")],
+                hint="check the file's syntax (see data/peel_en_maas/instrument.toml)",
+            ) from exc
+        instrument = instrument_from_dict(data, source=path.name)
     ws.store.save_instrument(instrument, source=path.name, sha256=sha256_file(path))
     return {
         "items": len(instrument.items),
@@ -87,6 +93,24 @@ def define_poll(ws: Workspace, path: Path) -> dict[str, Any]:
         "evaluation_items": len(instrument.evaluation_items),
         "waves": [w.code for w in instrument.waves],
     }
+
+
+def _instrument_from_workbook(path: Path) -> Instrument:
+    """``instrument_from_dict`` on the workbook; its ``items[n]``/``waves[n]`` become sheet and row, and
+    the workbook's bad cells are reported with them."""
+    data, rows, problems = read_instrument_workbook(path)
+    try:
+        instrument = instrument_from_dict(data, source=path.name)
+    except InputError as exc:
+        for p in exc.problems:
+            found = re.fullmatch(r"(items|waves)\[(\d+)\]", p.column or "")
+            if found:
+                sheet, number = found.group(1), int(found.group(2))
+                p = Problem(f"sheet '{sheet}': {p.message}", row=rows[sheet][number - 1], value=p.value)
+            problems.append(p)
+    if problems:
+        raise InputError(path.name, sorted(problems, key=lambda p: p.row or 0), hint=WORKBOOK_HINT)
+    return instrument
 
 
 def sync_participants(ws: Workspace) -> int:
@@ -203,7 +227,8 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
     stored briefing packet ``packet_balance`` and ``packet_sources``; with stored small groups
     ``group_changes``, ``group_distortions``, ``group_assignment_check``, ``group_domination`` and
     ``group_domination_summary``; with evaluation items
-    answered at ``post`` ``evaluation`` and ``evaluation_distributions``.
+    answered at ``post`` ``evaluation`` and ``evaluation_distributions``; with ranking items answered
+    at both waves ``single_peakedness`` (List et al. 2013, participants with complete rankings at both).
     """
     instrument = load_instrument(ws)
     answers = ws.store.answers()
@@ -247,7 +272,22 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
     control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
     extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
     evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
-    return {**results, **representativeness, **population, **control, **extra, **evaluation}
+    peaked = _ranking_analyses(ws, scored, instrument, pre=pre, post=post)
+    return {**results, **representativeness, **population, **control, **extra, **evaluation, **peaked}
+
+
+def _ranking_analyses(
+    ws: Workspace, scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+) -> dict[str, pd.DataFrame]:
+    """``single_peakedness`` when a ranking item has answers at both waves, else nothing."""
+    codes = {i.code for i in instrument.ranking_items}
+    asked = scored[scored["item_code"].isin(codes)]
+    if not codes or not {pre, post} <= set(asked["wave"]):
+        return {}
+    table = summarise_single_peakedness(asked, instrument, pre=pre, post=post)
+    params = {"pre": pre, "post": post, "group": "participants", "axis": "best of m!/2 orderings per wave"}
+    ws.store.save_analysis("single_peakedness", table, parameters=params)
+    return {"single_peakedness": table}
 
 
 def _evaluation_analyses(
@@ -471,7 +511,7 @@ survey_app = typer.Typer(help="Import survey waves.", no_args_is_help=True)
 
 @poll_app.command("define")
 def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
-    """Define the instrument from a TOML file (items, scales, knowledge keys, waves)."""
+    """Define the instrument from a TOML file or an XLSX workbook (sheets items and waves)."""
     with open_workspace(workspace) as ws:
         out = define_poll(ws, file)
     console.print(
