@@ -204,7 +204,7 @@ def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) 
     }
 
 
-def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd.DataFrame]:
+def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = "raking") -> dict[str, pd.DataFrame]:
     """Opinion change, knowledge gain and representativeness of the panel; each stored as an analysis.
 
     Keys: ``opinion_change`` (paired t), ``knowledge_gain`` (DK = wrong), ``opinion_tests`` (t,
@@ -268,7 +268,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2") -> dict[str, pd
     rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
-    population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post)
+    population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights)
     control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
     extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
     evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
@@ -420,7 +420,14 @@ def _population_margins(
 
 
 def _population_analyses(
-    ws: Workspace, participants: pd.DataFrame, scored: pd.DataFrame, instrument: Instrument, *, pre: str, post: str
+    ws: Workspace,
+    participants: pd.DataFrame,
+    scored: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    pre: str,
+    post: str,
+    weights: str = "raking",
 ) -> dict[str, pd.DataFrame]:
     """Participants vs population (goodness of fit) and opinion change weighted by raking to the
     population margins of the quota set; nothing when there are no quotas."""
@@ -432,21 +439,27 @@ def _population_analyses(
     ws.store.save_analysis(
         "representativeness_population", fit, parameters={"group": "participants", "source": "quota population shares"}
     )
+
+    def not_weighted(note: str) -> dict[str, pd.DataFrame]:  # supersedes an earlier weighted table
+        table = pd.DataFrame([{"item": "(not weighted)", "note": note}])
+        params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": note}
+        ws.store.save_analysis("opinion_change_weighted", table, parameters=params)
+        return {"representativeness_population": fit, "opinion_change_weighted": table}
+
+    if weights == "none":
+        return not_weighted("weighting not requested (--weights none)")
     try:
-        weights = rake(panel, margins)
+        raked = rake(panel, margins)
     except KleroError as exc:
-        weighted = pd.DataFrame([{"item": "(not weighted)", "note": exc.message}])
-        params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": exc.message}
-        ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
-        return {"representativeness_population": fit, "opinion_change_weighted": weighted}
-    weighted = weighted_change(scored, instrument, weights, pre=pre, post=post)
+        return not_weighted(exc.message)
+    weighted = weighted_change(scored, instrument, raked, pre=pre, post=post)
     params = {
         "pre": pre,
         "post": post,
         "group": "participants",
         "weighted": True,
         "weights": f"raked to {', '.join(margins)} (tolerance 1e-6), T1 weight on complete pairs",
-        "n_eff_panel": kish_n_eff(weights),
+        "n_eff_panel": kish_n_eff(raked),
         "note": "with a panel of a few dozen, weighting is mostly cosmetic; compare with opinion_change",
     }
     ws.store.save_analysis("opinion_change_weighted", weighted, parameters=params)
@@ -454,7 +467,7 @@ def _population_analyses(
     others = _population_margins(ws, participants, raking=False)
     if others:
         after = pd.concat(
-            [rao_scott_goodness_of_fit(panel[v], weights, shares, variable=v) for v, shares in others.items()],
+            [rao_scott_goodness_of_fit(panel[v], raked, shares, variable=v) for v, shares in others.items()],
             ignore_index=True,
         )
         ws.store.save_analysis(
@@ -553,10 +566,15 @@ def analyse_cmd(
     output: Annotated[
         Path | None, typer.Option(help="Also write every analysis table as DIR/<name>.csv (UTF-8, ',').")
     ] = None,
+    weights: Annotated[
+        str, typer.Option(help="raking (to the quota population margins; n stays the real n) or none.")
+    ] = "raking",
 ) -> None:
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
+    if weights not in ("raking", "none"):
+        raise KleroError(f"--weights {weights!r}: use raking or none.", code="bad_weights")
     with open_workspace(workspace) as ws:
-        out = analyse(ws, pre=pre, post=post)
+        out = analyse(ws, pre=pre, post=post, weights=weights)
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
     if output is not None:

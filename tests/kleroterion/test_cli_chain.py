@@ -264,6 +264,24 @@ def test_analyse_writes_every_table_to_the_output_folder(
     )
 
 
+def test_analyse_weights_none_supersedes_the_weighted_table(
+    chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(chain["root"])
+    assert run_cli(monkeypatch, "analyse", "--weights", "none", "-w", ws) == 0
+    with Workspace.open(chain["root"]) as opened:
+        table = opened.store.analysis("opinion_change_weighted")
+    assert table is not None and table["item"].tolist() == ["(not weighted)"]
+    assert "not requested" in table["note"].iloc[0]
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "analyse", "--weights", "design", "-w", ws) == 1
+    assert "use raking or none" in flat(capsys.readouterr().out)
+    assert run_cli(monkeypatch, "analyse", "-w", ws) == 0  # back to the default (raking) for later tests
+    with Workspace.open(chain["root"]) as opened:
+        again = opened.store.analysis("opinion_change_weighted")
+    assert again is not None and "not requested" not in " ".join(again.get("note", pd.Series(dtype=str)).astype(str))
+
+
 def test_poll_define_bad_file_changes_nothing(
     chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
