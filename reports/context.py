@@ -13,7 +13,16 @@ from reports.outcomes import RecommendationRow
 
 if TYPE_CHECKING:
     from reports.charts import Chart
-    from reports.council import ControlRow, EvaluationRow, FitRow, GroupSummary, PacketReview, PacketRow, ResponseRow
+    from reports.council import (
+        ControlRow,
+        EvaluationRow,
+        FitRow,
+        GroupSummary,
+        PacketReview,
+        PacketRow,
+        PeakRow,
+        ResponseRow,
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class CouncilReportContext:
     sessions: list[SessionRow] = field(default_factory=list)
     groups: GroupSummary | None = None
     evaluation: list[EvaluationRow] = field(default_factory=list)
+    peakedness: list[PeakRow] = field(default_factory=list)
     charts: dict[str, Chart] = field(default_factory=dict)
     fit: list[FitRow] = field(default_factory=list)
     control: list[ControlRow] = field(default_factory=list)

@@ -288,3 +288,35 @@ def control_rows(ancova: pd.DataFrame | None) -> list[ControlRow]:
         )
         for r in ancova.itertuples(index=False)
     ]
+
+
+@dataclass(frozen=True)
+class PeakRow:
+    """One ranking item: the share of the panel's rankings that are single-peaked on the best axis,
+    before and after (List, Luskin, Fishkin & McLean 2013); n = -1 and NaN shares when suppressed."""
+
+    item: str
+    n: int
+    share_pre: float
+    share_post: float
+    change: float
+
+
+def peak_rows(table: pd.DataFrame | None, *, threshold: int) -> list[PeakRow]:
+    """Rows of the stored ``single_peakedness`` analysis (``item_code, n_pairs, share_pre, share_post,
+    change``); an item with fewer than ``threshold`` complete pairs keeps its row but shows no figures."""
+    if table is None or table.empty or "item_code" not in table:
+        return []
+    rows = []
+    for r in table.itertuples(index=False):
+        small = int(r.n_pairs) < threshold
+        rows.append(
+            PeakRow(
+                item=str(r.item_code),
+                n=-1 if small else int(r.n_pairs),
+                share_pre=math.nan if small else _number(r.share_pre),
+                share_post=math.nan if small else _number(r.share_post),
+                change=math.nan if small else _number(r.change),
+            )
+        )
+    return rows

@@ -26,6 +26,7 @@ from reports.council import (
     group_summary,
     packet_reviews,
     packet_rows,
+    peak_rows,
     reason_category,
     response_rows,
 )
@@ -167,6 +168,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         ],
         groups=group_summary(ws.store.groups()),
         evaluation=evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold),
+        peakedness=peak_rows(ws.store.analysis("single_peakedness"), threshold=threshold),
         fit=fit_rows(
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),

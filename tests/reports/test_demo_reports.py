@@ -440,3 +440,17 @@ def test_probability_table_never_hides_a_lone_group(demo: Path, fmt: str) -> Non
     hidden = Counter(r[0] for r in rows if r[2] == "< 5")
     assert sum(hidden.values()) >= 2  # the demo has small groups
     assert all(n != 1 for n in hidden.values())  # never a lone hidden group: the total would give it away
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_single_peakedness_table_shows_the_stored_shares(demo: Path, lang: str) -> None:
+    with Workspace.open(demo / "workspace") as ws:
+        stored = ws.store.analysis("single_peakedness")
+    assert stored is not None and len(stored) == 1
+    (row,) = parse(demo / f"council-report.{lang}.html").tables["peakedness-table"][1:]
+    cells = [cell["text"].strip() for cell in row]
+    expected = stored.iloc[0]
+    assert cells[1] == str(int(expected["n_pairs"]))
+    # shares as whole percentages (babel rounds half-even, as Python's round does)
+    assert cells[2].rstrip("%").strip() == str(round(float(expected["share_pre"]) * 100))
+    assert cells[3].rstrip("%").strip() == str(round(float(expected["share_post"]) * 100))
