@@ -201,16 +201,26 @@ def groups_assign_cmd(
     _print_balance(table)
 
 
+def stored_groups(ws: Workspace) -> pd.DataFrame:
+    """``Store.small_groups``, or a clear error when no groups have been assigned yet."""
+    groups = ws.store.small_groups()
+    if groups.empty:
+        raise KleroError("No small groups yet: run `klero groups assign` first.", code="no_groups")
+    return groups
+
+
+def set_moderators_action(ws: Workspace, path: Path) -> pd.DataFrame:
+    """Read one moderator per group from ``path`` and store them; the groups afterwards."""
+    names = read_moderators(path, groups=len(stored_groups(ws)))
+    ws.store.set_moderators({f"group {g}": n for g, n in names.items()})
+    return ws.store.small_groups()
+
+
 @groups_app.command("moderators")
 def groups_moderators_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     """Set the moderators of the stored groups from FILE (moderator, optionally group)."""
     with open_workspace(workspace) as ws:
-        groups = ws.store.small_groups()
-        if groups.empty:
-            raise KleroError("No small groups yet: run `klero groups assign` first.", code="no_groups")
-        names = read_moderators(file, groups=len(groups))
-        ws.store.set_moderators({f"group {g}": n for g, n in names.items()})
-        groups = ws.store.small_groups()
+        groups = set_moderators_action(ws, file)
     console.print(groups[["group", "moderator", "n_active"]].to_string(index=False))
 
 
@@ -218,9 +228,7 @@ def groups_moderators_cmd(file: Path, workspace: WorkspaceOption = Path(".")) ->
 def groups_list_cmd(workspace: WorkspaceOption = Path(".")) -> None:
     """The groups, their moderators and sizes, and the current balance."""
     with open_workspace(workspace) as ws:
-        groups = ws.store.small_groups()
-        if groups.empty:
-            raise KleroError("No small groups yet: run `klero groups assign` first.", code="no_groups")
+        groups = stored_groups(ws)
         table = current_balance(ws)
     console.print(groups[["group", "moderator", "n_active"]].to_string(index=False))
     _print_balance(table)

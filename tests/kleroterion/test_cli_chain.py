@@ -7,6 +7,7 @@ column, and a store left exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -332,3 +333,22 @@ def test_reports_follow_the_draw_after_later_changes(
     selection = out / "selection-after.en.html"
     assert run_cli(monkeypatch, "report", "selection", "--lang", "en", "--out", str(selection), "-w", ws) == 0
     assert "--seed 5 --engine native --alternates 3" in selection.read_text(encoding="utf-8")
+
+
+def test_poll_control_draws_uninvited_residents_one_per_address(
+    chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(chain["root"])
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "poll", "control", "--count", "20", "--seed", "4", "-w", ws) == 0
+    assert "Control group: 20 residents drawn (seed 4)" in flat(capsys.readouterr().out)
+    with Workspace.open(chain["root"]) as opened:
+        control = set(opened.store.participants().query("arm == 'control'")["participant_id"])
+        letters = opened.store.letters()
+        residents = opened.store.residents()
+    # the control id is "C" + the first 10 hex digits of sha256(resident pseudonym), upper case
+    ids = "C" + residents["id"].map(lambda r: hashlib.sha256(r.encode()).hexdigest()[:10].upper())
+    drawn = residents[ids.isin(control)]
+    assert len(control) == 20 and len(drawn) == 20
+    assert drawn["address_key"].is_unique  # one per address
+    assert not set(drawn["address_key"]) & set(letters["address_key"])  # never invited

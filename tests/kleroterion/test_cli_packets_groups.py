@@ -177,6 +177,43 @@ def test_groups_assign_with_moderators_balance_and_dropouts(
     assert "P099" in now.index and third not in now.index
 
 
+def test_packet_list_groups_list_and_moderators(
+    poll: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(monkeypatch, poll, "packet", "list") == 0
+    assert "No packets stored." in flat(capsys.readouterr().out)
+    before = poll.store.table_counts()
+    assert cli(monkeypatch, poll, "groups", "list") == 1
+    assert cli(monkeypatch, poll, "groups", "moderators", str(tmp_path / "none.csv")) == 1
+    assert flat(capsys.readouterr().out).count("No small groups yet") == 2
+    assert poll.store.table_counts() == before
+
+    csv_file = tmp_path / "argumenten.csv"
+    csv_file.write_text(ARGUMENTS_CSV, encoding="utf-8")
+    assert cli(monkeypatch, poll, "packet", "import", str(csv_file), "--title", "Wonen") == 0
+    assert cli(monkeypatch, poll, "packet", "signoff", "--version", "1", "--reviewer", "Raadslid A") == 0
+    capsys.readouterr()
+    assert cli(monkeypatch, poll, "packet", "list") == 0
+    assert "Wonen 1" in flat(capsys.readouterr().out)
+
+    assert cli(monkeypatch, poll, "groups", "assign", "--size", "8", "--balance", "gender", "--seed", "7") == 0
+    moderators = tmp_path / "moderatoren.csv"
+    moderators.write_text("moderator,group\nDirk,4\nCees,3\nBram,2\nAnna,1\n")
+    capsys.readouterr()
+    assert cli(monkeypatch, poll, "groups", "moderators", str(moderators)) == 0
+    assert poll.store.small_groups()["moderator"].tolist() == ["Anna", "Bram", "Cees", "Dirk"]
+    assert cli(monkeypatch, poll, "groups", "list") == 0
+    out = flat(capsys.readouterr().out)
+    assert "group 4 Dirk 8" in out and "gender M 0.5 0.5 0.5 0.0" in out
+    bad = tmp_path / "fout.csv"
+    bad.write_text("moderator\nAnna\n")
+    before = poll.store.table_counts()
+    assert cli(monkeypatch, poll, "groups", "moderators", str(bad)) == 1
+    assert "1 moderators for 4 groups" in flat(capsys.readouterr().out)
+    assert poll.store.small_groups()["moderator"].tolist() == ["Anna", "Bram", "Cees", "Dirk"]
+    assert poll.store.table_counts() == before
+
+
 def test_groups_bad_input(
     poll: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -151,6 +151,11 @@ def test_bad_areas_file_exits_1_and_stores_nothing(
 SMALL_20 = DATA / "citizensassemblies-replication" / "data" / "example_small_20"
 
 
+def select_args(categories: Path, respondents: Path, size: int | str, *options: str) -> list[str]:
+    """``klero select`` on a categories + respondents pair, with further options."""
+    return ["select", "--categories", str(categories), "--respondents", str(respondents), "--size", str(size), *options]
+
+
 def tiny_files(tmp_path: Path) -> tuple[Path, Path]:
     categories = write(tmp_path / "categories.csv", ["category,feature,min,max", "gender,V,1,1", "gender,M,1,1"])
     respondents = write(tmp_path / "respondents.csv", ["id,gender", "a,V", "b,V", "c,M", "d,M"])
@@ -164,23 +169,8 @@ def test_select_tiny_pool_exact_probabilities(
     # k = 2 with exactly one V and one M: every feasible panel is {V, M}, so every π is exactly 1/2
     categories, respondents = tiny_files(tmp_path)
     probs = tmp_path / "probs.csv"
-    code = run(
-        monkeypatch,
-        "select",
-        "--categories",
-        str(categories),
-        "--respondents",
-        str(respondents),
-        "--size",
-        "2",
-        "--engine",
-        backend,
-        "--seed",
-        "3",
-        "--probabilities",
-        str(probs),
-        "--json",
-    )
+    options = ("--engine", backend, "--seed", "3", "--probabilities", str(probs), "--json")
+    code = run(monkeypatch, *select_args(categories, respondents, 2, *options))
     out = capsys.readouterr().out
     assert code == 0, out
     report = json.loads(out)
@@ -212,20 +202,9 @@ def test_select_replication_example_small_20(
     # example_small_20 (n = 200, k = 20): maximin reaches min π = k/n = 0.10 (DOMAIN.md §2; Flanigan et al.
     # 2021 report 10.0% for leximin, and with min = mean = k/n every π equals 0.10)
     panel_file = tmp_path / "panel.csv"
-    args = [
-        "select",
-        "--categories",
-        str(SMALL_20 / "categories.csv"),
-        "--respondents",
-        str(SMALL_20 / "respondents.csv"),
-        "--size",
-        "20",
-        "--engine",
-        "native",
-        "--seed",
-        "7",
-        "--json",
-    ]
+    args = select_args(
+        SMALL_20 / "categories.csv", SMALL_20 / "respondents.csv", 20, "--engine", "native", "--seed", "7", "--json"
+    )
     assert run(monkeypatch, *args, "--out", str(panel_file)) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["min_probability"] == pytest.approx(0.10, abs=1e-6)
@@ -295,20 +274,7 @@ def test_select_bad_input_exits_1_with_the_cell(
     cat = write(tmp_path / "categories.csv", categories)
     resp = write(tmp_path / "respondents.csv", respondents)
     size = "3" if name == "quotas_cannot_sum_to_size" else "2"
-    code = run(
-        monkeypatch,
-        "select",
-        "--categories",
-        str(cat),
-        "--respondents",
-        str(resp),
-        "--size",
-        size,
-        "--engine",
-        "native",
-        "--seed",
-        "1",
-    )
+    code = run(monkeypatch, *select_args(cat, resp, size, "--engine", "native", "--seed", "1"))
     message = " ".join(capsys.readouterr().out.split())
     assert code == 1, message
     for fragment in fragments:
@@ -322,22 +288,8 @@ def test_select_rejects_unknown_backend_or_algorithm(
     backend: str, algorithm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     categories, respondents = tiny_files(tmp_path)
-    code = run(
-        monkeypatch,
-        "select",
-        "--categories",
-        str(categories),
-        "--respondents",
-        str(respondents),
-        "--size",
-        "2",
-        "--engine",
-        backend,
-        "--algorithm",
-        algorithm,
-        "--seed",
-        "1",
-    )
+    options = ("--engine", backend, "--algorithm", algorithm, "--seed", "1")
+    code = run(monkeypatch, *select_args(categories, respondents, 2, *options))
     assert code == 1
     assert "Error:" in capsys.readouterr().out
 

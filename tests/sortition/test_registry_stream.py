@@ -49,6 +49,11 @@ def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kleroterion.io.BLOCK", 256)  # Arrow's reader hands over a few rows at a time
 
 
+def import_file(monkeypatch: pytest.MonkeyPatch, workspace: Workspace, path: Path) -> int:
+    """``klero registry import PATH`` into the workspace; the exit code."""
+    return run(monkeypatch, "registry", "import", str(path), "-w", str(workspace.root))
+
+
 def message(capsys: pytest.CaptureFixture[str]) -> str:
     return " ".join(capsys.readouterr().out.split())
 
@@ -93,8 +98,7 @@ def test_duplicate_id_in_another_chunk_names_both_rows_and_stores_nothing(
     lines = rows()
     lines[30] = lines[30].replace(BSN[30], BSN[1], 1)  # file row 32 repeats the id of file row 3
     before = workspace.store.table_counts()
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *lines])), "-w",
-               str(workspace.root)) == 1  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *lines])) == 1
     text = message(capsys)
     assert "row 3, column 'bsn': duplicate id" in text and "same id as row 32" in text
     assert "row 32, column 'bsn': duplicate id" in text and "same id as row 3" in text
@@ -111,14 +115,12 @@ def test_bad_cell_in_the_last_chunk_rolls_back_every_chunk(
 ) -> None:
     lines = rows()
     lines[-1] = lines[-1].replace("5981 AB", "0598 AB")
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *lines])), "-w",
-               str(workspace.root)) == 1  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *lines])) == 1
     assert "row 41, column 'postcode': malformed postcode (use 1234 AB) (value: '0598 AB')" in message(capsys)
     assert workspace.store.table_counts()["residents"] == 0
     assert workspace.store.registry_info() is None
     # the same workspace takes the corrected file
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "ok.csv", [HEADER, *rows()])), "-w",
-               str(workspace.root)) == 0  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "ok.csv", [HEADER, *rows()])) == 0
 
 
 def test_problems_are_capped_over_the_whole_file_not_per_chunk(
@@ -130,8 +132,7 @@ def test_problems_are_capped_over_the_whole_file_not_per_chunk(
 ) -> None:
     monkeypatch.setattr("kleroterion.errors.InputError.MAX_SHOWN", 10_000)
     lines = [f"{700000000 + i};A;B;19800101;Q;S;{1 + i};5981 AB;P;WK01" for i in range(250)]
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *lines])), "-w",
-               str(workspace.root)) == 1  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *lines])) == 1
     text = message(capsys)
     assert len(re.findall(r"row \d+, column 'geslacht': unknown gender code", text)) == 200
     assert "unknown gender code (use M, V or O): 50 more rows beyond those listed" in text
@@ -147,12 +148,10 @@ def test_blank_lines_keep_row_numbers_exact(
     lines = rows(10)
     lines[7] = lines[7].replace(";V;", ";Q;").replace(";M;", ";Q;").replace(";O;", ";Q;")
     with_blanks = [HEADER, *lines[:3], "", *lines[3:6], "", "", *lines[6:]]  # the bad row is file row 12
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", with_blanks)), "-w",
-               str(workspace.root)) == 1  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", with_blanks)) == 1
     assert "row 12, column 'geslacht': unknown gender code" in message(capsys)
     good = [HEADER, *rows(10)[:3], "", *rows(10)[3:]]
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "ok.csv", good)), "-w",
-               str(workspace.root)) == 0  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "ok.csv", good)) == 0
     assert workspace.store.registry_info()["row_count"] == 10  # type: ignore[index]
 
 
@@ -165,8 +164,7 @@ def test_wrong_cell_counts_in_a_large_file_are_listed_with_their_rows(
 ) -> None:
     lines = rows()
     lines[25] = lines[25].rsplit(";", 1)[0]  # file row 27 lacks its wijkcode
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *lines])), "-w",
-               str(workspace.root)) == 1  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *lines])) == 1
     assert "row 27, column 'wijkcode': has 9 cells, the header has 10" in message(capsys)
     assert workspace.store.table_counts()["residents"] == 0
 
@@ -174,8 +172,7 @@ def test_wrong_cell_counts_in_a_large_file_are_listed_with_their_rows(
 def test_compact_draw_equals_the_frame_draw_and_survives_a_lost_copy(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_chunks: None
 ) -> None:
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *rows()])), "-w",
-               str(workspace.root)) == 0  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *rows()])) == 0
     # the frame path: residents 18+ on the reference date (ages_on), restricted none, stratified by wijk
     frame = workspace.store.residents()
     frame = frame[ages_on(frame["birth_date"], workspace.reference_date) >= 18]
@@ -199,8 +196,7 @@ def test_letters_cannot_be_stratified_by_an_unstored_column(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *rows()])), "-w",
-               str(workspace.root)) == 0  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *rows()])) == 0
     assert run(monkeypatch, "letters", "draw", "--count", "3", "--stratify-by", "kern", "-w", str(workspace.root)) == 1
     assert "Cannot allocate letters over 'kern': use one of gender, wijk, buurt" in message(capsys)
 
@@ -209,8 +205,7 @@ def test_letters_cannot_be_stratified_by_an_unstored_column(
 def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run(monkeypatch, "registry", "import", str(write(tmp_path / "brp.csv", [HEADER, *rows()])), "-w",
-               str(workspace.root)) == 0  # fmt: skip
+    assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *rows()])) == 0
     assert run(monkeypatch, "letters", "draw", "--count", "5", "--seed", "1", "-w", str(workspace.root)) == 0
     columns = [r["name"] for r in workspace.store.query("PRAGMA table_info(residents)")]
     # the draw: id, birth_date, address_key, wijk, buurt, gender, restricted; the letter: names and address
