@@ -102,6 +102,37 @@ def diverse_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int
     return pool, quotas, size, "address_key"
 
 
+#: self-selection in a sign-up pool (who answers an invitation letter): relative response propensities
+SKEW = {
+    "age": {"16-24": 0.5, "25-39": 0.8, "55-69": 1.4, "70+": 1.2},
+    "education": {"laag": 0.5, "hoog": 1.6},
+    "attitude": {"a": 1.3, "d": 0.6},
+}
+
+
+def skewed_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int, str | None]:
+    """Like ``diverse_pool`` but self-selected (``SKEW``) while the quotas stay within ±10 % of the
+    population shares: the under-represented groups' members cannot all get k/n, so the optimum is not
+    uniform and leximin has many levels (as in real pools; Flanigan et al. 2021, Fig. 2)."""
+    rng = np.random.default_rng(seed)
+    pool = pd.DataFrame({"id": [str(i) for i in range(n)]})
+    size = n // 10
+    rows = []
+    for category, values in DIVERSE_CATEGORIES.items():
+        labels, shares = zip(*values, strict=True)
+        odds = np.array([share * SKEW.get(category, {}).get(label, 1.0) for label, share in values])
+        pool[category] = rng.choice(labels, size=n, p=odds / odds.sum())
+        for label, share in zip(labels, shares, strict=True):
+            target = share / sum(shares) * size
+            rows.append((category, label, int(np.floor(0.9 * target)), int(np.ceil(1.1 * target))))
+    address = np.arange(n)
+    pairs = rng.choice(n, size=(n // 20, 2), replace=False)
+    address[pairs[:, 1]] = pairs[:, 0]
+    pool["address_key"] = [f"a{a}" for a in address]
+    quotas = pd.DataFrame(rows, columns=["category", "feature", "min", "max"])
+    return pool, quotas, size, "address_key"
+
+
 def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: str, address: str | None) -> list:
     sys.path.insert(0, str(ROOT))
     from sortition.engine import find_distribution
@@ -143,6 +174,8 @@ def worker(args: argparse.Namespace) -> None:
         source = scaled_pool(int(number))
     elif kind == "diverse":
         source = diverse_pool(int(number))
+    elif kind == "skewed":
+        source = skewed_pool(int(number))
     else:
         source = load(Path(args.worker_pool), args.size)
     pool, quotas, size, address = source

@@ -28,6 +28,7 @@ import scipy.linalg
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from sortition.columngen import (
     INF,
+    UNIFORM_TOLERANCE,
     MasterLP,
     PanelOracle,
     PanelSpace,
@@ -36,6 +37,7 @@ from sortition.columngen import (
     generate_columns,
     leximin_distribution,
     maximin_distribution,
+    uniform_level,
 )
 
 ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
@@ -78,8 +80,9 @@ def find_distribution(
         raise
     _report(progress, "finding initial panels", 0.0)
     search = SwapSearch(space)
-    # more initial panels for pools with many types: fewer, cheaper master rounds later (bench notes §6)
-    rounds = max(min(3 * space.n_types, 60), min(space.n_types, 300))
+    # 1.5 rounds per type: on pools of hundreds of types the first master LP is then already optimal, and
+    # each master solve costs seconds there while a covering round costs milliseconds (bench notes §9)
+    rounds = max(min(3 * space.n_types, 60), (3 * space.n_types) // 2)
     initial, covered = covering_compositions(oracle, search, rounds=rounds)
     compositions, weights = _optimise(algorithm, oracle, search, initial, covered, progress)
     ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
@@ -103,14 +106,15 @@ def _optimise(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     if algorithm == "leximin":
         compositions, weights, _ = leximin_distribution(oracle, initial, covered, search=search, progress=progress)
-    elif algorithm == "maximin":
-        compositions, weights, _ = maximin_distribution(oracle, initial, covered, search=search)
-    elif algorithm == "nash":
-        compositions, weights = nash_distribution(oracle, initial, covered)
-    else:
-        _, _, level = maximin_distribution(oracle, initial, covered, search=search)
-        compositions, weights = goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level)
-    return compositions, weights
+        return compositions, weights
+    compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search)
+    if algorithm == "maximin" or level >= uniform_level(oracle.space, covered) - UNIFORM_TOLERANCE:
+        # everyone covered at k/n: optimal for Nash and Goldilocks too (``uniform_level``)
+        return compositions, weights
+    _report(progress, f"maximin level {level:.6f}; optimising {algorithm}", 0.5)
+    if algorithm == "nash":
+        return nash_distribution(oracle, initial, covered)
+    return goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level)
 
 
 # --- the pool as types --------------------------------------------------------------------------
