@@ -12,9 +12,11 @@ shows wall seconds and, in brackets, CPU seconds of the worker (the better figur
 Where sortition-algorithms cannot run here (leximin needs Gurobi), the ratio uses its seconds measured
 for the issue on the same machine type (``REFERENCE_SECONDS``), marked "ref".
 
-``--scaling`` times native leximin and maximin for n = 500, 1000, 2000, 4000 on two generated pools
-(k = n/10): ``resampled`` (example_large_200's respondents resampled; 4 types) and ``diverse`` (five
-categories with 720 possible value combinations and 10 % of people in two-person households).
+``--scaling`` times the native engine alone for n = 500, 1000, 2000, 4000 (``--sizes``) on three generated
+pools (``--kinds``; k = n/10): ``resampled`` (example_large_200's respondents resampled; 2-3 types),
+``diverse`` (five categories with 720 possible value combinations, 10 % of people in two-person households,
+quotas ±20 % around the pool's own shares: everyone can get k/n) and ``skewed`` (the same categories with
+self-selection, quotas ±10 % around the population: the realistic case, many leximin levels).
 """
 
 from __future__ import annotations
@@ -170,15 +172,8 @@ def run_library(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: 
 def worker(args: argparse.Namespace) -> None:
     """Child process: one engine, one algorithm, one pool; prints a JSON line."""
     kind, _, number = args.worker_pool.partition(":")
-    if kind == "resampled":
-        source = scaled_pool(int(number))
-    elif kind == "diverse":
-        source = diverse_pool(int(number))
-    elif kind == "skewed":
-        source = skewed_pool(int(number))
-    else:
-        source = load(Path(args.worker_pool), args.size)
-    pool, quotas, size, address = source
+    generated = POOL_KINDS.get(kind)
+    pool, quotas, size, address = generated(int(number)) if generated else load(Path(args.worker_pool), args.size)
     run = run_native if args.worker_engine == "native" else run_library
     import sortition_algorithms.committee_generation  # noqa: F401
 
@@ -263,21 +258,27 @@ def compare(args: argparse.Namespace) -> None:
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
+POOL_KINDS = {"resampled": scaled_pool, "diverse": diverse_pool, "skewed": skewed_pool}
+
+
 def scaling(args: argparse.Namespace) -> None:
-    print("| pool | n | k | types | algorithm | native s (cpu) | peak RSS MB | min π |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|")
-    for kind in ("resampled", "diverse"):
-        for n in (500, 1000, 2000, 4000):
-            pool, _quotas, _size, _address = scaled_pool(n) if kind == "resampled" else diverse_pool(n)
-            categories = [c for c in pool.columns if c not in ("id", "address_key")]
-            types = len(pool.drop_duplicates(categories))
-            for algorithm in ("leximin", "maximin"):
+    """Native engine only, for each pool kind and n (k = n/10); types counted as the engine counts them."""
+    from sortition.engine import build_space
+
+    print("| pool | n | k | types | algorithm | native s (cpu) | peak RSS MB | min π | max π |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    for kind in args.kinds.split(","):
+        for n in (int(x) for x in args.sizes.split(",")):
+            pool, quotas, size, address = POOL_KINDS[kind](n)
+            types = build_space(pool, quotas, size=size, address_column=address)[0].n_types
+            for algorithm in args.algorithms.split(","):
                 result = spawn("native", f"{kind}:{n}", algorithm, args)
-                head = f"| {kind} | {n} | {n // 10} | {types} | {algorithm} | {timing(result)} |"
+                head = f"| {kind} | {n} | {size} | {types} | {algorithm} | {timing(result)} |"
                 if result["status"] != "ok":
-                    print(f"{head} - | - |", flush=True)
+                    print(f"{head} - | - | - |", flush=True)
                     continue
-                print(f"{head} {result['peak_mb']:.0f} | {result['profile'][0]:.7f} |", flush=True)
+                profile = result["profile"]
+                print(f"{head} {result['peak_mb']:.0f} | {profile[0]:.7f} | {profile[-1]:.7f} |", flush=True)
 
 
 def main() -> None:
@@ -286,7 +287,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per run (default 300)")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS))
     parser.add_argument("--size", type=int, default=None, help="panel size (overrides the folder's)")
-    parser.add_argument("--scaling", action="store_true", help="time native leximin for n = 500..4000")
+    parser.add_argument("--scaling", action="store_true", help="native engine on generated pools of growing n")
+    parser.add_argument("--kinds", default="resampled,diverse,skewed", help="--scaling pool kinds")
+    parser.add_argument("--sizes", default="500,1000,2000,4000", help="--scaling pool sizes n")
     parser.add_argument("--worker-engine", help=argparse.SUPPRESS)
     parser.add_argument("--worker-pool", help=argparse.SUPPRESS)
     parser.add_argument("--worker-algorithm", help=argparse.SUPPRESS)

@@ -24,6 +24,7 @@ import highspy
 import numpy as np
 import pandas as pd
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from sortition.columngen import (
@@ -44,6 +45,7 @@ ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
 GOLDILOCKS_GAMMA = 1.0
 GOLDILOCKS_PENALTY = 1e4  # cost per unit of unmet probability floor (big-M; zero at the optimum)
 NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which the optimum is declared
+NASH_DROP = 1e-9  # panels weighing less than this times the heaviest leave the restricted Nash problem
 QUOTA_COLUMNS = ("category", "feature", "min", "max")
 
 Progress = Callable[[str, float], None]
@@ -78,17 +80,26 @@ def find_distribution(
         if exc.code == "no_panel":
             raise diagnose_infeasibility(space, quotas) from exc
         raise
+    # The matrices here are small (hundreds of rows): a second BLAS thread only adds synchronisation,
+    # and on a busy machine oversubscription made the Nash Newton steps 4-20x slower (bench notes §5).
+    with threadpool_limits(limits=1, user_api="blas"):
+        compositions, weights = _solve(algorithm, oracle, space, progress)
+    ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
+    panels = expand_panels(compositions, weights, ordered)
+    _report(progress, "done", 1.0)
+    return list(panels), np.fromiter(panels.values(), dtype=float, count=len(panels))
+
+
+def _solve(
+    algorithm: str, oracle: PanelOracle, space: PanelSpace, progress: Progress | None
+) -> tuple[list[np.ndarray], np.ndarray]:
     _report(progress, "finding initial panels", 0.0)
     search = SwapSearch(space)
     # 1.5 rounds per type: on pools of hundreds of types the first master LP is then already optimal, and
     # each master solve costs seconds there while a covering round costs milliseconds (bench notes §9)
     rounds = max(min(3 * space.n_types, 60), (3 * space.n_types) // 2)
     initial, covered = covering_compositions(oracle, search, rounds=rounds)
-    compositions, weights = _optimise(algorithm, oracle, search, initial, covered, progress)
-    ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
-    panels = expand_panels(compositions, weights, ordered)
-    _report(progress, "done", 1.0)
-    return list(panels), np.fromiter(panels.values(), dtype=float, count=len(panels))
+    return _optimise(algorithm, oracle, search, initial, covered, progress)
 
 
 def _report(progress: Progress | None, message: str, fraction: float) -> None:
@@ -272,7 +283,6 @@ def nash_distribution(
     space = oracle.space
     people = np.where(covered, space.counts, 0.0)
     columns = [np.asarray(c, dtype=np.int64) for c in initial]
-    known = {c.tobytes() for c in columns}
     weights = np.full(len(columns), 1.0 / len(columns))
     bar = people.sum() * (1 + NASH_TOLERANCE)
     mu_start = 1e-2
@@ -280,18 +290,24 @@ def nash_distribution(
         shares = np.array(columns, dtype=float) / space.counts
         weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_start=mu_start, mu_floor=1e-13)
         mu_start = 1e-6  # later rounds start near the optimum of the previous panels (warm start)
+        # Drop panels the restricted optimum does not use (the barrier leaves them ~1e-13): the Newton
+        # system is (panels x panels), and without this it grew to 7,000 panels on a skewed pool of 500.
+        # A dropped panel that prices out again is added again, so the stopping test stays exact.
+        keep = weights >= NASH_DROP * weights.max()
+        if not keep.all():
+            columns = [c for c, kept in zip(columns, keep, strict=True) if kept]
+            shares, weights = shares[keep], weights[keep] / weights[keep].sum()
+        known = {c.tobytes() for c in columns}
         pi = weights @ shares
         gradient = np.divide(people, pi, out=np.zeros_like(pi), where=covered) / space.counts
         found = search.improving(columns, gradient, bar) if search is not None else []
         if not found:
             composition, value = oracle.best(gradient)
             found = [composition] if value > bar else []
-        found = [c for c in found if c.tobytes() not in known]
+        found = list({c.tobytes(): c for c in found if c.tobytes() not in known}.values())
         if not found:
             return columns, weights
-        for composition in found:
-            known.add(composition.tobytes())
-            columns.append(composition)
+        columns.extend(found)
         weights = np.append(weights * 0.99, np.full(len(found), 0.01 / len(found)))
     raise KleroError("The Nash welfare optimisation did not converge.", code="no_convergence")
 
