@@ -81,3 +81,31 @@ def test_covering_panels_are_feasible_and_cover_every_reachable_type() -> None:
         target[t] = 1.0
         best, _ = oracle.best(target)
         assert best[t] == 0
+
+
+def test_climb_not_frozen_by_housemates_of_members() -> None:
+    """Regression (diverse pool n = 4000): the heaviest candidates were housemates of panel members.
+
+    a/b and c/d share addresses; e and f live alone. Quotas: exactly two "x" and no "y", so b and d (y) can
+    never join. From {a, c} with b, d weighing 100, e, f 10 and a, c 1, the only improving feasible swaps
+    bring in e and f: the climb must reach {e, f} (value 20) even when the candidate list is 2 wide and
+    b, d are the two heaviest types.
+    """
+    pool = pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "g": ["x", "y", "x", "y", "x", "x"],
+            "address_key": ["h1", "h1", "h2", "h2", "h3", "h4"],
+        }
+    )
+    quotas = pd.DataFrame([("g", "x", 2, 2), ("g", "y", 0, 0)], columns=["category", "feature", "min", "max"])
+    space, members = build_space(pool, quotas, size=2, address_column="address_key")
+    type_of = {person: t for t, ids in enumerate(members) for person in ids}
+    weights = np.zeros(space.n_types)
+    for person, weight in {"a": 1, "b": 100, "c": 1, "d": 100, "e": 10, "f": 10}.items():
+        weights[type_of[person]] = weight  # e and f are one type of two; its per-person weight is 10
+    start = np.zeros(space.n_types, dtype=np.int64)
+    start[[type_of["a"], type_of["c"]]] = 1
+    end = SwapSearch(space, breadth=2).climb(start, weights)
+    assert feasible(space, end)
+    assert end[type_of["e"]] == 2 and end @ weights == 20
