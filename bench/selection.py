@@ -83,6 +83,14 @@ DIVERSE_CATEGORIES = {
 }
 
 
+def household_addresses(n: int, rng: np.random.Generator) -> list[str]:
+    """Address keys for ``n`` people of whom 10 % live in two-person households."""
+    address = np.arange(n)
+    pairs = rng.choice(n, size=(n // 20, 2), replace=False)
+    address[pairs[:, 1]] = pairs[:, 0]
+    return [f"a{a}" for a in address]
+
+
 def diverse_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int, str | None]:
     """``n`` people over five categories; 10 % live in two-person households; k = n/10; quotas ±20 %."""
     rng = np.random.default_rng(seed)
@@ -90,10 +98,7 @@ def diverse_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int
     for category, values in DIVERSE_CATEGORIES.items():
         labels, shares = zip(*values, strict=True)
         pool[category] = rng.choice(labels, size=n, p=np.array(shares) / sum(shares))
-    address = np.arange(n)
-    pairs = rng.choice(n, size=(n // 20, 2), replace=False)
-    address[pairs[:, 1]] = pairs[:, 0]
-    pool["address_key"] = [f"a{a}" for a in address]
+    pool["address_key"] = household_addresses(n, rng)
     size = n // 10
     rows = []
     for category in DIVERSE_CATEGORIES:
@@ -127,10 +132,7 @@ def skewed_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int,
         for label, share in zip(labels, shares, strict=True):
             target = share / sum(shares) * size
             rows.append((category, label, int(np.floor(0.9 * target)), int(np.ceil(1.1 * target))))
-    address = np.arange(n)
-    pairs = rng.choice(n, size=(n // 20, 2), replace=False)
-    address[pairs[:, 1]] = pairs[:, 0]
-    pool["address_key"] = [f"a{a}" for a in address]
+    pool["address_key"] = household_addresses(n, rng)
     quotas = pd.DataFrame(rows, columns=["category", "feature", "min", "max"])
     return pool, quotas, size, "address_key"
 

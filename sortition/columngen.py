@@ -397,20 +397,22 @@ class SwapSearch:
         heavier = ranked[: int(np.searchsorted(-descending, -(weights[outs].min() + 1e-12)))]
         room = heavier[composition[heavier] < space.counts[heavier]]
         ins = room[: self.breadth]
+        blocked = np.zeros(len(ins), dtype=bool)
         if self.has_households and len(room):
             # A type whose household is already on the panel can only come in for that member. Such types
             # must not crowd out the others: multiplicative weights make exactly them the heaviest (their
             # housemate on the panel lost weight, they did not), which froze every climb on n = 4000.
             house = self.house_of[room]
             taken = (house >= 0) & (houses[np.maximum(house, 0)] > 0)
-            ins = np.concatenate([room[~taken][: self.breadth], room[taken][: self.breadth // 4]])
+            free, held = room[~taken][: self.breadth], room[taken][: self.breadth // 4]
+            ins = np.concatenate([free, held])
+            blocked = np.arange(len(ins)) >= len(free)
         if not len(ins):
             return []
         gain = weights[ins][None, :] - weights[outs][:, None]  # a type both out and in gains 0
-        if self.has_households:  # into a household already on the panel only in place of its member
-            house_in, house_out = self.house_of[ins], self.house_of[outs]
-            blocked = (house_in >= 0) & (houses[np.maximum(house_in, 0)] > 0)
-            gain[blocked[None, :] & (house_out[:, None] != house_in[None, :])] = -np.inf
+        if blocked.any():  # into a household already on the panel only in place of its member
+            same_house = self.house_of[outs][:, None] == self.house_of[ins][None, :]
+            gain[blocked[None, :] & ~same_house] = -np.inf
         # From a feasible panel, swapping a out for b breaks a quota f only when f is at its maximum and
         # b has f but a does not, or f is at its minimum and a has f but b does not (0/1 memberships).
         # Counting such f for every pair is two small matrix products instead of an (F, A, B) array.
@@ -528,10 +530,10 @@ def leximin_distribution(
         master.add_panel(composition)
     fixed = np.where(covered, np.nan, 0.0)
     while np.isnan(fixed).any():
-        bound = uniform_level(space, covered, fixed)
-        generate_columns(master, oracle, search, reached=_at_uniform(master, bound))
+        reached = _at_uniform(master, uniform_level(space, covered, fixed))
+        generate_columns(master, oracle, search, reached=reached)
         level = -master.objective()
-        if level >= bound - UNIFORM_TOLERANCE:  # every remaining type is at the remaining average
+        if reached():  # every remaining type is at the remaining average
             fixed[np.isnan(fixed)] = level
             break
         duals = master.row_duals()[rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 
 import pandas as pd
@@ -18,6 +19,13 @@ POOL_FEATURES: dict[str, tuple[str, ...]] = {
     "education": ("laag", "middelbaar", "hoog"),
 }
 CONTACT_COLUMNS = ("email", "telefoon")
+
+
+def pool_hash(pool: pd.DataFrame, quotas: pd.DataFrame) -> str:
+    """SHA-256 of the frozen pool: ids, addresses and the quota categories' values, sorted, as canonical JSON."""
+    cols = ["id", "address_key", *dict.fromkeys(quotas["category"])]
+    records = pool[cols].astype(str).sort_values("id").to_dict("records")
+    return hashlib.sha256(json.dumps(records, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def person_id(code: str) -> str:

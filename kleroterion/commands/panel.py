@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,26 +11,21 @@ import typer
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
+    draw_inputs,
     make_lottery_action,
     replay_lottery_draw,
     write_tickets,
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
-from kleroterion.seeds import fresh_seed, generator, public_seed
+from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
-from sortition.quotas import check_pool_against_quotas, quotas_met
+from sortition.pool import pool_hash
+from sortition.quotas import quotas_met
 from sortition.selection import SelectionResult, fairness_summary, select_panel
 
 
 # -- actions -------------------------------------------------------------------------------------
-def pool_hash(pool: pd.DataFrame, categories: list[str]) -> str:
-    """SHA-256 of the frozen pool: ids, addresses and quota features, sorted, as canonical JSON."""
-    cols = ["id", "address_key", *categories]
-    records = pool[cols].astype(str).sort_values("id").to_dict("records")
-    return hashlib.sha256(json.dumps(records, sort_keys=True).encode("utf-8")).hexdigest()
-
-
 def draw_panel(
     pool: pd.DataFrame,
     quotas: pd.DataFrame,
@@ -79,15 +72,7 @@ def select_panel_action(
             engine=engine,
             lottery_size=lottery_size,
         )
-    set_id, size, quotas = ws.store.quotas()
-    pool = ws.store.pool()
-    if pool.empty:
-        raise KleroError("The pool is empty: import sign-ups with `klero pool import FILE` first.", code="no_pool")
-    categories = list(dict.fromkeys(quotas["category"]))
-    check_pool_against_quotas(pool, quotas, size)
-    digest = pool_hash(pool, categories)
-    if seed is None:
-        seed = public_seed(digest, public_value) if public_value else fresh_seed()
+    set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, order = draw_panel(
         pool, quotas, size=size, seed=seed, algorithm=algorithm, engine=engine, alternates=alternates
     )
@@ -191,8 +176,7 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
     draw = ws.store.latest_panel_draw()
     size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
-    categories = list(dict.fromkeys(quotas["category"]))
-    digest = pool_hash(pool, categories)
+    digest = pool_hash(pool, quotas)
     problems = []
     if digest != draw["pool_hash"]:
         problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")

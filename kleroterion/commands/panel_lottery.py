@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,16 +21,37 @@ from kleroterion.seeds import fresh_seed, generator, public_seed
 from kleroterion.workspace import Workspace
 from sortition.alternates import select_alternates
 from sortition.lottery import fairness_lost, number_panels, panel_for_number, round_to_lottery
+from sortition.pool import pool_hash
 from sortition.quotas import check_pool_against_quotas, quotas_met
 from sortition.selection import SelectionResult, fairness_summary, probabilities_from_distribution, select_panel
 
 Tickets = list[tuple[int, frozenset[str]]]
 
 
-def _pool_hash(pool: pd.DataFrame, quotas: pd.DataFrame) -> str:
-    from kleroterion.commands.panel import pool_hash  # panel imports this module: import at call time
+class DrawInputs(NamedTuple):
+    quota_set_id: int
+    size: int
+    quotas: pd.DataFrame
+    pool: pd.DataFrame
+    pool_hash: str
+    seed: int
 
-    return pool_hash(pool, list(dict.fromkeys(quotas["category"])))
+
+def draw_inputs(ws: Workspace, *, seed: int | None, public_value: str | None) -> DrawInputs:
+    """The current quota set and pool, checked against each other, the pool's hash and the draw's seed.
+
+    The seed is the given one, else derived from the pool hash and a public value, else fresh. Shared by a
+    panel draw and a lottery, which must freeze and check the same inputs.
+    """
+    set_id, size, quotas = ws.store.quotas()
+    pool = ws.store.pool()
+    if pool.empty:
+        raise KleroError("The pool is empty: import sign-ups with `klero pool import FILE` first.", code="no_pool")
+    check_pool_against_quotas(pool, quotas, size)
+    digest = pool_hash(pool, quotas)
+    if seed is None:
+        seed = public_seed(digest, public_value) if public_value else fresh_seed()
+    return DrawInputs(set_id, size, quotas, pool, digest, seed)
 
 
 def make_lottery(
@@ -100,14 +121,7 @@ def make_lottery_action(
         )
     if lottery_size < 1:
         raise KleroError(f"--lottery-size must be at least 1 (got {lottery_size}).", code="bad_lottery_size")
-    set_id, size, quotas = ws.store.quotas()
-    pool = ws.store.pool()
-    if pool.empty:
-        raise KleroError("The pool is empty: import sign-ups with `klero pool import FILE` first.", code="no_pool")
-    check_pool_against_quotas(pool, quotas, size)
-    digest = _pool_hash(pool, quotas)
-    if seed is None:
-        seed = public_seed(digest, public_value) if public_value else fresh_seed()
+    set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, tickets, lost, probabilities = make_lottery(
         pool, quotas, size=size, seed=seed, algorithm=algorithm, tickets=lottery_size
     )
@@ -187,7 +201,7 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
     panel = panel_for_number(tickets, number)
     size, quotas = ws.store.quota_set(int(lottery["quota_set_id"]))
     pool = ws.store.pool()
-    digest = _pool_hash(pool, quotas)
+    digest = pool_hash(pool, quotas)
     if digest != lottery["pool_hash"]:
         raise KleroError(
             f"The pool changed since lottery {lottery_id} was made (hash {digest[:16]}…, lottery "

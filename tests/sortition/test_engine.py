@@ -297,8 +297,8 @@ def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> 
     return np.sort(fixed)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_leximin_profile_equals_brute_force(seed: int) -> None:
+def small_random_pool(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nine people, two categories, two of them at one address; quotas for panels of four."""
     rng = np.random.default_rng(seed)
     n = 9
     pool = pd.DataFrame(
@@ -314,6 +314,12 @@ def test_leximin_profile_equals_brute_force(seed: int) -> None:
         [("gender", "f", 1, 3), ("gender", "m", 1, 3)]
         + [("age", a, 0 if (pool["age"] == a).sum() == 0 else 1, 2) for a in ("jong", "oud", "midden")]
     )
+    return pool, quotas
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leximin_profile_equals_brute_force(seed: int) -> None:
+    pool, quotas = small_random_pool(seed)
     panels, weights = find_distribution(pool, quotas, size=4, algorithm="leximin", rng=np.random.default_rng(0))
     pi = check_distribution(pool, quotas, 4, "address_key", panels, weights)
     assert np.sort(pi.to_numpy()) == pytest.approx(brute_force_leximin(pool, quotas, 4), abs=1e-6)
@@ -321,13 +327,10 @@ def test_leximin_profile_equals_brute_force(seed: int) -> None:
 
 # --- the uniform optimum -------------------------------------------------------------------------
 # Pool of 8: four women, four men; in each gender two "jong" and two "oud"; p0 and p1 share an address.
-# k = 4 with exactly two per gender and one to three per age. Swapping genders (and ages) maps feasible
-# panels to feasible panels, and the panels {p0,p2,p4,p6}-style that avoid the shared address exist, so the
-# average of all feasible panels' images under the symmetry... instead of symmetry, a direct witness: the
-# four panels below each meet the quotas and one per address, and each person is on exactly two of them,
-# so λ = 1/4 each gives every π = 1/2 = k/n. Since Σπ = k for any distribution, min π ≤ k/n = 1/2 and max
-# π ≥ 1/2: this uniform distribution is optimal for leximin, maximin, Nash and Goldilocks (all π = 1/2).
-#   {p0,p2,p4,p6}, {p0,p3,p5,p7}, {p1,p2,p5,p6}... checked by ``check_distribution`` on the engine's own.
+# k = 4 with exactly two per gender and one to three per age. A witness (``test_uniform_witness_is_feasible``):
+# four feasible panels with each person on exactly two, so λ = 1/4 each gives every π = 1/2 = k/n. Since
+# Σπ = k for any distribution, min π ≤ k/n ≤ max π, so this uniform distribution is optimal for leximin,
+# maximin, Nash and Goldilocks: every algorithm must give all eight people 1/2.
 UNIFORM = pd.DataFrame(
     {
         "id": [f"p{i}" for i in range(8)],
@@ -361,22 +364,10 @@ def test_uniform_optimum_every_algorithm(algorithm: str) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_maximin_equals_brute_force_first_level(seed: int) -> None:
     """Same random pools as the leximin test; maximin's minimum is the brute force's first level."""
-    rng = np.random.default_rng(seed)
-    n = 9
-    pool = pd.DataFrame(
-        {
-            "id": [f"p{i}" for i in range(n)],
-            "gender": rng.choice(["f", "m"], n),
-            "age": rng.choice(["jong", "oud", "midden"], n),
-            "address_key": [f"h{i}" for i in range(n)],
-        }
-    )
-    pool.loc[1, "address_key"] = pool.loc[0, "address_key"]
-    quotas = make_quotas(
-        [("gender", "f", 1, 3), ("gender", "m", 1, 3)]
-        + [("age", a, 0 if (pool["age"] == a).sum() == 0 else 1, 2) for a in ("jong", "oud", "midden")]
-    )
+    pool, quotas = small_random_pool(seed)
     panels, weights = find_distribution(pool, quotas, size=4, algorithm="maximin", rng=np.random.default_rng(0))
     pi = check_distribution(pool, quotas, 4, "address_key", panels, weights)
     profile = brute_force_leximin(pool, quotas, 4)
-    assert pi.min() == pytest.approx(profile[profile > 0].min() if (pi > 0).all() else 0.0, abs=1e-6)
+    on_some_panel = profile > 0  # people on no feasible panel get 0 from both and are left out of maximin
+    assert (pi > 1e-9).sum() == on_some_panel.sum()
+    assert pi[pi > 1e-9].min() == pytest.approx(profile[on_some_panel].min(), abs=1e-6)
