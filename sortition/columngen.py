@@ -29,6 +29,7 @@ FIX_EPS = 1e-7  # a type whose dual weight exceeds this is held at the current l
 FIX_SLACK = 1e-9  # fixed probabilities are held to within this, so later levels stay feasible
 UNIFORM_TOLERANCE = 1e-10  # a level this close to k/n certifies the uniform optimum (``uniform_level``)
 IPM_ROWS = 300  # first master solve by interior point + crossover from this many rows (``MasterLP.solve``)
+CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average against the new duals
 MWU_FACTOR = 0.8  # covering rounds: weight kept by a type that got its fair share k/n on the last panel
 
 
@@ -258,8 +259,17 @@ def generate_columns(
     no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum is the
     optimum over all panels, or ``reached()`` says the master's value equals
     a known bound on the optimum (see ``uniform_level``). Returns the number of panels added.
+
+    Each round that found an improving panel also prices at a *centre*: the running average
+    ``ȳ ← α·ȳ + (1-α)·y`` of the duals (α = ``CENTRE_WEIGHT``). Simplex duals jump between vertices
+    from round to round, and the panels best for one vertex are rarely in the optimal support: the
+    column generation tails off. Panels best for the average, added beside the exact ones, steady it
+    (the smoothing of Wentges 1997, here adding panels rather than replacing the pricing point, so the
+    exact pricing and its certificate are unchanged). Skewed n = 500 leximin: 165 -> 94 master solves,
+    72 s -> 41 s (bench notes §10).
     """
     added = 0
+    centre: np.ndarray | None = None
     for _ in range(max_rounds):
         master.solve()
         if reached is not None and reached():
@@ -277,8 +287,23 @@ def generate_columns(
             found.append(composition)
         if not found:
             return added  # optimal, or numerically converged: the best panel is already a column
+        centre = weights if centre is None else CENTRE_WEIGHT * centre + (1.0 - CENTRE_WEIGHT) * weights
+        found.extend(_centre_panels(master, oracle, search, centre))
         added += len(found)
     raise KleroError("Column generation did not converge.", code="no_convergence")
+
+
+def _centre_panels(
+    master: MasterLP, oracle: PanelOracle, search: SwapSearch | None, centre: np.ndarray
+) -> list[np.ndarray]:
+    """The new panels best for the centre weights: the exact ILP's and the swap search's local optima."""
+    found = []
+    if search is not None:
+        found = [c for c in search.improving(master.compositions, centre, -INF) if master.add_panel(c)]
+    composition, _ = oracle.best(centre)
+    if master.add_panel(composition):
+        found.append(composition)
+    return found
 
 
 class SwapSearch:
