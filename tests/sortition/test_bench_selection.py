@@ -1,0 +1,29 @@
+"""The bench's profile comparison (bench/selection.py is a script, loaded here from its path)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "selection.py"
+
+
+@pytest.fixture(scope="module")
+def selection_bench():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("bench_selection", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_first_difference_names_the_leximin_larger_profile(selection_bench) -> None:  # type: ignore[no-untyped-def]
+    # Hand-made sorted profiles: equal minimum (within solver noise 5e-8), then native 0.2 > 0.19 at the
+    # second position; the later 0.3 < 0.31 does not matter in the lexicographic order.
+    ours = [0.1, 0.2, 0.3]
+    theirs = [0.1 + 5e-8, 0.19, 0.31]
+    assert selection_bench.first_difference(ours, theirs) == "native higher at #2"
+    assert selection_bench.first_difference(theirs, ours) == "s-a higher at #2"
+    assert selection_bench.first_difference(ours, [0.1 - 5e-8, 0.2, 0.3 + 9e-8]) == "same"
