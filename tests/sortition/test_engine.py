@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from kleroterion.pool_files import read_pool_folder
-from sortition.engine import ALGORITHMS, find_distribution
+from sortition.columngen import (
+    PanelOracle,
+    SwapSearch,
+    _leximin_master,
+    _useful_panels,
+    covering_compositions,
+    generate_columns,
+)
+from sortition.engine import ALGORITHMS, build_space, find_distribution
 from sortition.selection import probabilities_from_distribution
 
 DATA = Path("/work/shared/data")
@@ -323,6 +331,28 @@ def test_leximin_profile_equals_brute_force(seed: int) -> None:
     panels, weights = find_distribution(pool, quotas, size=4, algorithm="leximin", rng=np.random.default_rng(0))
     pi = check_distribution(pool, quotas, 4, "address_key", panels, weights)
     assert np.sort(pi.to_numpy()) == pytest.approx(brute_force_leximin(pool, quotas, 4), abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rebuilt_level_master_keeps_the_optimum_and_its_basis(seed: int) -> None:
+    # Each leximin level starts from a fresh master holding only the useful panels. Every panel with
+    # positive weight must be kept, and the restricted basis must be optimal for the rebuilt master:
+    # the simplex restarts there with zero pivots and the same value.
+    pool, quotas = small_random_pool(seed)
+    space, _ = build_space(pool, quotas, size=4, address_column="address_key")
+    oracle, search = PanelOracle(space), SwapSearch(space)
+    initial, covered = covering_compositions(oracle, search, rounds=3)
+    fixed = np.where(covered, np.nan, 0.0)
+    master, _, _ = _leximin_master(space, covered, fixed, initial)
+    generate_columns(master, oracle, search)
+    panels, basis = _useful_panels(master)
+    kept = {c.tobytes() for c in panels}
+    weights = master.values()[master.panel_cols]
+    assert all(c.tobytes() in kept for c, w in zip(master.compositions, weights, strict=True) if w > 0)
+    again, _, _ = _leximin_master(space, covered, fixed, panels, basis)
+    again.solve()
+    assert again.model.getInfo().simplex_iteration_count == 0
+    assert again.objective() == pytest.approx(master.objective(), abs=1e-12)
 
 
 # --- the uniform optimum -------------------------------------------------------------------------
