@@ -541,8 +541,8 @@ def leximin_distribution(
     over all panels, so each fix is exact; at least one type (``Σ_t y_t = 1``) is fixed per level.
     Types on no feasible panel (``covered`` false) are fixed at 0 up front.
 
-    Each new level starts from a fresh master holding only the panels the last optimum uses or could
-    use (weight > 0 or reduced cost 0). The others were priced for earlier levels; left in, they made
+    Each new level starts from a fresh master holding only the panels of the last optimal basis and
+    those with reduced cost 0. The others were priced for earlier levels; left in, they made
     the primal simplex wander through thousands of degenerate pivots (skewed pool n = 700: 308,000 ->
     158,000 pivots and 327 s -> 178 s for leximin; bench notes §10). A dropped panel that prices out
     again is added again, so the certificate at each level is unchanged.
@@ -586,7 +586,7 @@ def _leximin_master(
 
     ``basis`` (from ``_useful_panels``) warm-starts it from the last level's optimal basis, on masters
     below ``IPM_ROWS`` rows; larger ones start afresh by interior point and crossover, which was faster
-    (skewed pool n = 700, 412 rows: 178 s against 210 s warm) as well as on the fixture (0.63 s
+    (skewed pool n = 700, 412 rows: 178-198 s against 210 s warm) as well as on the fixture (0.63 s
     warm against 1.2 s cold simplex)."""
     master = MasterLP(space)
     level_col = master.add_variable(-1.0, -INF, 1.0)  # minimise -z
