@@ -275,7 +275,7 @@ def generate_columns(
         if reached is not None and reached():
             return added
         weights, threshold = master.pricing_weights()
-        bar = threshold + PRICE_EPS * max(1.0, abs(threshold))
+        bar = threshold + _price_slack(threshold)
         found = []
         if search is not None:
             found = [c for c in search.improving(master.compositions, weights, bar) if master.add_panel(c)]
@@ -291,6 +291,11 @@ def generate_columns(
         found.extend(_centre_panels(master, oracle, search, centre))
         added += len(found)
     raise KleroError("Column generation did not converge.", code="no_convergence")
+
+
+def _price_slack(threshold: float) -> float:
+    """How far a panel's value must clear the pricing threshold to count (``PRICE_EPS``, relative above 1)."""
+    return PRICE_EPS * max(1.0, abs(threshold))
 
 
 def _centre_panels(
@@ -519,9 +524,14 @@ def uniform_level(space: PanelSpace, covered: np.ndarray, fixed: np.ndarray | No
     return remaining / float(space.counts[free].sum())
 
 
+def reaches_uniform(level: float, bound: float) -> bool:
+    """Whether a level equals the ``uniform_level`` bound (within ``UNIFORM_TOLERANCE``), certifying it."""
+    return level >= bound - UNIFORM_TOLERANCE
+
+
 def _at_uniform(master: MasterLP, bound: float) -> Callable[[], bool]:
     """``reached`` test for a maximin-type master: its level ``z = -objective`` is the uniform bound."""
-    return lambda: -master.objective() >= bound - UNIFORM_TOLERANCE
+    return lambda: reaches_uniform(-master.objective(), bound)
 
 
 def leximin_distribution(
@@ -550,7 +560,7 @@ def leximin_distribution(
     """
     space = oracle.space
     fixed = np.where(covered, np.nan, 0.0)
-    master, level_col, rows = _leximin_master(space, covered, fixed, initial)
+    master, level_col, rows = _level_master(space, covered, fixed, initial)
     while True:
         reached = _at_uniform(master, uniform_level(space, covered, fixed))
         generate_columns(master, oracle, search, reached=reached)
@@ -569,20 +579,22 @@ def leximin_distribution(
             progress(f"leximin: {done}/{space.n_types} types fixed, level {level:.6f}", done / space.n_types)
         if not np.isnan(fixed).any():
             break
-        master, level_col, rows = _leximin_master(space, covered, fixed, *_useful_panels(master))
+        master, level_col, rows = _level_master(space, covered, fixed, *_useful_panels(master))
     if len(np.unique(fixed[covered])) > 1:  # one level reached by every type needs no polish
         _polish(master, level_col, rows, fixed)
     return master.compositions, master.panel_weights(), fixed
 
 
-def _leximin_master(
+def _level_master(
     space: PanelSpace,
     covered: np.ndarray,
     fixed: np.ndarray,
     panels: Sequence[np.ndarray],
     basis: highspy.HighsBasis | None = None,
 ) -> tuple[MasterLP, int, list[int]]:
-    """Master LP of one leximin level: ``max z``, ``π_t ≥ z`` (unfixed, covered), ``π_t ≥ f_t - FIX_SLACK``.
+    """Master LP of one level: ``max z``, ``π_t ≥ z`` (unfixed, covered), ``π_t ≥ f_t - FIX_SLACK`` (fixed).
+
+    Maximin is the first level (nothing fixed but the uncovered types, at 0).
 
     ``basis`` (from ``_useful_panels``) warm-starts it from the last level's optimal basis, on masters
     below ``IPM_ROWS`` rows; larger ones start afresh by interior point and crossover, which was faster
@@ -619,7 +631,7 @@ def _useful_panels(master: MasterLP) -> tuple[list[np.ndarray], highspy.HighsBas
     kept = [
         j
         for j, col in enumerate(master.panel_cols)
-        if status[col] == basic or values[j] >= threshold - PRICE_EPS * max(1.0, abs(threshold))
+        if status[col] == basic or values[j] >= threshold - _price_slack(threshold)
     ]
     panel_cols = set(master.panel_cols)
     others = [col for col in range(master.n_cols) if col not in panel_cols]
@@ -650,13 +662,6 @@ def maximin_distribution(
     compositions, their weights and the optimal level ``z*``.
     """
     space = oracle.space
-    master = MasterLP(space)
-    level_col = master.add_variable(-1.0, -INF, 1.0)
-    for t in range(space.n_types):
-        row = master.add_row(0.0, INF, type_index=t)
-        if covered[t]:
-            master.model.changeCoeff(row, level_col, -1.0)
-    for composition in initial:
-        master.add_panel(composition)
+    master, _, _ = _level_master(space, covered, np.where(covered, np.nan, 0.0), initial)
     generate_columns(master, oracle, search, reached=_at_uniform(master, uniform_level(space, covered)))
     return master.compositions, master.panel_weights(), -master.objective()

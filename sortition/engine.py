@@ -29,7 +29,6 @@ from threadpoolctl import threadpool_limits
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from sortition.columngen import (
     INF,
-    UNIFORM_TOLERANCE,
     MasterLP,
     PanelOracle,
     PanelSpace,
@@ -38,6 +37,7 @@ from sortition.columngen import (
     generate_columns,
     leximin_distribution,
     maximin_distribution,
+    reaches_uniform,
     uniform_level,
 )
 
@@ -119,7 +119,7 @@ def _optimise(
         compositions, weights, _ = leximin_distribution(oracle, initial, covered, search=search, progress=progress)
         return compositions, weights
     compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search)
-    if algorithm == "maximin" or level >= uniform_level(oracle.space, covered) - UNIFORM_TOLERANCE:
+    if algorithm == "maximin" or reaches_uniform(level, uniform_level(oracle.space, covered)):
         # everyone covered at k/n: optimal for Nash and Goldilocks too (``uniform_level``)
         return compositions, weights
     _report(progress, f"maximin level {level:.6f}; optimising {algorithm}", 0.5)

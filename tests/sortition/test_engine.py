@@ -15,7 +15,7 @@ from kleroterion.pool_files import read_pool_folder
 from sortition.columngen import (
     PanelOracle,
     SwapSearch,
-    _leximin_master,
+    _level_master,
     _useful_panels,
     covering_compositions,
     generate_columns,
@@ -343,13 +343,13 @@ def test_rebuilt_level_master_keeps_the_optimum_and_its_basis(seed: int) -> None
     oracle, search = PanelOracle(space), SwapSearch(space)
     initial, covered = covering_compositions(oracle, search, rounds=3)
     fixed = np.where(covered, np.nan, 0.0)
-    master, _, _ = _leximin_master(space, covered, fixed, initial)
+    master, _, _ = _level_master(space, covered, fixed, initial)
     generate_columns(master, oracle, search)
     panels, basis = _useful_panels(master)
     kept = {c.tobytes() for c in panels}
     weights = master.values()[master.panel_cols]
     assert all(c.tobytes() in kept for c, w in zip(master.compositions, weights, strict=True) if w > 0)
-    again, _, _ = _leximin_master(space, covered, fixed, panels, basis)
+    again, _, _ = _level_master(space, covered, fixed, panels, basis)
     again.solve()
     assert again.model.getInfo().simplex_iteration_count == 0
     assert again.objective() == pytest.approx(master.objective(), abs=1e-12)
