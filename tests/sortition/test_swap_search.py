@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kleroterion.errors import KleroError
 from sortition.columngen import PanelOracle, SwapSearch, covering_compositions
 from sortition.engine import build_space
 
@@ -109,3 +111,88 @@ def test_climb_not_frozen_by_housemates_of_members() -> None:
     end = SwapSearch(space, breadth=2).climb(start, weights)
     assert feasible(space, end)
     assert end[type_of["e"]] == 2 and end @ weights == 20
+
+
+def all_compositions(space) -> list[np.ndarray]:
+    """Every feasible composition, by enumerating the count of each type (small pools only)."""
+    found: list[np.ndarray] = []
+
+    def extend(prefix: list[int], left: int) -> None:
+        t = len(prefix)
+        if t == space.n_types:
+            composition = np.array(prefix)
+            if left == 0 and feasible(space, composition):
+                found.append(composition)
+            return
+        for count in range(min(int(space.counts[t]), left) + 1):
+            extend([*prefix, count], left - count)
+
+    extend([], space.size)
+    return found
+
+
+def test_pricing_equals_brute_force() -> None:
+    """``PanelOracle.best`` returns a feasible composition of maximum value (here mostly from an
+    integral vertex of the LP relaxation; the ILP path is the hand-worked test below)."""
+    for seed in range(6):
+        space = random_space(seed, 14, 4)
+        panels = np.array(all_compositions(space))
+        oracle = PanelOracle(space)
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            weights = rng.random(space.n_types) * (rng.random(space.n_types) < 0.6)  # sparse, like duals
+            composition, value = oracle.best(weights)
+            assert feasible(space, composition)
+            assert value == pytest.approx(float((panels @ weights).max()), abs=1e-9)
+            assert value == pytest.approx(float(composition @ weights), abs=1e-12)
+
+
+def odd_space(*, with_fifth: bool):
+    """Panels of 2 with exactly one of a/b, x/y and p/q. Four people (a,x,p), (a,y,q), (b,x,q), (b,y,p)
+    pair up on no panel (each pair repeats or misses a value), yet half of each meets every quota
+    exactly: the LP relaxation has the fractional vertex (½, ½, ½, ½). A fifth person (b,y,q) pairs
+    with (a,x,p), the only panel."""
+    people = [("a", "x", "p"), ("a", "y", "q"), ("b", "x", "q"), ("b", "y", "p")]
+    if with_fifth:
+        people.append(("b", "y", "q"))
+    pool = pd.DataFrame(people, columns=["c1", "c2", "c3"])
+    pool.insert(0, "id", [f"p{i}" for i in range(len(people))])
+    pool["address_key"] = pool["id"]
+    quotas = pd.DataFrame(
+        [(c, v, 1, 1) for c, values in (("c1", "ab"), ("c2", "xy"), ("c3", "pq")) for v in values],
+        columns=["category", "feature", "min", "max"],
+    )
+    space, _ = build_space(pool, quotas, size=2, address_column="address_key")
+    return space
+
+
+def test_fractional_relaxation_falls_back_to_the_ilp() -> None:
+    space = odd_space(with_fifth=True)
+    weights = np.ones(space.n_types)
+    weights[space.n_types - 1] = 0.0  # types are the five people in order (all distinct)
+    oracle = PanelOracle(space)
+    assert oracle.integral_vertex(weights) is None  # the relaxation's optimum is 2, at ½ of each of four
+    composition, value = oracle.best(weights)
+    assert value == 1.0  # hand-worked: the only panel is {(a,x,p), (b,y,q)}, worth 1 + 0
+    assert composition.tolist() == [1, 0, 0, 0, 1]
+    assert oracle.ilp_calls == 1
+
+
+def test_relaxation_feasible_but_no_panel_is_reported_by_the_ilp() -> None:
+    space = odd_space(with_fifth=False)
+    with pytest.raises(KleroError) as raised:
+        PanelOracle(space).best(np.ones(space.n_types))
+    assert raised.value.code == "no_panel"
+
+
+def test_integral_vertex_is_none_or_an_optimal_composition() -> None:
+    space = random_space(3, 14, 4)
+    panels = np.array(all_compositions(space))
+    oracle = PanelOracle(space)
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        weights = rng.random(space.n_types)
+        vertex = oracle.integral_vertex(weights)
+        if vertex is not None:
+            assert feasible(space, vertex)
+            assert vertex @ weights == pytest.approx(float((panels @ weights).max()), abs=1e-9)
