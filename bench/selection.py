@@ -230,20 +230,27 @@ def spawn(engine: str, pool: str, algorithm: str, args: argparse.Namespace) -> d
     return json.loads(lines[-1])
 
 
-def first_difference(ours: list[float], theirs: list[float], tolerance: float = 1e-7) -> str:
+def first_difference(ours: list[float], theirs: list[float], tolerance: float = 1e-7, noise: float = 1e-9) -> str:
     """Which sorted profile is higher where the two first differ by more than ``tolerance``.
 
     Leximin compares sorted profiles lexicographically, so the engine that is higher at the first
-    difference has the better (leximin-larger) distribution; both are feasible distributions, so the
-    other one is not the leximin optimum. ``tolerance`` ignores solver noise (Gurobi's default
-    feasibility tolerance is 1e-6, HiGHS's here 1e-10).
+    difference has the leximin-larger distribution. ``tolerance`` ignores solver noise (Gurobi's
+    default feasibility tolerance is 1e-6, HiGHS's here 1e-10). A profile can also buy a gain later by a
+    loss below ``tolerance`` earlier; when the higher one was lower by more than ``noise`` before the
+    first difference, the cell says where and by how much, and the comparison is then not conclusive.
     """
-    gap = np.abs(np.asarray(ours) - np.asarray(theirs)) > tolerance
+    mine, other = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    gap = np.abs(mine - other) > tolerance
     if not gap.any():
         return "same"
     position = int(np.argmax(gap))
-    higher = "native" if ours[position] > theirs[position] else "s-a"
-    return f"{higher} higher at #{position + 1}"
+    sign = 1.0 if mine[position] > other[position] else -1.0
+    text = f"{'native' if sign > 0 else 's-a'} higher at #{position + 1}"
+    before = sign * (mine[:position] - other[:position])
+    if position and before.min() < -noise:
+        worst = int(np.argmin(before))
+        text += f" (lower by {-before[worst]:.1e} at #{worst + 1})"
+    return text
 
 
 def timing(result: dict) -> str:
