@@ -669,10 +669,11 @@ def _level_master(
 
     Maximin is the first level (nothing fixed but the uncovered types, at 0).
 
-    ``basis`` (from ``_useful_panels``) warm-starts it from the last level's optimal basis, on masters
-    below ``IPM_ROWS`` rows; larger ones start afresh by interior point and crossover, which was faster
-    (skewed pool n = 700, 412 rows: 178-198 s against 210 s warm) as well as on the fixture (0.63 s
-    warm against 1.2 s cold simplex)."""
+    ``basis`` (from ``_useful_panels``) warm-starts it from the last level's optimal basis. A cold
+    start cost more at every size measured: 1.2 s against 0.63 s for fixture leximin (simplex), and by
+    interior point and crossover 5-6 s per level on the skewed pool n = 1000 (490 rows), where the warm
+    start often needs a few pivots (skewed n = 700 leximin 62 s -> 45 s, n = 1000 205 s -> 171 s;
+    bench notes §11)."""
     master = MasterLP(space)
     level_col = master.add_variable(-1.0, -INF, 1.0)  # minimise -z
     rows = []
@@ -686,7 +687,7 @@ def _level_master(
         rows.append(row)
     for composition in panels:
         master.add_panel(composition)
-    if basis is not None and master.n_rows < IPM_ROWS:
+    if basis is not None:
         master.model.setBasis(basis)
     return master, level_col, rows
 
