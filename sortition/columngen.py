@@ -74,8 +74,11 @@ def _ints(values: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.int32)
 
 
-def _panel_model(space: PanelSpace, *, integral: bool) -> highspy.Highs:
-    """HiGHS model ``max Σ_t w_t c_t`` over the quota polytope (``w`` set by ``changeColsCost``)."""
+def panel_model(space: PanelSpace, *, integral: bool) -> highspy.Highs:
+    """HiGHS model ``max Σ_t w_t c_t`` over the quota polytope (``w`` set by ``changeColsCost``).
+
+    Columns ``0..n_types-1`` are the counts ``c_t``; row 0 is ``Σ c = size``, row ``1 + f`` the quota of
+    feature ``f``, then one row per household."""
     model = _new_highs()
     n_types = space.n_types
     for t in range(n_types):
@@ -109,10 +112,11 @@ class PanelOracle:
 
     def __init__(self, space: PanelSpace) -> None:
         self.space = space
-        self._model = _panel_model(space, integral=True)
+        self._types = _ints(range(space.n_types))
+        self._model = panel_model(space, integral=True)
         self._model.setOptionValue("mip_rel_gap", 0.0)
         self._model.setOptionValue("mip_abs_gap", 1e-12)
-        self._relaxation = _panel_model(space, integral=False)
+        self._relaxation = panel_model(space, integral=False)
         self._relaxation.setOptionValue("primal_feasibility_tolerance", LP_TOLERANCE)
         self._relaxation.setOptionValue("dual_feasibility_tolerance", LP_TOLERANCE)
         self._relaxation.setOptionValue("simplex_strategy", 4)  # a cost change keeps the basis primal feasible
@@ -135,7 +139,7 @@ class PanelOracle:
     def integral_vertex(self, weights: np.ndarray) -> np.ndarray | None:
         """The LP relaxation's optimal vertex when it is integral (then optimal for the ILP), else ``None``."""
         model = self._relaxation
-        model.changeColsCost(self.space.n_types, _ints(range(self.space.n_types)), weights)
+        model.changeColsCost(self.space.n_types, self._types, weights)
         model.run()
         if model.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None  # infeasible or unsolved: the ILP decides and reports
@@ -147,7 +151,7 @@ class PanelOracle:
 
     def _solve_ilp(self, weights: np.ndarray) -> np.ndarray:
         self.ilp_calls += 1
-        self._model.changeColsCost(self.space.n_types, _ints(range(self.space.n_types)), weights)
+        self._model.changeColsCost(self.space.n_types, self._types, weights)
         self._model.run()
         status = self._model.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:

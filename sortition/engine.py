@@ -37,6 +37,7 @@ from sortition.columngen import (
     generate_columns,
     leximin_distribution,
     maximin_distribution,
+    panel_model,
     reaches_uniform,
     uniform_level,
 )
@@ -218,22 +219,11 @@ def diagnose_infeasibility(space: PanelSpace, quotas: pd.DataFrame) -> Infeasibl
         if high < space.size:
             conflicts.append(f"{category}: the maximums add up to {high}, less than the panel size {space.size}")
     n_types, n_features = space.n_types, len(space.feature_labels)
-    model = highspy.Highs()
-    model.setOptionValue("output_flag", False)
-    model.setOptionValue("threads", 1)
-    for t in range(n_types):
-        model.addCol(0.0, 0.0, float(space.counts[t]), 0, np.array([], dtype=np.int32), np.array([]))
-    model.changeColsIntegrality(n_types, np.arange(n_types, dtype=np.int32), np.ones(n_types, dtype=np.uint8))
-    for _ in range(2 * n_features):
-        model.addCol(1.0, 0.0, INF, 0, np.array([], dtype=np.int32), np.array([]))
-    model.addRow(float(space.size), float(space.size), n_types, np.arange(n_types, dtype=np.int32), np.ones(n_types))
-    for f in range(n_features):
-        cols = np.flatnonzero(space.membership[f])
-        low, high = n_types + 2 * f, n_types + 2 * f + 1
-        index = np.array([*cols, low, high], dtype=np.int32)
-        model.addRow(space.feature_min[f], space.feature_max[f], len(index), index, np.r_[np.ones(len(cols)), 1, -1])
-    for house in space.households:
-        model.addRow(-INF, 1.0, len(house), np.array(house, dtype=np.int32), np.ones(len(house)))
+    model = panel_model(space, integral=True)
+    model.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    for f in range(n_features):  # s⁻_f then s⁺_f, on the quota row 1 + f
+        model.addCol(1.0, 0.0, INF, 1, np.array([1 + f], dtype=np.int32), np.array([1.0]))
+        model.addCol(1.0, 0.0, INF, 1, np.array([1 + f], dtype=np.int32), np.array([-1.0]))
     model.run()
     if model.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         message = f"No panel of {space.size} exists even without quotas: the pool has too few distinct addresses."

@@ -133,18 +133,24 @@ def all_compositions(space) -> list[np.ndarray]:
 
 def test_pricing_equals_brute_force() -> None:
     """``PanelOracle.best`` returns a feasible composition of maximum value (here mostly from an
-    integral vertex of the LP relaxation; the ILP path is the hand-worked test below)."""
+    integral vertex of the LP relaxation; the ILP path is the hand-worked test below), and
+    ``integral_vertex`` is either ``None`` or such a composition, for sparse (like duals) and dense weights."""
     for seed in range(6):
         space = random_space(seed, 14, 4)
         panels = np.array(all_compositions(space))
         oracle = PanelOracle(space)
         rng = np.random.default_rng(seed)
         for _ in range(40):
-            weights = rng.random(space.n_types) * (rng.random(space.n_types) < 0.6)  # sparse, like duals
-            composition, value = oracle.best(weights)
-            assert feasible(space, composition)
-            assert value == pytest.approx(float((panels @ weights).max()), abs=1e-9)
-            assert value == pytest.approx(float(composition @ weights), abs=1e-12)
+            for weights in (rng.random(space.n_types) * (rng.random(space.n_types) < 0.6), rng.random(space.n_types)):
+                best = float((panels @ weights).max())
+                composition, value = oracle.best(weights)
+                assert feasible(space, composition)
+                assert value == pytest.approx(best, abs=1e-9)
+                assert value == pytest.approx(float(composition @ weights), abs=1e-12)
+                vertex = oracle.integral_vertex(weights)
+                if vertex is not None:
+                    assert feasible(space, vertex)
+                    assert vertex @ weights == pytest.approx(best, abs=1e-9)
 
 
 def odd_space(*, with_fifth: bool):
@@ -183,16 +189,3 @@ def test_relaxation_feasible_but_no_panel_is_reported_by_the_ilp() -> None:
     with pytest.raises(KleroError) as raised:
         PanelOracle(space).best(np.ones(space.n_types))
     assert raised.value.code == "no_panel"
-
-
-def test_integral_vertex_is_none_or_an_optimal_composition() -> None:
-    space = random_space(3, 14, 4)
-    panels = np.array(all_compositions(space))
-    oracle = PanelOracle(space)
-    rng = np.random.default_rng(3)
-    for _ in range(40):
-        weights = rng.random(space.n_types)
-        vertex = oracle.integral_vertex(weights)
-        if vertex is not None:
-            assert feasible(space, vertex)
-            assert vertex @ weights == pytest.approx(float((panels @ weights).max()), abs=1e-9)
