@@ -1,49 +1,62 @@
 # Kleroterion: `make demo` runs the whole chain on the shipped example; `make test` runs the checks.
+# Installs come from the lock (requirements/dev.lock, with hashes), so a fresh machine gets exactly what CI
+# tested. `make lock` re-resolves it; `make test-latest` tries the newest versions pyproject.toml allows.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
-DEVSTAMP := $(VENV)/.installed-dev
+UV_VERSION := 0.13.9
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
-
-$(DEVSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $@ $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/klero demo --out demo-output
 
-lint: $(DEVSTAMP)
+lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-typecheck: $(DEVSTAMP)
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(DEVSTAMP)
+pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
+# The lock: every package, pinned with hashes, for Python 3.11 on any platform.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal --generate-hashes \
+		--custom-compile-command "make lock" --upgrade -o $(LOCK)
+
+# The newest versions pyproject.toml allows, in a separate environment: tells early what a relock would break.
+test-latest:
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade -e ".[dev]"
+	.venv-latest/bin/pytest -q -x
+
 BENCHSTAMP := $(VENV)/.installed-bench
 
-$(BENCHSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev,bench]"
-	touch $@ $(DEVSTAMP) $(STAMP)
+$(BENCHSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps "gurobipy>=11"
+	touch $@
 
 bench: $(BENCHSTAMP)
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/selection.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/registry.py --rows 1000000
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,8 @@ import typer
 from kleroterion.commands import deliberation, packets, panel, reports, select, sortition
 from kleroterion.commands import groups as small_groups
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
-from kleroterion.errors import KleroError
+from kleroterion.console_io import owned_stdout
+from kleroterion.errors import InputError, KleroError
 from kleroterion.workspace import ProcessSettings, Workspace
 
 cli = typer.Typer(
@@ -125,19 +126,52 @@ def demo(out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-
 
 
 def app() -> None:
-    """Entry point: run the CLI, turning Kleroterion errors into a message and exit code 1."""
-    try:
-        cli(standalone_mode=False)
-    except KleroError as exc:
-        console.print(f"[red]Error:[/red] {exc.message}", soft_wrap=True)
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        console.print("Aborted.")
-        sys.exit(1)
-    except typer.TyperException as exc:  # usage errors: typer's own click raises these
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            console.print(f"[red]Error:[/red] {exc.format_message()}", soft_wrap=True)
-        sys.exit(exc.exit_code)
+    """Entry point: run the CLI, turning Kleroterion errors into a message and exit code 1.
+
+    Under ``--json`` a failure is JSON too, one documented shape on standard output::
+
+        {"error": {"code": "input_error", "message": "...",
+                   "problems": [{"file": ..., "row": ..., "column": ..., "value": ..., "message": ...}]}}
+    """
+    as_json = "--json" in sys.argv[1:]
+    with owned_stdout():
+        try:
+            cli(standalone_mode=False)
+        except KleroError as exc:
+            _fail(as_json, exc.code, exc.message, _problems(exc))
+        except (typer.Abort, KeyboardInterrupt):
+            _fail(as_json, "aborted", "Aborted.", [])
+        except typer.TyperException as exc:  # usage errors: typer's own click raises these
+            if as_json:
+                _fail(as_json, "usage_error", exc.format_message(), [], exit_code=exc.exit_code)
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                console.print(f"[red]Error:[/red] {exc.format_message()}", soft_wrap=True)
+            sys.exit(exc.exit_code)
+
+
+def _problems(exc: KleroError) -> list[dict[str, object]]:
+    """The problems of an input error as JSON-ready records (empty for other errors)."""
+    if not isinstance(exc, InputError):
+        return []
+    return [
+        {"file": exc.source, "row": p.row, "column": p.column, "value": _plain(p.value), "message": p.message}
+        for p in exc.problems
+    ]
+
+
+def _plain(value: object) -> object:
+    """A problem's value as something JSON can hold."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _fail(as_json: bool, code: str, message: str, problems: list[dict[str, object]], *, exit_code: int = 1) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": {"code": code, "message": message, "problems": problems}}))
+    else:
+        console.print(f"[red]Error:[/red] {message}", soft_wrap=True)
+    sys.exit(exit_code)

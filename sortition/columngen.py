@@ -63,6 +63,10 @@ class PanelSpace:
 
 
 def _new_highs() -> highspy.Highs:
+    # HiGHS keeps one task scheduler per process, sized by the first model that runs. A model that asks
+    # for another thread count afterwards (ours: 1, after sortition-algorithms ran with the default) is
+    # refused with an unset status; resetting the scheduler lets each model start with its own count.
+    highspy.Highs.resetGlobalScheduler(True)
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("threads", 1)
