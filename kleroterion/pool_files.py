@@ -33,11 +33,13 @@ def quotas_from_frame(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     if frame.empty:
         problems.add("the file has no quota rows")
     bounds: dict[str, list[int]] = {"min": [], "max": []}
+    unreadable: set[int] = set()  # rows with a bad bound: no min > max check on a placeholder
     for row, rec in frame.iterrows():
         for col in ("min", "max"):
             text = str(rec[col]).strip()
             if not text.isdigit():
                 problems.add("not a whole number ≥ 0", row=int(row), column=col, value=text)
+                unreadable.add(int(row))
                 bounds[col].append(0)
             else:
                 bounds[col].append(int(text))
@@ -53,6 +55,8 @@ def quotas_from_frame(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
         index=frame.index,
     )
     for row in quotas.index[quotas["min"] > quotas["max"]]:
+        if int(row) in unreadable:
+            continue
         problems.add("min is larger than max", row=int(row), column="min", value=int(quotas.at[row, "min"]))
     for row in quotas.index[quotas.duplicated(["category", "feature"])]:
         problems.add(
