@@ -61,15 +61,16 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
 def build_chain(base: Path, *, person: tuple[str, str] | None = None) -> dict[str, Path]:
     """Take a workspace ``base/ws`` from registry import to analysis by CLI commands only.
 
-    ``person`` (given name, surname): every resident gets this name and every sign-up an e-mail address
-    made of it, so a test can look for the name wherever the chain may have put it."""
+    ``person`` (given name, surname): resident i gets this name with the surname numbered (``Quackenbosch007``),
+    sign-up i an e-mail address made of it, so a test can look for a name wherever the chain may have put it."""
     root = base / "ws"
     wijken = pd.DataFrame({"regiocode": ["WK189401", "WK189403"], "AantalInwoners": [300, 300], "Mannen": [150, 150]})
     extract, _ = generate_registry(
         wijken, total=600, men=300, rng=np.random.default_rng(8), reference_date=date(2024, 1, 1)
     )
     if person is not None:
-        extract["voornamen"], extract["geslachtsnaam"] = person
+        extract["voornamen"] = person[0]
+        extract["geslachtsnaam"] = [f"{person[1]}{i:03d}" for i in range(len(extract))]
     brp = base / "brp.csv"
     extract.to_csv(brp, sep=";", index=False, encoding="cp1252")
     with pytest.MonkeyPatch.context() as mp:
@@ -95,7 +96,7 @@ def build_chain(base: Path, *, person: tuple[str, str] | None = None) -> dict[st
             }
         )
         if person is not None:
-            signups["email"] = [f"{person[0]}.{person[1]}{i}@example.org".lower() for i in range(len(signed))]
+            signups["email"] = [f"{person[0]}.{person[1]}{i:03d}@example.org".lower() for i in range(len(signed))]
         signups.to_csv(base / "aanmeldingen.csv", index=False)
         assert run_cli(mp, "pool", "import", str(base / "aanmeldingen.csv"), "-w", ws) == 0
         shares = str(DATA / "peel_en_maas" / "education_shares_synthetic.csv")
