@@ -155,21 +155,22 @@ def purge_action(ws: Workspace, *, today: date, reason: str | None) -> dict[str,
     """Remove the process's personal data (see the module docstring), in one transaction, audited;
     then scrub the database file. Returns the plan's counts, the draws re-hashed and the file sizes."""
     plan = purge_plan(ws, today=today, reason=reason)
-    if plan.empty:
-        return {"counts": plan.counts, "removed": False}
+    if plan.empty:  # scrub all the same: an earlier run may have been stopped before it finished
+        return {"counts": plan.counts, "removed": False, **ws.store.scrub()}
     with ws.store.transaction():
         replayed = _replays(ws)
         before = _pool_hashes(ws)
         deleted = ws.store.delete_uninvited_residents()
         invitees = pd.DataFrame(ws.store.invitees(), columns=["code", "address_key", "birth_date"])
-        pseudonyms = _rank_pseudonyms(invitees["address_key"])
-        births = generalise_birth_dates(invitees["birth_date"], ws.reference_date) if len(invitees) else invitees
-        ws.store.minimise_invitees(
-            [
-                Minimisation(code, pseudonyms[key], birth)
-                for code, key, birth in zip(invitees["code"], invitees["address_key"], births, strict=True)
-            ]
-        )
+        if len(invitees):
+            pseudonyms = _rank_pseudonyms(invitees["address_key"])
+            births = generalise_birth_dates(invitees["birth_date"], ws.reference_date)
+            ws.store.minimise_invitees(
+                [
+                    Minimisation(code, pseudonyms[key], birth)
+                    for code, key, birth in zip(invitees["code"], invitees["address_key"], births, strict=True)
+                ]
+            )
         rehashed = _rehash(ws, before, replayed=replayed, action="privacy.purge")
         result = {**plan.counts, "residents_deleted": deleted, "draws_rehashed": rehashed}
         ws.store.audit(
@@ -200,7 +201,7 @@ def erase_person_action(ws: Workspace, code: str, *, reason: str = ERASE_REASON)
     extra = [k for k in features if k not in keep] if person["referenced"] else []
     contact = person["contact"] not in (None, "{}")
     if not person["named"] and not contact and not extra and not (person["pool_id"] and not person["referenced"]):
-        return {"erased": False}
+        return {"erased": False, **ws.store.scrub()}  # scrub all the same: an earlier run may have been stopped
     with ws.store.transaction():
         replayed = _replays(ws)
         before = _pool_hashes(ws)
@@ -295,12 +296,14 @@ def purge_cmd(
 ) -> None:
     """Remove names, addresses, contact details and the registry extract after the retention date.
 
-    Keeps the pseudonymised draw records and aggregates: `klero panel verify` and the reports still
-    work. Asks for confirmation unless --yes; recorded in the audit log with the counts and the reason.
+    Keeps the pseudonymised draw records and aggregates: `klero panel verify` and the reports still work.
+
+    Says what it removes and asks for confirmation unless --yes; recorded in the audit log.
     """
     with open_workspace(workspace) as ws:
         plan = purge_plan(ws, today=date.today(), reason=reason)
         if plan.empty:
+            purge_action(ws, today=date.today(), reason=reason)
             console.print("Nothing to remove: this workspace holds no names, addresses or contact details.")
             return
         console.print(f"This removes for good from {ws.root}:")
@@ -315,7 +318,7 @@ def purge_cmd(
         "the workspace files. `klero panel verify` and the reports still work."
     )
     for name, day in plan.exports:
-        console.print(f"  The mail-merge file {name} (exported {day}) is outside the workspace: delete it yourself.")
+        console.print(f"  The mail-merge file {name} (exported {day}) holds names and addresses: delete every copy.")
 
 
 person_app = typer.Typer(help="One person's data: erasure on request (AVG art. 17).", no_args_is_help=True)
@@ -329,9 +332,11 @@ def person_erase_cmd(
 ) -> None:
     """Erase one person's name, address, contact details and the sign-up answers no draw needs.
 
-    The pseudonymised draw record stays, so `klero panel verify` still passes: AVG art. 17(3)(b) and (e)
-    allow keeping what is needed to show, and defend, that the panel was drawn fairly; it holds no
-    name, address or contact detail. A sign-up no draw used yet is deleted outright.
+    The pseudonymised draw record stays, so `klero panel verify` still passes.
+
+    AVG art. 17(3)(b) and (e) allow keeping it: it shows, and defends, that the panel was drawn fairly.
+
+    It holds no name, address or contact detail. A sign-up no draw used yet is deleted outright.
     """
     with open_workspace(workspace) as ws:
         out = erase_person_action(ws, code, reason=reason)
