@@ -96,6 +96,9 @@ class Workspace:
     def create(cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None) -> Workspace:
         """Create a new workspace in ``root`` (which may exist but must not hold a workspace).
 
+        The folder is made private (0700, an existing one too), the key file is created 0600 and so are
+        the database and its copies (``StoreCore``, ``write_columns``): they will hold personal data.
+
         The pseudonymisation key comes from ``secrets``; ``key`` fixes it, which only the shipped
         synthetic example does (so ``make demo`` prints the same figures each run)."""
         if (root / PROCESS_FILE).exists():
