@@ -9,11 +9,13 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kleroterion.workspace import Workspace
 from tests.conftest import run_cli
 from tests.kleroterion.test_cli_chain import build_chain, flat
+from tests.sortition.test_cli_sortition import letters_registry
 
 GIVEN, SURNAME = "Zwanetta", "Quackenbosch"
 
@@ -177,4 +179,48 @@ def test_erase_of_an_invitee_who_did_not_sign_up(
         assert (kept["postcode"], kept["given_names"]) == ("", None)
         assert kept["birth_date"][5:] == "01-01"  # the reference date's day: the birthday is gone
         assert ws.store.audit_records("privacy.erase")[0]["parameters"]["reason"] == "verzoek per brief"
+    assert run_cli(monkeypatch, "panel", "verify", "-w", str(root)) == 0
+
+
+def test_erase_before_any_draw_deletes_the_sign_up(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(workspace.root)
+    assert run_cli(monkeypatch, "registry", "import", str(letters_registry(tmp_path)), "-w", root) == 0
+    assert run_cli(monkeypatch, "letters", "draw", "--count", "4", "--min-age", "18", "--seed", "3", "-w", root) == 0
+    codes = workspace.store.letters()["code"].tolist()
+    signups = pd.DataFrame(
+        {"code": codes[:2], "gender": "V", "age_band": "40-54", "education": "hoog", "email": ["a@x.nl", "b@x.nl"]}
+    )
+    signups.to_csv(tmp_path / "aanmeldingen.csv", index=False)
+    assert run_cli(monkeypatch, "pool", "import", str(tmp_path / "aanmeldingen.csv"), "-w", root) == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "person", "erase", codes[0], "-w", root) == 0
+    assert "the sign-up (no draw used it)" in flat(capsys.readouterr().out)
+    assert workspace.store.pool()["letter_code"].tolist() == [codes[1]]
+    assert codes[0] in workspace.store.letters()["code"].tolist()  # the letter itself stays (stratum, p_i)
+    assert b"a@x.nl" not in workspace_bytes(workspace.root)
+    assert b"b@x.nl" in workspace_bytes(workspace.root)
+    assert not (workspace.root / "store.residents.arrow").exists()  # held the address; rebuilt when needed
+    assert run_cli(monkeypatch, "letters", "draw", "--count", "2", "--min-age", "18", "--seed", "4", "-w", root) == 0
+    assert len(workspace.store.letters()) == 6
+
+
+def test_erase_drops_sign_up_answers_no_quota_uses(
+    named_chain: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = named_chain["root"]
+    with Workspace.open(root) as ws:  # a sign-up question outside the quotas (as custom categories may add)
+        member = str(ws.store.panel_members("alternate")["person_id"].iloc[0])
+        with ws.store.transaction() as conn:
+            conn.execute(
+                "UPDATE pool_members SET features = json_set(features, '$.huisdier', 'hond') WHERE id = ?", (member,)
+            )
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "person", "erase", member, "-w", str(root)) == 0
+    assert "1 sign-up answer(s) no draw needs" in flat(capsys.readouterr().out)
+    with Workspace.open(root) as ws:
+        person = ws.store.find_person(member)
+        assert person is not None
+        assert sorted(json.loads(person["features"])) == ["age_band", "education", "gender", "wijk"]
     assert run_cli(monkeypatch, "panel", "verify", "-w", str(root)) == 0
