@@ -157,6 +157,11 @@ def test_erase_removes_one_panel_member_and_the_draw_still_replays(
     assert "<h1>" in council_html(monkeypatch, root, base / "council.html")
     assert run_cli(monkeypatch, "person", "erase", member, "-w", str(root)) == 0
     assert "Nothing left to erase" in flat(capsys.readouterr().out)
+    assert run_cli(monkeypatch, "purge", "--reason", "einde proces", "--yes", "-w", str(root)) == 0  # after an erasure
+    assert SURNAME.encode() not in workspace_bytes(root)
+    assert run_cli(monkeypatch, "panel", "verify", "-w", str(root)) == 0
+    with Workspace.open(root) as ws:
+        assert [r["result"]["draws_rehashed"] for r in ws.store.audit_records("privacy.purge")] == [[1]]
 
 
 def test_erase_of_an_invitee_who_did_not_sign_up(
