@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kleroterion.commands import deliberation, packets, panel, reports, select, sortition
+from kleroterion.commands import deliberation, packets, panel, privacy, reports, select, sortition
 from kleroterion.commands import groups as small_groups
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.console_io import owned_stdout
@@ -37,6 +37,8 @@ cli.add_typer(reports.report_app, name="report")
 cli.add_typer(reports.recommendation_app, name="recommendation")
 cli.add_typer(reports.response_app, name="response")
 cli.command("select")(select.select_cmd)
+cli.command("purge")(privacy.purge_cmd)
+cli.add_typer(privacy.person_app, name="person")
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tomllib
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from reports.settings import ReportSettings, report_settings
 PROCESS_FILE = "process.toml"
 KEY_FILE = ".klero-key"
 DEFAULT_DB = "sqlite:///store.sqlite"
+#: The workspace folder holds personal data: only its owner may list or enter it.
+PRIVATE_FOLDER = 0o700
 
 
 @dataclass(frozen=True)
@@ -93,14 +96,19 @@ class Workspace:
     def create(cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None) -> Workspace:
         """Create a new workspace in ``root`` (which may exist but must not hold a workspace).
 
+        The folder is made private (0700, an existing one too), the key file is created 0600 and so are
+        the database and its copies (``StoreCore``, ``write_columns``): they will hold personal data.
+
         The pseudonymisation key comes from ``secrets``; ``key`` fixes it, which only the shipped
         synthetic example does (so ``make demo`` prints the same figures each run)."""
         if (root / PROCESS_FILE).exists():
             raise StoreError(f"{root} already holds a workspace ({PROCESS_FILE} exists).", path=str(root))
-        root.mkdir(parents=True, exist_ok=True)
-        key_path = root / KEY_FILE
-        key_path.write_text((key.hex() if key is not None else secrets.token_hex(32)) + "\n", encoding="utf-8")
-        key_path.chmod(0o600)
+        try:
+            root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            root.chmod(PRIVATE_FOLDER)  # also an existing folder: it is about to hold personal data
+        except OSError as exc:
+            raise StoreError(f"Cannot create the workspace folder {root}: {exc}", path=str(root)) from exc
+        _write_key(root / KEY_FILE, key.hex() if key is not None else secrets.token_hex(32))
         (root / PROCESS_FILE).write_text(settings.to_toml(), encoding="utf-8")
         workspace = cls.open(root)
         workspace.store.audit(
@@ -128,3 +136,19 @@ class Workspace:
         except (OSError, ValueError) as exc:
             raise StoreError(f"The workspace key {root / KEY_FILE} is missing or damaged.", path=str(root)) from exc
         return cls(root, settings, key)
+
+
+def _write_key(path: Path, key_hex: str) -> None:
+    """Create the key file readable by its owner only, from the first byte on (no write-then-chmod race).
+
+    An existing key file is never overwritten: pseudonyms made with it could no longer be linked."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise StoreError(
+            f"{path} exists but {path.parent} holds no {PROCESS_FILE}: a leftover of an interrupted `klero init`? "
+            "Remove the key file only if no data was pseudonymised with it.",
+            path=str(path),
+        ) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key_hex + "\n")

@@ -412,3 +412,21 @@ def age_bands(ages: pd.Series, bands: tuple[tuple[str, int, int], ...] = AGE_BAN
     for label, low, high in bands:
         out[(ages >= low) & (ages <= high)] = label
     return out
+
+
+def generalise_birth_dates(birth_dates: pd.Series, on: date) -> pd.Series:
+    """Each ISO birth date replaced by the day its holder reached their age on ``on`` (``on`` minus that
+    many years; 28 February for 29 February in a common year): ``ages_on`` and so every age band stay
+    exactly as they were on ``on``, while day and month of birth are gone."""
+    ages = ages_on(birth_dates, on)
+
+    def birthday(age: int) -> str:
+        year = on.year - int(age)
+        day = on.day if not (on.month == 2 and on.day == 29 and not _leap(year)) else 28
+        return date(year, on.month, day).isoformat()
+
+    return ages.map(birthday)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

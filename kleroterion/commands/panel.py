@@ -178,7 +178,7 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
     pool = ws.store.pool()
     digest = pool_hash(pool, quotas)
     problems = []
-    if digest != draw["pool_hash"]:
+    if digest not in ws.store.accepted_pool_hashes(int(draw["id"])):  # or as pseudonymised by a purge
         problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")
     stored_panel = list(draw["result"]["panel"])
     stored_alternates = list(draw["result"].get("alternates", []))

@@ -202,7 +202,7 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
     size, quotas = ws.store.quota_set(int(lottery["quota_set_id"]))
     pool = ws.store.pool()
     digest = pool_hash(pool, quotas)
-    if digest != lottery["pool_hash"]:
+    if digest not in ws.store.accepted_pool_hashes(lottery_id):
         raise KleroError(
             f"The pool changed since lottery {lottery_id} was made (hash {digest[:16]}…, lottery "
             f"{lottery['pool_hash'][:16]}…); make a new lottery with `klero panel select --lottery-size M`.",

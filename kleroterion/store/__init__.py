@@ -6,12 +6,13 @@ area of the chain.
 
 from kleroterion.store.core import StoreCore, migration_scripts
 from kleroterion.store.deliberation import DeliberationStore
+from kleroterion.store.privacy import PrivacyStore
 from kleroterion.store.registry import RegistryStore
 from kleroterion.store.reports import ReportStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore):
+class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, PrivacyStore):
     """A workspace database with every area's methods."""
 
 

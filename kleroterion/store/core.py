@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,16 @@ def migration_scripts() -> list[tuple[int, str, str]]:
     return sorted(scripts)
 
 
+def _create_private(path: Path) -> None:
+    """Create an empty database file readable by its owner only (SQLite gives its ``-wal`` and ``-shm``
+    files the same mode); an existing file is left as it is."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -51,8 +62,9 @@ class StoreCore:
             path = base_dir / path
         self.path = path
         try:
+            _create_private(path)
             self._conn = sqlite3.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the workspace database {path}: {exc}", path=str(path)) from exc
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")

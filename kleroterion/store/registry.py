@@ -110,11 +110,26 @@ class RegistryStore(StoreCore):
         """The compact copy of the residents, next to the database file."""
         return self.path.with_name(self.path.name.rsplit(".", 1)[0] + ".residents.arrow")
 
+    def remove_resident_columns(self) -> bool:
+        """Delete the compact copy (and a leftover temporary file); True if there was one. It holds
+        addresses and birth dates; ``resident_columns`` rebuilds it from SQLite when needed."""
+        existed = self.columns_path.exists()
+        self.columns_path.unlink(missing_ok=True)
+        self.columns_path.with_name(self.columns_path.name + ".tmp").unlink(missing_ok=True)
+        return existed
+
     def resident_columns(self) -> ResidentColumns:
         """The residents as compact columns (rebuilt from SQLite when the file is missing or stale)."""
         info = self.registry_info()
         if info is None:
             raise StoreError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
+        purged = self.audit_records("privacy.purge")
+        if purged:
+            raise StoreError(
+                f"The registry extract was purged on {purged[-1]['recorded_at'][:10]} (`klero purge`): "
+                "only the invitees' pseudonymous records are left, so nothing can be drawn from it any more.",
+                code="registry_purged",
+            )
         columns = read_columns(self.columns_path, sha256=info["sha256"], rows=int(info["row_count"]))
         if columns is None:
             builder = ColumnsBuilder()

@@ -118,8 +118,10 @@ def _concat(parts: Sequence[np.ndarray], dtype: type) -> np.ndarray:
 
 
 def write_columns(path: Path, table: pa.Table) -> None:
-    """Write atomically: to a temporary file in the same folder, then rename over ``path``."""
+    """Write atomically: to a temporary file in the same folder (mode 0600), then rename over ``path``."""
     temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # owner only before a byte is in
     try:
         with pa.OSFile(str(temporary), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table, max_chunksize=max(len(table), 1))

@@ -55,12 +55,22 @@ def answers(ids: list[str], *, shift: int) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """A workspace taken from registry import to analysis by CLI commands only."""
-    base = tmp_path_factory.mktemp("chain")
+    yield build_chain(tmp_path_factory.mktemp("chain"))
+
+
+def build_chain(base: Path, *, person: tuple[str, str] | None = None) -> dict[str, Path]:
+    """Take a workspace ``base/ws`` from registry import to analysis by CLI commands only.
+
+    ``person`` (given name, surname): resident i gets this name with the surname numbered (``Quackenbosch007``),
+    sign-up i an e-mail address made of it, so a test can look for a name wherever the chain may have put it."""
     root = base / "ws"
     wijken = pd.DataFrame({"regiocode": ["WK189401", "WK189403"], "AantalInwoners": [300, 300], "Mannen": [150, 150]})
     extract, _ = generate_registry(
         wijken, total=600, men=300, rng=np.random.default_rng(8), reference_date=date(2024, 1, 1)
     )
+    if person is not None:
+        extract["voornamen"] = person[0]
+        extract["geslachtsnaam"] = [f"{person[1]}{i:03d}" for i in range(len(extract))]
     brp = base / "brp.csv"
     extract.to_csv(brp, sep=";", index=False, encoding="cp1252")
     with pytest.MonkeyPatch.context() as mp:
@@ -85,6 +95,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
                 "education": [EDUCATION[i % 3] for i in range(len(signed))],
             }
         )
+        if person is not None:
+            signups["email"] = [f"{person[0]}.{person[1]}{i:03d}@example.org".lower() for i in range(len(signed))]
         signups.to_csv(base / "aanmeldingen.csv", index=False)
         assert run_cli(mp, "pool", "import", str(base / "aanmeldingen.csv"), "-w", ws) == 0
         shares = str(DATA / "peel_en_maas" / "education_shares_synthetic.csv")
@@ -99,7 +111,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
         assert run_cli(mp, "survey", "import", "--wave", "T1", str(base / "t1.csv"), "-w", ws) == 0
         assert run_cli(mp, "survey", "import", "--wave", "T2", str(base / "t2.csv"), "-w", ws) == 0
         assert run_cli(mp, "analyse", "-w", ws) == 0
-        yield {"root": root, "base": base}
+    return {"root": root, "base": base}
 
 
 def test_chain_stores_what_each_command_reports(chain: dict[str, Path]) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from kleroterion.errors import WorkspaceNotFoundError
 from kleroterion.store import migration_scripts
 from kleroterion.workspace import Workspace
+from sortition.synthetic import generate_registry
 from tests.conftest import run_cli
 
 
@@ -112,3 +117,42 @@ def test_fixed_key_and_code_seed_repeat_the_letters_exactly(tmp_path: Path) -> N
     pd.testing.assert_frame_equal(drawn[0], drawn[1], check_like=True)
     assert set(drawn[2]["code"]).isdisjoint(drawn[0]["code"])
     assert set(drawn[2]["resident_id"]).isdisjoint(drawn[0]["resident_id"])
+
+
+def test_workspace_files_are_private_whatever_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wijken = pd.DataFrame({"regiocode": ["WK189401"], "AantalInwoners": [40], "Mannen": [20]})
+    extract, _ = generate_registry(
+        wijken, total=40, men=20, rng=np.random.default_rng(1), reference_date=date(2024, 1, 1)
+    )
+    extract.to_csv(tmp_path / "brp.csv", sep=";", index=False)
+    root = tmp_path / "ws"
+    previous = os.umask(0)  # the most permissive umask: the modes must come from the code
+    try:
+        assert run_cli(monkeypatch, "init", str(root), "--name", "A", "--municipality", "B") == 0
+        assert run_cli(monkeypatch, "registry", "import", str(tmp_path / "brp.csv"), "-w", str(root)) == 0
+        with Workspace.open(root):  # an open database has its -wal and -shm files
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [root, *root.iterdir()]}
+    finally:
+        os.umask(previous)
+    assert modes.pop("ws") == 0o700
+    assert modes.pop("process.toml") == 0o666  # settings, no personal data
+    assert set(modes) == {".klero-key", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.residents.arrow"}
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+def test_init_tightens_an_existing_folder_and_keeps_a_leftover_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "bestaand"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    assert run_cli(monkeypatch, "init", str(folder), "--name", "A", "--municipality", "B") == 0
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    other = tmp_path / "half"
+    other.mkdir()
+    (other / ".klero-key").write_text("ab\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "init", str(other), "--name", "A", "--municipality", "B") == 1
+    assert "leftover" in capsys.readouterr().out
+    assert (other / ".klero-key").read_text(encoding="utf-8") == "ab\n"
+    assert not (other / "process.toml").exists()

@@ -9,7 +9,7 @@ import pytest
 
 from kleroterion.errors import ROW_LIMIT as FLAG_LIMIT
 from kleroterion.errors import InputError
-from sortition.registry import assign_areas, validate_areas, validate_registry
+from sortition.registry import ages_on, assign_areas, generalise_birth_dates, validate_areas, validate_registry
 
 
 def extract(n: int, *, gender: str = "M") -> pd.DataFrame:
@@ -48,3 +48,20 @@ def test_areas_exact_number_beats_whole_postcode_and_unplaced_are_listed() -> No
     partial = assign_areas(residents, only_two)
     assert partial.unplaced == ("5981AB|1||", "5981AB|3||")
     assert partial.residents["wijk"].isna().tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "expected"),
+    [
+        ("1980-06-15", date(2024, 1, 1), "1981-01-01"),  # 43 on 2024-01-01
+        ("1980-01-01", date(2024, 1, 1), "1980-01-01"),  # birthday on the day itself: 44
+        ("1980-01-02", date(2024, 1, 1), "1981-01-01"),  # one day short of 44: 43
+        ("2000-02-29", date(2024, 2, 29), "2000-02-29"),  # leap day to leap year
+        ("1998-03-01", date(2024, 2, 29), "1999-02-28"),  # 25 on a leap day; 1999 has no 29 February
+    ],
+)
+def test_generalised_birth_dates_keep_the_age_on_the_day(born: str, on: date, expected: str) -> None:
+    original = pd.Series([born])
+    general = generalise_birth_dates(original, on)
+    assert general.tolist() == [expected]
+    assert ages_on(general, on).tolist() == ages_on(original, on).tolist()
