@@ -275,14 +275,55 @@ def export_letters(ws: Workspace, path: Path) -> int:
     return len(frame)
 
 
-def import_pool(ws: Workspace, path: Path) -> dict[str, Any]:
+def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False) -> dict[str, Any]:
+    """Add the new rows of a sign-up sheet to the pool, in one transaction.
+
+    The sheet may be the same file grown since the last import: rows whose code is already in the pool
+    with the same answers are counted and skipped. A row whose code is in the pool with *other* answers
+    is a conflict, and conflicts block the import (nothing is stored) unless ``keep_stored``: then the
+    new rows are added and the pool keeps its stored answers for those codes. Blocking is the default
+    because a conflict means the sheet or the pool is wrong about a person's category, and a lottery
+    stratified on a wrong category draws an unrepresentative panel that cannot be redone once drawn; the
+    organiser must look before anything is added (and the conflicts are listed in the audit log either way).
+    """
+    categories = ws.signup_categories
     frame = read_table(path)
     existing = ws.store.pool()
-    used = frozenset(existing["letter_code"]) if len(existing) else frozenset()
-    pool = build_pool(frame, ws.store.letters(), source=path.name, used_codes=used)
-    features = [c for c in pool.columns if c not in ("id", "letter_code", "address_key", "contact")]
-    ws.store.save_pool(pool, feature_columns=features, source=path.name, sha256=sha256_file(path))
-    return {"members": len(pool), "pool_size": len(existing) + len(pool)}
+    pooled = {
+        str(rec["letter_code"]): {c.name: str(rec.get(c.name, "")) for c in categories}
+        for rec in existing.fillna("").to_dict("records")
+    }
+    sheet = build_pool(frame, ws.store.letters(), source=path.name, categories=categories, pooled=pooled)
+    counts = f"{len(sheet.new):,} new, {sheet.already:,} already in the pool, {_conflicts(len(sheet.conflicts))}"
+    if sheet.conflicts and not keep_stored:
+        raise InputError(
+            path.name,
+            [
+                Problem(f"code {c.code} is already in the pool with other answers: {c.describe()}", row=c.row)
+                for c in sheet.conflicts
+            ],
+            hint=f"{counts}; nothing was stored. Correct the sheet if the pool is right; to add the new rows "
+            "and keep the pool's answers for these codes, import again with --keep-stored.",
+        )
+    summary = {
+        "already": sheet.already,
+        "conflicts": [{"row": c.row, "code": c.code, "differences": c.differences} for c in sheet.conflicts],
+        "ignored_columns": list(sheet.ignored_columns),
+    }
+    features = ["wijk", *(c.name for c in categories)]
+    ws.store.save_pool(sheet.new, feature_columns=features, source=path.name, sha256=sha256_file(path), summary=summary)
+    return {
+        "members": len(sheet.new),
+        "already": sheet.already,
+        "conflicts": [c.describe() for c in sheet.conflicts],
+        "ignored_columns": list(sheet.ignored_columns),
+        "summary": counts,
+        "pool_size": len(existing) + len(sheet.new),
+    }
+
+
+def _conflicts(count: int) -> str:
+    return f"{count} conflict{'' if count == 1 else 's'}"
 
 
 def registry_shares(ws: Workspace, *, min_age: int = 16) -> dict[str, dict[str, float]]:
@@ -447,10 +488,27 @@ def letters_export_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> No
 
 
 @pool_app.command("import")
-def pool_import_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
-    """Import sign-ups: invitation code plus gender, age_band and education."""
+def pool_import_cmd(
+    file: Path,
+    workspace: WorkspaceOption = Path("."),
+    keep_stored: Annotated[
+        bool,
+        typer.Option(help="Add the new rows even when codes already in the pool have other answers (kept as stored)."),
+    ] = False,
+) -> None:
+    """Import a sign-up sheet: code plus one column per sign-up category (Dutch or English names).
+
+    Import the same sheet again when it has grown: only the new codes are added."""
     with open_workspace(workspace) as ws:
-        out = import_pool(ws, file)
+        out = import_pool(ws, file, keep_stored=keep_stored)
+    conflicts = out["conflicts"]
+    console.print(f"{file.name}: {out['summary']}{':' if conflicts else '.'}")
+    for line in conflicts[:20]:
+        console.print(f"  {line} (kept as in the pool)")
+    if len(conflicts) > 20:
+        console.print(f"  ... and {len(conflicts) - 20} more (all listed in the audit log)")
+    if out["ignored_columns"]:
+        console.print(f"Columns not used: {', '.join(out['ignored_columns'])}.")
     console.print(f"Added {out['members']:,} sign-ups; the pool now has {out['pool_size']:,} people.")
 
 
