@@ -1,0 +1,118 @@
+"""``klero pool import`` with sheets as organisers keep them, through the real entry point."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kleroterion.workspace import Workspace
+from sortition.registry import age_bands, ages_on
+from tests.conftest import lottery_workspace, run_cli
+
+DUTCH = {"code": "Code", "gender": "Geslacht", "age_band": "Leeftijdsgroep", "education": "Opleiding"}
+SPOKEN = {"M": "man", "V": "Vrouw", "O": "ANDERS"}
+EDUCATION = ("Laag", "middelbaar", "HOOG")
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def dutch_sheet(root: Path, rows: slice) -> pd.DataFrame:
+    """A Dutch-headed sign-up sheet for the letters ``rows``, values as people type them."""
+    with Workspace.open(root) as ws:
+        letters = ws.store.letters().iloc[rows]
+    return pd.DataFrame(
+        {
+            "Code": letters["code"].str.lower().to_numpy(),
+            "Geslacht": letters["gender"].map(SPOKEN).to_numpy(),
+            "Leeftijdsgroep": age_bands(ages_on(letters["birth_date"], date(2024, 1, 1))).to_numpy(),
+            "Opleiding": [EDUCATION[i % 3] for i in range(len(letters))],
+            "Tijdstempel": "2024-02-01",
+        }
+    )
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return lottery_workspace(tmp_path, monkeypatch)
+
+
+def test_dutch_headed_sheet_with_mixed_case_values_imports(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = root.parent / "aanmeldingen.csv"
+    dutch_sheet(root, slice(0, 30)).to_csv(sheet, sep=";", index=False, encoding="utf-8-sig")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 0
+    out = flat(capsys.readouterr().out)
+    assert "aanmeldingen.csv: 30 new, 0 already in the pool, 0 conflicts." in out
+    assert "Columns not used: Tijdstempel." in out
+    with Workspace.open(root) as ws:
+        pool = ws.store.pool()
+        letters = ws.store.letters().set_index("code")
+    assert len(pool) == 30
+    assert set(pool["gender"]) <= {"M", "V", "O"}
+    assert (pool["gender"].to_numpy() == letters.loc[pool["letter_code"], "gender"].to_numpy()).all()
+    assert set(pool["education"]) == {"laag", "middelbaar", "hoog"}
+
+
+def test_unknown_value_exits_1_names_file_row_column_value_and_stores_nothing(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = dutch_sheet(root, slice(0, 5))
+    frame.loc[3, "Opleiding"] = "universiteit"
+    sheet = root.parent / "aanmeldingen.csv"
+    frame.to_csv(sheet, index=False)
+    with Workspace.open(root) as ws:
+        before = ws.store.table_counts()
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 1
+    out = flat(capsys.readouterr().out)
+    assert (
+        "aanmeldingen.csv, row 5, column 'Opleiding': not an allowed value; allowed: laag, middelbaar, hoog "
+        "(value: 'universiteit')" in out
+    )
+    assert "Traceback" not in out
+    with Workspace.open(root) as ws:
+        assert ws.store.table_counts() == before
+
+
+def test_grown_sheet_adds_only_new_codes_and_a_conflict_blocks_unless_keep_stored(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = root.parent / "aanmeldingen.csv"
+    dutch_sheet(root, slice(0, 30)).to_csv(sheet, index=False)
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 0
+    grown = dutch_sheet(root, slice(0, 42))
+    changed_code = grown.loc[7, "Code"].upper()
+    grown.loc[7, "Opleiding"] = "hoog" if grown.loc[7, "Opleiding"].lower() != "hoog" else "laag"
+    grown.to_csv(sheet, index=False)
+    with Workspace.open(root) as ws:
+        before = ws.store.table_counts()
+        stored = ws.store.pool().set_index("letter_code").loc[changed_code, "education"]
+    capsys.readouterr()
+
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 1
+    out = flat(capsys.readouterr().out)
+    assert f"aanmeldingen.csv, row 9: code {changed_code} is already in the pool with other answers" in out
+    assert "12 new, 29 already in the pool, 1 conflict; nothing was stored" in out
+    assert "--keep-stored" in out
+    with Workspace.open(root) as ws:
+        assert ws.store.table_counts() == before
+
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "--keep-stored", "-w", str(root)) == 0
+    out = flat(capsys.readouterr().out)
+    assert "aanmeldingen.csv: 12 new, 29 already in the pool, 1 conflict:" in out
+    assert f"row 9, code {changed_code}: education {stored!r} in the pool" in out
+    assert "the pool now has 42 people" in out
+    with Workspace.open(root) as ws:
+        pool = ws.store.pool().set_index("letter_code")
+        audit = ws.store.query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
+    assert len(pool) == 42
+    assert pool.loc[changed_code, "education"] == stored
+    assert '"already": 29' in audit[0]["result"]
+    assert changed_code in audit[0]["result"]
