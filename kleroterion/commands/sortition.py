@@ -14,7 +14,7 @@ import typer
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
-from kleroterion.pool_files import quotas_from_frame
+from kleroterion.pool_files import quotas_from_frame, read_shares
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
@@ -30,7 +30,6 @@ from sortition.registry import (
     validate_areas,
 )
 
-QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
 #: Residents read and stored per chunk of this many rows.
 CHUNK_ROWS = 250_000
 WHOLE_FILE_SUFFIXES = (".xlsx", ".xlsm", ".parquet")
@@ -346,41 +345,46 @@ def _category(columns: ResidentColumns, name: str, mask: np.ndarray) -> pd.Serie
     return pd.Series(pd.Categorical.from_codes(codes[mask], categories=labels)).astype(object).fillna(UNKNOWN_STRATUM)
 
 
-def read_shares(path: Path) -> dict[str, dict[str, float]]:
-    """Extra population shares from a ``category,feature,share`` file (e.g. CBS education)."""
-    frame = read_table(path)
-    problems = []
-    for col in ("category", "feature", "share"):
-        if col not in frame.columns:
-            problems.append(Problem("missing column", column=col))
-    if problems:
-        raise InputError(path.name, problems, hint="use the columns category,feature,share")
-    out: dict[str, dict[str, float]] = {}
-    for row, rec in frame.iterrows():
-        try:
-            share = float(str(rec["share"]).replace(",", "."))
-        except ValueError:
-            raise InputError(
-                path.name,
-                [Problem("not a number", row=int(row), column="share", value=rec["share"])],
-                hint="write shares as decimals",
-            ) from None
-        out.setdefault(str(rec["category"]), {})[str(rec["feature"])] = share
-    return out
-
-
 def derive_quotas_action(
     ws: Workspace, *, size: int, tolerance: float = 1.0, extra: list[Path] | None = None, min_age: int = 16
 ) -> dict[str, Any]:
-    shares = registry_shares(ws, min_age=min_age)
-    shares["gender"] = {k: v for k, v in shares["gender"].items() if v > 0}
-    sources = ["registry"]
+    """Quotas for every sign-up category of the process plus wijk, proportional to the population.
+
+    Shares come from the registry (wijk, and gender and age band when their ``source`` is registry), from
+    ``population_shares`` in ``process.toml``, and from ``extra`` ``category,feature,share`` files (which
+    take precedence). A category with no shares from any of these gets no quotas; it is named in
+    ``without_shares`` so the command can say so.
+    """
+    categories = ws.signup_categories
+    registry = registry_shares(ws, min_age=min_age)
+    registry["gender"] = {k: v for k, v in registry["gender"].items() if v > 0}
+    from_files: dict[str, dict[str, float]] = {}
     for path in extra or []:
-        shares.update(read_shares(path))
-        sources.append(path.name)
+        from_files.update(read_shares(path, categories))
+    first = [c for c in categories if c.source == "registry"]
+    order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
+    declared = {c.name: c for c in categories}
+    shares: dict[str, dict[str, float]] = {}
+    for name in order:
+        if name in from_files:
+            shares[name] = from_files[name]
+        elif name == "wijk" or declared[name].source == "registry":
+            shares[name] = registry[name]
+        elif declared[name].population_shares:
+            shares[name] = dict(declared[name].population_shares)
+    sources = ["registry"]
+    if any(c.source == "settings" and c.name not in from_files for c in categories):
+        sources.append("process.toml")
+    sources.extend(path.name for path in extra or [])
     quotas = derive_quotas(shares, size=size, tolerance=tolerance)
     set_id = ws.store.save_quotas(quotas, panel_size=size, source="+".join(sources), tolerance=tolerance)
-    return {"quota_set_id": set_id, "rows": len(quotas), "categories": sorted(shares), "quotas": quotas}
+    return {
+        "quota_set_id": set_id,
+        "rows": len(quotas),
+        "categories": sorted(shares),
+        "without_shares": [c.name for c in categories if c.name not in shares],
+        "quotas": quotas,
+    }
 
 
 def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, Any]:
@@ -526,6 +530,11 @@ def quotas_derive_cmd(
     with open_workspace(workspace) as ws:
         out = derive_quotas_action(ws, size=size, tolerance=tolerance, extra=shares)
     console.print(out["quotas"][["category", "feature", "target", "min", "max"]].to_string(index=False))
+    for name in out["without_shares"]:
+        console.print(
+            f"No quotas for {name}: no population shares. Pass --shares FILE (category,feature,share) "
+            "or set population_shares for it in process.toml."
+        )
     if out_file is not None:
         write_quotas(out["quotas"], out_file)
         console.print(
