@@ -123,9 +123,13 @@ def build_pool(
         "the sign-up sheet needs a column code and one per category: " + ", ".join(c.name for c in categories)
     )
     pooled = pooled or {}
-    by_code = letters.set_index("code")
+    by_code = dict(zip(letters["code"], zip(letters["address_key"], letters["wijk"], strict=True), strict=True))
+    cells = {
+        name: dict(zip(signups.index, signups[header].astype(str), strict=True)) for name, header in columns.items()
+    }
     codes = signups[columns["code"]].astype(str).str.strip().str.upper()
     duplicated = codes.duplicated(keep="first")
+    lookups = {c.name: c.lookup() for c in categories}
     records = []
     already = 0
     conflicts = []
@@ -138,7 +142,7 @@ def build_pool(
                 value=code,
             )
             continue
-        if code not in by_code.index:
+        if code not in by_code:
             problems.add("unknown invitation code", row=int(row), column=columns["code"], value=code)
             continue
         if duplicated[row]:
@@ -148,8 +152,8 @@ def build_pool(
             continue
         values = {}
         for category in categories:
-            answer = signups.at[row, columns[category.name]]
-            value = category.canonical(answer)
+            answer = cells[category.name][row]
+            value = lookups[category.name].get(normalise(answer))
             if value is None:
                 problems.add(
                     _allowed_text(category), row=int(row), column=columns[category.name], value=str(answer).strip()
@@ -163,14 +167,14 @@ def build_pool(
             elif all(values.values()):
                 conflicts.append(Conflict(int(row), code, differences))
             continue
-        letter = by_code.loc[code]
-        contact = {c: str(signups.at[row, columns[c]]).strip() for c in CONTACT_COLUMNS if c in columns}
+        address_key, wijk = by_code[code]
+        contact = {c: cells[c][row].strip() for c in CONTACT_COLUMNS if c in columns}
         records.append(
             {
                 "id": person_id(code),
                 "letter_code": code,
-                "address_key": letter["address_key"],
-                "wijk": letter["wijk"],
+                "address_key": address_key,
+                "wijk": wijk,
                 **values,
                 "contact": contact,
             }
