@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kleroterion.errors import InputError, KleroError
+from kleroterion.errors import InfeasibleQuotaError, InputError, KleroError
 from sortition.letters import make_codes
 from sortition.pool import build_pool, person_id
+from sortition.quotas import check_pool_against_quotas
 from sortition.signup import DEFAULT_CATEGORIES, _clashes, categories_from_settings, normalise
+from tests.conftest import make_pool, make_quotas
 
 CODES = make_codes(6, np.random.default_rng(3))
 LETTERS = pd.DataFrame({"code": CODES, "address_key": [f"a{i}" for i in range(6)], "wijk": ["WK01", "WK02"] * 3})
@@ -153,3 +155,11 @@ def test_shares_in_the_settings_are_canonical_and_make_the_source_settings() -> 
     (category,) = categories_from_settings([entry], source="process.toml")
     assert category.source == "settings"
     assert dict(category.population_shares) == {"ja": 0.4, "nee": 0.6}
+
+
+def test_a_draw_refuses_pool_members_without_a_value_for_a_quota_category() -> None:
+    pool = make_pool([{"climate_opinion": "ja"}, {"climate_opinion": "nee"}, {}, {"climate_opinion": ""}])
+    quotas = make_quotas([("climate_opinion", "ja", 0, 2), ("climate_opinion", "nee", 0, 2)])
+    with pytest.raises(InfeasibleQuotaError) as caught:
+        check_pool_against_quotas(pool, quotas, 2)
+    assert caught.value.conflicts == ["2 people in the pool have no value for 'climate_opinion'"]
