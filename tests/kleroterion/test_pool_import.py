@@ -116,3 +116,46 @@ def test_grown_sheet_adds_only_new_codes_and_a_conflict_blocks_unless_keep_store
     assert pool.loc[changed_code, "education"] == stored
     assert '"already": 29' in audit[0]["result"]
     assert changed_code in audit[0]["result"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragments"),
+    [
+        ([("Opleiding", "universitair", "0.5")], ["row 2, column 'feature': not a value of education", "universitair"]),
+        ([("religie", "ja", "0.5")], ["row 2, column 'category': not a sign-up category", "'religie'"]),
+        ([("education", "laag", "veel")], ["row 2, column 'share': not a number", "'veel'"]),
+    ],
+)
+def test_bad_shares_file_exits_1_with_the_cell_and_derives_nothing(
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    rows: list[tuple[str, str, str]],
+    fragments: list[str],
+) -> None:
+    shares = root.parent / "aandelen.csv"
+    pd.DataFrame(rows, columns=["category", "feature", "share"]).to_csv(shares, index=False)
+    capsys.readouterr()
+    args = ("quotas", "derive", "--size", "10", "--shares", str(shares), "-w", str(root))
+    assert run_cli(monkeypatch, *args) == 1
+    out = flat(capsys.readouterr().out)
+    for fragment in ["aandelen.csv", *fragments]:
+        assert fragment in out
+    with Workspace.open(root) as ws:
+        assert ws.store.table_counts()["quota_sets"] == 0
+
+
+def test_a_mistake_in_the_declared_categories_is_named_and_nothing_is_imported(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (root / "process.toml").open("a", encoding="utf-8") as process:
+        process.write('\n[[signup.category]]\nname = "klimaat"\nvalues = ["ja", "Ja"]\n')
+    sheet = root.parent / "aanmeldingen.csv"
+    dutch_sheet(root, slice(0, 5)).to_csv(sheet, index=False)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 1
+    out = flat(capsys.readouterr().out)
+    assert "process.toml: the sign-up categories cannot be used" in out
+    assert "cannot be used: klimaat: 'Ja' would mean both 'ja' and 'Ja'" in out
+    with Workspace.open(root) as ws:
+        assert ws.store.table_counts()["pool_members"] == 0
