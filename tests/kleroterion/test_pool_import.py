@@ -159,3 +159,21 @@ def test_a_mistake_in_the_declared_categories_is_named_and_nothing_is_imported(
     assert "cannot be used: klimaat: 'Ja' would mean both 'ja' and 'Ja'" in out
     with Workspace.open(root) as ws:
         assert ws.store.table_counts()["pool_members"] == 0
+
+
+def test_population_shares_in_process_toml_give_quotas_without_a_shares_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (root / "process.toml").open("a", encoding="utf-8") as process:
+        process.write(
+            '\n[[signup.category]]\nname = "gender"\n\n[[signup.category]]\nname = "huur"\nlabel_nl = "Huurder"\n'
+            'values = ["ja", "nee"]\npopulation_shares = { Ja = 0.4, NEE = 0.6 }\n'
+        )
+    assert run_cli(monkeypatch, "quotas", "derive", "--size", "10", "--tolerance", "1", "-w", str(root)) == 0
+    with Workspace.open(root) as ws:
+        _, _, quotas = ws.store.quotas()
+        source = ws.store.scalar("SELECT source FROM quota_sets")
+    assert list(dict.fromkeys(quotas["category"])) == ["gender", "wijk", "huur"]
+    huur = quotas[quotas["category"] == "huur"].set_index("feature")
+    assert huur["target"].to_dict() == pytest.approx({"ja": 4.0, "nee": 6.0})
+    assert source == "registry+process.toml"
