@@ -49,6 +49,10 @@ class CategoryValue:
     def names(self) -> tuple[str, ...]:
         return tuple(n for n in (self.value, self.label_nl, self.label_en, *self.aliases) if n)
 
+    def label(self, lang: str) -> str:
+        """The label in ``lang`` (``nl`` or ``en``), or '' when none is declared."""
+        return self.label_en if lang == "en" else self.label_nl
+
 
 @dataclass(frozen=True)
 class SignupCategory:

@@ -129,6 +129,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
     texts = {i.code: i.text for i in instrument.items}
+    own = [c for c in ws.signup_categories if c not in DEFAULT_CATEGORIES]  # built-ins: locale strings
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
     context = CouncilReportContext(
@@ -174,7 +175,8 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),
         control=control_rows(ws.store.analysis("control_ancova")),
-        category_labels={c.name: c.label(lang) for c in ws.signup_categories if c not in DEFAULT_CATEGORIES},
+        category_labels={c.name: c.label(lang) for c in own},
+        value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
         item_texts=texts,
     )
     return dataclasses.replace(context, charts=_charts(context, lang))

@@ -117,21 +117,28 @@ def test_quotas_derive_names_a_category_without_shares(
     assert "climate_opinion" not in set(pd.read_csv(climate["base"] / "q.csv")["category"])
 
 
-@pytest.mark.parametrize(("lang", "label"), [("nl", "mening over klimaatbeleid"), ("en", "opinion on climate policy")])
+@pytest.mark.parametrize(
+    ("lang", "label", "values"),
+    [
+        ("nl", "Mening over klimaatbeleid", ("Gaat te ver", "Precies goed", "Gaat niet ver genoeg")),
+        ("en", "Opinion on climate policy", ("Goes too far", "About right", "Not far enough")),
+    ],
+)
 def test_council_report_shows_the_extra_category(
-    climate: dict[str, Path], monkeypatch: pytest.MonkeyPatch, lang: str, label: str
+    climate: dict[str, Path], monkeypatch: pytest.MonkeyPatch, lang: str, label: str, values: tuple[str, ...]
 ) -> None:
     out = climate["base"] / f"council.{lang}.html"
     args = ("report", "council", "--lang", lang, "--format", "html", "--out", str(out), "-w", str(climate["root"]))
     assert run_cli(monkeypatch, *args) == 0
     html = out.read_text(encoding="utf-8")
     rows = parse(out).tables["composition-table"][1:]
-    climate_rows = {r[1]["text"].strip(): int(r[4]["data-count"]) for r in rows if r[0]["text"] == "climate_opinion"}
+    shown = {r[1]["text"].strip(): int(r[4]["data-count"]) for r in rows if r[0]["text"] == label}
     with Workspace.open(climate["root"]) as ws:
         pool = ws.store.pool()
         sitting = pool[pool["id"].isin(ws.store.panel_members("panel")["person_id"])]
-    assert climate_rows == {
-        v: int((sitting["climate_opinion"] == v).sum()) for v in ("te_ver", "goed", "niet_ver_genoeg")
-    }
-    assert label in html.lower()
+    canonical = ("te_ver", "goed", "niet_ver_genoeg")
+    expected = {text: int((sitting["climate_opinion"] == v).sum()) for text, v in zip(values, canonical, strict=True)}
+    assert shown == expected
+    assert {r[0]["text"] for r in rows} == {"gender", "age_band", "wijk", "education", label}
+    assert f"{label.lower()}, plus" in flat(html)
     assert 'id="chart-composition-climate_opinion"' in html
