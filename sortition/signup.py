@@ -2,9 +2,9 @@
 
 A sign-up sheet is kept by organisers, in Dutch or English, in whatever case they type. Headers and
 values are matched after ``normalise`` (case, accents, spaces, ``_`` and ``-`` ignored) against the
-category's name, labels and aliases; a value is stored as its canonical ``value``. The four columns
-every sheet has are ``code`` (the invitation code) plus the process's categories; the built-in list
-(``DEFAULT_CATEGORIES``) applies when ``process.toml`` declares none (see ``categories_from_settings``).
+category's name, labels and aliases; a value is stored as its canonical ``value``. A sheet has a
+``code`` column (the invitation code) and one column per category of the process: the built-in
+``DEFAULT_CATEGORIES`` unless ``process.toml`` declares its own (``categories_from_settings``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CODE_ALIASES = ("code", "uitnodigingscode", "invitation code", "toegangscode", "
 def normalise(text: object) -> str:
     """``text`` folded for matching: accents removed, case folded, runs of space, ``_``, ``-``, ``–`` one space.
 
-    ``" Leeftijds_Groep "`` → ``"leeftijds groep"``; ``"Opleiding­sniveau"`` and ``"opleidingsniveau"`` match;
+    ``" Leeftijds_Groep "`` → ``"leeftijds groep"``; ``"Ééntje"`` → ``"eentje"``; soft hyphens are dropped;
     ``"16 – 24"`` → ``"16 24"`` (so ``16-24`` matches it).
     """
     decomposed = unicodedata.normalize("NFKD", str(text))
