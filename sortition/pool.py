@@ -41,11 +41,12 @@ class Conflict:
     code: str
     differences: dict[str, tuple[str, str]]
 
+    def changes(self) -> str:
+        """``education 'hoog' in the pool, 'laag' on the sheet``, one clause per category that differs."""
+        return ", ".join(f"{c} {old!r} in the pool, {new!r} on the sheet" for c, (old, new) in self.differences.items())
+
     def describe(self) -> str:
-        changed = ", ".join(
-            f"{c} {old!r} in the pool, {new!r} on the sheet" for c, (old, new) in self.differences.items()
-        )
-        return f"row {self.row}, code {self.code}: {changed}"
+        return f"row {self.row}, code {self.code}: {self.changes()}"
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,8 @@ def _category(entry: dict[str, Any], *, where: str) -> SignupCategory:
     source = entry.get("source", default_source)
     if source not in SHARE_SOURCES:
         raise ValueError(f"{name}: source {source!r} must be one of {', '.join(SHARE_SOURCES)}")
+    if source == "settings" and not shares_in:
+        raise ValueError(f'{name}: source "settings" needs population_shares = {{ value = share, ... }}')
     if source == "registry" and name not in REGISTRY_CATEGORIES:
         raise ValueError(f"{name}: the registry gives shares only for {', '.join(REGISTRY_CATEGORIES)}")
     category = SignupCategory(

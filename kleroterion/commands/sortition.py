@@ -298,7 +298,7 @@ def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False) -> dict
         raise InputError(
             path.name,
             [
-                Problem(f"code {c.code} is already in the pool with other answers: {c.describe()}", row=c.row)
+                Problem(f"code {c.code} is already in the pool with other answers: {c.changes()}", row=c.row)
                 for c in sheet.conflicts
             ],
             hint=f"{counts}; nothing was stored. Correct the sheet if the pool is right; to add the new rows "

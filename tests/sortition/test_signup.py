@@ -137,6 +137,7 @@ def test_no_declared_categories_means_the_built_in_ones() -> None:
         ([{"name": "klimaat"}], "give its values"),
         ([{"name": "wijk", "values": ["a"]}], "is taken"),
         ([{"name": "klimaat", "values": ["a"], "source": "registry"}], "the registry gives shares only"),
+        ([{"name": "klimaat", "values": ["a"], "source": "settings"}], "needs population_shares"),
         ([{"name": "klimaat", "values": ["ja", "JA"]}], "would mean both"),
         ([{"name": "klimaat", "values": ["ja"], "aliases": ["geslacht"]}, {"name": "gender"}], "also belongs to"),
         ([{"name": "klimaat", "values": ["ja"], "population_shares": {"nee": 1.0}}], "not one of its values"),
