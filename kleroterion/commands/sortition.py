@@ -274,47 +274,72 @@ def export_letters(ws: Workspace, path: Path) -> int:
     return len(frame)
 
 
-def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False) -> dict[str, Any]:
+def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False, use_sheet: bool = False) -> dict[str, Any]:
     """Add the new rows of a sign-up sheet to the pool, in one transaction.
 
     The sheet may be the same file grown since the last import: rows whose code is already in the pool
     with the same answers are counted and skipped. A row whose code is in the pool with *other* answers
-    is a conflict, and conflicts block the import (nothing is stored) unless ``keep_stored``: then the
-    new rows are added and the pool keeps its stored answers for those codes. Blocking is the default
-    because a conflict means the sheet or the pool is wrong about a person's category, and a lottery
-    stratified on a wrong category draws an unrepresentative panel that cannot be redone once drawn; the
-    organiser must look before anything is added (and the conflicts are listed in the audit log either way).
+    is a conflict, and conflicts block the import (nothing is stored) unless the organiser says which
+    side is right: ``keep_stored`` adds the new rows and keeps the pool's answers for those codes;
+    ``use_sheet`` adds them and replaces the pool's answers by the sheet's, which is refused once a panel
+    or lottery has been drawn from the pool. Blocking is the default because a conflict means the sheet or
+    the pool is wrong about a person's category, and a lottery stratified on a wrong category draws an
+    unrepresentative panel that cannot be redone once drawn; the organiser must look before anything is
+    added. Conflicts and corrections (old and new answers) are listed in the audit log.
     """
+    if keep_stored and use_sheet:
+        raise KleroError("Choose --keep-stored or --use-sheet, not both.", code="bad_options")
+    if use_sheet and ws.store.selection_draws():
+        raise KleroError(
+            "The pool has been drawn from, so its answers cannot change any more: import with --keep-stored, "
+            "or leave the conflicting rows as they are in the pool.",
+            code="pool_frozen",
+        )
     categories = ws.signup_categories
     frame = read_table(path)
     existing = ws.store.pool()
-    pooled = {
-        str(rec["letter_code"]): {c.name: str(rec.get(c.name, "")) for c in categories}
-        for rec in existing.fillna("").to_dict("records")
-    }
+    stored = {str(rec["letter_code"]): rec for rec in existing.fillna("").to_dict("records")}
+    pooled = {code: {c.name: str(rec.get(c.name, "")) for c in categories} for code, rec in stored.items()}
     sheet = build_pool(frame, ws.store.letters(), source=path.name, categories=categories, pooled=pooled)
     counts = f"{len(sheet.new):,} new, {sheet.already:,} already in the pool, {_conflicts(len(sheet.conflicts))}"
-    if sheet.conflicts and not keep_stored:
+    if sheet.conflicts and not (keep_stored or use_sheet):
         raise InputError(
             path.name,
             [
                 Problem(f"code {c.code} is already in the pool with other answers: {c.changes()}", row=c.row)
                 for c in sheet.conflicts
             ],
-            hint=f"{counts}; nothing was stored. Correct the sheet if the pool is right; to add the new rows "
-            "and keep the pool's answers for these codes, import again with --keep-stored.",
+            hint=f"{counts}; nothing was stored. Check each person's answers, then import again with "
+            "--keep-stored (the pool is right) or --use-sheet (the sheet is right; only before any draw).",
         )
+    features = ["wijk", *(c.name for c in categories)]
+    corrections = {
+        c.code: {
+            **{k: str(stored[c.code].get(k, "")) for k in features},
+            **{k: new for k, (_, new) in c.differences.items()},
+        }
+        for c in sheet.conflicts
+        if use_sheet
+    }
     summary = {
         "already": sheet.already,
         "conflicts": [{"row": c.row, "code": c.code, "differences": c.differences} for c in sheet.conflicts],
+        "conflicts_resolved_by": "sheet" if use_sheet else "pool",
         "ignored_columns": list(sheet.ignored_columns),
     }
-    features = ["wijk", *(c.name for c in categories)]
-    ws.store.save_pool(sheet.new, feature_columns=features, source=path.name, sha256=sha256_file(path), summary=summary)
+    ws.store.save_pool(
+        sheet.new,
+        feature_columns=features,
+        source=path.name,
+        sha256=sha256_file(path),
+        summary=summary,
+        corrections=corrections,
+    )
     return {
         "members": len(sheet.new),
         "already": sheet.already,
         "conflicts": [c.describe() for c in sheet.conflicts],
+        "corrected": len(corrections),
         "ignored_columns": list(sheet.ignored_columns),
         "summary": counts,
         "pool_size": len(existing) + len(sheet.new),
@@ -496,19 +521,24 @@ def pool_import_cmd(
     file: Path,
     workspace: WorkspaceOption = Path("."),
     keep_stored: Annotated[
+        bool, typer.Option(help="Codes already in the pool with other answers: keep the pool's answers.")
+    ] = False,
+    use_sheet: Annotated[
         bool,
-        typer.Option(help="Add the new rows even when codes already in the pool have other answers (kept as stored)."),
+        typer.Option(help="Codes already in the pool with other answers: take the sheet's (only before any draw)."),
     ] = False,
 ) -> None:
     """Import a sign-up sheet: code plus one column per sign-up category (Dutch or English names).
 
-    Import the same sheet again when it has grown: only the new codes are added."""
+    Import the same sheet again when it has grown: only the new codes are added. A code already in the
+    pool with other answers stops the import until you choose --keep-stored or --use-sheet."""
     with open_workspace(workspace) as ws:
-        out = import_pool(ws, file, keep_stored=keep_stored)
+        out = import_pool(ws, file, keep_stored=keep_stored, use_sheet=use_sheet)
     conflicts = out["conflicts"]
     console.print(f"{file.name}: {out['summary']}{':' if conflicts else '.'}")
+    kept = "changed to the sheet's answers" if out["corrected"] else "kept as in the pool"
     for line in conflicts[:20]:
-        console.print(f"  {line} (kept as in the pool)")
+        console.print(f"  {line} ({kept})")
     if len(conflicts) > 20:
         console.print(f"  ... and {len(conflicts) - 20} more (all listed in the audit log)")
     if out["ignored_columns"]:

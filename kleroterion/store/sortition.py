@@ -73,10 +73,17 @@ class SortitionStore(StoreCore):
         source: str,
         sha256: str,
         summary: dict[str, Any] | None = None,
+        corrections: dict[str, dict[str, str]] | None = None,
     ) -> int:
         """Store sign-ups (``id, letter_code, address_key`` + feature columns + optional ``contact``);
-        ``summary`` (e.g. rows already in the pool, conflicts) goes into the audit record with the count."""
+        ``corrections`` replaces the features of members already in the pool (letter code → all features);
+        ``summary`` (e.g. rows already in the pool, conflicts) goes into the audit record with the count.
+        One transaction: all of it is stored, or nothing."""
         with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE pool_members SET features = ? WHERE letter_code = ?",
+                [(_to_json(features), code) for code, features in (corrections or {}).items()],
+            )
             conn.executemany(
                 "INSERT INTO pool_members (id, letter_code, signed_up_at, address_key, features, contact)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

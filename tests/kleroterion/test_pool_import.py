@@ -177,3 +177,31 @@ def test_population_shares_in_process_toml_give_quotas_without_a_shares_file(
     huur = quotas[quotas["category"] == "huur"].set_index("feature")
     assert huur["target"].to_dict() == pytest.approx({"ja": 4.0, "nee": 6.0})
     assert source == "registry+process.toml"
+
+
+def test_use_sheet_replaces_the_pool_answers_of_conflicting_codes_and_audits_both(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = root.parent / "aanmeldingen.csv"
+    frame = dutch_sheet(root, slice(0, 10))
+    frame.to_csv(sheet, index=False)
+    assert run_cli(monkeypatch, "pool", "import", str(sheet), "-w", str(root)) == 0
+    code = frame.loc[2, "Code"].upper()
+    with Workspace.open(root) as ws:
+        before = ws.store.pool().set_index("letter_code").loc[code]
+    frame.loc[2, "Leeftijdsgroep"] = "70+" if before["age_band"] != "70+" else "16-24"
+    frame.to_csv(sheet, index=False)
+    capsys.readouterr()
+    args = ("pool", "import", str(sheet), "-w", str(root))
+    assert run_cli(monkeypatch, *args, "--keep-stored", "--use-sheet") == 1
+    assert run_cli(monkeypatch, *args, "--use-sheet") == 0
+    out = flat(capsys.readouterr().out)
+    assert "0 new, 9 already in the pool, 1 conflict:" in out
+    assert f"row 4, code {code}: age_band {before['age_band']!r} in the pool" in out
+    assert "(changed to the sheet's answers)" in out
+    with Workspace.open(root) as ws:
+        after = ws.store.pool().set_index("letter_code").loc[code]
+        audit = ws.store.query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
+    assert after["age_band"] == frame.loc[2, "Leeftijdsgroep"]
+    assert (after.drop("age_band") == before.drop("age_band")).all()
+    assert '"conflicts_resolved_by": "sheet"' in audit[0]["result"]

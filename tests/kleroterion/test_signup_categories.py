@@ -142,3 +142,21 @@ def test_council_report_shows_the_extra_category(
     assert {r[0]["text"] for r in rows} == {"gender", "age_band", "wijk", "education", label}
     assert f"{label.lower()}, plus" in flat(html)
     assert 'id="chart-composition-climate_opinion"' in html
+
+
+def test_use_sheet_is_refused_once_the_pool_has_been_drawn_from(
+    climate: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = pd.read_csv(climate["base"] / "aanmeldingen.csv", sep=";", dtype=str)
+    sheet.loc[0, "Mening over klimaatbeleid"] = (
+        "goed zo" if sheet.loc[0, "Mening over klimaatbeleid"] != "goed zo" else "Gaat te ver"
+    )
+    changed = climate["base"] / "aanmeldingen-gewijzigd.csv"
+    sheet.to_csv(changed, sep=";", index=False)
+    with Workspace.open(climate["root"]) as ws:
+        before = ws.store.pool()
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "pool", "import", str(changed), "--use-sheet", "-w", str(climate["root"])) == 1
+    assert "The pool has been drawn from, so its answers cannot change any more" in flat(capsys.readouterr().out)
+    with Workspace.open(climate["root"]) as ws:
+        assert ws.store.pool().equals(before)
