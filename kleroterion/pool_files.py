@@ -1,4 +1,5 @@
-"""Reading the published pool formats: a ``category,feature,min,max`` quota file and a respondents file.
+"""Reading the published pool formats (a ``category,feature,min,max`` quota file and a respondents file) and
+population shares (a ``category,feature,share`` file).
 
 The format of pgoelz/citizensassemblies-replication: one respondents column per category, an optional
 ``id`` column (otherwise the data row number, 1..n, is the id) and an optional address column. Every bad
@@ -7,6 +8,7 @@ cell is reported with its file, row and column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,6 +16,7 @@ import pandas as pd
 
 from kleroterion.errors import KleroError, ProblemCollector
 from kleroterion.io import read_table
+from sortition.signup import DEFAULT_CATEGORIES, SignupCategory, normalise
 
 QUOTA_FILE_COLUMNS = ("category", "feature", "min", "max")
 
@@ -64,6 +67,52 @@ def quotas_from_frame(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
         )
     problems.raise_if_any("correct the quota file")
     return quotas.reset_index(drop=True)
+
+
+def read_shares(path: Path, categories: Sequence[SignupCategory] = DEFAULT_CATEGORIES) -> dict[str, dict[str, float]]:
+    """Population shares from a ``category,feature,share`` file (e.g. CBS education, a survey's opinion).
+
+    ``category`` is a sign-up category (its name, label or alias, any case) or ``wijk``; ``feature`` one
+    of its values (stored as the canonical value). Every bad cell is reported at once.
+    """
+    frame = read_table(path)
+    problems = ProblemCollector(path.name)
+    for col in ("category", "feature", "share"):
+        if col not in frame.columns:
+            problems.add("missing column", column=col)
+    problems.raise_if_any("use the columns category,feature,share")
+    names = {normalise(h): c for c in categories for h in c.headers()}
+    out: dict[str, dict[str, float]] = {}
+    for row, rec in frame.iterrows():
+        try:
+            share = float(str(rec["share"]).replace(",", "."))
+        except ValueError:
+            problems.add("not a number", row=int(row), column="share", value=rec["share"])
+            continue
+        if share < 0:
+            problems.add("a share cannot be negative", row=int(row), column="share", value=rec["share"])
+        if normalise(rec["category"]) == "wijk":
+            out.setdefault("wijk", {})[str(rec["feature"]).strip()] = share
+            continue
+        category = names.get(normalise(rec["category"]))
+        if category is None:
+            allowed = ", ".join(["wijk", *(c.name for c in categories)])
+            problems.add(
+                f"not a sign-up category; use one of {allowed}", row=int(row), column="category", value=rec["category"]
+            )
+            continue
+        value = category.canonical(rec["feature"])
+        if value is None:
+            problems.add(
+                f"not a value of {category.name}; use one of {', '.join(category.allowed)}",
+                row=int(row),
+                column="feature",
+                value=rec["feature"],
+            )
+            continue
+        out.setdefault(category.name, {})[value] = share
+    problems.raise_if_any("write one row per category and value, shares as decimals")
+    return out
 
 
 def read_respondents(path: Path, quotas: pd.DataFrame, *, address_column: str | None = None) -> pd.DataFrame:

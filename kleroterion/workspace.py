@@ -13,6 +13,7 @@ from typing import Any
 from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.store import Store
 from reports.settings import ReportSettings, report_settings
+from sortition.signup import SignupCategory, categories_from_settings
 
 PROCESS_FILE = "process.toml"
 KEY_FILE = ".klero-key"
@@ -85,12 +86,27 @@ class Workspace:
     def report_settings(self) -> ReportSettings:
         """The ``[report]`` and ``[[session]]`` settings of ``process.toml`` (read when a report needs them,
         so a mistake there never blocks the other commands; a file without them gives empty settings)."""
+        data = self._process_toml()
+        return report_settings(data.get("report", {}), data.get("session", []), source=str(self.root / PROCESS_FILE))
+
+    @property
+    def signup_categories(self) -> tuple[SignupCategory, ...]:
+        """The ``[[signup.category]]`` tables of ``process.toml``: what the sign-up sheet asks and what quotas,
+        selection and reports stratify on; the built-in gender, age band and education when none are declared."""
+        signup = self._process_toml().get("signup", {})
+        source = str(self.root / PROCESS_FILE)
+        if not isinstance(signup, dict) or not isinstance(signup.get("category", []), list):
+            raise KleroError(
+                f"{source}: write the sign-up categories as [[signup.category]] tables.", code="bad_settings"
+            )
+        return categories_from_settings(signup.get("category", []), source=source)
+
+    def _process_toml(self) -> dict[str, Any]:
         process = self.root / PROCESS_FILE
         try:
-            data = tomllib.loads(process.read_text(encoding="utf-8"))
+            return tomllib.loads(process.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
-        return report_settings(data.get("report", {}), data.get("session", []), source=str(process))
 
     @classmethod
     def create(cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None) -> Workspace:

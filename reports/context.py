@@ -99,6 +99,11 @@ class CouncilReportContext:
     fit: list[FitRow] = field(default_factory=list)
     control: list[ControlRow] = field(default_factory=list)
     item_texts: dict[str, str] = field(default_factory=dict)
+    #: Names in the report's language of the process's own sign-up categories (``process.toml``); the
+    #: built-in ones (gender, age band, education, wijk) take theirs from the locale strings.
+    category_labels: dict[str, str] = field(default_factory=dict)
+    #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

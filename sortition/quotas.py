@@ -88,7 +88,8 @@ def check_quota_bounds(quotas: pd.DataFrame, size: int) -> None:
 
 
 def check_pool_against_quotas(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> None:
-    """Necessary conditions before any draw: enough pool members for each minimum, and for the panel.
+    """Necessary conditions before any draw: enough pool members for each minimum, and for the panel, and
+    every pool member with a value for every quota category.
 
     The full check (whether one panel meets all quotas at once) is done by the selection engine.
     """
@@ -97,6 +98,12 @@ def check_pool_against_quotas(pool: pd.DataFrame, quotas: pd.DataFrame, size: in
     relax: dict[str, str] = {}
     if len(pool) < size:
         conflicts.append(f"the pool has {len(pool)} people, fewer than the panel size {size}")
+    for category in dict.fromkeys(quotas["category"]):
+        unanswered = (
+            int(pool[category].isna().sum() + (pool[category].astype(str) == "").sum()) if category in pool else 0
+        )
+        if unanswered:  # e.g. a category declared after they signed up: the draw cannot place them
+            conflicts.append(f"{unanswered} people in the pool have no value for '{category}'")
     for row in quotas.itertuples(index=False):
         if row.category not in pool.columns:
             conflicts.append(f"the pool has no column '{row.category}'")

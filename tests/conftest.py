@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
 
 from kleroterion.cli import app
 from kleroterion.workspace import ProcessSettings, Workspace
+from sortition.synthetic import generate_registry
 
 # Property tests draw the same examples on every run by default, so a CI run cannot fail by chance;
 # `HYPOTHESIS_PROFILE=explore pytest tests/sortition` searches fresh random examples (and more of them).
@@ -56,3 +59,25 @@ def workspace(tmp_path: Path) -> Workspace:
     ws = Workspace.create(tmp_path / "ws", settings)
     yield ws
     ws.store.close()
+
+
+def lottery_workspace(base: Path, monkeypatch: pytest.MonkeyPatch, *, letters: int = 80) -> Path:
+    """A workspace ``base/ws`` taken through init, a synthetic 400-resident registry import and a letter
+    draw, by CLI commands only (``process.toml`` may then be extended before the pool import)."""
+    root = base / "ws"
+    wijken = pd.DataFrame({"regiocode": ["WK189401", "WK189403"], "AantalInwoners": [200, 200], "Mannen": [100, 100]})
+    extract, _ = generate_registry(
+        wijken, total=400, men=200, rng=np.random.default_rng(4), reference_date=date(2024, 1, 1)
+    )
+    brp = base / "brp.csv"
+    extract.to_csv(brp, sep=";", index=False)
+    ws = str(root)
+    steps = [
+        ["init", ws, "--name", "Test", "--municipality", "Peel en Maas", "--reference-date", "2024-01-01"],
+        ["registry", "import", str(brp), "-w", ws],
+        ["letters", "draw", "--count", str(letters), "--stratify-by", "wijk", "--seed", "1", "-w", ws],
+    ]
+    for args in steps:
+        if run_cli(monkeypatch, *args) != 0:
+            raise RuntimeError(f"klero {' '.join(args)} failed")
+    return root

@@ -119,6 +119,7 @@ def sync_participants(ws: Workspace) -> int:
     panel = set(ws.store.panel_members("panel")["person_id"])
     pool = ws.store.pool()
     features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
+    characteristics = [c.name for c in ws.signup_categories]
     rows = []
     for code in letters["code"]:
         pid = person_id(code)
@@ -128,7 +129,7 @@ def sync_participants(ws: Workspace) -> int:
             "arm": "participant" if pid in panel else "invited",
         }
         if code in features.index:
-            rec.update({c: features.at[code, c] for c in ("gender", "age_band", "education") if c in features})
+            rec.update({c: features.at[code, c] for c in characteristics if c in features})
         rows.append(rec)
     frame = pd.DataFrame(rows).fillna("")
     if len(frame):  # the wijk of every invitee is known from the registry
@@ -256,7 +257,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
             scored,
             instrument,
             participants.set_index("participant_id"),
-            variables=[c for c in ("gender", "age_band", "education") if c in participants],
+            variables=[c.name for c in ws.signup_categories if c.name in participants],
             pre=pre,
             post=post,
         ),
@@ -264,7 +265,8 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     for kind, table in results.items():
         extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
-    representativeness = _representativeness(participants, answers, instrument, wave=pre)
+    characteristics = [c.name for c in ws.signup_categories]
+    representativeness = _representativeness(participants, answers, instrument, wave=pre, nominal=characteristics)
     rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
@@ -480,11 +482,11 @@ def _population_analyses(
 
 
 def _representativeness(
-    participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str
+    participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str, nominal: list[str]
 ) -> dict[str, pd.DataFrame]:
-    """Participants vs invited non-participants: demographics (χ²) and T1 attitudes and knowledge (Welch);
-    ``answers`` are scored (``score_answers``)."""
-    nominal = [c for c in ("gender", "age_band", "education") if c in participants]
+    """Participants vs invited non-participants: the sign-up categories ``nominal`` (χ²) and T1 attitudes and
+    knowledge (Welch); ``answers`` are scored (``score_answers``)."""
+    nominal = [c for c in nominal if c in participants]
     people = participants.set_index("participant_id")
     scored = answers[answers["wave"] == wave]
     codes = sorted(i.code for i in instrument.attitude_items)  # first value per person and item, columns sorted

@@ -16,8 +16,6 @@ from kleroterion.io import read_table
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 
-DEFAULT_BALANCE = ("gender", "age_band", "education")
-
 
 def _panel(ws: Workspace) -> pd.DataFrame:
     """The participants who attend (arm ``participant``), synced from the panel if not stored yet."""
@@ -70,14 +68,16 @@ def assign_groups_action(
     seed: int | None = None,
     moderators: Path | None = None,
 ) -> pd.DataFrame:
-    """Randomly assign the panel to small groups balanced on ``balance`` (default: gender, age band,
-    education where known) and store it, with moderators from a file if given.
+    """Randomly assign the panel to small groups balanced on ``balance`` (default: the process's sign-up
+    categories, built-in gender, age band and education, where known) and store it, with moderators from
+    a file if given.
 
     The seed comes from ``secrets`` unless given (e.g. a publicly announced value) and is stored.
     Returns the panel with a ``group`` column (1..G).
     """
     panel = _panel(ws)
-    chosen = [c for c in DEFAULT_BALANCE if c in panel] if balance is None else balance
+    default = [c.name for c in ws.signup_categories]
+    chosen = [c for c in default if c in panel] if balance is None else balance
     used = fresh_seed() if seed is None else seed
     assignment = assign_groups(panel, size=size, balance=chosen, rng=generator(used))
     names = read_moderators(moderators, groups=int(assignment["group"].max())) if moderators else None
@@ -182,7 +182,7 @@ def _print_balance(table: pd.DataFrame) -> None:
 def groups_assign_cmd(
     size: Annotated[int, typer.Option(help="Target group size (groups differ by at most one).")] = 8,
     balance: Annotated[
-        str | None, typer.Option(help="Comma-separated characteristics to balance (default gender,age_band,education).")
+        str | None, typer.Option(help="Comma-separated characteristics to balance (default: the sign-up categories).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (e.g. announced in public); default from secrets.")] = None,
     moderators: Annotated[

@@ -48,6 +48,7 @@ from reports.selection import (
     replay_command,
 )
 from sortition.registry import age_bands, ages_on
+from sortition.signup import DEFAULT_CATEGORIES
 
 KINDS = ("council", "selection", "feedback")
 
@@ -88,7 +89,7 @@ def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
     categories = list(dict.fromkeys(r.category for r in context.composition))
     for category in categories:
         rows = [r for r in context.composition if r.category == category]
-        name = t.get(f"char_{category}", category)
+        name = context.category_labels.get(category) or t.get(f"char_{category}", category)
         shares = "; ".join(
             f"{r.feature}: {f['pct'](r.population_share)}, {f['pct'](r.pool_share)}, {f['pct'](r.panel_share)}"
             for r in rows
@@ -128,6 +129,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
     texts = {i.code: i.text for i in instrument.items}
+    own = [c for c in ws.signup_categories if c not in DEFAULT_CATEGORIES]  # built-ins: locale strings
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
     context = CouncilReportContext(
@@ -173,6 +175,8 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),
         control=control_rows(ws.store.analysis("control_ancova")),
+        category_labels={c.name: c.label(lang) for c in own},
+        value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
         item_texts=texts,
     )
     return dataclasses.replace(context, charts=_charts(context, lang))

@@ -14,7 +14,7 @@ import typer
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
-from kleroterion.pool_files import quotas_from_frame
+from kleroterion.pool_files import quotas_from_frame, read_shares
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
@@ -30,7 +30,6 @@ from sortition.registry import (
     validate_areas,
 )
 
-QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
 #: Residents read and stored per chunk of this many rows.
 CHUNK_ROWS = 250_000
 WHOLE_FILE_SUFFIXES = (".xlsx", ".xlsm", ".parquet")
@@ -275,14 +274,80 @@ def export_letters(ws: Workspace, path: Path) -> int:
     return len(frame)
 
 
-def import_pool(ws: Workspace, path: Path) -> dict[str, Any]:
+def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False, use_sheet: bool = False) -> dict[str, Any]:
+    """Add the new rows of a sign-up sheet to the pool, in one transaction.
+
+    The sheet may be the same file grown since the last import: rows whose code is already in the pool
+    with the same answers are counted and skipped. A row whose code is in the pool with *other* answers
+    is a conflict, and conflicts block the import (nothing is stored) unless the organiser says which
+    side is right: ``keep_stored`` adds the new rows and keeps the pool's answers for those codes;
+    ``use_sheet`` adds them and replaces the pool's answers by the sheet's, which is refused once a panel
+    or lottery has been drawn from the pool. Blocking is the default because a conflict means the sheet or
+    the pool is wrong about a person's category, and a lottery stratified on a wrong category draws an
+    unrepresentative panel that cannot be redone once drawn; the organiser must look before anything is
+    added. Conflicts and corrections (old and new answers) are listed in the audit log.
+    """
+    if keep_stored and use_sheet:
+        raise KleroError("Choose --keep-stored or --use-sheet, not both.", code="bad_options")
+    if use_sheet and ws.store.selection_draws():
+        raise KleroError(
+            "The pool has been drawn from, so its answers cannot change any more: import with --keep-stored, "
+            "or leave the conflicting rows as they are in the pool.",
+            code="pool_frozen",
+        )
+    categories = ws.signup_categories
     frame = read_table(path)
     existing = ws.store.pool()
-    used = frozenset(existing["letter_code"]) if len(existing) else frozenset()
-    pool = build_pool(frame, ws.store.letters(), source=path.name, used_codes=used)
-    features = [c for c in pool.columns if c not in ("id", "letter_code", "address_key", "contact")]
-    ws.store.save_pool(pool, feature_columns=features, source=path.name, sha256=sha256_file(path))
-    return {"members": len(pool), "pool_size": len(existing) + len(pool)}
+    stored = {str(rec["letter_code"]): rec for rec in existing.fillna("").to_dict("records")}
+    pooled = {code: {c.name: str(rec.get(c.name, "")) for c in categories} for code, rec in stored.items()}
+    sheet = build_pool(frame, ws.store.letters(), source=path.name, categories=categories, pooled=pooled)
+    counts = f"{len(sheet.new):,} new, {sheet.already:,} already in the pool, {_conflicts(len(sheet.conflicts))}"
+    if sheet.conflicts and not (keep_stored or use_sheet):
+        raise InputError(
+            path.name,
+            [
+                Problem(f"code {c.code} is already in the pool with other answers: {c.changes()}", row=c.row)
+                for c in sheet.conflicts
+            ],
+            hint=f"{counts}; nothing was stored. Check each person's answers, then import again with "
+            "--keep-stored (the pool is right) or --use-sheet (the sheet is right; only before any draw).",
+        )
+    features = ["wijk", *(c.name for c in categories)]
+    corrections = {
+        c.code: {
+            **{k: str(stored[c.code].get(k, "")) for k in features},
+            **{k: new for k, (_, new) in c.differences.items()},
+        }
+        for c in sheet.conflicts
+        if use_sheet
+    }
+    summary = {
+        "already": sheet.already,
+        "conflicts": [{"row": c.row, "code": c.code, "differences": c.differences} for c in sheet.conflicts],
+        "conflicts_resolved_by": "sheet" if use_sheet else "pool",
+        "ignored_columns": list(sheet.ignored_columns),
+    }
+    ws.store.save_pool(
+        sheet.new,
+        feature_columns=features,
+        source=path.name,
+        sha256=sha256_file(path),
+        summary=summary,
+        corrections=corrections,
+    )
+    return {
+        "members": len(sheet.new),
+        "already": sheet.already,
+        "conflicts": [c.describe() for c in sheet.conflicts],
+        "corrected": len(corrections),
+        "ignored_columns": list(sheet.ignored_columns),
+        "summary": counts,
+        "pool_size": len(existing) + len(sheet.new),
+    }
+
+
+def _conflicts(count: int) -> str:
+    return f"{count} conflict{'' if count == 1 else 's'}"
 
 
 def registry_shares(ws: Workspace, *, min_age: int = 16) -> dict[str, dict[str, float]]:
@@ -305,41 +370,46 @@ def _category(columns: ResidentColumns, name: str, mask: np.ndarray) -> pd.Serie
     return pd.Series(pd.Categorical.from_codes(codes[mask], categories=labels)).astype(object).fillna(UNKNOWN_STRATUM)
 
 
-def read_shares(path: Path) -> dict[str, dict[str, float]]:
-    """Extra population shares from a ``category,feature,share`` file (e.g. CBS education)."""
-    frame = read_table(path)
-    problems = []
-    for col in ("category", "feature", "share"):
-        if col not in frame.columns:
-            problems.append(Problem("missing column", column=col))
-    if problems:
-        raise InputError(path.name, problems, hint="use the columns category,feature,share")
-    out: dict[str, dict[str, float]] = {}
-    for row, rec in frame.iterrows():
-        try:
-            share = float(str(rec["share"]).replace(",", "."))
-        except ValueError:
-            raise InputError(
-                path.name,
-                [Problem("not a number", row=int(row), column="share", value=rec["share"])],
-                hint="write shares as decimals",
-            ) from None
-        out.setdefault(str(rec["category"]), {})[str(rec["feature"])] = share
-    return out
-
-
 def derive_quotas_action(
     ws: Workspace, *, size: int, tolerance: float = 1.0, extra: list[Path] | None = None, min_age: int = 16
 ) -> dict[str, Any]:
-    shares = registry_shares(ws, min_age=min_age)
-    shares["gender"] = {k: v for k, v in shares["gender"].items() if v > 0}
-    sources = ["registry"]
+    """Quotas for every sign-up category of the process plus wijk, proportional to the population.
+
+    Shares come from the registry (wijk, and gender and age band when their ``source`` is registry), from
+    ``population_shares`` in ``process.toml``, and from ``extra`` ``category,feature,share`` files (which
+    take precedence). A category with no shares from any of these gets no quotas; it is named in
+    ``without_shares`` so the command can say so.
+    """
+    categories = ws.signup_categories
+    registry = registry_shares(ws, min_age=min_age)
+    registry["gender"] = {k: v for k, v in registry["gender"].items() if v > 0}
+    from_files: dict[str, dict[str, float]] = {}
     for path in extra or []:
-        shares.update(read_shares(path))
-        sources.append(path.name)
+        from_files.update(read_shares(path, categories))
+    first = [c for c in categories if c.source == "registry"]
+    order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
+    declared = {c.name: c for c in categories}
+    shares: dict[str, dict[str, float]] = {}
+    for name in order:
+        if name in from_files:
+            shares[name] = from_files[name]
+        elif name == "wijk" or declared[name].source == "registry":
+            shares[name] = registry[name]
+        elif declared[name].population_shares:
+            shares[name] = dict(declared[name].population_shares)
+    sources = ["registry"]
+    if any(c.source == "settings" and c.name not in from_files for c in categories):
+        sources.append("process.toml")
+    sources.extend(path.name for path in extra or [])
     quotas = derive_quotas(shares, size=size, tolerance=tolerance)
     set_id = ws.store.save_quotas(quotas, panel_size=size, source="+".join(sources), tolerance=tolerance)
-    return {"quota_set_id": set_id, "rows": len(quotas), "categories": sorted(shares), "quotas": quotas}
+    return {
+        "quota_set_id": set_id,
+        "rows": len(quotas),
+        "categories": sorted(shares),
+        "without_shares": [c.name for c in categories if c.name not in shares],
+        "quotas": quotas,
+    }
 
 
 def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, Any]:
@@ -447,10 +517,32 @@ def letters_export_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> No
 
 
 @pool_app.command("import")
-def pool_import_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
-    """Import sign-ups: invitation code plus gender, age_band and education."""
+def pool_import_cmd(
+    file: Path,
+    workspace: WorkspaceOption = Path("."),
+    keep_stored: Annotated[
+        bool, typer.Option(help="Codes already in the pool with other answers: keep the pool's answers.")
+    ] = False,
+    use_sheet: Annotated[
+        bool,
+        typer.Option(help="Codes already in the pool with other answers: take the sheet's (only before any draw)."),
+    ] = False,
+) -> None:
+    """Import a sign-up sheet: code plus one column per sign-up category (Dutch or English names).
+
+    Import the same sheet again when it has grown: only the new codes are added. A code already in the
+    pool with other answers stops the import until you choose --keep-stored or --use-sheet."""
     with open_workspace(workspace) as ws:
-        out = import_pool(ws, file)
+        out = import_pool(ws, file, keep_stored=keep_stored, use_sheet=use_sheet)
+    conflicts = out["conflicts"]
+    console.print(f"{file.name}: {out['summary']}{':' if conflicts else '.'}")
+    kept = "changed to the sheet's answers" if out["corrected"] else "kept as in the pool"
+    for line in conflicts[:20]:
+        console.print(f"  {line} ({kept})")
+    if len(conflicts) > 20:
+        console.print(f"  ... and {len(conflicts) - 20} more (all listed in the audit log)")
+    if out["ignored_columns"]:
+        console.print(f"Columns not used: {', '.join(out['ignored_columns'])}.")
     console.print(f"Added {out['members']:,} sign-ups; the pool now has {out['pool_size']:,} people.")
 
 
@@ -468,6 +560,11 @@ def quotas_derive_cmd(
     with open_workspace(workspace) as ws:
         out = derive_quotas_action(ws, size=size, tolerance=tolerance, extra=shares)
     console.print(out["quotas"][["category", "feature", "target", "min", "max"]].to_string(index=False))
+    for name in out["without_shares"]:
+        console.print(
+            f"No quotas for {name}: no population shares. Pass --shares FILE (category,feature,share) "
+            "or set population_shares for it in process.toml."
+        )
     if out_file is not None:
         write_quotas(out["quotas"], out_file)
         console.print(

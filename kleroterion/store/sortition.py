@@ -65,9 +65,25 @@ class SortitionStore(StoreCore):
         return pd.DataFrame([tuple(r) for r in rows], columns=cols)
 
     # -- pool -------------------------------------------------------------------------------
-    def save_pool(self, pool: pd.DataFrame, *, feature_columns: list[str], source: str, sha256: str) -> int:
-        """Store sign-ups (``id, letter_code, address_key`` + feature columns + optional ``contact``)."""
+    def save_pool(
+        self,
+        pool: pd.DataFrame,
+        *,
+        feature_columns: list[str],
+        source: str,
+        sha256: str,
+        summary: dict[str, Any] | None = None,
+        corrections: dict[str, dict[str, str]] | None = None,
+    ) -> int:
+        """Store sign-ups (``id, letter_code, address_key`` + feature columns + optional ``contact``);
+        ``corrections`` replaces the features of members already in the pool (letter code → all features);
+        ``summary`` (e.g. rows already in the pool, conflicts) goes into the audit record with the count.
+        One transaction: all of it is stored, or nothing."""
         with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE pool_members SET features = ? WHERE letter_code = ?",
+                [(_to_json(features), code) for code, features in (corrections or {}).items()],
+            )
             conn.executemany(
                 "INSERT INTO pool_members (id, letter_code, signed_up_at, address_key, features, contact)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -87,7 +103,7 @@ class SortitionStore(StoreCore):
                 "pool.import",
                 parameters={"source": source},
                 input_hashes={source: sha256},
-                result={"members": len(pool)},
+                result={"members": len(pool), **(summary or {})},
             )
         return len(pool)
 

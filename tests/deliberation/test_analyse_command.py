@@ -13,6 +13,7 @@ from scipy import stats
 
 from deliberation.instrument import instrument_from_dict
 from kleroterion.commands.deliberation import analyse
+from sortition.signup import DEFAULT_CATEGORIES
 
 INSTRUMENT = instrument_from_dict(
     {
@@ -93,7 +94,8 @@ def test_analyse_stores_all_tables() -> None:
     answers = pd.DataFrame(rows, columns=["participant_id", "wave", "item_code", "raw"])
     answers["raw"] = answers["raw"].replace({"True": "1", "False": "0"})
     store = MemoryStore(participants, answers)
-    out = analyse(SimpleNamespace(store=store), pre="T1", post="T2")  # type: ignore[arg-type]
+    workspace = SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES)
+    out = analyse(workspace, pre="T1", post="T2")  # type: ignore[arg-type]
     assert {"opinion_change", "knowledge_gain"} <= set(out)
     assert set(out) == set(store.saved)
     tests = out["opinion_tests"].set_index("item")

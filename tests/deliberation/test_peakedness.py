@@ -24,6 +24,7 @@ from deliberation.waves import validate_wave
 from kleroterion.commands.deliberation import analyse
 from kleroterion.errors import InputError
 from kleroterion.workspace import Workspace
+from sortition.signup import DEFAULT_CATEGORIES
 from tests.conftest import run_cli
 from tests.deliberation.test_analyse_command import MemoryStore
 from tests.kleroterion.test_cli_chain import chain, flat  # noqa: F401  (module fixture: its own workspace)
@@ -166,7 +167,8 @@ def test_analyse_stores_single_peakedness_when_rankings_at_both_waves() -> None:
         rows += [(pid, "T1", "R", ">".join(ALL_THREE[i % 6])), (pid, "T2", "R", ">".join("bac" if i % 2 else "cab"))]
     answers = pd.DataFrame(rows, columns=["participant_id", "wave", "item_code", "raw"])
     store = RankingStore(participants, answers)
-    out = analyse(SimpleNamespace(store=store), pre="T1", post="T2")  # type: ignore[arg-type]
+    workspace = SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES)
+    out = analyse(workspace, pre="T1", post="T2")  # type: ignore[arg-type]
     table, params = store.saved["single_peakedness"]
     assert out["single_peakedness"] is table
     row = table.iloc[0]
