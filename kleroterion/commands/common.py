@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from kleroterion.workspace import Workspace
+if TYPE_CHECKING:
+    from kleroterion.workspace import Workspace
 
 console = Console(highlight=False)
+
+#: Key in the click context's ``meta`` (shared by every command of one call) set by ``klero --quiet``.
+QUIET_KEY = "kleroterion.quiet"
 
 WorkspaceOption = Annotated[
     Path, typer.Option("--workspace", "-w", help="The process workspace folder (default: the current folder).")
@@ -19,6 +23,8 @@ WorkspaceOption = Annotated[
 
 
 def open_workspace(path: Path) -> Workspace:
+    from kleroterion.workspace import Workspace  # imported here: ``klero --help`` needs no store
+
     return Workspace.open(path)
 
 
