@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from kleroterion.progress import RichProgress
     from kleroterion.workspace import Workspace
 
 console = Console(highlight=False)
@@ -37,3 +39,28 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def is_quiet() -> bool:
+    """True under ``klero --quiet`` (read from the running click context; False outside the CLI)."""
+    from typer._click.globals import get_current_context  # typer vendors click and exposes no alias
+
+    ctx = get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(QUIET_KEY))
+
+
+def progress_bars(*, as_json: bool = False) -> RichProgress:
+    """Progress bars for a command's long work: shown on a terminal, silent under --quiet or --json."""
+    from kleroterion.progress import RichProgress
+
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or stand-in stream
+        terminal = False
+    return RichProgress(enabled=terminal and not (as_json or is_quiet()))
+
+
+def hint(text: str, *, as_json: bool = False) -> None:
+    """Print the usual next step (``Next: klero ...``) unless --quiet or --json."""
+    if not (as_json or is_quiet()):
+        console.print(f"Next: {text}", markup=False, soft_wrap=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.pool_files import quotas_from_frame
@@ -20,6 +20,7 @@ from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
 from sortition.letters import UNKNOWN_STRATUM, draw_letter_rows, make_codes
 from sortition.pool import build_pool
+from sortition.progress import Cancel, Progress, Tracker
 from sortition.quotas import check_quota_bounds, derive_quotas
 from sortition.registry import (
     RegistryValidator,
@@ -33,31 +34,45 @@ from sortition.registry import (
 QUOTA_CATEGORIES = ("gender", "age_band", "wijk", "education")
 #: Residents read and stored per chunk of this many rows.
 CHUNK_ROWS = 250_000
+IMPORT_STAGE = "registry import"
 WHOLE_FILE_SUFFIXES = (".xlsx", ".xlsm", ".parquet")
 
 
 # -- actions -------------------------------------------------------------------------------------
 def import_registry(
-    ws: Workspace, path: Path, *, mapping: Path | None = None, areas: Path | None = None
+    ws: Workspace,
+    path: Path,
+    *,
+    mapping: Path | None = None,
+    areas: Path | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Validate and store a registry extract; nothing is stored when any cell is bad.
+    """Validate and store a registry extract; nothing is stored when any cell is bad (or when cancelled).
 
     A CSV is read and stored in chunks of ``CHUNK_ROWS`` (a national extract never sits whole in
     memory), all in one transaction; XLSX and Parquet are read whole. With ``areas`` (a postcode,
     huisnummer, wijk[, buurt] table) the wijk of every resident comes from that table; addresses it
     does not cover are reported (and stored with an unknown wijk).
+
+    ``progress`` (``sortition.progress``) hears the rows read after each chunk, stage
+    ``IMPORT_STAGE``, out of the file's line count (a CSV) and a final event with the rows stored;
+    ``cancel`` is asked between chunks.
     """
+    tracker = Tracker(progress, cancel)
     colmap = _read_mapping(mapping)
     area_table = validate_areas(read_table(areas), source=areas.name) if areas is not None else None
     if path.suffix.lower() in WHOLE_FILE_SUFFIXES:
         frame = read_table(path)
         digest = sha256_file(path)
+        expected = len(frame)
 
         def chunks(exact: bool) -> Iterator[pd.DataFrame]:
             yield frame
     else:
         layout = scan_csv(path)
         digest = layout.sha256
+        expected = max(layout.lines - 1, 0)  # at least the rows: a quoted cell may span lines
 
         def chunks(exact: bool) -> Iterator[pd.DataFrame]:
             return iter_csv(layout, chunk_rows=CHUNK_ROWS, exact=exact)
@@ -67,7 +82,12 @@ def import_registry(
     def validated(exact: bool) -> Iterator[pd.DataFrame]:
         placed.update(unplaced=set(), changed=0)
         validator = RegistryValidator(source=path.name, reference_date=ws.reference_date, key=ws.key, mapping=colmap)
+        stage = f"{IMPORT_STAGE} (numbering every row)" if exact else IMPORT_STAGE
+        read = 0
+        tracker.step(stage, read, expected, path.name)
         for frame in chunks(exact):
+            read += len(frame)
+            tracker.step(stage, read, expected, f"{read:,} rows read")
             residents = validator.check(frame)
             if validator.ok:
                 if area_table is not None:
@@ -89,6 +109,8 @@ def import_registry(
     except IrregularCsvError:  # blank lines or bad rows: read again, numbering every record exactly
         ws.store.save_registry_chunks(validated(exact=True), **saving)
     info = ws.store.registry_info() or {}
+    stored = int(info.get("row_count", 0))
+    tracker.step(IMPORT_STAGE, stored, stored, f"{stored:,} residents stored")
     extra: dict[str, Any] = {}
     if areas is not None:
         extra = {
@@ -103,7 +125,7 @@ def import_registry(
             result={k: v for k, v in extra.items() if k != "areas_file"},
         )
     return {
-        "residents": int(info.get("row_count", 0)),
+        "residents": stored,
         "restricted": int(info.get("restricted_count", 0)),
         "sha256": digest,
         "addresses": len(ws.store.resident_columns().address_keys),
@@ -389,8 +411,8 @@ def registry_import_cmd(
     ] = None,
 ) -> None:
     """Import a BRP extract (CSV UTF-8/Windows-1252 with , or ;, XLSX or Parquet)."""
-    with open_workspace(workspace) as ws:
-        out = import_registry(ws, file, mapping=mapping, areas=areas)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = import_registry(ws, file, mapping=mapping, areas=areas, progress=bars)
     console.print(
         f"Imported {out['residents']:,} residents at {out['addresses']:,} addresses "
         f"({out['restricted']} with the restricted-data flag). SHA-256 {out['sha256'][:16]}…"
