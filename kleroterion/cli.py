@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kleroterion.commands.common import QUIET_KEY, WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import QUIET_KEY, WorkspaceOption, console, hint, open_workspace
 from kleroterion.console_io import owned_stdout
 from kleroterion.errors import InputError, KleroError
 from kleroterion.lazy import LazyCommand, LazyGroup
@@ -158,6 +158,7 @@ def init(
     with Workspace.create(directory, settings):
         pass
     console.print(f"Workspace '{name}' ({municipality}) created in {directory}.")
+    hint(f"klero registry import extract.csv -w {directory}")
 
 
 @cli.command()

@@ -60,7 +60,11 @@ def progress_bars(*, as_json: bool = False) -> RichProgress:
     return RichProgress(enabled=terminal and not (as_json or is_quiet()))
 
 
-def hint(text: str, *, as_json: bool = False) -> None:
-    """Print the usual next step (``Next: klero ...``) unless --quiet or --json."""
-    if not (as_json or is_quiet()):
-        console.print(f"Next: {text}", markup=False, soft_wrap=True)
+def hint(command: str, *, workspace: Path | None = None, as_json: bool = False) -> None:
+    """Print the usual next step, ``Next: klero ...`` (with ``-w WORKSPACE`` unless it is the current
+    folder), as the last line of a workflow command; nothing under --quiet or --json."""
+    if as_json or is_quiet():
+        return
+    if workspace is not None and workspace != Path("."):
+        command += f" -w {workspace}"
+    console.print(f"Next: {command}", markup=False, soft_wrap=True)

@@ -48,7 +48,7 @@ from deliberation.representativeness import (
 from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, progress_bars
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
@@ -555,6 +555,7 @@ def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     console.print(
         f"Instrument with {out['items']} items ({out['knowledge_items']} knowledge), waves {', '.join(out['waves'])}."
     )
+    hint(f"klero survey import answers.csv --wave {(out['waves'] or ['T1'])[0]}", workspace=workspace)
 
 
 @survey_app.command("import")
@@ -569,6 +570,7 @@ def survey_import_cmd(
         out = import_wave(ws, wave, file, replace=replace)
     replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
     console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    hint("klero analyse (once the later wave is in too)", workspace=workspace)
 
 
 @poll_app.command("control")
@@ -605,6 +607,7 @@ def analyse_cmd(
     if output is not None:
         written = write_tables(out, output)
         console.print(f"Wrote {len(written)} tables to {output}.")
+    hint("klero report council --format pdf", workspace=workspace)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, progress_bars, versions
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars, versions
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,
@@ -313,6 +313,7 @@ def panel_select_cmd(
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+    hint("klero poll define instrument.toml", workspace=workspace)
 
 
 @panel_app.command("draw-from-lottery")
@@ -327,6 +328,7 @@ def panel_draw_from_lottery_cmd(
         f"Ticket {out['number']} of {out['tickets']} (lottery {out['lottery_draw_id']}): panel of "
         f"{len(out['panel'])} recorded as draw {out['draw_id']}; {len(out['alternates'])} alternates."
     )
+    hint("klero poll define instrument.toml", workspace=workspace)
 
 
 lottery_app = typer.Typer(help="The transparent lottery's numbered panels.", no_args_is_help=True)

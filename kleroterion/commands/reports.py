@@ -11,7 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, progress_bars
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.commands.deliberation import load_instrument
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
@@ -321,6 +321,8 @@ def _report_cmd(kind: str, workspace: Path, lang: str, fmt: str, out: Path | Non
         target = out or Path(f"{kind}-report.{lang}.{fmt}")
         path = write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target, progress=bars)
     console.print(f"Wrote {path}.")
+    if kind == "council":
+        hint("klero response record N --status adopted (when the council has decided)", workspace=workspace)
 
 
 @report_app.command("council")
@@ -358,6 +360,7 @@ def recommendation_add_cmd(
     with open_workspace(workspace) as ws:
         rec_id = add_recommendation(ws, text, support_pct=support, minority=minority)
     console.print(f"Recommendation {rec_id} added.")
+    hint("klero report council --format pdf", workspace=workspace)
 
 
 @recommendation_app.command("list")
@@ -383,3 +386,4 @@ def response_record_cmd(
     with open_workspace(workspace) as ws:
         record_response(ws, recommendation, status=status, reason=reason, due=due, owner=owner)
     console.print(f"Response to recommendation {recommendation} recorded: {status}.")
+    hint("klero report feedback --format pdf", workspace=workspace)

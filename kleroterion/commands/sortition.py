@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, progress_bars
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.pool_files import quotas_from_frame
@@ -428,6 +428,7 @@ def registry_import_cmd(
             console.print(f"  not placed: {key.replace('|', ' ').strip()}")
         if len(unplaced) > 20:
             console.print(f"  ... and {len(unplaced) - 20} more (all listed in the audit log)")
+    hint("klero letters draw --count N", workspace=workspace)
 
 
 @letters_app.command("draw")
@@ -458,6 +459,7 @@ def letters_draw_cmd(
         f"Drew {out['letters']:,} letters from {out['eligible']:,} eligible residents "
         f"({out['restricted_excluded']} restricted excluded), one per address. Seed {out['seed']}."
     )
+    hint("klero letters export letters.xlsx", workspace=workspace)
 
 
 @letters_app.command("export")
@@ -466,6 +468,7 @@ def letters_export_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> No
     with open_workspace(workspace) as ws:
         rows = export_letters(ws, file)
     console.print(f"Wrote {rows:,} letters to {file}.")
+    hint("klero pool import signups.csv (when the sign-ups are in)", workspace=workspace)
 
 
 @pool_app.command("import")
@@ -474,6 +477,7 @@ def pool_import_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     with open_workspace(workspace) as ws:
         out = import_pool(ws, file)
     console.print(f"Added {out['members']:,} sign-ups; the pool now has {out['pool_size']:,} people.")
+    hint("klero quotas derive --size N", workspace=workspace)
 
 
 @quotas_app.command("derive")
@@ -495,6 +499,8 @@ def quotas_derive_cmd(
         console.print(
             f"Written to {out_file}; edit min/max there and run `klero quotas import {out_file} --size {size}`."
         )
+    else:
+        hint("klero panel select --alternates N", workspace=workspace)
 
 
 @quotas_app.command("import")
@@ -507,3 +513,4 @@ def quotas_import_cmd(
     with open_workspace(workspace) as ws:
         out = import_quotas_action(ws, file, size=size)
     console.print(f"Imported {out['rows']} quota rows (set {out['quota_set_id']}) for a panel of {size}.")
+    hint("klero panel select --alternates N", workspace=workspace)
