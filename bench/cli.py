@@ -60,7 +60,7 @@ def main() -> int:
         commands = {"--help": ["--help"], "--version": ["--version"], "status": ["status", "-w", str(workspace)]}
         failed = False
         print(f"klero start-up, {options.runs} runs each (seconds)")
-        print(f"{'command':<12} {'wall median':>12} {'wall max':>9} {'CPU median':>11} {'target':>7}  verdict")
+        print(f"{'command':<16} {'wall median':>12} {'wall max':>9} {'CPU median':>11} {'target':>7}  verdict")
         for label, args in commands.items():
             runs = [run_once(args, Path(tmp)) for _ in range(options.runs)]
             walls, cpus, codes = zip(*runs, strict=True)
@@ -72,7 +72,7 @@ def main() -> int:
             else:
                 verdict = "ok" if wall <= target else "too slow"
             print(
-                f"{'klero ' + label:<12} {wall:>12.2f} {max(walls):>9.2f} {statistics.median(cpus):>11.2f} "
+                f"{'klero ' + label:<16} {wall:>12.2f} {max(walls):>9.2f} {statistics.median(cpus):>11.2f} "
                 f"{target:>7.1f}  {verdict}"
             )
     return 1 if failed else 0

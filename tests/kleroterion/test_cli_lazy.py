@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from importlib.metadata import version
@@ -10,6 +11,7 @@ import pytest
 import typer
 
 from kleroterion.cli import KleroGroup, cli
+from kleroterion.workspace import Workspace
 from tests.conftest import run_cli
 
 
@@ -56,17 +58,26 @@ def test_every_lazy_command_resolves_and_its_help_matches(spec: object) -> None:
     assert command.help.strip().splitlines()[0] == spec.help
 
 
-def test_help_imports_no_command_module() -> None:
+def modules_imported_by(*args: str) -> list[str]:
+    """Which heavy modules ``klero ARGS`` imports, run in a fresh interpreter."""
     code = (
-        "import sys; sys.argv = ['klero', '--help']\n"
+        f"import sys; sys.argv = ['klero', *{list(args)!r}]\n"
         "from kleroterion.cli import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('pandas', 'scipy', 'kleroterion.commands.sortition', 'kleroterion.workspace')"
-        " if m in sys.modules]\n"
-        "print('HEAVY', heavy)"
+        "heavy = ('pandas', 'numpy', 'pyarrow', 'scipy', 'kleroterion.commands.sortition')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in done.stdout
+    return ast.literal_eval(done.stdout.rsplit("HEAVY", 1)[1].strip())
+
+
+def test_help_and_version_import_no_command_module() -> None:
+    assert modules_imported_by("--help") == []
+    assert modules_imported_by("--version") == []
+
+
+def test_status_imports_neither_pandas_nor_pyarrow(workspace: Workspace) -> None:
+    assert modules_imported_by("status", "-w", str(workspace.root)) == []
 
 
 def test_version_prints_the_installed_version(
