@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -104,6 +103,8 @@ cli = typer.Typer(
 
 def klero_version() -> str:
     """The installed version of Kleroterion."""
+    from importlib.metadata import PackageNotFoundError, version  # 20-70 ms: only for --version
+
     try:
         return version("kleroterion")
     except PackageNotFoundError:  # running from a source tree that was never installed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,6 +31,8 @@ def open_workspace(path: Path) -> Workspace:
 
 def versions() -> dict[str, str]:
     """Versions of the libraries a draw depends on (recorded with every draw)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     out = {}
     for name in ("kleroterion", "sortition-algorithms", "highspy", "numpy", "pandas", "scipy"):
         try:
