@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from kleroterion.errors import Cancelled
 
 #: ``progress(stage, done, total, message)``
-Progress = Callable[[str, int, "int | None", str], None]
+Progress = Callable[[str, int, int | None, str], None]
 #: True when the caller wants the work stopped
 Cancel = Callable[[], bool]
 
