@@ -1,4 +1,9 @@
-"""The one ``klero`` command. Errors become a clean message and exit code 1."""
+"""The one ``klero`` command. Errors become a clean message and exit code 1.
+
+Start-up is fast because a command's module (and pandas, scipy, statsmodels behind it) is imported
+only when that command runs or shows its own ``--help``: ``klero --help`` lists the commands from the
+static table ``COMMANDS`` (see ``kleroterion.lazy``). ``bench/cli.py`` measures it.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +11,132 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kleroterion.commands import deliberation, packets, panel, privacy, reports, select, sortition
-from kleroterion.commands import groups as small_groups
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import QUIET_KEY, WorkspaceOption, console, hint, open_workspace
 from kleroterion.console_io import owned_stdout
 from kleroterion.errors import InputError, KleroError
-from kleroterion.workspace import ProcessSettings, Workspace
+from kleroterion.lazy import LazyCommand, LazyGroup
+
+if TYPE_CHECKING:
+    from kleroterion.workspace import Workspace
+
+
+class KleroGroup(LazyGroup):
+    """The top-level ``klero`` group: ``COMMANDS`` load lazily; ``ORDER`` is the workflow order of help.
+
+    To add a top-level command, add one line to ``COMMANDS`` (name, ``module:attribute`` of its Typer
+    sub-app or command function, and its one-line help, which must equal the sub-app's ``help`` or
+    the function's docstring first line; ``tests/kleroterion/test_cli_lazy.py`` checks that) and put
+    its name in ``ORDER``. Commands defined in this module (``init``, ``status``, ``demo``) are eager.
+    """
+
+    COMMANDS = (
+        LazyCommand("registry", "kleroterion.commands.sortition:registry_app", "Import the registry (BRP) extract."),
+        LazyCommand(
+            "letters", "kleroterion.commands.sortition:letters_app", "Stage 1: draw and export invitation letters."
+        ),
+        LazyCommand("pool", "kleroterion.commands.sortition:pool_app", "Import sign-ups into the pool."),
+        LazyCommand("quotas", "kleroterion.commands.sortition:quotas_app", "Derive and show the quotas."),
+        LazyCommand("panel", "kleroterion.commands.panel:panel_app", "Stage 2: select the panel and its alternates."),
+        LazyCommand("poll", "kleroterion.commands.deliberation:poll_app", "Define the poll instrument."),
+        LazyCommand(
+            "packet",
+            "kleroterion.commands.packets:packet_app",
+            "Briefing packets: arguments, balance, sign-off, receipts.",
+        ),
+        LazyCommand("survey", "kleroterion.commands.deliberation:survey_app", "Import survey waves."),
+        LazyCommand(
+            "groups",
+            "kleroterion.commands.groups:groups_app",
+            "Small groups: random balanced assignment, moderators, drop-outs.",
+        ),
+        LazyCommand(
+            "analyse",
+            "kleroterion.commands.deliberation:analyse_cmd",
+            "The full analysis (stored in the workspace); prints opinion change and knowledge gain.",
+        ),
+        LazyCommand("report", "kleroterion.commands.reports:report_app", "Render reports."),
+        LazyCommand(
+            "recommendation", "kleroterion.commands.reports:recommendation_app", "The panel's recommendations."
+        ),
+        LazyCommand(
+            "response", "kleroterion.commands.reports:response_app", "The council's responses to recommendations."
+        ),
+        LazyCommand(
+            "purge",
+            "kleroterion.commands.privacy:purge_cmd",
+            "Remove names, addresses, contact details and the registry extract after the retention date.",
+        ),
+        LazyCommand(
+            "person", "kleroterion.commands.privacy:person_app", "One person's data: erasure on request (AVG art. 17)."
+        ),
+        LazyCommand(
+            "select",
+            "kleroterion.commands.select:select_cmd",
+            "Select a panel of SIZE from RESPONDENTS within the quotas of CATEGORIES (no workspace).",
+        ),
+    )
+    ORDER = (
+        "init",
+        "registry",
+        "letters",
+        "pool",
+        "quotas",
+        "panel",
+        "poll",
+        "packet",
+        "survey",
+        "groups",
+        "analyse",
+        "report",
+        "recommendation",
+        "response",
+        "status",
+        "purge",
+        "person",
+        "select",
+        "demo",
+    )
+
 
 cli = typer.Typer(
     name="klero",
+    cls=KleroGroup,
     help="Kleroterion: citizen lotteries and Deliberative Polls, from the registry to the council report.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-cli.add_typer(sortition.registry_app, name="registry")
-cli.add_typer(sortition.letters_app, name="letters")
-cli.add_typer(sortition.pool_app, name="pool")
-cli.add_typer(sortition.quotas_app, name="quotas")
-cli.add_typer(panel.panel_app, name="panel")
-cli.add_typer(deliberation.poll_app, name="poll")
-cli.add_typer(deliberation.survey_app, name="survey")
-cli.command("analyse")(deliberation.analyse_cmd)
-cli.add_typer(packets.packet_app, name="packet")
-cli.add_typer(small_groups.groups_app, name="groups")
-cli.add_typer(reports.report_app, name="report")
-cli.add_typer(reports.recommendation_app, name="recommendation")
-cli.add_typer(reports.response_app, name="response")
-cli.command("select")(select.select_cmd)
-cli.command("purge")(privacy.purge_cmd)
-cli.add_typer(privacy.person_app, name="person")
+
+
+def klero_version() -> str:
+    """The installed version of Kleroterion."""
+    from importlib.metadata import PackageNotFoundError, version  # 20-70 ms: only for --version
+
+    try:
+        return version("kleroterion")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"klero {klero_version()}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def main(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no next-step hints.")] = False,
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Kleroterion: citizen lotteries and Deliberative Polls, from the registry to the council report."""
+    ctx.meta[QUIET_KEY] = quiet
 
 
 @cli.command()
@@ -51,6 +149,8 @@ def init(
     retention_date: Annotated[str, typer.Option(help="Date to delete personal data (YYYY-MM-DD).")] = "",
 ) -> None:
     """Create a process workspace in DIRECTORY."""
+    from kleroterion.workspace import ProcessSettings, Workspace
+
     for label, value in (("reference date", reference_date), ("retention date", retention_date)):
         if value:
             try:
@@ -69,6 +169,7 @@ def init(
     with Workspace.create(directory, settings):
         pass
     console.print(f"Workspace '{name}' ({municipality}) created in {directory}.")
+    hint(f"klero registry import extract.csv -w {directory}")
 
 
 @cli.command()

@@ -38,8 +38,22 @@ def owned_stdout() -> Iterator[None]:
     sys.stdout = private
     try:
         yield
+    except BrokenPipeError:  # `klero --help | head`: the reader left; nothing more to say
+        _discard(saved)
     finally:
-        private.flush()
+        try:
+            private.flush()
+        except BrokenPipeError:
+            _discard(saved)
+            private.flush()
+        private.close()
         sys.stdout = stream
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _discard(fd: int) -> None:
+    """Point ``fd`` at the null device, so buffered output to a closed pipe can be flushed harmlessly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -147,3 +147,9 @@ class StoreError(KleroError):
 
 class WorkspaceNotFoundError(StoreError):
     code = "no_workspace"
+
+
+class Cancelled(KleroError):
+    """Long work stopped between two steps because its cancel signal was set (``sortition.progress``)."""
+
+    code = "cancelled"

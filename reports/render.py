@@ -18,6 +18,9 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from sortition.progress import Cancel, Progress, Tracker
+
+RENDER_STAGE = "rendering"
 LANGS = ("nl", "en")
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 FORMATS = ("html", "pdf", "docx")
@@ -95,16 +98,36 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_report(
-    template: str, context: Any, *, lang: str, fmt: str, title: str, override_dir: Path | None = None
+    template: str,
+    context: Any,
+    *,
+    lang: str,
+    fmt: str,
+    title: str,
+    override_dir: Path | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> bytes:
-    """The bytes of one report in ``fmt`` (html, pdf or docx); PDF and DOCX are made from the HTML."""
+    """The bytes of one report in ``fmt`` (html, pdf or docx); PDF and DOCX are made from the HTML.
+
+    ``progress`` (``sortition.progress``, stage ``RENDER_STAGE``) hears the start, the HTML done and,
+    for PDF and DOCX, the conversion done; ``cancel`` is asked before each step.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    tracker = Tracker(progress, cancel)
+    steps = 1 if fmt == "html" else 2
+    tracker.step(RENDER_STAGE, 0, steps, f"{title}: HTML")
     html = render_html(template, context, lang=lang, override_dir=override_dir)
     if fmt == "html":
-        return html.encode("utf-8")
-    if fmt == "pdf":
-        return html_to_pdf(html)
-    if fmt == "docx":
-        from reports.docx import html_to_docx
+        data = html.encode("utf-8")
+    else:
+        tracker.step(RENDER_STAGE, 1, steps, f"{title}: {fmt.upper()}")
+        if fmt == "pdf":
+            data = html_to_pdf(html)
+        else:
+            from reports.docx import html_to_docx
 
-        return html_to_docx(html, lang=lang, title=title)
-    raise ValueError(f"unknown report format {fmt!r}")
+            data = html_to_docx(html, lang=lang, title=title)
+    tracker.step(RENDER_STAGE, steps, steps, f"{title}: {fmt.upper()} done")
+    return data

@@ -302,6 +302,7 @@ def generate_columns(
     *,
     max_rounds: int = 100_000,
     reached: Callable[[], bool] | None = None,
+    on_round: Callable[[], None] | None = None,
 ) -> int:
     """Column generation: solve the master, price, add improving panels; stop when none improves.
 
@@ -321,11 +322,15 @@ def generate_columns(
 
     Each such round also adds panels optimal for random perturbations of ``y``
     (``_perturbed_panels``), drawn from a generator seeded here, so a run is reproducible.
+
+    ``on_round`` is called before each round (progress and the cancel check, ``sortition.progress``).
     """
     added = 0
     centre: np.ndarray | None = None
     rng = np.random.default_rng(0)
     for _ in range(max_rounds):
+        if on_round is not None:
+            on_round()
         master.solve()
         if reached is not None and reached():
             return added
@@ -621,7 +626,8 @@ def leximin_distribution(
     covered: np.ndarray,
     *,
     search: SwapSearch | None = None,
-    progress: Callable[[str, float], None] | None = None,
+    on_level: Callable[[int, int, float], None] | None = None,
+    on_round: Callable[[], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Leximin over feasible panels (Flanigan, Gölz, Gupta, Hennig, Procaccia, Nature 2021).
 
@@ -638,16 +644,19 @@ def leximin_distribution(
     158,000 pivots and 327 s -> 178 s for leximin; bench notes §10). A dropped panel that prices out
     again is added again, so the certificate at each level is unchanged.
     Returns the panel compositions, their weights and the fixed per-type probabilities.
+    After each level ``on_level(types fixed, types, level)``; ``on_round`` goes to ``generate_columns``.
     """
     space = oracle.space
     fixed = np.where(covered, np.nan, 0.0)
     master, level_col, rows = _level_master(space, covered, fixed, initial)
     while True:
         reached = _at_uniform(master, uniform_level(space, covered, fixed))
-        generate_columns(master, oracle, search, reached=reached)
+        generate_columns(master, oracle, search, reached=reached, on_round=on_round)
         level = -master.objective()
         if reached():  # every remaining type is at the remaining average
             fixed[np.isnan(fixed)] = level
+            if on_level is not None:
+                on_level(space.n_types, space.n_types, level)
             break
         duals = master.row_duals()[rows]
         unfixed = np.isnan(fixed)
@@ -655,9 +664,8 @@ def leximin_distribution(
         if not tight.any():
             tight[int(np.argmax(np.where(unfixed, duals, -np.inf)))] = True
         fixed[tight] = level
-        if progress is not None:
-            done = int((~np.isnan(fixed)).sum())
-            progress(f"leximin: {done}/{space.n_types} types fixed, level {level:.6f}", done / space.n_types)
+        if on_level is not None:
+            on_level(int((~np.isnan(fixed)).sum()), space.n_types, level)
         if not np.isnan(fixed).any():
             break
         master, level_col, rows = _level_master(space, covered, fixed, *_useful_panels(master))
@@ -736,7 +744,12 @@ def _polish(master: MasterLP, slack_col: int, rows: Sequence[int], fixed: np.nda
 
 
 def maximin_distribution(
-    oracle: PanelOracle, initial: Sequence[np.ndarray], covered: np.ndarray, *, search: SwapSearch | None = None
+    oracle: PanelOracle,
+    initial: Sequence[np.ndarray],
+    covered: np.ndarray,
+    *,
+    search: SwapSearch | None = None,
+    on_round: Callable[[], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, float]:
     """Maximin: ``max z s.t. π_t ≥ z`` for every type on some panel, by column generation.
 
@@ -745,5 +758,6 @@ def maximin_distribution(
     """
     space = oracle.space
     master, _, _ = _level_master(space, covered, np.where(covered, np.nan, 0.0), initial)
-    generate_columns(master, oracle, search, reached=_at_uniform(master, uniform_level(space, covered)))
+    reached = _at_uniform(master, uniform_level(space, covered))
+    generate_columns(master, oracle, search, reached=reached, on_round=on_round)
     return master.compositions, master.panel_weights(), -master.objective()

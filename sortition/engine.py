@@ -18,6 +18,7 @@ ids by systematic sampling, which gives every member of a type exactly the proba
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import highspy
@@ -41,6 +42,7 @@ from sortition.columngen import (
     reaches_uniform,
     uniform_level,
 )
+from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
 GOLDILOCKS_GAMMA = 1.0
@@ -48,8 +50,11 @@ GOLDILOCKS_PENALTY = 1e4  # cost per unit of unmet probability floor (big-M; zer
 NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which the optimum is declared
 NASH_DROP = 1e-9  # panels weighing less than this times the heaviest leave the restricted Nash problem
 QUOTA_COLUMNS = ("category", "feature", "min", "max")
-
-Progress = Callable[[str, float], None]
+#: Stages reported to ``progress`` (``sortition.progress``): the overall steps (0..3), every column
+#: generation round (running count, no total) and, for leximin, the types fixed so far (of all types).
+STAGE = "selection"
+ROUNDS_STAGE = "column generation"
+LEVELS_STAGE = "leximin levels"
 
 
 def find_distribution(
@@ -61,6 +66,7 @@ def find_distribution(
     rng: np.random.Generator,
     address_column: str | None = "address_key",
     progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[list[frozenset[str]], np.ndarray]:
     """Fair distribution over feasible panels of ``size`` people from ``pool``.
 
@@ -69,8 +75,11 @@ def find_distribution(
     Returns ``(panels, weights)``: panels as frozensets of ids, weights summing to 1. ``rng`` only
     orders the members of each type before the systematic expansion (which people share panels); the
     probabilities do not depend on it. Raises ``InfeasibleQuotaError`` when no panel meets the quotas
-    and ``KleroError`` for any other failure.
+    and ``KleroError`` for any other failure. ``progress`` and ``cancel`` follow ``sortition.progress``
+    (stages ``STAGE``, ``ROUNDS_STAGE``, ``LEVELS_STAGE``); a set cancel signal stops the work between
+    two column generation rounds with ``Cancelled``.
     """
+    tracker = Tracker(progress, cancel)
     if algorithm not in ALGORITHMS:
         raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
     space, members = build_space(pool, quotas, size=size, address_column=address_column)
@@ -84,28 +93,31 @@ def find_distribution(
     # The matrices here are small (hundreds of rows): a second BLAS thread only adds synchronisation,
     # and on a busy machine oversubscription made the Nash Newton steps 4-20x slower (bench notes §5).
     with threadpool_limits(limits=1, user_api="blas"):
-        compositions, weights = _solve(algorithm, oracle, space, progress)
+        compositions, weights = _solve(algorithm, oracle, space, tracker)
     ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
     panels = expand_panels(compositions, weights, ordered)
-    _report(progress, "done", 1.0)
+    tracker.step(STAGE, 3, 3, f"{len(panels)} panels")
     return list(panels), np.fromiter(panels.values(), dtype=float, count=len(panels))
 
 
 def _solve(
-    algorithm: str, oracle: PanelOracle, space: PanelSpace, progress: Progress | None
+    algorithm: str, oracle: PanelOracle, space: PanelSpace, tracker: Tracker
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    _report(progress, "finding initial panels", 0.0)
+    tracker.step(STAGE, 0, 3, "finding initial panels")
     search = SwapSearch(space)
     # 1.5 rounds per type: on pools of hundreds of types the first master LP is then already optimal, and
     # each master solve costs seconds there while a covering round costs milliseconds (bench notes §9)
     rounds = max(min(3 * space.n_types, 60), (3 * space.n_types) // 2)
     initial, covered = covering_compositions(oracle, search, rounds=rounds)
-    return _optimise(algorithm, oracle, search, initial, covered, progress)
+    tracker.step(STAGE, 1, 3, f"optimising {algorithm}")
+    rounds_done = itertools.count(1)
 
+    def on_round() -> None:
+        tracker.step(ROUNDS_STAGE, next(rounds_done), None, "pricing new panels")
 
-def _report(progress: Progress | None, message: str, fraction: float) -> None:
-    if progress is not None:
-        progress(message, fraction)
+    result = _optimise(algorithm, oracle, search, initial, covered, tracker, on_round)
+    tracker.step(STAGE, 2, 3, "drawing panels from the distribution")
+    return result
 
 
 def _optimise(
@@ -114,19 +126,25 @@ def _optimise(
     search: SwapSearch,
     initial: list[np.ndarray],
     covered: np.ndarray,
-    progress: Progress | None,
+    tracker: Tracker,
+    on_round: Callable[[], None],
 ) -> tuple[list[np.ndarray], np.ndarray]:
     if algorithm == "leximin":
-        compositions, weights, _ = leximin_distribution(oracle, initial, covered, search=search, progress=progress)
+
+        def on_level(done: int, total: int, level: float) -> None:
+            tracker.step(LEVELS_STAGE, done, total, f"probability level {level:.6f}")
+
+        compositions, weights, _ = leximin_distribution(
+            oracle, initial, covered, search=search, on_level=on_level, on_round=on_round
+        )
         return compositions, weights
-    compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search)
+    compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search, on_round=on_round)
     if algorithm == "maximin" or reaches_uniform(level, uniform_level(oracle.space, covered)):
         # everyone covered at k/n: optimal for Nash and Goldilocks too (``uniform_level``)
         return compositions, weights
-    _report(progress, f"maximin level {level:.6f}; optimising {algorithm}", 0.5)
     if algorithm == "nash":
-        return nash_distribution(oracle, initial, covered)
-    return goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level)
+        return nash_distribution(oracle, initial, covered, on_round=on_round)
+    return goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level, on_round=on_round)
 
 
 # --- the pool as types --------------------------------------------------------------------------
@@ -261,6 +279,7 @@ def nash_distribution(
     *,
     search: SwapSearch | None = None,
     max_rounds: int = 10_000,
+    on_round: Callable[[], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Maximise the Nash welfare ``Σ_i log π_i`` by fully corrective Frank-Wolfe over panels.
 
@@ -268,7 +287,7 @@ def nash_distribution(
     a barrier Newton method (``_nash_restricted``). Pricing (swap search, then the exact ILP) finds
     panels maximising the gradient ``Σ_t (n_t/π_t)·c_t/n_t``; since ``Σ_P λ_P·grad_P = Σ_t n_t`` at any
     λ, the optimum is reached when no panel's gradient exceeds ``Σ_t n_t`` (the Frank-Wolfe gap,
-    relative ``NASH_TOLERANCE``).
+    relative ``NASH_TOLERANCE``). ``on_round`` is called before each Frank-Wolfe round.
     """
     space = oracle.space
     people = np.where(covered, space.counts, 0.0)
@@ -277,6 +296,8 @@ def nash_distribution(
     bar = people.sum() * (1 + NASH_TOLERANCE)
     mu_start = 1e-2
     for _ in range(max_rounds):
+        if on_round is not None:
+            on_round()
         shares = np.array(columns, dtype=float) / space.counts
         weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_start=mu_start, mu_floor=1e-13)
         mu_start = 1e-6  # later rounds start near the optimum of the previous panels (warm start)
@@ -369,6 +390,7 @@ def goldilocks_distribution(
     search: SwapSearch | None = None,
     maximin_level: float,
     gamma: float = GOLDILOCKS_GAMMA,
+    on_round: Callable[[], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Minimise ``G(λ) = (n/k)·max_i π_i + gamma·(k/n)/min_i π_i`` (Baharav & Flanigan, arXiv 2406.15009).
 
@@ -397,7 +419,7 @@ def goldilocks_distribution(
     def phi(floor: float) -> float:
         for row in floors:
             master.model.changeRowBounds(row, floor, INF)
-        generate_columns(master, oracle, search)
+        generate_columns(master, oracle, search, on_round=on_round)
         return (n / k) * master.objective() + gamma * (k / n) / floor
 
     low = gamma * (k / n) / (n / k + gamma * (k / n) / maximin_level)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks")
 ENGINES = ("sortition-algorithms", "native")
@@ -136,10 +137,14 @@ def select_panel(
     algorithm: str = "maximin",
     engine: str = "native",
     address_column: str | None = "address_key",
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> SelectionResult:
     """Select a panel of ``size`` from ``pool`` (an ``id`` column plus one column per quota category).
 
-    At most one person per value of ``address_column`` (None: no address check).
+    At most one person per value of ``address_column`` (None: no address check). ``progress`` and
+    ``cancel`` follow ``sortition.progress``: the native engine reports every step (see
+    ``sortition.engine.find_distribution``); sortition-algorithms only its start and end.
     """
     if algorithm not in ALGORITHMS:
         raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
@@ -153,7 +158,17 @@ def select_panel(
     if pool["id"].duplicated().any():
         raise KleroError("The pool has duplicate ids.", code="duplicate_pool_ids")
     if engine == "native":
-        return _select_native(pool, quotas, size=size, rng=rng, algorithm=algorithm, address_column=address_column)
+        return _select_native(
+            pool,
+            quotas,
+            size=size,
+            rng=rng,
+            algorithm=algorithm,
+            address_column=address_column,
+            tracker=Tracker(progress, cancel),
+        )
+    tracker = Tracker(progress, cancel)
+    tracker.step("selection", 0, 1, f"sortition-algorithms {algorithm}")
     from sortition_algorithms import errors as sa_errors
 
     features, people = library_inputs(pool, quotas, address_column)
@@ -164,6 +179,7 @@ def select_panel(
             panels, weights = _distribution(algorithm, features, people, size, address_column)
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
+    tracker.step("selection", 1, 1, "done")
     return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine=engine)
 
 
@@ -199,12 +215,20 @@ def _select_native(
     rng: np.random.Generator,
     algorithm: str,
     address_column: str | None,
+    tracker: Tracker,
 ) -> SelectionResult:
     """The native HiGHS engine (``sortition.engine.find_distribution``), drawn like the library's."""
     from sortition.engine import find_distribution
 
     panels, weights = find_distribution(
-        pool, quotas, size=size, algorithm=algorithm, rng=rng, address_column=address_column
+        pool,
+        quotas,
+        size=size,
+        algorithm=algorithm,
+        rng=rng,
+        address_column=address_column,
+        progress=tracker.progress,
+        cancel=tracker.cancel,
     )
     return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine="native")
 

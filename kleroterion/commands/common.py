@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from kleroterion.workspace import Workspace
+if TYPE_CHECKING:
+    from kleroterion.progress import RichProgress
+    from kleroterion.workspace import Workspace
 
 console = Console(highlight=False)
+
+#: Key in the click context's ``meta`` (shared by every command of one call) set by ``klero --quiet``.
+QUIET_KEY = "kleroterion.quiet"
 
 WorkspaceOption = Annotated[
     Path, typer.Option("--workspace", "-w", help="The process workspace folder (default: the current folder).")
@@ -19,11 +24,15 @@ WorkspaceOption = Annotated[
 
 
 def open_workspace(path: Path) -> Workspace:
+    from kleroterion.workspace import Workspace  # imported here: ``klero --help`` needs no store
+
     return Workspace.open(path)
 
 
 def versions() -> dict[str, str]:
     """Versions of the libraries a draw depends on (recorded with every draw)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     out = {}
     for name in ("kleroterion", "sortition-algorithms", "highspy", "numpy", "pandas", "scipy"):
         try:
@@ -31,3 +40,32 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def is_quiet() -> bool:
+    """True under ``klero --quiet`` (read from the running click context; False outside the CLI)."""
+    from typer._click.globals import get_current_context  # typer vendors click and exposes no alias
+
+    ctx = get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(QUIET_KEY))
+
+
+def progress_bars(*, as_json: bool = False) -> RichProgress:
+    """Progress bars for a command's long work: shown on a terminal, silent under --quiet or --json."""
+    from kleroterion.progress import RichProgress
+
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or stand-in stream
+        terminal = False
+    return RichProgress(enabled=terminal and not (as_json or is_quiet()))
+
+
+def hint(command: str, *, workspace: Path | None = None, as_json: bool = False) -> None:
+    """Print the usual next step, ``Next: klero ...`` (with ``-w WORKSPACE`` unless it is the current
+    folder), as the last line of a workflow command; nothing under --quiet or --json."""
+    if as_json or is_quiet():
+        return
+    if workspace is not None and workspace != Path("."):
+        command += f" -w {workspace}"
+    console.print(f"Next: {command}", markup=False, soft_wrap=True)

@@ -48,14 +48,18 @@ from deliberation.representativeness import (
 from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
+from sortition.progress import Cancel, Progress, Tracker
 from sortition.registry import age_bands
+
+ANALYSIS_STAGE = "analysis"
+ANALYSIS_STEPS = 7  # groups of tables in ``analyse``, each one progress step
 
 
 def load_instrument(ws: Workspace) -> Instrument:
@@ -205,7 +209,15 @@ def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) 
     }
 
 
-def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = "raking") -> dict[str, pd.DataFrame]:
+def analyse(
+    ws: Workspace,
+    *,
+    pre: str = "T1",
+    post: str = "T2",
+    weights: str = "raking",
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> dict[str, pd.DataFrame]:
     """Opinion change, knowledge gain and representativeness of the panel; each stored as an analysis.
 
     Keys: ``opinion_change`` (paired t), ``knowledge_gain`` (DK = wrong), ``opinion_tests`` (t,
@@ -230,7 +242,18 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     ``group_domination_summary``; with evaluation items
     answered at ``post`` ``evaluation`` and ``evaluation_distributions``; with ranking items answered
     at both waves ``single_peakedness`` (List et al. 2013, participants with complete rankings at both).
+
+    ``progress`` (``sortition.progress``, stage ``ANALYSIS_STAGE``) hears each of the ``ANALYSIS_STEPS``
+    groups of tables as it is done, the tables so far in the message; ``cancel`` is asked between them.
     """
+    tracker = Tracker(progress, cancel)
+    tables: dict[str, pd.DataFrame] = {}
+
+    def done(step: int, more: dict[str, pd.DataFrame]) -> None:
+        tables.update(more)
+        tracker.step(ANALYSIS_STAGE, step, ANALYSIS_STEPS, f"{len(tables)} tables analysed")
+
+    done(0, {})
     instrument = load_instrument(ws)
     answers = ws.store.answers()
     participants = ws.store.participants()
@@ -265,17 +288,19 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     for kind, table in results.items():
         extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
+    done(1, results)
     characteristics = [c.name for c in ws.signup_categories]
     representativeness = _representativeness(participants, answers, instrument, wave=pre, nominal=characteristics)
     rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
-    population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights)
-    control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
-    extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
-    evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
-    peaked = _ranking_analyses(ws, scored, instrument, pre=pre, post=post)
-    return {**results, **representativeness, **population, **control, **extra, **evaluation, **peaked}
+    done(2, representativeness)
+    done(3, _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights))
+    done(4, _control_analyses(ws, participants, answers, instrument, pre=pre, post=post))
+    done(5, {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)})
+    done(6, _evaluation_analyses(ws, scored, instrument, wave=post))
+    done(ANALYSIS_STEPS, _ranking_analyses(ws, scored, instrument, pre=pre, post=post))
+    return tables
 
 
 def _ranking_analyses(
@@ -532,6 +557,7 @@ def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     console.print(
         f"Instrument with {out['items']} items ({out['knowledge_items']} knowledge), waves {', '.join(out['waves'])}."
     )
+    hint(f"klero survey import answers.csv --wave {(out['waves'] or ['T1'])[0]}", workspace=workspace)
 
 
 @survey_app.command("import")
@@ -546,6 +572,7 @@ def survey_import_cmd(
         out = import_wave(ws, wave, file, replace=replace)
     replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
     console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    hint("klero analyse (once the later wave is in too)", workspace=workspace)
 
 
 @poll_app.command("control")
@@ -575,13 +602,14 @@ def analyse_cmd(
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
     if weights not in ("raking", "none"):
         raise KleroError(f"--weights {weights!r}: use raking or none.", code="bad_weights")
-    with open_workspace(workspace) as ws:
-        out = analyse(ws, pre=pre, post=post, weights=weights)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = analyse(ws, pre=pre, post=post, weights=weights, progress=bars)
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
     if output is not None:
         written = write_tables(out, output)
         console.print(f"Wrote {len(written)} tables to {output}.")
+    hint("klero report council --format pdf", workspace=workspace)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from deliberation.groups import assign_groups, choose_move, group_balance
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
 from kleroterion.commands.deliberation import sync_participants
 from kleroterion.errors import KleroError, ProblemCollector
 from kleroterion.io import read_table
@@ -199,6 +199,7 @@ def groups_assign_cmd(
     console.print(f"{len(assignment)} participants in {len(groups)} groups (sizes {sorted(set(groups['n_active']))}).")
     console.print(groups[["group", "moderator", "n_active"]].to_string(index=False))
     _print_balance(table)
+    hint("klero survey import answers.csv --wave T2 (after the deliberation)", workspace=workspace)
 
 
 def stored_groups(ws: Workspace) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from deliberation.packets import packet_balance, source_sides, validate_arguments, validate_receipts
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import read_table, sha256_file
 from kleroterion.workspace import Workspace
@@ -143,6 +143,7 @@ def packet_import_cmd(
         out = import_packet(ws, file, title=title)
     console.print(f"Stored {out['arguments']} arguments as {out['title']!r} version {out['version']}.")
     _print_balance(out)
+    hint(f"klero packet signoff --version {out['version']} --reviewer NAME (once reviewed)", workspace=workspace)
 
 
 @packet_app.command("list")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars, versions
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,
@@ -21,6 +21,7 @@ from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
 from sortition.pool import pool_hash
+from sortition.progress import Progress
 from sortition.quotas import quotas_met
 from sortition.selection import SelectionResult, fairness_summary, select_panel
 
@@ -35,10 +36,11 @@ def draw_panel(
     algorithm: str,
     engine: str,
     alternates: int,
+    progress: Progress | None = None,
 ) -> tuple[SelectionResult, list[str]]:
     """The panel and its ordered alternates from one seed: the one path both drawing and replay take."""
     rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine)
+    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine, progress=progress)
     order: list[str] = []
     if alternates > 0:
         order, _reserve = select_alternates(
@@ -56,6 +58,7 @@ def select_panel_action(
     alternates: int = 0,
     engine: str = "native",
     lottery_size: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Draw the panel (and alternates) and store it with the distribution it came from.
 
@@ -71,10 +74,18 @@ def select_panel_action(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            progress=progress,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, order = draw_panel(
-        pool, quotas, size=size, seed=seed, algorithm=algorithm, engine=engine, alternates=alternates
+        pool,
+        quotas,
+        size=size,
+        seed=seed,
+        algorithm=algorithm,
+        engine=engine,
+        alternates=alternates,
+        progress=progress,
     )
     panel = pool[pool["id"].isin(result.panel)]
     if not quotas_met(panel, quotas):
@@ -272,7 +283,7 @@ def panel_select_cmd(
         raise KleroError(
             f"Cannot write {lottery_out}: the folder {lottery_out.parent} does not exist.", code="bad_path"
         )
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace) as ws, progress_bars() as bars:
         out = select_panel_action(
             ws,
             algorithm=algorithm,
@@ -281,6 +292,7 @@ def panel_select_cmd(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            progress=bars,
         )
     f = out["fairness"]
     if lottery_size is not None:
@@ -301,6 +313,7 @@ def panel_select_cmd(
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+    hint("klero poll define instrument.toml", workspace=workspace)
 
 
 @panel_app.command("draw-from-lottery")
@@ -315,6 +328,7 @@ def panel_draw_from_lottery_cmd(
         f"Ticket {out['number']} of {out['tickets']} (lottery {out['lottery_draw_id']}): panel of "
         f"{len(out['panel'])} recorded as draw {out['draw_id']}; {len(out['alternates'])} alternates."
     )
+    hint("klero poll define instrument.toml", workspace=workspace)
 
 
 lottery_app = typer.Typer(help="The transparent lottery's numbered panels.", no_args_is_help=True)

@@ -22,6 +22,7 @@ from kleroterion.workspace import Workspace
 from sortition.alternates import select_alternates
 from sortition.lottery import fairness_lost, number_panels, panel_for_number, round_to_lottery
 from sortition.pool import pool_hash
+from sortition.progress import Progress
 from sortition.quotas import check_pool_against_quotas, quotas_met
 from sortition.selection import SelectionResult, fairness_summary, probabilities_from_distribution, select_panel
 
@@ -55,7 +56,14 @@ def draw_inputs(ws: Workspace, *, seed: int | None, public_value: str | None) ->
 
 
 def make_lottery(
-    pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, seed: int, algorithm: str, tickets: int
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    seed: int,
+    algorithm: str,
+    tickets: int,
+    progress: Progress | None = None,
 ) -> tuple[SelectionResult, Tickets, dict[str, float], pd.Series]:
     """The distribution, its numbered tickets 1..M, the fairness lost and the lottery probabilities.
 
@@ -63,7 +71,7 @@ def make_lottery(
     seed, pool and quotas give the same published ticket list: the one path both drawing and replay take.
     """
     rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine="native")
+    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine="native", progress=progress)
     weights = np.asarray(result.weights, dtype=float)
     rounded = round_to_lottery(result.panels, weights, m=tickets, rng=rng)
     lost = fairness_lost(result.panels, weights, rounded)
@@ -107,6 +115,7 @@ def make_lottery_action(
     alternates: int,
     engine: str,
     lottery_size: int,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Round the fair distribution to ``lottery_size`` equally likely numbered panels and store them.
 
@@ -123,7 +132,7 @@ def make_lottery_action(
         raise KleroError(f"--lottery-size must be at least 1 (got {lottery_size}).", code="bad_lottery_size")
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, tickets, lost, probabilities = make_lottery(
-        pool, quotas, size=size, seed=seed, algorithm=algorithm, tickets=lottery_size
+        pool, quotas, size=size, seed=seed, algorithm=algorithm, tickets=lottery_size, progress=progress
     )
     position = {panel: j for j, panel in enumerate(result.panels, start=1)}
     summary = fairness_summary(probabilities, size=size)

@@ -11,7 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.commands.deliberation import load_instrument
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
@@ -47,6 +47,7 @@ from reports.selection import (
     quota_rows,
     replay_command,
 )
+from sortition.progress import Progress
 from sortition.registry import age_bands, ages_on
 from sortition.signup import DEFAULT_CATEGORIES
 
@@ -256,8 +257,20 @@ BUILDERS = {"council": council_context, "selection": selection_context, "feedbac
 TITLES = {"council": "report_title", "selection": "selection_title", "feedback": "feedback_title"}
 
 
-def write_report(ws: Workspace, *, kind: str, lang: str, fmt: str, out: Path, today: str | None = None) -> Path:
-    """Render one report (``council``, ``selection`` or ``feedback``) and record its hash in the store."""
+def write_report(
+    ws: Workspace,
+    *,
+    kind: str,
+    lang: str,
+    fmt: str,
+    out: Path,
+    today: str | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Render one report (``council``, ``selection`` or ``feedback``) and record its hash in the store.
+
+    ``progress`` (``sortition.progress``) hears the rendering steps of ``reports.render.render_report``.
+    """
     if lang not in LANGS:
         raise KleroError(f"Unknown language {lang!r}; use nl or en.", code="bad_lang")
     if fmt not in FORMATS:
@@ -266,7 +279,9 @@ def write_report(ws: Workspace, *, kind: str, lang: str, fmt: str, out: Path, to
         raise KleroError(f"Unknown report {kind!r}; use {', '.join(KINDS)}.", code="bad_report")
     context = BUILDERS[kind](ws, lang=lang, today=today or date.today().isoformat())
     title = load_strings(lang)[TITLES[kind]]
-    data = render_report(f"{kind}.html.j2", context, lang=lang, fmt=fmt, title=title, override_dir=ws.template_dir)
+    data = render_report(
+        f"{kind}.html.j2", context, lang=lang, fmt=fmt, title=title, override_dir=ws.template_dir, progress=progress
+    )
     tmp = out.with_suffix(out.suffix + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)
@@ -306,9 +321,12 @@ OutOption = Annotated[Path | None, typer.Option(help="Output file (default: <kin
 
 
 def _report_cmd(kind: str, workspace: Path, lang: str, fmt: str, out: Path | None) -> None:
-    with open_workspace(workspace) as ws:
-        path = write_report(ws, kind=kind, lang=lang, fmt=fmt, out=out or Path(f"{kind}-report.{lang}.{fmt}"))
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        target = out or Path(f"{kind}-report.{lang}.{fmt}")
+        path = write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target, progress=bars)
     console.print(f"Wrote {path}.")
+    if kind == "council":
+        hint("klero response record N --status adopted (when the council has decided)", workspace=workspace)
 
 
 @report_app.command("council")
@@ -346,6 +364,7 @@ def recommendation_add_cmd(
     with open_workspace(workspace) as ws:
         rec_id = add_recommendation(ws, text, support_pct=support, minority=minority)
     console.print(f"Recommendation {rec_id} added.")
+    hint("klero report council --format pdf", workspace=workspace)
 
 
 @recommendation_app.command("list")
@@ -371,3 +390,4 @@ def response_record_cmd(
     with open_workspace(workspace) as ws:
         record_response(ws, recommendation, status=status, reason=reason, due=due, owner=owner)
     console.print(f"Response to recommendation {recommendation} recorded: {status}.")
+    hint("klero report feedback --format pdf", workspace=workspace)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kleroterion.commands.common import console
+from kleroterion.commands.common import console, progress_bars
 from kleroterion.pool_files import read_categories, read_respondents
 from kleroterion.seeds import fresh_seed, generator
 from sortition.quotas import check_quota_bounds
@@ -39,9 +39,17 @@ def select_cmd(
     check_quota_bounds(quotas, size)
     seed = fresh_seed() if seed is None else seed
     started = time.perf_counter()
-    result = select_panel(
-        pool, quotas, size=size, rng=generator(seed), algorithm=algorithm, engine=engine, address_column=address_column
-    )
+    with progress_bars(as_json=as_json) as bars:
+        result = select_panel(
+            pool,
+            quotas,
+            size=size,
+            rng=generator(seed),
+            algorithm=algorithm,
+            engine=engine,
+            address_column=address_column,
+            progress=bars,
+        )
     seconds = time.perf_counter() - started
     summary = fairness_summary(result.probabilities, size=size)
     if out is not None:

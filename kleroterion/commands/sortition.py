@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.pool_files import quotas_from_frame, read_shares
@@ -20,6 +20,7 @@ from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
 from sortition.letters import UNKNOWN_STRATUM, draw_letter_rows, make_codes
 from sortition.pool import build_pool
+from sortition.progress import Cancel, Progress, Tracker
 from sortition.quotas import check_quota_bounds, derive_quotas
 from sortition.registry import (
     RegistryValidator,
@@ -32,31 +33,45 @@ from sortition.registry import (
 
 #: Residents read and stored per chunk of this many rows.
 CHUNK_ROWS = 250_000
+IMPORT_STAGE = "registry import"
 WHOLE_FILE_SUFFIXES = (".xlsx", ".xlsm", ".parquet")
 
 
 # -- actions -------------------------------------------------------------------------------------
 def import_registry(
-    ws: Workspace, path: Path, *, mapping: Path | None = None, areas: Path | None = None
+    ws: Workspace,
+    path: Path,
+    *,
+    mapping: Path | None = None,
+    areas: Path | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Validate and store a registry extract; nothing is stored when any cell is bad.
+    """Validate and store a registry extract; nothing is stored when any cell is bad (or when cancelled).
 
     A CSV is read and stored in chunks of ``CHUNK_ROWS`` (a national extract never sits whole in
     memory), all in one transaction; XLSX and Parquet are read whole. With ``areas`` (a postcode,
     huisnummer, wijk[, buurt] table) the wijk of every resident comes from that table; addresses it
     does not cover are reported (and stored with an unknown wijk).
+
+    ``progress`` (``sortition.progress``) hears the rows read after each chunk, stage
+    ``IMPORT_STAGE``, out of the file's line count (a CSV) and a final event with the rows stored;
+    ``cancel`` is asked between chunks.
     """
+    tracker = Tracker(progress, cancel)
     colmap = _read_mapping(mapping)
     area_table = validate_areas(read_table(areas), source=areas.name) if areas is not None else None
     if path.suffix.lower() in WHOLE_FILE_SUFFIXES:
         frame = read_table(path)
         digest = sha256_file(path)
+        expected = len(frame)
 
         def chunks(exact: bool) -> Iterator[pd.DataFrame]:
             yield frame
     else:
         layout = scan_csv(path)
         digest = layout.sha256
+        expected = max(layout.lines - 1, 0)  # at least the rows: a quoted cell may span lines
 
         def chunks(exact: bool) -> Iterator[pd.DataFrame]:
             return iter_csv(layout, chunk_rows=CHUNK_ROWS, exact=exact)
@@ -66,7 +81,12 @@ def import_registry(
     def validated(exact: bool) -> Iterator[pd.DataFrame]:
         placed.update(unplaced=set(), changed=0)
         validator = RegistryValidator(source=path.name, reference_date=ws.reference_date, key=ws.key, mapping=colmap)
+        stage = f"{IMPORT_STAGE} (numbering every row)" if exact else IMPORT_STAGE
+        read = 0
+        tracker.step(stage, read, expected, path.name)
         for frame in chunks(exact):
+            read += len(frame)
+            tracker.step(stage, read, expected, f"{read:,} rows read")
             residents = validator.check(frame)
             if validator.ok:
                 if area_table is not None:
@@ -88,6 +108,8 @@ def import_registry(
     except IrregularCsvError:  # blank lines or bad rows: read again, numbering every record exactly
         ws.store.save_registry_chunks(validated(exact=True), **saving)
     info = ws.store.registry_info() or {}
+    stored = int(info.get("row_count", 0))
+    tracker.step(IMPORT_STAGE, stored, stored, f"{stored:,} residents stored")
     extra: dict[str, Any] = {}
     if areas is not None:
         extra = {
@@ -102,7 +124,7 @@ def import_registry(
             result={k: v for k, v in extra.items() if k != "areas_file"},
         )
     return {
-        "residents": int(info.get("row_count", 0)),
+        "residents": stored,
         "restricted": int(info.get("restricted_count", 0)),
         "sha256": digest,
         "addresses": len(ws.store.resident_columns().address_keys),
@@ -459,8 +481,8 @@ def registry_import_cmd(
     ] = None,
 ) -> None:
     """Import a BRP extract (CSV UTF-8/Windows-1252 with , or ;, XLSX or Parquet)."""
-    with open_workspace(workspace) as ws:
-        out = import_registry(ws, file, mapping=mapping, areas=areas)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = import_registry(ws, file, mapping=mapping, areas=areas, progress=bars)
     console.print(
         f"Imported {out['residents']:,} residents at {out['addresses']:,} addresses "
         f"({out['restricted']} with the restricted-data flag). SHA-256 {out['sha256'][:16]}…"
@@ -476,6 +498,7 @@ def registry_import_cmd(
             console.print(f"  not placed: {key.replace('|', ' ').strip()}")
         if len(unplaced) > 20:
             console.print(f"  ... and {len(unplaced) - 20} more (all listed in the audit log)")
+    hint("klero letters draw --count N", workspace=workspace)
 
 
 @letters_app.command("draw")
@@ -506,6 +529,7 @@ def letters_draw_cmd(
         f"Drew {out['letters']:,} letters from {out['eligible']:,} eligible residents "
         f"({out['restricted_excluded']} restricted excluded), one per address. Seed {out['seed']}."
     )
+    hint("klero letters export letters.xlsx", workspace=workspace)
 
 
 @letters_app.command("export")
@@ -514,6 +538,7 @@ def letters_export_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> No
     with open_workspace(workspace) as ws:
         rows = export_letters(ws, file)
     console.print(f"Wrote {rows:,} letters to {file}.")
+    hint("klero pool import signups.csv (when the sign-ups are in)", workspace=workspace)
 
 
 @pool_app.command("import")
@@ -544,6 +569,7 @@ def pool_import_cmd(
     if out["ignored_columns"]:
         console.print(f"Columns not used: {', '.join(out['ignored_columns'])}.")
     console.print(f"Added {out['members']:,} sign-ups; the pool now has {out['pool_size']:,} people.")
+    hint("klero quotas derive --size N", workspace=workspace)
 
 
 @quotas_app.command("derive")
@@ -570,6 +596,8 @@ def quotas_derive_cmd(
         console.print(
             f"Written to {out_file}; edit min/max there and run `klero quotas import {out_file} --size {size}`."
         )
+    else:
+        hint("klero panel select --alternates N", workspace=workspace)
 
 
 @quotas_app.command("import")
@@ -582,3 +610,4 @@ def quotas_import_cmd(
     with open_workspace(workspace) as ws:
         out = import_quotas_action(ws, file, size=size)
     console.print(f"Imported {out['rows']} quota rows (set {out['quota_set_id']}) for a panel of {size}.")
+    hint("klero panel select --alternates N", workspace=workspace)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from deliberation.instrument import Instrument
+from kleroterion.deferred import deferred
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")  # ``klero status`` needs no pandas (kleroterion.deferred)
 
 
 class DeliberationStore(StoreCore):

@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-
+from kleroterion.deferred import deferred
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, now_iso
 from kleroterion.store.residents import SOURCE_COLUMNS, ColumnsBuilder, ResidentColumns, read_columns, write_columns
-from sortition.registry import REGISTRY_COLUMNS, RegistryExtract
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from sortition.registry import RegistryExtract
+else:  # ``klero status`` needs neither (kleroterion.deferred)
+    pd = deferred("pandas")
+    pa = deferred("pyarrow")
 
 #: SQLite page cache while importing (KiB, negative = size): keeps the id index in memory.
 IMPORT_CACHE_KIB = 262_144
@@ -63,6 +69,8 @@ class RegistryStore(StoreCore):
         legal_basis: str,
     ) -> tuple[int, int]:
         """The transaction of ``save_registry_chunks``: (import id, residents stored)."""
+        from sortition.registry import REGISTRY_COLUMNS  # imports pandas (see kleroterion.deferred)
+
         cols = list(REGISTRY_COLUMNS)
         insert = (
             f"INSERT OR IGNORE INTO residents ({', '.join(cols)}, import_id)"  # noqa: S608

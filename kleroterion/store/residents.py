@@ -16,13 +16,20 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from kleroterion.deferred import deferred
 
-from sortition.registry import pseudonym_numbers
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:  # ``klero status`` needs none of these (kleroterion.deferred)
+    np = deferred("numpy")
+    pd = deferred("pandas")
+    pa = deferred("pyarrow")
+    pc = deferred("pyarrow.compute")
 
 #: Columns of the residents table the compact copy is built from, in this order.
 SOURCE_COLUMNS = ("id", "address_key", "birth_date", "restricted", "gender", "wijk", "buurt")
@@ -75,6 +82,8 @@ class ColumnsBuilder:
     def add(self, residents: pd.DataFrame) -> None:
         if len(residents) == 0:
             return
+        from sortition.registry import pseudonym_numbers  # imports pandas (see kleroterion.deferred)
+
         self._ids.append(pseudonym_numbers(residents["id"]))
         self._keys.append(pa.array(residents["address_key"], type=pa.string(), from_pandas=True))
         dates = pa.array(residents["birth_date"], type=pa.string(), from_pandas=True)

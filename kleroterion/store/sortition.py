@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from kleroterion.deferred import deferred
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")  # ``klero status`` needs no pandas (kleroterion.deferred)
 
 
 def _none(value: Any) -> Any:

@@ -83,3 +83,13 @@ def test_json_store_and_usage_errors(
     assert error["problems"] == []
     assert run_cli(monkeypatch, "status", "--no-such-option", "--json") == 2
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "usage_error"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    # `klero --help | head -2`: the pipe closes while klero is still writing.
+    klero = Path(sys.executable).with_name("klero")
+    done = subprocess.run(
+        f"'{klero}' --help | head -c 10 > /dev/null", shell=True, capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
