@@ -94,11 +94,11 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
         "    for i in range(100_000):\n"
         "        print('0123456789')\n"
     )
-    done = subprocess.run(
-        f"'{sys.executable}' -c \"{code}\" | head -c 10 > /dev/null",
-        shell=True,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stderr is not None
+    writer.stdout.read(10)
+    writer.stdout.close()  # the reader leaves
+    stderr = writer.stderr.read()
+    writer.stderr.close()
+    writer.wait(timeout=60)
+    assert "Traceback" not in stderr, stderr
