@@ -251,7 +251,9 @@ def app() -> None:
             if callable(show):
                 show()
             else:
-                console.print(f"[red]Error:[/red] {exc.format_message()}", soft_wrap=True)
+                from rich.markup import escape
+
+                console.print(f"[red]Error:[/red] {escape(exc.format_message())}", soft_wrap=True)
             sys.exit(exc.exit_code)
 
 
@@ -276,5 +278,7 @@ def _fail(as_json: bool, code: str, message: str, problems: list[dict[str, objec
     if as_json:
         typer.echo(json.dumps({"error": {"code": code, "message": message, "problems": problems}}))
     else:
-        console.print(f"[red]Error:[/red] {message}", soft_wrap=True)
+        from rich.markup import escape
+
+        console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(exit_code)

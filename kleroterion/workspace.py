@@ -8,12 +8,14 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.store import Store
 from reports.settings import ReportSettings, report_settings
-from sortition.signup import SignupCategory, categories_from_settings
+
+if TYPE_CHECKING:  # sortition.signup imports pandas (via sortition.registry): `klero status` stays light
+    from sortition.signup import SignupCategory
 
 PROCESS_FILE = "process.toml"
 KEY_FILE = ".klero-key"
@@ -93,6 +95,8 @@ class Workspace:
     def signup_categories(self) -> tuple[SignupCategory, ...]:
         """The ``[[signup.category]]`` tables of ``process.toml``: what the sign-up sheet asks and what quotas,
         selection and reports stratify on; the built-in gender, age band and education when none are declared."""
+        from sortition.signup import categories_from_settings
+
         signup = self._process_toml().get("signup", {})
         source = str(self.root / PROCESS_FILE)
         if not isinstance(signup, dict) or not isinstance(signup.get("category", []), list):

@@ -94,11 +94,24 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
         "    for i in range(100_000):\n"
         "        print('0123456789')\n"
     )
-    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert writer.stdout is not None and writer.stderr is not None
-    writer.stdout.read(10)
-    writer.stdout.close()  # the reader leaves
-    stderr = writer.stderr.read()
-    writer.stderr.close()
-    writer.wait(timeout=60)
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as writer:
+        assert writer.stdout is not None and writer.stderr is not None
+        writer.stdout.read(10)
+        writer.stdout.close()  # the reader leaves
+        stderr = writer.stderr.read()
+        writer.wait(timeout=60)
     assert "Traceback" not in stderr, stderr
+
+
+def test_error_text_in_square_brackets_is_shown_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rich reads "[[signup.category]]" as markup and would drop it from the message
+    assert run_cli(monkeypatch, "init", str(tmp_path / "ws"), "--name", "T", "--municipality", "M") == 0
+    with (tmp_path / "ws" / "process.toml").open("a", encoding="utf-8") as process:
+        process.write("\n[signup]\ncategory = 5\n")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "quotas", "derive", "--size", "3", "--workspace", str(tmp_path / "ws")) == 1
+    assert "[[signup.category]]" in capsys.readouterr().out
