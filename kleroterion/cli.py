@@ -48,7 +48,8 @@ def init(
     reference_date: Annotated[str | None, typer.Option(help="Reference date of the registry (YYYY-MM-DD).")] = None,
     retention_date: Annotated[str, typer.Option(help="Date to delete personal data (YYYY-MM-DD).")] = "",
     settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="TOML file with [report] and [[session]] settings to add.")
+        Path | None,
+        typer.Option("--settings", help="TOML file with report and session settings to add to process.toml."),
     ] = None,
     example: Annotated[
         str,

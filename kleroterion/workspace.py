@@ -168,7 +168,8 @@ def _check_extra_settings(text: str) -> None:
         raise KleroError(f"The settings file is not valid TOML ({exc}).", code="bad_settings") from None
     if "process" in data:
         raise KleroError(
-            "The settings file may not hold a [process] table: give those settings as options of `klero init`.",
+            "The settings file may not set the process itself (its name, municipality, dates): give those as options "
+            "of `klero init`; the file holds report and session settings.",
             code="bad_settings",
         )
 
