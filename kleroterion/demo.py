@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
@@ -263,26 +264,26 @@ def _simulate_receipts(ws: Workspace, out: Path) -> Path:
     return path
 
 
-def _simulators(out: Path, residents: Residents) -> dict[str, Callable[[Path], object]]:
-    """What the residents write, by file name: each is called with the workspace folder just before the
-    walk-through step that reads the file (the registry's office, the sign-up form, the surveys, the
-    packet's mailing list)."""
+def _simulators(out: Path, residents: Residents) -> dict[str, Callable[[Path], list[Path]]]:
+    """What the residents send, by the file name a walk-through step reads: each is called with the
+    workspace folder just before that step and returns the files it wrote (the registry office's extract,
+    the sign-up forms, both survey waves, the packet's mailing list)."""
 
-    def registry(_: Path) -> object:
-        _, residents.traits = _write_registry(out, residents.rng)
-        return None
+    def registry(_: Path) -> list[Path]:
+        path, residents.traits = _write_registry(out, residents.rng)
+        return [path]
 
-    def signups(root: Path) -> object:
+    def signups(root: Path) -> list[Path]:
         with Workspace.open(root) as ws:
-            return _simulate_signups(ws, out, residents.traits, residents.rng)
+            return [_simulate_signups(ws, out, residents.traits, residents.rng)]
 
-    def answers(root: Path) -> object:
+    def answers(root: Path) -> list[Path]:
         with Workspace.open(root) as ws:
-            return _simulate_answers(ws, out, residents.traits, residents.rng)
+            return list(_simulate_answers(ws, out, residents.traits, residents.rng))
 
-    def receipts(root: Path) -> object:
+    def receipts(root: Path) -> list[Path]:
         with Workspace.open(root) as ws:
-            return _simulate_receipts(ws, out)
+            return [_simulate_receipts(ws, out)]
 
     return {
         "brp-extract.csv": registry,
@@ -314,21 +315,21 @@ def run_demo(out: Path) -> DemoResult:
     steps = walkthrough(workspace=root.name, data0=str(DATA), data=os.path.relpath(DATA, root), out="..")
     for number, args in enumerate(steps):
         for name in [Path(token).name for token in args if Path(token).name in simulate]:
-            simulate.pop(name)(root)
-            _step(f"Simulated what the residents send: {name}")
+            written = simulate.pop(name)(root)
+            _step(f"Simulated what the residents send: {', '.join(p.name for p in written)}")
         with contextlib.chdir(root if number else out):
-            console.print(f"[bold]$ klero {shlex.join(args)}[/bold]")
+            console.print(f"[bold]$ klero {escape(shlex.join(args))}[/bold]")
             run_klero(args)
             if args[0] == "analyse":
                 with Workspace.open(Path()) as ws:
                     stored = {kind: ws.store.analysis(kind) for kind in ANALYSES}
                 _report_analysis({kind: frame for kind, frame in stored.items() if frame is not None})
-    written = []
+    reports = []
     with Workspace.open(root) as ws, console.status("Rendering the council, selection and feedback reports…"):
         for kind in report.KINDS:
             for lang in ("nl", "en"):
                 for fmt in ("html", "pdf", "docx"):
                     target = out / f"{kind}-report.{lang}.{fmt}"
-                    written.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
-    _step(f"Reports: {len(written)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX) in {out}")
-    return DemoResult(workspace=root, reports=tuple(written))
+                    reports.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
+    _step(f"Reports: {len(reports)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX) in {out}")
+    return DemoResult(workspace=root, reports=tuple(reports))
