@@ -147,9 +147,20 @@ def init(
     language: Annotated[str, typer.Option(help="Report language: nl or en.")] = "nl",
     reference_date: Annotated[str | None, typer.Option(help="Reference date of the registry (YYYY-MM-DD).")] = None,
     retention_date: Annotated[str, typer.Option(help="Date to delete personal data (YYYY-MM-DD).")] = "",
+    settings_file: Annotated[
+        Path | None,
+        typer.Option("--settings", help="TOML file with report and session settings to add to process.toml."),
+    ] = None,
+    example: Annotated[
+        str,
+        typer.Option(
+            help="Replay a shipped synthetic example (peel-en-maas): fixed key and draws, synthetic data only. "
+            "Never for a real process."
+        ),
+    ] = "",
 ) -> None:
     """Create a process workspace in DIRECTORY."""
-    from kleroterion.workspace import ProcessSettings, Workspace
+    from kleroterion.workspace import ProcessSettings, Workspace, read_settings_file
 
     for label, value in (("reference date", reference_date), ("retention date", retention_date)):
         if value:
@@ -163,12 +174,13 @@ def init(
         language=language,
         reference_date=reference_date or date.today().isoformat(),
         retention_date=retention_date,
+        example=example,
     )
     if language not in ("nl", "en"):
         raise KleroError("--language must be nl or en.", code="bad_language")
-    with Workspace.create(directory, settings):
-        pass
-    console.print(f"Workspace '{name}' ({municipality}) created in {directory}.")
+    with Workspace.create(directory, settings, extra_settings=read_settings_file(settings_file)) as ws:
+        label = ws.example_label("en")
+    console.print(f"Workspace '{name}' ({municipality}) created in {directory}" + (f" ({label})." if label else "."))
     hint(f"klero registry import extract.csv -w {directory}")
 
 
@@ -183,7 +195,8 @@ def status(
         if as_json:
             typer.echo(json.dumps(_status_record(ws, counts), sort_keys=True))
             return
-        console.print(f"{ws.settings.name} — {ws.settings.municipality}")
+        label = ws.example_label("en")
+        console.print(f"{ws.settings.name} — {ws.settings.municipality}" + (f" ({label.upper()})" if label else ""))
         for table in (
             "residents",
             "letters",
@@ -214,6 +227,7 @@ def _status_record(ws: Workspace, counts: dict[str, int]) -> dict[str, object]:
         "name": ws.settings.name,
         "municipality": ws.settings.municipality,
         "reference_date": ws.settings.reference_date,
+        "example": ws.settings.example,
         "counts": counts,
         "panel": panel,
     }

@@ -1,45 +1,111 @@
-"""``klero demo``: the whole chain on the shipped Peel en Maas example, printing what each step did."""
+"""``klero demo``: the README's walk-through on the shipped Peel en Maas example, command by command.
+
+The demo runs the very ``klero`` commands of ``WALKTHROUGH`` (the README's block; a test keeps the two
+equal) in an example workspace, and plays the residents: just before a command reads a file of the
+residents (the BRP extract, the sign-ups, the survey answers, the packet receipts), it simulates that
+file in the output folder. The example workspace has fixed seeds, so a reader who repeats the
+walk-through by hand in a workspace of their own draws the same letters and panel, and the demo's
+files fit it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import shlex
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
 from kleroterion.commands import deliberation as poll
-from kleroterion.commands import groups as tables
-from kleroterion.commands import packets as briefing
-from kleroterion.commands import panel as stage2
 from kleroterion.commands import reports as report
-from kleroterion.commands import sortition as lottery
 from kleroterion.commands.common import console
+from kleroterion.errors import KleroError
+from kleroterion.example import EXAMPLES
 from kleroterion.seeds import generator
-from kleroterion.workspace import PROCESS_FILE, ProcessSettings, Workspace
+from kleroterion.workspace import PROCESS_FILE, Workspace
 from sortition.pool import person_id
 from sortition.registry import age_bands, ages_on, pseudonymise
 from sortition.synthetic import generate_registry, simulate_signups
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "peel_en_maas"
-DEMO_SEED = 20270101
-DEMO_KEY = hashlib.sha256(b"kleroterion demo: synthetic Peel en Maas").digest()
-LETTERS, PANEL, ALTERNATES = 2000, 30, 10
+EXAMPLE = "peel-en-maas"
+DEMO_SEED = EXAMPLES[EXAMPLE].seeds["synthetic"]
 T2_SHIFTS = {"A1": 0.45, "A2": -0.35, "A3": 0.25, "A4": 0.6}
-CONTROL, GROUP_SIZE = 300, 8
-REVIEWERS = ("Adviesraad: Huurdersvereniging Peel en Maas", "Adviesraad: Vereniging Eigen Huis, afd. Peel en Maas")
 BRIEFING_SENT = "2027-03-01"
+#: The stored analyses the demo summarises after ``klero analyse``.
+ANALYSES = (
+    "opinion_change",
+    "knowledge_gain",
+    "control_ancova",
+    "control_ancova_itt",
+    "group_distortions",
+    "opinion_change_weighted",
+    "evaluation",
+    "single_peakedness",
+)
+
+#: The README's walk-through, one ``klero`` command a line (the word ``klero`` left off). ``{workspace}``
+#: is the new workspace folder; the first command runs in the folder that will hold it, the rest inside
+#: it (the README does ``cd raad``). Paths are as seen from there: ``{data0}`` and ``{data}`` the shipped
+#: example folder before and after that ``cd``, ``{out}`` the folder ``klero demo`` wrote.
+WALKTHROUGH = (
+    'init {workspace} --example peel-en-maas --name "Sociale Raad 2027" --municipality "Peel en Maas" '
+    "--reference-date 2024-01-01 --retention-date 2027-12-31 --settings {data0}/report.toml",
+    "registry import {out}/brp-extract.csv",
+    "letters draw --count 2000 --stratify-by wijk",
+    "letters export brieven.csv",
+    "pool import {out}/aanmeldingen.csv",
+    "quotas derive --size 30 --shares {data}/education_shares_synthetic.csv",
+    "panel select --algorithm leximin --alternates 10",
+    "poll define {data}/instrument.toml",
+    "poll control --count 300",
+    "packet import {data}/informatiebrochure.toml",
+    "packet balance",
+    'packet signoff --version 1 --reviewer "Adviesraad: Huurdersvereniging Peel en Maas"',
+    'packet signoff --version 1 --reviewer "Adviesraad: Vereniging Eigen Huis, afd. Peel en Maas"',
+    "survey import --wave T1 {out}/enquete-T1.csv",
+    "groups assign --size 8 --moderators {data}/moderatoren.csv",
+    "packet receipts {out}/brochure-ontvangen.csv --version 1",
+    "survey import --wave T2 {out}/enquete-T2.csv",
+    "analyse --output tabellen",
+    'recommendation add "Bouw in elke kern kleine, betaalbare huurwoningen voor starters en ouderen." --support 87',
+    "response record 1 --status adopted --due 2028-06-30",
+    'recommendation add "Laat ouderen die kleiner gaan wonen voorrang krijgen bij nieuwe woningen in hun eigen '
+    'kern." --support 64',
+    'response record 2 --status partly --due 2027-12-31 --reason "Voorrang mag volgens de '
+    'huisvestingsverordening alleen voor een deel van de nieuwe woningen."',
+    "report council --lang nl --format pdf --out council-report.nl.pdf",
+    "status",
+)
+
+
+def walkthrough(*, workspace: str, data0: str, data: str, out: str) -> list[list[str]]:
+    """The walk-through's commands as argument lists, with the given folders filled in."""
+    places = {"workspace": workspace, "data0": data0, "data": data, "out": out}
+    return [[token.format(**places) for token in shlex.split(line)] for line in WALKTHROUGH]
 
 
 @dataclass(frozen=True)
 class DemoResult:
     workspace: Path
     reports: tuple[Path, ...]
+
+
+@dataclass
+class Residents:
+    """The simulated residents: their hidden traits (education) and the generator that makes them act."""
+
+    rng: np.random.Generator
+    traits: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_cbs() -> tuple[pd.DataFrame, pd.Series]:
@@ -77,7 +143,7 @@ def _write_registry(out: Path, rng: np.random.Generator) -> tuple[Path, pd.DataF
 
 
 def _simulate_signups(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> Path:
-    # In address order: invitation codes (and so the stored order) come from `secrets`.
+    # In address order, so the sign-ups do not depend on the order the letters were stored in.
     letters = ws.store.letters().sort_values("address_key", kind="stable").reset_index(drop=True)
     education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
     invitees = letters.assign(
@@ -99,9 +165,7 @@ def _simulate_signups(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.ra
     return path
 
 
-def _simulate_answers(
-    ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator, *, control: dict[str, Any]
-) -> tuple[Path, Path]:
+def _simulate_answers(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> tuple[Path, Path]:
     """T1 of every invitee and of the control group; T2 of the same people: the participants moved by
     the deliberation (opinion shifts, knowledge, their evaluation of the event), everyone else answering
     again without it. Simulated in address order (invitees) and draw order (control), so the figures do
@@ -115,9 +179,7 @@ def _simulate_answers(
             "education": letters["resident_id"].map(education).to_numpy(),
         }
     )
-    controls = pd.DataFrame(
-        {"participant_id": control["ids"], "education": pd.Series(control["resident_ids"]).map(education).to_numpy()}
-    )
+    controls = _control_group(ws, education)
     respondents = pd.concat([invited, controls], ignore_index=True)
     latent = latent_attitudes(respondents["participant_id"], instrument, rng=rng)
     t1 = simulate_wave(respondents, instrument, wave="T1", rng=rng, latent=latent)
@@ -142,49 +204,6 @@ def _simulate_answers(
         wide.to_csv(path, index=False)
         paths.append(path)
     return paths[0], paths[1]
-
-
-def _run_poll(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Instrument, control group, reviewed briefing packet, T1, small groups, receipts, T2, analysis."""
-    i = poll.define_poll(ws, DATA / "instrument.toml")
-    _step(
-        f"Poll instrument: {i['items']} items ({i['knowledge_items']} knowledge questions, "
-        f"{i['evaluation_items']} on the event itself)"
-    )
-    control = poll.draw_control_action(ws, count=CONTROL, seed=DEMO_SEED + 4)
-    _step(f"Control group: {control['control']} residents at addresses without a letter, surveyed at T1 and T2")
-    b = briefing.import_packet(ws, DATA / "informatiebrochure.toml")
-    for reviewer in REVIEWERS:
-        briefing.sign_off_packet(ws, reviewer=reviewer, version=b["version"], title=b["title"])
-    balance, sources = b["balance"], b["sources"]
-    _step(
-        f"Briefing packet '{b['title']}' v{b['version']}: {b['arguments']} arguments on {len(balance)} proposals, "
-        f"pro = con on {int(balance['balanced_count'].sum())}, "
-        f"shorter/longer side ≥ {balance['word_ratio'].min():.2f}, "
-        f"{int(sources['one_sided'].sum())} one-sided sources; signed off by {len(REVIEWERS)} reviewers"
-    )
-    t1_path, t2_path = _simulate_answers(ws, out, traits, rng, control=control)
-    w1 = poll.import_wave(ws, "T1", t1_path)
-    groups = tables.assign_groups_action(ws, size=GROUP_SIZE, seed=DEMO_SEED + 3, moderators=DATA / "moderatoren.csv")
-    table = tables.current_balance(ws)
-    sizes = sorted(set(ws.store.small_groups()["n_active"]))
-    _step(
-        f"Small groups: {len(groups)} participants at {groups['group'].nunique()} tables of "
-        f"{'/'.join(map(str, sizes))}, each with a moderator, balanced on "
-        f"{', '.join(sorted(set(table['characteristic'])))} "
-        f"(largest gap to the whole panel {table['difference_pp'].abs().max():.0f} pp)"
-    )
-    receipts = out / "brochure-ontvangen.csv"
-    pd.DataFrame({"participant_id": groups["participant_id"], "received_on": BRIEFING_SENT}).to_csv(
-        receipts, index=False
-    )
-    briefing.record_receipts(ws, receipts, version=b["version"], title=b["title"])
-    w2 = poll.import_wave(ws, "T2", t2_path)
-    _step(
-        f"Survey: T1 {w1['respondents']:,} (invitees and control), T2 {w2['respondents']:,}; "
-        f"packet v{b['version']} received by {len(groups)} participants"
-    )
-    _report_analysis(poll.analyse(ws))
 
 
 def _report_analysis(results: dict[str, pd.DataFrame]) -> None:
@@ -229,81 +248,88 @@ def _report_analysis(results: dict[str, pd.DataFrame]) -> None:
         )
 
 
+def _control_group(ws: Workspace, education: pd.Series) -> pd.DataFrame:
+    """The stored control group (``C`` + hash of the resident's pseudonym), with each member's education."""
+    participants = ws.store.participants()
+    ids = participants.loc[participants["arm"] == "control", "participant_id"]
+    resident = {"C" + hashlib.sha256(str(r).encode()).hexdigest()[:10].upper(): r for r in education.index}
+    return pd.DataFrame({"participant_id": ids.to_numpy(), "education": ids.map(resident).map(education).to_numpy()})
+
+
+def _simulate_receipts(ws: Workspace, out: Path) -> Path:
+    """Every participant at a table received the briefing packet on the day it was sent."""
+    path = out / "brochure-ontvangen.csv"
+    members = ws.store.groups()["participant_id"]
+    pd.DataFrame({"participant_id": members, "received_on": BRIEFING_SENT}).to_csv(path, index=False)
+    return path
+
+
+def _simulators(out: Path, residents: Residents) -> dict[str, Callable[[Path], list[Path]]]:
+    """What the residents send, by the file name a walk-through step reads: each is called with the
+    workspace folder just before that step and returns the files it wrote (the registry office's extract,
+    the sign-up forms, both survey waves, the packet's mailing list)."""
+
+    def registry(_: Path) -> list[Path]:
+        path, residents.traits = _write_registry(out, residents.rng)
+        return [path]
+
+    def signups(root: Path) -> list[Path]:
+        with Workspace.open(root) as ws:
+            return [_simulate_signups(ws, out, residents.traits, residents.rng)]
+
+    def answers(root: Path) -> list[Path]:
+        with Workspace.open(root) as ws:
+            return list(_simulate_answers(ws, out, residents.traits, residents.rng))
+
+    def receipts(root: Path) -> list[Path]:
+        with Workspace.open(root) as ws:
+            return [_simulate_receipts(ws, out)]
+
+    return {
+        "brp-extract.csv": registry,
+        "aanmeldingen.csv": signups,
+        "enquete-T1.csv": answers,
+        "brochure-ontvangen.csv": receipts,
+    }
+
+
+def run_klero(args: list[str]) -> None:
+    """Run one ``klero`` command in this process, as the shell would (errors propagate)."""
+    from kleroterion.cli import cli  # the CLI imports this module for `klero demo`
+
+    code = cli(args, prog_name="klero", standalone_mode=False)
+    if isinstance(code, int) and code != 0:
+        raise KleroError(f"`klero {shlex.join(args)}` stopped with exit code {code}.", code="demo_step_failed")
+
+
 def run_demo(out: Path) -> DemoResult:
-    """Run registry → letters → sign-ups → quotas → panel → poll → analysis → report in ``out``."""
+    """Run the README's walk-through in ``out/workspace``, simulating the residents' files in ``out``, then
+    render every report (council, selection, feedback × nl, en × HTML, PDF, DOCX) into ``out``."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     root = out / "workspace"
     if (root / PROCESS_FILE).exists():
         shutil.rmtree(root)
-    rng = generator(DEMO_SEED)
-    settings = ProcessSettings(
-        name="Sociale Raad 2027",
-        municipality="Peel en Maas",
-        language="nl",
-        reference_date="2024-01-01",
-        retention_date="2027-12-31",
-    )
-    # a fixed key and fixed invitation codes make the synthetic example repeat exactly; a real
-    # workspace gets both from ``secrets``
-    with Workspace.create(root, settings, key=DEMO_KEY) as ws:
-        with (root / PROCESS_FILE).open("a", encoding="utf-8") as process_toml:  # remit, form, sessions
-            process_toml.write("\n" + (DATA / "report.toml").read_text(encoding="utf-8"))
-        _step(f"Workspace created in {root}")
-        registry_file, traits = _write_registry(out, rng)
-        r = lottery.import_registry(ws, registry_file)
-        _step(
-            f"Registry imported: {r['residents']:,} residents at {r['addresses']:,} addresses, "
-            f"{r['restricted']} with the restricted-data flag"
-        )
-        d = lottery.draw_letters_action(
-            ws, count=LETTERS, seed=DEMO_SEED + 1, stratify_by="wijk", code_seed=DEMO_SEED + 5
-        )
-        lottery.export_letters(ws, out / "brieven.csv")
-        _step(
-            f"Letters: {d['letters']:,} drawn from {d['eligible']:,} eligible residents aged 16+, one per "
-            f"address, stratified by wijk ({d['restricted_excluded']} restricted excluded)"
-        )
-        signups = _simulate_signups(ws, out, traits, rng)
-        p = lottery.import_pool(ws, signups)
-        _step(f"Sign-ups: {p['pool_size']:,} of {LETTERS:,} invitees ({p['pool_size'] / LETTERS:.1%})")
-        q = lottery.derive_quotas_action(ws, size=PANEL, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
-        _step(f"Quotas: {q['rows']} bands over {', '.join(q['categories'])} for a panel of {PANEL}")
-        with console.status("Selecting the panel and alternates (leximin, native engine)…"):
-            s = stage2.select_panel_action(
-                ws, algorithm="leximin", engine="native", seed=DEMO_SEED + 2, alternates=ALTERNATES
-            )
-        f = s["fairness"]
-        _step(
-            f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates (leximin); selection "
-            f"probability min {f['min_probability']:.3f}, max {f['max_probability']:.3f}, Gini {f['gini']:.3f}"
-        )
-        _run_poll(ws, out, traits, rng)
-        demo_recommendations = (
-            (
-                "Bouw in elke kern kleine, betaalbare huurwoningen voor starters en ouderen.",
-                87.0,
-                "adopted",
-                "",
-                "2028-06-30",
-            ),
-            (
-                "Laat ouderen die kleiner gaan wonen voorrang krijgen bij nieuwe woningen in hun eigen kern.",
-                64.0,
-                "partly",
-                "Voorrang mag volgens de huisvestingsverordening alleen voor een deel van de nieuwe woningen.",
-                "2027-12-31",
-            ),
-        )
-        for text, support, status, reason, due in demo_recommendations:
-            rec_id = report.add_recommendation(ws, text, support_pct=support)
-            report.record_response(ws, rec_id, status=status, reason=reason, due=due)
-        _step(f"Recommendations: {len(demo_recommendations)} added, each with a council response")
-        written = []
-        with console.status("Rendering the council, selection and feedback reports (nl, en; HTML, PDF, DOCX)…"):
-            for kind in report.KINDS:
-                for lang in ("nl", "en"):
-                    for fmt in ("html", "pdf", "docx"):
-                        target = out / f"{kind}-report.{lang}.{fmt}"
-                        written.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
-        _step(f"Reports: {len(written)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX)")
-    return DemoResult(workspace=root, reports=tuple(written))
+    simulate = _simulators(out, Residents(rng=generator(DEMO_SEED)))
+    # as the reader does: the first command in the folder that will hold the workspace, the rest inside it
+    steps = walkthrough(workspace=root.name, data0=str(DATA), data=os.path.relpath(DATA, root), out="..")
+    for number, args in enumerate(steps):
+        for name in [Path(token).name for token in args if Path(token).name in simulate]:
+            written = simulate.pop(name)(root)
+            _step(f"Simulated what the residents send: {', '.join(p.name for p in written)}")
+        with contextlib.chdir(root if number else out):
+            console.print(f"[bold]$ klero {escape(shlex.join(args))}[/bold]")
+            run_klero(args)
+            if args[0] == "analyse":
+                with Workspace.open(Path()) as ws:
+                    stored = {kind: ws.store.analysis(kind) for kind in ANALYSES}
+                _report_analysis({kind: frame for kind, frame in stored.items() if frame is not None})
+    reports = []
+    with Workspace.open(root) as ws, console.status("Rendering the council, selection and feedback reports…"):
+        for kind in report.KINDS:
+            for lang in ("nl", "en"):
+                for fmt in ("html", "pdf", "docx"):
+                    target = out / f"{kind}-report.{lang}.{fmt}"
+                    reports.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
+    _step(f"Reports: {len(reports)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX) in {out}")
+    return DemoResult(workspace=root, reports=tuple(reports))

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
+from kleroterion.example import LABELS, example, example_seed
+from kleroterion.seeds import fresh_seed
 from kleroterion.store import Store
 from reports.settings import ReportSettings, report_settings
 
@@ -37,6 +39,8 @@ class ProcessSettings:
     exclude_restricted: bool = True
     suppression_threshold: int = 5
     legal_basis: str = "Wet BRP art. 3.8 (eigen taak gemeente); te bevestigen door de FG"
+    #: the shipped synthetic example this workspace replays (``klero init --example``); empty for a real process
+    example: str = ""
 
     def to_toml(self) -> str:
         lines = ["[process]"]
@@ -58,6 +62,8 @@ class ProcessSettings:
             raise KleroError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}", code="bad_settings")
         if data.get("language", "nl") not in ("nl", "en"):
             raise KleroError(f"{source}: language must be 'nl' or 'en'", code="bad_settings")
+        if data.get("example"):
+            example(str(data["example"]))  # a clear error for an unknown example
         return cls(**data)
 
 
@@ -79,6 +85,21 @@ class Workspace:
     @property
     def reference_date(self) -> date:
         return date.fromisoformat(self.settings.reference_date) if self.settings.reference_date else date.today()
+
+    @property
+    def is_example(self) -> bool:
+        """True for a workspace of a shipped synthetic example (fixed key and seeds, not a real process)."""
+        return bool(self.settings.example)
+
+    def example_label(self, lang: str) -> str:
+        """ "example, synthetic data" (in ``lang``) for an example workspace; empty for a real process."""
+        return LABELS[lang] if self.is_example else ""
+
+    def draw_seed(self, purpose: str) -> int:
+        """The seed of a draw nobody gave a seed for: fresh from ``secrets`` in a real process; in an
+        example workspace the example's fixed seed for ``purpose`` (``letters``, ``codes``, ``panel``,
+        ``control``, ``groups``), so it repeats the files ``klero demo`` wrote."""
+        return example_seed(self.settings.example, purpose) if self.is_example else fresh_seed()
 
     @property
     def template_dir(self) -> Path:
@@ -113,26 +134,35 @@ class Workspace:
             raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
 
     @classmethod
-    def create(cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None) -> Workspace:
+    def create(
+        cls, root: Path, settings: ProcessSettings, *, key: bytes | None = None, extra_settings: str = ""
+    ) -> Workspace:
         """Create a new workspace in ``root`` (which may exist but must not hold a workspace).
 
         The folder is made private (0700, an existing one too), the key file is created 0600 and so are
         the database and its copies (``StoreCore``, ``write_columns``): they will hold personal data.
 
-        The pseudonymisation key comes from ``secrets``; ``key`` fixes it, which only the shipped
-        synthetic example does (so ``make demo`` prints the same figures each run)."""
+        The pseudonymisation key comes from ``secrets``, except in a workspace of a shipped synthetic
+        example (``settings.example``), which takes the example's fixed key (so ``make demo`` prints the
+        same figures each run); ``key`` fixes it for tests. ``extra_settings`` (TOML, e.g. ``[report]``
+        and ``[[session]]``) is appended to ``process.toml``; it must parse and may not hold ``[process]``."""
         if (root / PROCESS_FILE).exists():
             raise StoreError(f"{root} already holds a workspace ({PROCESS_FILE} exists).", path=str(root))
+        if key is None and settings.example:
+            key = example(settings.example).key
+        _check_extra_settings(extra_settings)
         try:
             root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
             root.chmod(PRIVATE_FOLDER)  # also an existing folder: it is about to hold personal data
         except OSError as exc:
             raise StoreError(f"Cannot create the workspace folder {root}: {exc}", path=str(root)) from exc
         _write_key(root / KEY_FILE, key.hex() if key is not None else secrets.token_hex(32))
-        (root / PROCESS_FILE).write_text(settings.to_toml(), encoding="utf-8")
+        extra = "\n" + extra_settings if extra_settings.strip() else ""
+        (root / PROCESS_FILE).write_text(settings.to_toml() + extra, encoding="utf-8")
         workspace = cls.open(root)
         workspace.store.audit(
-            "workspace.init", parameters={"name": settings.name, "municipality": settings.municipality}
+            "workspace.init",
+            parameters={"name": settings.name, "municipality": settings.municipality, "example": settings.example},
         )
         return workspace
 
@@ -172,3 +202,27 @@ def _write_key(path: Path, key_hex: str) -> None:
         ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(key_hex + "\n")
+
+
+def _check_extra_settings(text: str) -> None:
+    """Settings to append to ``process.toml`` must be TOML without a ``[process]`` table of their own."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KleroError(f"The settings file is not valid TOML ({exc}).", code="bad_settings") from None
+    if "process" in data:
+        raise KleroError(
+            "The settings file may not set the process itself (its name, municipality, dates): give those as options "
+            "of `klero init`; the file holds report and session settings.",
+            code="bad_settings",
+        )
+
+
+def read_settings_file(path: Path | None) -> str:
+    """The text of a settings file for ``Workspace.create(extra_settings=...)``; empty without a file."""
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KleroError(f"Cannot read the settings file {path}: {exc}.", code="bad_settings") from None

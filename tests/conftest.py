@@ -53,6 +53,17 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return 0
 
 
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder one ``klero demo`` run wrote (workspace, residents' files, every report), built once per
+    session and shared by every test that needs it: read it, never change it (copy it to change it)."""
+    from kleroterion.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo-output")
+    run_demo(out)
+    return out
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     settings = ProcessSettings(name="Test", municipality="Peel en Maas", reference_date="2024-01-01")

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from kleroterion.demo import run_demo
 from kleroterion.workspace import Workspace
 from sortition.quotas import count_by_quota
 
@@ -49,11 +48,10 @@ class CompositionTable(HTMLParser):
             self.cell += data
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out)
-    return out
+@pytest.fixture(scope="session")
+def demo(demo_output: Path) -> Path:
+    """The shared demo output (tests/conftest.py): built once per session."""
+    return demo_output
 
 
 @pytest.mark.slow

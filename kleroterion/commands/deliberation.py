@@ -150,7 +150,7 @@ def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, m
     participants = ws.store.participants()
     if len(participants) and (participants["arm"] == "control").any():
         raise KleroError("This workspace has a control group already.", code="control_exists")
-    used = fresh_seed() if seed is None else seed
+    used = ws.draw_seed("control") if seed is None else seed
     eligible, _ = eligible_residents(ws, min_age=min_age)
     exclude = frozenset(ws.store.letters()["address_key"])
     drawn = draw_control_group(eligible, count=count, exclude_addresses=exclude, rng=generator(used))

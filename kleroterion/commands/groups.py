@@ -78,7 +78,7 @@ def assign_groups_action(
     panel = _panel(ws)
     default = [c.name for c in ws.signup_categories]
     chosen = [c for c in default if c in panel] if balance is None else balance
-    used = fresh_seed() if seed is None else seed
+    used = ws.draw_seed("groups") if seed is None else seed
     assignment = assign_groups(panel, size=size, balance=chosen, rng=generator(used))
     names = read_moderators(moderators, groups=int(assignment["group"].max())) if moderators else None
     ws.store.save_groups(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kleroterion.commands.common import versions
 from kleroterion.errors import KleroError
-from kleroterion.seeds import fresh_seed, generator, public_seed
+from kleroterion.seeds import generator, public_seed
 from kleroterion.workspace import Workspace
 from sortition.alternates import select_alternates
 from sortition.lottery import fairness_lost, number_panels, panel_for_number, round_to_lottery
@@ -51,7 +51,7 @@ def draw_inputs(ws: Workspace, *, seed: int | None, public_value: str | None) ->
     check_pool_against_quotas(pool, quotas, size)
     digest = pool_hash(pool, quotas)
     if seed is None:
-        seed = public_seed(digest, public_value) if public_value else fresh_seed()
+        seed = public_seed(digest, public_value) if public_value else ws.draw_seed("panel")
     return DrawInputs(set_id, size, quotas, pool, digest, seed)
 
 

@@ -54,6 +54,12 @@ from sortition.signup import DEFAULT_CATEGORIES
 KINDS = ("council", "selection", "feedback")
 
 
+def _process_name(ws: Workspace, lang: str) -> str:
+    """The process name as every report shows it; a shipped example says it is one (synthetic data)."""
+    label = ws.example_label(lang)
+    return f"{ws.settings.name} ({label})" if label else ws.settings.name
+
+
 def _recommendations(ws: Workspace) -> list[RecommendationRow]:
     return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
 
@@ -134,7 +140,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
     context = CouncilReportContext(
-        process_name=ws.settings.name,
+        process_name=_process_name(ws, lang),
         municipality=ws.settings.municipality,
         lang=lang,
         remit=settings.text("remit", lang),
@@ -193,7 +199,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
     alternates = pool[pool["id"].isin(alternate_ids)]
     threshold = ws.settings.suppression_threshold
     return SelectionReportContext(
-        process_name=ws.settings.name,
+        process_name=_process_name(ws, lang),
         municipality=ws.settings.municipality,
         lang=lang,
         report_date=today,
@@ -242,7 +248,7 @@ def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext
         )
     _, size, _ = ws.store.quotas()
     return FeedbackContext(
-        process_name=ws.settings.name,
+        process_name=_process_name(ws, lang),
         municipality=ws.settings.municipality,
         lang=lang,
         report_date=today,

@@ -13,9 +13,10 @@ import typer
 
 from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem
+from kleroterion.example import check_synthetic_bsns
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.pool_files import quotas_from_frame, read_shares
-from kleroterion.seeds import fresh_seed, generator
+from kleroterion.seeds import generator
 from kleroterion.store.residents import CATEGORIES, ResidentColumns
 from kleroterion.workspace import Workspace
 from sortition.letters import UNKNOWN_STRATUM, draw_letter_rows, make_codes
@@ -28,6 +29,7 @@ from sortition.registry import (
     ages_on,
     assign_areas,
     latest_birth,
+    map_columns,
     validate_areas,
 )
 
@@ -87,6 +89,8 @@ def import_registry(
         for frame in chunks(exact):
             read += len(frame)
             tracker.step(stage, read, expected, f"{read:,} rows read")
+            if ws.is_example:
+                _check_synthetic(ws, frame, colmap, source=path.name)
             residents = validator.check(frame)
             if validator.ok:
                 if area_table is not None:
@@ -130,6 +134,14 @@ def import_registry(
         "addresses": len(ws.store.resident_columns().address_keys),
         **extra,
     }
+
+
+def _check_synthetic(ws: Workspace, frame: pd.DataFrame, colmap: dict[str, str] | None, *, source: str) -> None:
+    """An example workspace takes only its example's synthetic extract (never a real one)."""
+    mapped, _ = map_columns(list(frame.columns), colmap)
+    ids = [column for column, canonical in mapped.items() if canonical == "registry_id"]
+    if ids:  # without an id column the validator names the missing column
+        check_synthetic_bsns(ws.settings.example, frame[ids[0]], source=source)
 
 
 def _read_mapping(mapping: Path | None) -> dict[str, str] | None:
@@ -176,7 +188,7 @@ def draw_letters_action(
     code_seed: int | None = None,
 ) -> dict[str, Any]:
     """Draw letters (stage 1). Invitation codes come from ``secrets`` so nobody can guess one;
-    ``code_seed`` fixes them, which only the shipped synthetic example uses (a repeatable demo)."""
+    ``code_seed`` fixes them (tests); in a workspace of a shipped example both seeds are the example's."""
     if ws.store.registry_info() is None:
         raise KleroError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
     if stratify_by is not None and stratify_by not in CATEGORIES:
@@ -185,7 +197,7 @@ def draw_letters_action(
             code="bad_stratum_column",
             column=stratify_by,
         )
-    seed = fresh_seed() if seed is None else seed
+    seed = ws.draw_seed("letters") if seed is None else seed
     columns = ws.store.resident_columns()
     mask, excluded = eligible_mask(ws, columns, min_age=min_age)
     stratum, labels = _strata(columns, stratify_by)
@@ -211,7 +223,9 @@ def draw_letters_action(
         }
     )
     letters["code"] = make_codes(
-        len(letters), generator(fresh_seed() if code_seed is None else code_seed), taken=frozenset(earlier["code"])
+        len(letters),
+        generator(ws.draw_seed("codes") if code_seed is None else code_seed),
+        taken=frozenset(earlier["code"]),
     )
     params = {
         "count": count,

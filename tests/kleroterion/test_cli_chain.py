@@ -1,8 +1,8 @@
 """The whole chain through the real ``klero`` entry point, on a small synthetic municipality.
 
-Every command a user can type is run here at least once (the demo calls the actions, not the CLI),
-and the readers added for the poll get their bad-input cases: exit 1, a message naming file, row and
-column, and a store left exactly as it was.
+Every command a user can type is run here at least once (the demo and tests/test_readme.py run the
+README's walk-through on the full example), and the readers added for the poll get their bad-input
+cases: exit 1, a message naming file, row and column, and a store left exactly as it was.
 """
 
 from __future__ import annotations

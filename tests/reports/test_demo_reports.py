@@ -18,18 +18,16 @@ from docx import Document
 from pypdf import PdfReader
 
 from kleroterion.commands.reports import write_report
-from kleroterion.demo import run_demo
 from kleroterion.workspace import Workspace
 
 KINDS, LANGS, FORMATS = ("council", "selection", "feedback"), ("nl", "en"), ("html", "pdf", "docx")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out)
-    return out
+@pytest.fixture(scope="session")
+def demo(demo_output: Path) -> Path:
+    """The shared demo output (tests/conftest.py): built once per session."""
+    return demo_output
 
 
 def report_text(path: Path) -> str:
@@ -44,7 +42,7 @@ def report_text(path: Path) -> str:
 
 def personal_values(demo: Path) -> dict[str, set[str]]:
     """Every personal value of the demo: from the mail-merge export, the sign-up file and the workspace DB."""
-    with (demo / "brieven.csv").open(encoding="utf-8-sig") as fh:
+    with (demo / "workspace" / "brieven.csv").open(encoding="utf-8-sig") as fh:
         letters = list(csv.DictReader(fh, delimiter=";"))
     con = sqlite3.connect(demo / "workspace" / "store.sqlite")
     residents = con.execute("SELECT id, birth_date, postcode, given_names, surname, street FROM residents").fetchall()
