@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def fresh_seed() -> int:
@@ -20,4 +22,6 @@ def public_seed(pool_hash: str, public_value: str) -> int:
 
 def generator(seed: int) -> np.random.Generator:
     """numpy ``SeedSequence → PCG64`` generator for a stored seed."""
+    import numpy as np  # here, not at the top: `klero status` reads seeds' module and needs no numpy
+
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))

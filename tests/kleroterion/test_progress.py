@@ -17,6 +17,7 @@ from kleroterion.progress import RichProgress
 from kleroterion.workspace import Workspace
 from reports.render import RENDER_STAGE, render_report
 from sortition.progress import Progress
+from sortition.signup import DEFAULT_CATEGORIES
 from tests.conftest import run_cli
 from tests.deliberation.test_analyse_command import MemoryStore
 from tests.reports.test_council_sections import _context as council_context
@@ -95,7 +96,7 @@ def analysis_store() -> MemoryStore:
 def test_analyse_reports_each_group_of_tables() -> None:
     store = analysis_store()
     events: list[Event] = []
-    out = analyse(SimpleNamespace(store=store), progress=record(events))  # type: ignore[arg-type]
+    out = analyse(SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES), progress=record(events))  # type: ignore[arg-type]
     assert [e[1] for e in events] == list(range(ANALYSIS_STEPS + 1))
     assert {e[0] for e in events} == {ANALYSIS_STAGE}
     assert events[-1][:3] == (ANALYSIS_STAGE, ANALYSIS_STEPS, ANALYSIS_STEPS)
@@ -111,7 +112,7 @@ def test_a_cancelled_analysis_stops_between_groups() -> None:
         return len(asked) > 1  # the start passes; asked again after the first group of tables
 
     with pytest.raises(Cancelled):
-        analyse(SimpleNamespace(store=store), cancel=cancel)  # type: ignore[arg-type]
+        analyse(SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES), cancel=cancel)  # type: ignore[arg-type]
     assert len(asked) == 2
     assert "opinion_change" in store.saved
     assert "representativeness_nominal" not in store.saved  # stopped before the second group
