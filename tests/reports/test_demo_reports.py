@@ -44,7 +44,7 @@ def report_text(path: Path) -> str:
 
 def personal_values(demo: Path) -> dict[str, set[str]]:
     """Every personal value of the demo: from the mail-merge export, the sign-up file and the workspace DB."""
-    with (demo / "brieven.csv").open(encoding="utf-8-sig") as fh:
+    with (demo / "brieven.csv").open(encoding="cp1252", newline="") as fh:
         letters = list(csv.DictReader(fh, delimiter=";"))
     con = sqlite3.connect(demo / "workspace" / "store.sqlite")
     residents = con.execute("SELECT id, birth_date, postcode, given_names, surname, street FROM residents").fetchall()
