@@ -51,6 +51,7 @@ class ExportResult:
     rows: int
     neutralised: int = 0
     approximated: list[tuple[int, str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def export_format(path: Path, *, encoding: str = DEFAULT_ENCODING) -> tuple[str, str]:
@@ -211,7 +212,8 @@ def record_export(store: Any, kind: str, result: ExportResult) -> None:
 
 def describe(result: ExportResult, *, what: str) -> list[str]:
     """Lines for the terminal: what was written, and any cells changed to fit Windows-1252."""
-    lines = [f"Wrote {result.rows:,} {what} to {result.path} ({result.encoding})."]
+    counts = ", ".join(f"{n} {label}" for label, n in result.counts.items())
+    lines = [f"Wrote {result.rows:,} {what}{f' ({counts})' if counts else ''} to {result.path} ({result.encoding})."]
     if result.neutralised:
         lines.append(
             f"  {result.neutralised} cell(s) began with =, +, -, @ or a tab and got a leading ' so a "

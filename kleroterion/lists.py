@@ -1,4 +1,5 @@
-"""The lists an organiser needs, assembled from the store as tables (Dutch column names).
+"""The lists an organiser needs, assembled from the store as tables (Dutch column names), and
+``export_list`` that writes one of them with ``kleroterion.exports``.
 
 - ``letter_list``: the mail merge of the invitation letters (code, name, address).
 - ``panel_list``: the panel of the latest draw with its ordered alternates, the replaced and the
@@ -8,17 +9,21 @@
 
 Addresses carry huisnummer, huisletter and huisnummertoevoeging exactly as the registry has them;
 ``adresregel`` joins them with the street for a letter ("Molenstraat 643 B"). These functions only
-read; writing is ``kleroterion.exports``.
+read; ``export_list`` writes through ``kleroterion.exports`` and records the export in the audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from kleroterion.errors import KleroError
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult, export_format, record_export, write_table
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
 
@@ -160,8 +165,6 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
 
 
 def _json(text: str) -> dict[str, Any]:
-    import json
-
     value = json.loads(text or "{}")
     return value if isinstance(value, dict) else {}
 
@@ -229,3 +232,19 @@ def control_list(ws: Workspace) -> pd.DataFrame:
     return (
         found.drop(columns="resident_id").sort_values(["postcode", "huisnummer", "deelnemer_id"]).reset_index(drop=True)
     )
+
+
+LISTS = {"letters": letter_list, "panel": panel_list, "groups": group_list, "control": control_list}
+
+
+def export_list(ws: Workspace, kind: str, path: Path, *, encoding: str = DEFAULT_ENCODING) -> ExportResult:
+    """Write list ``kind`` (``letters``, ``panel``, ``groups`` or ``control``) to ``path`` (.csv or
+    .xlsx) and audit it (kind, file name, row count; no personal data). A bad file name, folder or
+    encoding fails before the store is read; nothing is written when the list cannot be made."""
+    export_format(path, encoding=encoding)
+    table = LISTS[kind](ws)
+    result = write_table(table, path, encoding=encoding)
+    if "status" in table:
+        result = replace(result, counts={str(k): int(v) for k, v in table["status"].value_counts(sort=False).items()})
+    record_export(ws.store, kind, result)
+    return result

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, open_workspace, versions
+from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, open_workspace, versions
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,
@@ -17,6 +17,8 @@ from kleroterion.commands.panel_lottery import (
     write_tickets,
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
+from kleroterion.exports import DEFAULT_ENCODING, describe
+from kleroterion.lists import export_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
@@ -359,6 +361,18 @@ def panel_replace_cmd(
         console.print(f"  passed over {alt}: {why}")
     if out["quotas_broken"]:
         console.print(f"[red]Quotas now broken:[/red] {'; '.join(out['quotas_broken'])}")
+
+
+@panel_app.command("export")
+def panel_export_cmd(
+    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+) -> None:
+    """Write the panel, its alternates in order, the replaced and the replacements to FILE (.csv or .xlsx):
+    invitation code, name, address, contact details and sign-up answers, and a status per person."""
+    with open_workspace(workspace) as ws:
+        result = export_list(ws, "panel", file, encoding=encoding)
+    for line in describe(result, what="people"):
+        console.print(line, soft_wrap=True)
 
 
 @panel_app.command("verify")

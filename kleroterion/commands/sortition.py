@@ -13,9 +13,9 @@ import typer
 
 from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, open_workspace
 from kleroterion.errors import InputError, KleroError, Problem
-from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe, export_format, record_export, write_table
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
-from kleroterion.lists import letter_list
+from kleroterion.lists import export_list
 from kleroterion.pool_files import quotas_from_frame
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.store.residents import CATEGORIES, ResidentColumns
@@ -253,10 +253,7 @@ def parse_oversample(specs: list[str]) -> tuple[str | None, dict[str, float]]:
 def export_letters(ws: Workspace, path: Path, *, encoding: str = DEFAULT_ENCODING) -> ExportResult:
     """Write the mail-merge list (code, name, address with huisletter and toevoeging) as CSV or XLSX;
     audited without personal data."""
-    export_format(path, encoding=encoding)  # a bad suffix or folder fails before the store is read
-    result = write_table(letter_list(ws), path, encoding=encoding)
-    record_export(ws.store, "letters", result)
-    return result
+    return export_list(ws, "letters", path, encoding=encoding)
 
 
 def import_pool(ws: Workspace, path: Path) -> dict[str, Any]:
