@@ -115,9 +115,10 @@ def _instrument_from_workbook(path: Path) -> Instrument:
 
 
 def sync_participants(ws: Workspace) -> int:
-    """Every invitee is a respondent (pseudonymous id from the code); panel members are participants."""
+    """Every invitee is a respondent (pseudonymous id from the code); the sitting members of the latest
+    panel draw (after replacements; a re-draw supersedes earlier draws) are participants."""
     letters = ws.store.letters()
-    panel = set(ws.store.panel_members("panel")["person_id"])
+    panel = set(current_panel_ids(ws))
     pool = ws.store.pool()
     features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
     rows = []
@@ -135,6 +136,13 @@ def sync_participants(ws: Workspace) -> int:
     if len(frame):  # the wijk of every invitee is known from the registry
         frame["wijk"] = letters["wijk"].fillna("").astype(str).to_numpy()
     return ws.store.save_participants(frame)
+
+
+def current_panel_ids(ws: Workspace) -> list[str]:
+    """The sitting members of the latest panel draw (none before the first draw)."""
+    if not any(d["kind"] == "panel" for d in ws.store.selection_draws()):
+        return []
+    return ws.store.current_panel(int(ws.store.latest_panel_draw()["id"]))[0]
 
 
 def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, min_age: int = 16) -> dict[str, Any]:

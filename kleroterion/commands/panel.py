@@ -58,12 +58,16 @@ def select_panel_action(
     alternates: int = 0,
     engine: str = "native",
     lottery_size: int | None = None,
+    redraw_reason: str | None = None,
 ) -> dict[str, Any]:
     """Draw the panel (and alternates) and store it with the distribution it came from.
 
     With ``lottery_size`` M nothing is drawn yet: the distribution is rounded to a transparent lottery
     of M numbered tickets (``make_lottery_action``); ``draw_from_lottery_action`` then picks one.
+    When a panel was drawn before, a new draw needs ``redraw_reason`` (see ``redraw_record``); every
+    draw stays stored.
     """
+    redraw = redraw_record(ws, redraw_reason)
     if lottery_size is not None:
         return make_lottery_action(
             ws,
@@ -73,6 +77,7 @@ def select_panel_action(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            redraw=redraw,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, order = draw_panel(
@@ -93,6 +98,7 @@ def select_panel_action(
             "alternates": alternates,
             "exact": result.exact,
             "probability_se": result.probability_se,
+            **({"redraw": redraw} if redraw else {}),
         },
         "versions": versions(),
         "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
@@ -101,16 +107,21 @@ def select_panel_action(
     if alternates > 0:
         members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
         record["result"]["alternates"] = order
-    draw_id = ws.store.save_selection(
-        quota_set_id=set_id,
-        kind="panel",
-        record=record,
-        probabilities=result.probabilities,
-        members=members,
-        distribution=list(zip(result.panels, result.weights, strict=True)),
-    )
+    with ws.store.transaction():
+        draw_id = ws.store.save_selection(
+            quota_set_id=set_id,
+            kind="panel",
+            record=record,
+            probabilities=result.probabilities,
+            members=members,
+            distribution=list(zip(result.panels, result.weights, strict=True)),
+        )
+        if redraw:
+            resync_participants(ws)
     return {
         "draw_id": draw_id,
+        "redraw": redraw,
+        "groups_stale": bool(redraw) and not ws.store.groups().empty,
         "panel": list(result.panel),
         "alternates": order,
         "seed": seed,
@@ -119,6 +130,57 @@ def select_panel_action(
         "pool_size": len(pool),
         "size": size,
     }
+
+
+def redraw_record(ws: Workspace, reason: str | None) -> dict[str, Any] | None:
+    """What a new panel draw records about the draws before it: ``None`` for the first draw; for a
+    re-draw ``{"reason", "replaces_draw", "number"}`` (``number``: this is the n-th panel draw).
+
+    A panel that was drawn is never silently drawn again: without a reason this raises a
+    ``KleroError`` naming the existing draw and the command that re-draws on the record.
+    """
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    reason = (reason or "").strip() or None
+    if not draws:
+        if reason is not None:
+            raise KleroError(
+                "--redraw: no panel has been drawn yet, so there is nothing to re-draw; "
+                "leave out --redraw and --reason.",
+                code="nothing_to_redraw",
+            )
+        return None
+    last = draws[-1]
+    if reason is None:
+        sitting, alternates = ws.store.current_panel(int(last["id"]))
+        raise KleroError(
+            f"A panel was already drawn (draw {last['id']} on {str(last['drawn_at'])[:10]}: {len(sitting)} members, "
+            f"{len(alternates)} alternates left). To replace one member use `klero panel replace PERSON`. To draw "
+            'the whole panel again, say why: `klero panel select --redraw --reason "..."`; both draws stay on '
+            "record and are listed in the selection report and the council report.",
+            code="panel_exists",
+            draw_id=int(last["id"]),
+        )
+    return {"reason": reason, "replaces_draw": int(last["id"]), "number": len(draws) + 1}
+
+
+def resync_participants(ws: Workspace) -> None:
+    """After the panel changed: the respondents' arms follow the current panel (when respondents exist)."""
+    from kleroterion.commands.deliberation import sync_participants
+
+    if not ws.store.participants().empty:
+        sync_participants(ws)
+
+
+def move_into_group(ws: Workspace, person_out: str, person_in: str) -> str | None:
+    """The replacement takes the drop-out's seat in their small group; the group's name, or ``None``
+    when no groups were assigned or the drop-out sat in none."""
+    from kleroterion.commands.groups import reassign_after_dropout
+
+    groups = ws.store.groups()
+    resync_participants(ws)
+    if groups.empty or person_out not in set(groups["participant_id"]):
+        return None
+    return str(reassign_after_dropout(ws, person_out, replacement=person_in)["group"])
 
 
 def replace_member_action(
@@ -131,6 +193,7 @@ def replace_member_action(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Replace a panel member by the first alternate who keeps the quotas; recorded and audited.
+    When small groups were assigned, the replacement takes the drop-out's seat (``group`` in the result).
 
     With ``from_pool``, when no alternate keeps the quotas, a seeded uniform draw among the pool members
     who do (DOMAIN.md §1a step 8); the seed and the candidates are stored in the audit record.
@@ -151,20 +214,31 @@ def replace_member_action(
             pool, panel, person, quotas, rng=generator(seed), exclude=involved
         )
         details: dict[str, Any] = {"from_pool": True, "seed": str(seed), "candidates": candidates}
-        replacement_id = ws.store.save_replacement(
-            draw_id=int(draw["id"]),
-            person_out=person,
-            person_in=person_in,
-            reason=reason,
-            details=details,
-            from_pool=True,
-        )
-        return {"replacement_id": replacement_id, "person_in": person_in, "skipped": [], "quotas_broken": [], **details}
+        with ws.store.transaction():
+            replacement_id = ws.store.save_replacement(
+                draw_id=int(draw["id"]),
+                person_out=person,
+                person_in=person_in,
+                reason=reason,
+                details=details,
+                from_pool=True,
+            )
+            group = move_into_group(ws, person, person_in)
+        return {
+            "replacement_id": replacement_id,
+            "person_in": person_in,
+            "skipped": [],
+            "quotas_broken": [],
+            "group": group,
+            **details,
+        }
     details = {"skipped": [list(s) for s in choice.skipped], "quotas_broken": list(choice.broken)}
-    replacement_id = ws.store.save_replacement(
-        draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
-    )
-    return {"replacement_id": replacement_id, "person_in": choice.person_in, **details}
+    with ws.store.transaction():
+        replacement_id = ws.store.save_replacement(
+            draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
+        )
+        group = move_into_group(ws, person, choice.person_in)
+    return {"replacement_id": replacement_id, "person_in": choice.person_in, "group": group, **details}
 
 
 def verify_panel_action(ws: Workspace) -> dict[str, Any]:
@@ -266,8 +340,19 @@ def panel_select_cmd(
     lottery_out: Annotated[
         Path | None, typer.Option(help="With --lottery-size: write the numbered panels (number, members) here.")
     ] = None,
+    redraw: Annotated[
+        bool,
+        typer.Option("--redraw", help="Draw again although a panel was drawn (needs --reason; both stay on record)."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="With --redraw: why the panel is drawn again (shown in the reports).")
+    ] = None,
 ) -> None:
     """Select the panel (and alternates) from the pool within the quotas, or make a transparent lottery."""
+    if redraw and not (reason or "").strip():
+        raise KleroError('--redraw needs --reason "..." (why the panel is drawn again; shown in the reports).')
+    if reason is not None and not redraw:
+        raise KleroError("--reason goes with --redraw: give both to draw the panel again.", code="bad_option")
     if lottery_out is not None and lottery_size is None:
         raise KleroError("--lottery-out needs --lottery-size M.", code="bad_option")
     if lottery_out is not None and not lottery_out.parent.is_dir():
@@ -283,6 +368,7 @@ def panel_select_cmd(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            redraw_reason=reason if redraw else None,
         )
     f = out["fairness"]
     if lottery_size is not None:
@@ -303,6 +389,16 @@ def panel_select_cmd(
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+    if out["redraw"]:
+        console.print(
+            f"Re-draw (panel draw number {out['redraw']['number']}; replaces draw {out['redraw']['replaces_draw']}, "
+            f"which stays on record): {out['redraw']['reason']}",
+            soft_wrap=True,
+        )
+    if out["groups_stale"]:
+        console.print(
+            "The small groups were assigned to the earlier panel: assign them again with `klero groups assign`."
+        )
 
 
 @panel_app.command("draw-from-lottery")
@@ -352,6 +448,8 @@ def panel_replace_cmd(
             ws, person, reason=reason, accept_quota_break=accept_quota_break, from_pool=from_pool, seed=seed
         )
     console.print(f"{person} replaced by {out['person_in']} (replacement {out['replacement_id']}).")
+    if out["group"]:
+        console.print(f"  {out['person_in']} takes {person}'s seat in small group '{out['group']}'.")
     if out.get("from_pool"):
         console.print(
             f"  drawn from {len(out['candidates'])} pool members who keep the quotas (no alternate did); "

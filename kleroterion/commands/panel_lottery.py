@@ -107,11 +107,13 @@ def make_lottery_action(
     alternates: int,
     engine: str,
     lottery_size: int,
+    redraw: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Round the fair distribution to ``lottery_size`` equally likely numbered panels and store them.
 
     Nothing is drawn: the numbered list is published, and ``draw_from_lottery_action`` picks the panel
-    by a public number. Stored as a draw of kind ``lottery`` with its distribution and tickets.
+    by a public number. Stored as a draw of kind ``lottery`` with its distribution and tickets; ``redraw``
+    (from ``redraw_record``) when a panel was drawn before, carried on to the panel drawn from it.
     """
     if engine != "native":
         raise KleroError(
@@ -139,6 +141,7 @@ def make_lottery_action(
             "lottery_size": lottery_size,
             "exact": True,
             "probability_se": 0.0,
+            **({"redraw": redraw} if redraw else {}),
         },
         "versions": versions(),
         "result": {
@@ -168,6 +171,8 @@ def make_lottery_action(
         "pool_size": len(pool),
         "size": size,
         "panels_in_lottery": record["result"]["panels_in_lottery"],
+        "redraw": redraw,
+        "groups_stale": False,
     }
 
 
@@ -195,6 +200,14 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
             f"Lottery {lottery_id} was already drawn (ticket {earlier[0]['parameters']['number']}, draw "
             f"{earlier[0]['id']}); a lottery is drawn once. Run `klero panel select --lottery-size M` for a new one.",
             code="lottery_already_drawn",
+        )
+    panels = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    if panels and "redraw" not in lottery["parameters"]:
+        raise KleroError(
+            f"Lottery {lottery_id} was made before panel draw {panels[-1]['id']}; drawing from it now would replace "
+            "that panel without a reason on record. Make a new lottery with `klero panel select --lottery-size M "
+            '--redraw --reason "..."`.',
+            code="panel_exists",
         )
     tickets = ws.store.lottery_tickets(lottery_id)
     number = parse_ticket_number(number_text, len(tickets))
