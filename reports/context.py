@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         PeakRow,
         ResponseRow,
     )
+    from reports.selection import DrawRow
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class CouncilReportContext:
     fit: list[FitRow] = field(default_factory=list)
     control: list[ControlRow] = field(default_factory=list)
     item_texts: dict[str, str] = field(default_factory=dict)
+    draws: list[DrawRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,37 @@ def replace_member_action(
     return {"replacement_id": replacement_id, "person_in": choice.person_in, "group": group, **details}
 
 
+def panel_status(ws: Workspace) -> dict[str, Any] | None:
+    """The latest panel draw in numbers, ``None`` before the first draw.
+
+    ``members`` sit on the panel now (after replacements); ``alternates`` / ``alternates_left`` wait in
+    order; ``replaced`` left the panel; ``replacements`` is the number of recorded replacements;
+    ``draws`` counts every panel draw (``redraws`` = draws - 1; earlier draws stay stored).
+    """
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    if not draws:
+        return None
+    draw = draws[-1]
+    draw_id = int(draw["id"])
+    sitting, alternates = ws.store.current_panel(draw_id)
+    members = ws.store.panel_members()
+    replaced = int(((members["draw_id"] == draw_id) & (members["status"] == "replaced")).sum())
+    redraw = draw["parameters"].get("redraw") or {}
+    return {
+        "draw_id": draw_id,
+        "algorithm": draw["algorithm"],
+        "engine": draw["engine"],
+        "members": len(sitting),
+        "alternates": len(alternates),
+        "alternates_left": len(alternates),
+        "replaced": replaced,
+        "replacements": len(ws.store.replacements(draw_id)),
+        "draws": len(draws),
+        "redraws": len(draws) - 1,
+        "redraw_reason": redraw.get("reason"),
+    }
+
+
 def verify_panel_action(ws: Workspace) -> dict[str, Any]:
     """Replay the latest panel draw from its stored seed, pool hash, quotas, algorithm and engine.
 

@@ -202,11 +202,12 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
             code="lottery_already_drawn",
         )
     panels = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
-    if panels and "redraw" not in lottery["parameters"]:
+    later = [d for d in panels if int(d["id"]) > lottery_id]
+    if later or (panels and "redraw" not in lottery["parameters"]):
+        which = f"panel draw {(later or panels)[-1]['id']}"
         raise KleroError(
-            f"Lottery {lottery_id} was made before panel draw {panels[-1]['id']}; drawing from it now would replace "
-            "that panel without a reason on record. Make a new lottery with `klero panel select --lottery-size M "
-            '--redraw --reason "..."`.',
+            f"Drawing from lottery {lottery_id} now would replace {which} without a reason on record. Make a new "
+            'lottery with `klero panel select --lottery-size M --redraw --reason "..."` and draw its ticket instead.',
             code="panel_exists",
         )
     tickets = ws.store.lottery_tickets(lottery_id)

@@ -43,7 +43,8 @@ def read_xlsx(path: Path) -> list[dict[str, object]]:
     sheet = load_workbook(path).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    header = [str(c) for c in rows[0]]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 def registry_with_letters(path: Path) -> Path:

@@ -7,6 +7,8 @@ once (``drawn``); tests that change it work on a copy (``copy``).
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -191,7 +193,7 @@ def test_control_export_is_the_mailing_list_of_the_drawn_residents(
         invited = set(ws.store.letters()["address_key"])
         audit = ws.store.audit_records("export.control")[-1]
     assert {r["deelnemer_id"] for r in rows} == control and len(rows) == 12
-    keys = {f"{r['postcode']}|{r['huisnummer']}|{(r['huisletter'] or '').upper()}|" for r in rows}
+    keys = {f"{r['postcode']}|{r['huisnummer']}|{str(r['huisletter'] or '').upper()}|" for r in rows}
     assert len(keys) == 12 and not keys & invited  # one per address, never invited
     assert audit["result"]["rows"] == 12
 
@@ -233,3 +235,131 @@ def test_poll_control_usage_errors(
     assert run_cli(monkeypatch, *(str(drawn) if a == "WS" else a for a in args)) == 1
     assert fragment in flat(capsys.readouterr().out)
     assert not (tmp_path / "x.csv").exists()
+
+
+# -- re-draws, replacements, status ---------------------------------------------------------------
+def _status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ws: Path) -> dict[str, object]:
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "status", "--json", "-w", str(ws)) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert isinstance(status, dict)
+    return status
+
+
+def test_a_second_draw_is_refused_unless_redraw_with_a_reason(
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(copy)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "panel", "select", "--seed", "6", "--alternates", "4", "-w", ws) == 1
+    refused = flat(capsys.readouterr().out)
+    assert "A panel was already drawn (draw 1" in refused and '--redraw --reason "..."' in refused
+    assert "Traceback" not in refused
+    for args, fragment in (
+        (("--redraw",), "--redraw needs --reason"),
+        (("--reason", "x"), "--reason goes with --redraw"),
+        (("--redraw", "--reason", "  "), "--redraw needs --reason"),
+    ):
+        assert run_cli(monkeypatch, "panel", "select", "--seed", "6", *args, "-w", ws) == 1
+        assert fragment in flat(capsys.readouterr().out)
+    with Workspace.open(copy) as opened:
+        assert len(opened.store.selection_draws()) == 1  # nothing was drawn
+    reason = "Quotabestand bevatte een fout (leeftijd)"
+    redraw = ("panel", "select", "--seed", "6", "--alternates", "4", "--redraw", "--reason", reason, "-w", ws)
+    assert run_cli(monkeypatch, *redraw) == 0
+    out = flat(capsys.readouterr().out)
+    assert f"replaces draw 1, which stays on record): {reason}" in out and "klero groups assign" in out
+    with Workspace.open(copy) as opened:
+        draws = opened.store.selection_draws()
+        first, second = draws
+        assert second["parameters"]["redraw"] == {"reason": reason, "replaces_draw": 1, "number": 2}
+        members = opened.store.panel_members()
+        sitting, _ = opened.store.current_panel(int(second["id"]))
+        arms = opened.store.participants().set_index("participant_id")["arm"]
+        audit = opened.store.audit_records("selection.panel")
+    assert (members["draw_id"] == 1).sum() == 14 and (members["draw_id"] == 2).sum() == 14  # both kept
+    assert set(arms[arms == "participant"].index) == set(sitting)  # respondents follow the new panel
+    assert audit[-1]["parameters"]["redraw"]["reason"] == reason
+    status = _status(monkeypatch, capsys, copy)
+    panel = status["panel"]
+    assert isinstance(panel, dict)
+    assert (panel["draws"], panel["redraws"], panel["members"], panel["alternates"]) == (2, 1, 10, 4)
+    assert panel["redraw_reason"] == reason and panel["draw_id"] == 2
+    report = tmp_path / "selectie.html"
+    for lang in ("nl", "en"):
+        assert run_cli(monkeypatch, "report", "selection", "--lang", lang, "--out", str(report), "-w", ws) == 0
+        html = report.read_text(encoding="utf-8")
+        history = re.search(r'<table id="history-table">.*?</table>', html, re.S)
+        assert history is not None
+        rows = re.findall(r'<tr data-draw="(\d)">(.*?)</tr>', history.group(), re.S)
+        assert [n for n, _ in rows] == ["1", "2"]
+        assert str(first["seed"]) in rows[0][1] and str(second["seed"]) in rows[1][1]
+        assert reason in rows[1][1]
+        current = "huidig panel" if lang == "nl" else "current panel"
+        assert current in rows[1][1] and current not in rows[0][1]
+
+
+def test_replacement_takes_the_dropouts_seat_in_the_small_group(
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(copy)
+    with Workspace.open(copy) as opened:
+        groups = opened.store.groups().set_index("participant_id")["group"]
+    person = str(groups.index[0])
+    capsys.readouterr()
+    code = run_cli(monkeypatch, "panel", "replace", person, "--accept-quota-break", "--reason", "verhuisd", "-w", ws)
+    assert code == 0
+    out = flat(capsys.readouterr().out)
+    came_in = re.search(rf"{person} replaced by (P\w+)", out)
+    assert came_in is not None
+    person_in = came_in.group(1)
+    assert f"{person_in} takes {person}'s seat in small group '{groups[person]}'" in out
+    with Workspace.open(copy) as opened:
+        after = opened.store.groups().set_index("participant_id")["group"]
+        arms = opened.store.participants().set_index("participant_id")["arm"]
+    assert person not in after.index and after[person_in] == groups[person]
+    assert sorted(after.value_counts()) == sorted(groups.value_counts())  # sizes unchanged
+    assert arms[person_in] == "participant" and arms[person] == "invited"
+    status = _status(monkeypatch, capsys, copy)
+    panel = status["panel"]
+    assert isinstance(panel, dict)
+    assert (panel["members"], panel["alternates"], panel["replaced"], panel["replacements"]) == (10, 3, 1, 1)
+    assert panel["alternates_left"] == 3 and status["counts"]["panel_members"] == 14  # type: ignore[index]
+    assert run_cli(monkeypatch, "status", "-w", ws) == 0
+    text = flat(capsys.readouterr().out)
+    assert "10 members, 3 alternates waiting, 1 replaced" in text and "panel_members" not in text
+    export = tmp_path / "panel.csv"
+    assert run_cli(monkeypatch, "panel", "export", str(export), "-w", ws) == 0
+    assert "(9 lid, 1 vervanger, 3 reserve, 1 vervangen)" in flat(capsys.readouterr().out)
+    rows = {r["deelnemer_id"]: r for r in read_csv(export)}
+    assert rows[person_in]["status"] == "vervanger" and rows[person_in]["vervangt"] == person
+    assert rows[person]["status"] == "vervangen" and rows[person]["vervangen_door"] == person_in
+    assert rows[person]["reden"] == "verhuisd"
+
+
+def test_status_before_any_draw_has_no_panel(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _status(monkeypatch, capsys, workspace.root)["panel"] is None
+
+
+def test_a_lottery_made_before_a_later_draw_cannot_be_drawn(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(copy)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "panel", "select", "--lottery-size", "20", "--seed", "3", "-w", ws) == 1
+    assert "A panel was already drawn" in flat(capsys.readouterr().out)
+    lottery = ("panel", "select", "--lottery-size", "20", "--seed", "3", "--alternates", "2")
+    assert run_cli(monkeypatch, *lottery, "--redraw", "--reason", "openbare loting", "-w", ws) == 0
+    assert run_cli(monkeypatch, "panel", "select", "--seed", "8", "--redraw", "--reason", "toch direct", "-w", ws) == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "panel", "draw-from-lottery", "--number", "4", "-w", ws) == 1
+    assert "would replace panel draw 3 without a reason on record" in flat(capsys.readouterr().out)
+    assert run_cli(monkeypatch, *lottery, "--redraw", "--reason", "openbare loting, opnieuw", "-w", ws) == 0
+    assert run_cli(monkeypatch, "panel", "draw-from-lottery", "--number", "4", "-w", ws) == 0
+    with Workspace.open(copy) as opened:
+        draws = [d for d in opened.store.selection_draws() if d["kind"] == "panel"]
+    assert len(draws) == 3
+    assert draws[-1]["parameters"]["redraw"]["reason"] == "openbare loting, opnieuw"
+    assert draws[-1]["parameters"]["number"] == 4
