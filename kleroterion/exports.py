@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from kleroterion.errors import KleroError
+from kleroterion.store.core import StoreCore
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 ENCODINGS = {"cp1252": "cp1252", "windows-1252": "cp1252", "utf-8": "utf-8-sig", "utf8": "utf-8-sig"}
@@ -184,20 +185,32 @@ def _xlsx_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
-    """Write to a 0600 temporary file in ``path``'s folder, then rename it over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a 0600 temporary file in ``path``'s folder, then rename it over ``path``; an operating
+    system refusal (no permission, the file open in Excel, a folder of that name) is a ``KleroError``."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise KleroError(
+            f"Cannot write in the folder {path.parent}: {exc.strerror}.", code="write_failed", path=str(path)
+        ) from exc
     try:
         with os.fdopen(handle, "wb") as sink:
             sink.write(payload)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except OSError as exc:
+        raise KleroError(
+            f"Cannot write {path}: {exc.strerror}. Is it open in another program (close it there), or is it a "
+            "folder? Nothing was changed.",
+            code="write_failed",
+            path=str(path),
+        ) from exc
+    finally:
         Path(temporary).unlink(missing_ok=True)
-        raise
 
 
-def record_export(store: Any, kind: str, result: ExportResult) -> None:
+def record_export(store: StoreCore, kind: str, result: ExportResult) -> None:
     """One audit row for an export: kind, file name, format, encoding and counts; never its contents."""
     store.audit(
         f"export.{kind}",

@@ -124,6 +124,13 @@ def test_bad_target_is_refused_before_writing(tmp_path: Path, name: str, fragmen
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_in_the_way_is_a_clean_error_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "lijst.csv").mkdir()
+    with pytest.raises(KleroError, match="Nothing was changed"):
+        write_table(pd.DataFrame({"a": ["x"]}), tmp_path / "lijst.csv")
+    assert [p.name for p in tmp_path.iterdir()] == ["lijst.csv"] and (tmp_path / "lijst.csv").is_dir()
+
+
 def test_unknown_encoding_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KleroError, match="cp1252"):
         write_table(pd.DataFrame({"a": ["x"]}), tmp_path / "a.csv", encoding="latin-9")
