@@ -15,17 +15,14 @@ read; ``export_list`` writes through ``kleroterion.exports`` and records the exp
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from kleroterion.errors import KleroError
 from kleroterion.exports import DEFAULT_ENCODING, ExportResult, export_format, record_export, write_table
 from kleroterion.workspace import Workspace
-from sortition.pool import person_id
 
 NAME_COLUMNS = ("voornamen", "voorvoegsel", "geslachtsnaam")
 ADDRESS_COLUMNS = (
@@ -49,10 +46,18 @@ PANEL_STATUS = {
 }
 STATUS_ORDER = {"lid": 0, "vervanger": 1, "reserve": 2, "vervangen": 3}
 
-_RESIDENT_SQL = (
-    "SELECT r.id, r.given_names, r.name_prefix, r.surname, r.street, r.house_number, r.house_letter,"
-    " r.house_suffix, r.address_key, r.postcode, r.city FROM residents r"
-)
+#: store column -> list column (the BRP's Dutch names, as in the registry extract).
+DUTCH = {
+    "given_names": "voornamen",
+    "name_prefix": "voorvoegsel",
+    "surname": "geslachtsnaam",
+    "street": "straatnaam",
+    "house_number": "huisnummer",
+    "house_letter": "huisletter",
+    "house_suffix": "huisnummertoevoeging",
+    "postcode": "postcode",
+    "city": "woonplaats",
+}
 
 
 def address_line(street: str, number: str, letter: str, suffix: str) -> str:
@@ -60,52 +65,27 @@ def address_line(street: str, number: str, letter: str, suffix: str) -> str:
     return " ".join(part for part in (street, number, letter, suffix) if part)
 
 
-def _resident_frame(rows: list[Any]) -> pd.DataFrame:
-    """Residents' name and address columns; huisletter and toevoeging from the address key when the
-    extract was imported before they were stored (migration 0006)."""
-    records = []
-    for r in rows:
-        key = str(r["address_key"]).split("|")
-        letter = r["house_letter"] if r["house_letter"] is not None else (key[2] if len(key) > 2 else "")
-        suffix = r["house_suffix"] if r["house_suffix"] is not None else (key[3] if len(key) > 3 else "")
-        street, number = r["street"] or "", str(r["house_number"] or "")
-        records.append(
-            {
-                "resident_id": r["id"],
-                "voornamen": r["given_names"] or "",
-                "voorvoegsel": r["name_prefix"] or "",
-                "geslachtsnaam": r["surname"] or "",
-                "straatnaam": street,
-                "huisnummer": number,
-                "huisletter": letter or "",
-                "huisnummertoevoeging": suffix or "",
-                "adresregel": address_line(street, number, letter or "", suffix or ""),
-                "postcode": r["postcode"] or "",
-                "woonplaats": r["city"] or "",
-            }
+def _dutch(addresses: pd.DataFrame) -> pd.DataFrame:
+    """Store name/address columns renamed to the Dutch list columns, with ``adresregel`` added."""
+    frame = addresses.rename(columns=DUTCH)
+    frame["adresregel"] = [
+        address_line(*parts)
+        for parts in zip(
+            frame["straatnaam"], frame["huisnummer"], frame["huisletter"], frame["huisnummertoevoeging"], strict=True
         )
-    return pd.DataFrame(records, columns=["resident_id", *NAME_COLUMNS, *ADDRESS_COLUMNS])
+    ]
+    keep = [c for c in frame.columns if c not in (*NAME_COLUMNS, *ADDRESS_COLUMNS)]
+    return frame[[*keep, *NAME_COLUMNS, *ADDRESS_COLUMNS]]
 
 
 def letter_list(ws: Workspace) -> pd.DataFrame:
     """The mail merge: ``code`` + name + address of every letter, by postcode and house number."""
-    rows = ws.store.query(
-        _RESIDENT_SQL.replace("SELECT", "SELECT l.code,", 1) + " JOIN letters l ON l.resident_id = r.id"
-        " ORDER BY r.postcode, CAST(r.house_number AS INTEGER), r.house_letter, r.house_suffix, l.code"
-    )
-    frame = _resident_frame(rows)
-    frame.insert(0, "code", [r["code"] for r in rows])
-    return frame.drop(columns="resident_id")
+    return _dutch(ws.store.letter_recipients()).drop(columns="resident_id")
 
 
 def _letter_addresses(ws: Workspace) -> pd.DataFrame:
-    """Name and address per invitation code (``code`` column)."""
-    rows = ws.store.query(
-        _RESIDENT_SQL.replace("SELECT", "SELECT l.code,", 1) + " JOIN letters l ON l.resident_id = r.id"
-    )
-    frame = _resident_frame(rows)
-    frame.insert(0, "code", [r["code"] for r in rows])
-    return frame.drop(columns="resident_id").set_index("code")
+    """Name and address per invitation code (index ``code``)."""
+    return letter_list(ws).set_index("code")
 
 
 def panel_list(ws: Workspace) -> pd.DataFrame:
@@ -115,11 +95,7 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     then the contact details and the answers kept from the sign-up."""
     draw = ws.store.latest_panel_draw()
     draw_id = int(draw["id"])
-    members = ws.store.query(
-        "SELECT m.person_id, m.role, m.rank, m.status, p.letter_code, p.contact, p.features"
-        " FROM panel_members m JOIN pool_members p ON p.id = m.person_id WHERE m.draw_id = ?",
-        (draw_id,),
-    )
+    members = ws.store.panel_member_details(draw_id)
     replaced_by = {r["person_out"]: r for r in ws.store.replacements(draw_id)}
     replaces = {r["person_in"]: r["person_out"] for r in ws.store.replacements(draw_id)}
     addresses = _letter_addresses(ws)
@@ -127,7 +103,7 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     contact_keys: dict[str, None] = {}
     feature_keys: dict[str, None] = {}
     for m in members:
-        contact, features = _json(m["contact"]), _json(m["features"])
+        contact, features = m["contact"], m["features"]
         contact_keys.update(dict.fromkeys(contact))
         feature_keys.update(dict.fromkeys(features))
         status = PANEL_STATUS.get((m["role"], m["status"]), f"{m['role']} ({m['status']})")
@@ -164,11 +140,6 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(records, columns=columns).fillna("")
 
 
-def _json(text: str) -> dict[str, Any]:
-    value = json.loads(text or "{}")
-    return value if isinstance(value, dict) else {}
-
-
 def group_list(ws: Workspace) -> pd.DataFrame:
     """Active members of every small group: ``groep``, ``gespreksleider``, ``deelnemer_id`` and,
     for panel members, invitation code, name and contact details."""
@@ -176,10 +147,7 @@ def group_list(ws: Workspace) -> pd.DataFrame:
     if groups.empty:
         raise KleroError("No small groups yet: run `klero groups assign` first.", code="no_groups")
     members = ws.store.groups().merge(groups[["group", "moderator"]], on="group", how="left")
-    pool = {
-        person_id(r["letter_code"]): (r["letter_code"], _json(r["contact"]))
-        for r in ws.store.query("SELECT letter_code, contact FROM pool_members")
-    }
+    pool = ws.store.pool_contacts()
     addresses = _letter_addresses(ws)
     records = []
     for m in members.itertuples(index=False):
@@ -220,7 +188,7 @@ def control_list(ws: Workspace) -> pd.DataFrame:
     control = set(participants.loc[participants["arm"] == "control", "participant_id"]) if len(participants) else set()
     if not control:
         raise KleroError("No control group yet: run `klero poll control --count N` first.", code="no_control")
-    residents = _resident_frame(ws.store.query(_RESIDENT_SQL))
+    residents = _dutch(ws.store.resident_addresses())
     residents.insert(0, "deelnemer_id", [control_id(str(r)) for r in residents["resident_id"]])
     found = residents[residents["deelnemer_id"].isin(control)]
     if len(found) != len(control):
@@ -229,9 +197,9 @@ def control_list(ws: Workspace) -> pd.DataFrame:
             "registry extract of this workspace.",
             code="control_missing",
         )
-    return (
-        found.drop(columns="resident_id").sort_values(["postcode", "huisnummer", "deelnemer_id"]).reset_index(drop=True)
-    )
+    number = pd.to_numeric(found["huisnummer"], errors="coerce")
+    ordered = found.assign(_n=number).sort_values(["postcode", "_n", "huisletter", "huisnummertoevoeging"])
+    return ordered.drop(columns=["resident_id", "_n"]).reset_index(drop=True)
 
 
 LISTS = {"letters": letter_list, "panel": panel_list, "groups": group_list, "control": control_list}

@@ -4,6 +4,7 @@
 area of the chain.
 """
 
+from kleroterion.store.addresses import AddressStore
 from kleroterion.store.core import StoreCore, migration_scripts
 from kleroterion.store.deliberation import DeliberationStore
 from kleroterion.store.registry import RegistryStore
@@ -11,7 +12,7 @@ from kleroterion.store.reports import ReportStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore):
+class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, AddressStore):
     """A workspace database with every area's methods."""
 
 
