@@ -230,6 +230,7 @@ def replace_member_action(
             "skipped": [],
             "quotas_broken": [],
             "group": group,
+            "groups_assigned": not ws.store.groups().empty,
             **details,
         }
     details = {"skipped": [list(s) for s in choice.skipped], "quotas_broken": list(choice.broken)}
@@ -238,7 +239,13 @@ def replace_member_action(
             draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
         )
         group = move_into_group(ws, person, choice.person_in)
-    return {"replacement_id": replacement_id, "person_in": choice.person_in, "group": group, **details}
+    return {
+        "replacement_id": replacement_id,
+        "person_in": choice.person_in,
+        "group": group,
+        "groups_assigned": not ws.store.groups().empty,
+        **details,
+    }
 
 
 def panel_status(ws: Workspace) -> dict[str, Any] | None:
@@ -481,6 +488,12 @@ def panel_replace_cmd(
     console.print(f"{person} replaced by {out['person_in']} (replacement {out['replacement_id']}).")
     if out["group"]:
         console.print(f"  {out['person_in']} takes {person}'s seat in small group '{out['group']}'.")
+    elif out["groups_assigned"]:
+        console.print(
+            f"  {person} sat in no small group, so {out['person_in']} has no seat yet: place them with "
+            f"`klero groups reassign PERSON --replacement {out['person_in']}` (ids: `klero groups list --members`).",
+            soft_wrap=True,
+        )
     if out.get("from_pool"):
         console.print(
             f"  drawn from {len(out['candidates'])} pool members who keep the quotas (no alternate did); "

@@ -363,3 +363,17 @@ def test_a_lottery_made_before_a_later_draw_cannot_be_drawn(
     assert len(draws) == 3
     assert draws[-1]["parameters"]["redraw"]["reason"] == "openbare loting, opnieuw"
     assert draws[-1]["parameters"]["number"] == 4
+
+
+def test_replacing_someone_in_no_group_says_how_to_seat_the_replacement(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(copy)
+    with Workspace.open(copy) as opened:
+        person = str(opened.store.groups()["participant_id"].iloc[0])
+    assert run_cli(monkeypatch, "groups", "reassign", person, "--seed", "1", "-w", ws) == 0  # leaves the groups
+    capsys.readouterr()
+    code = run_cli(monkeypatch, "panel", "replace", person, "--accept-quota-break", "-w", ws)
+    assert code == 0
+    out = flat(capsys.readouterr().out)
+    assert f"{person} sat in no small group" in out and "klero groups reassign PERSON --replacement" in out
