@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -197,40 +197,39 @@ def status(
             return
         label = ws.example_label("en")
         console.print(f"{ws.settings.name} — {ws.settings.municipality}" + (f" ({label.upper()})" if label else ""))
-        for table in (
-            "residents",
-            "letters",
-            "pool_members",
-            "selection_draws",
-            "panel_members",
-            "answers",
-            "audit_log",
-        ):
+        for table in ("residents", "letters", "pool_members", "selection_draws", "answers", "audit_log"):
             console.print(f"  {table:<16} {counts.get(table, 0):>8,}")
+        drawn = _panel_status(ws, counts)
+    if drawn:
+        redraws = f"; re-drawn {drawn['redraws']}x, last reason: {drawn['redraw_reason']}" if drawn["redraws"] else ""
+        console.print(
+            f"Panel (draw {drawn['draw_id']}{redraws}): {drawn['members']:,} members, "
+            f"{drawn['alternates']:,} alternates waiting, {drawn['replaced']:,} replaced.",
+            soft_wrap=True,
+        )
 
 
 def _status_record(ws: Workspace, counts: dict[str, int]) -> dict[str, object]:
-    """The workspace status as plain data: settings, table counts and the latest panel draw."""
-    panel: dict[str, object] | None = None
-    if counts.get("selection_draws"):
-        draw = ws.store.latest_panel_draw()
-        sitting, alternates = ws.store.current_panel(int(draw["id"]))
-        panel = {
-            "draw_id": int(draw["id"]),
-            "algorithm": draw["algorithm"],
-            "engine": draw["engine"],
-            "members": len(sitting),
-            "alternates_left": len(alternates),
-            "replacements": len(ws.store.replacements(int(draw["id"]))),
-        }
+    """The workspace status as plain data: settings, table counts and the latest panel draw
+    (``panel.panel_status``: members, alternates, replaced, draws; ``alternates_left`` and
+    ``replacements`` kept for earlier readers)."""
     return {
         "name": ws.settings.name,
         "municipality": ws.settings.municipality,
         "reference_date": ws.settings.reference_date,
         "example": ws.settings.example,
         "counts": counts,
-        "panel": panel,
+        "panel": _panel_status(ws, counts),
     }
+
+
+def _panel_status(ws: Workspace, counts: dict[str, int]) -> dict[str, Any] | None:
+    """The latest panel draw in numbers; the panel module (pandas, the engine) loads only once there is one."""
+    if not counts.get("selection_draws"):
+        return None
+    from kleroterion.commands.panel import panel_status
+
+    return panel_status(ws)
 
 
 @cli.command()

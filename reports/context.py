@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         PeakRow,
         ResponseRow,
     )
+    from reports.selection import DrawRow
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class CouncilReportContext:
     category_labels: dict[str, str] = field(default_factory=dict)
     #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    draws: list[DrawRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -61,6 +61,53 @@ class ReplacementRow:
 
 
 @dataclass(frozen=True)
+class DrawRow:
+    """One panel draw of the process, in order (no ids of people): ``number`` 1 is the first draw;
+    ``reason`` says why a later one re-drew the panel; ``current`` marks the draw the panel is from."""
+
+    number: int
+    drawn_on: str
+    algorithm: str
+    engine: str
+    seed: str
+    lottery_number: int | None
+    panel_size: int
+    alternates: int
+    replacements: int
+    reason: str
+    current: bool
+
+
+def draw_history(draws: Iterable[Mapping[str, Any]], replacements: Iterable[Mapping[str, Any]]) -> list[DrawRow]:
+    """Every panel draw (``kind == "panel"`` records of the store, oldest first) with the number of
+    replacements recorded against it; the last one is current. Re-draws carry their reason."""
+    panels = [d for d in draws if d["kind"] == "panel"]
+    replaced: dict[int, int] = {}
+    for r in replacements:
+        replaced[int(r["draw_id"])] = replaced.get(int(r["draw_id"]), 0) + 1
+    rows = []
+    for number, d in enumerate(panels, start=1):
+        parameters = d["parameters"]
+        lottery = parameters.get("number")
+        rows.append(
+            DrawRow(
+                number=number,
+                drawn_on=str(d["drawn_at"])[:10],
+                algorithm=str(d["algorithm"]),
+                engine=str(d["engine"]),
+                seed=str(d["seed"]),
+                lottery_number=None if lottery is None else int(lottery),
+                panel_size=len(d["result"].get("panel", [])),
+                alternates=len(d["result"].get("alternates", [])),
+                replacements=replaced.get(int(d["id"]), 0),
+                reason=str((parameters.get("redraw") or {}).get("reason", "")),
+                current=number == len(panels),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
 class SelectionReportContext:
     """Everything the selection transcript may show; enough to replay the draw, nothing personal."""
 
@@ -84,6 +131,7 @@ class SelectionReportContext:
     replacements: list[ReplacementRow]
     replay_command: str
     suppression_threshold: int = 5
+    draws: list[DrawRow] = field(default_factory=list)
 
 
 def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -129,3 +130,18 @@ def test_demo_poll_has_control_arm_reviewed_packet_groups_and_evaluation(demo: P
         assert (evaluation["n"] == 30).all()
         domination = ws.store.analysis("group_domination_summary")
         assert domination is not None and set(domination["characteristic"]) == {"gender", "education"}
+
+
+@pytest.mark.slow
+def test_no_letter_loses_its_house_letter_or_toevoeging(demo: Path) -> None:
+    with (demo / "brieven.csv").open(encoding="cp1252", newline="") as fh:
+        letters = list(csv.DictReader(fh, delimiter=";"))
+    with Workspace.open(demo / "workspace") as ws:
+        keys = dict(ws.store.letters()[["code", "address_key"]].itertuples(index=False, name=None))
+    assert len(letters) == 2000
+    with_letter = [r for r in letters if keys[r["code"]].split("|")[2]]
+    assert len(with_letter) > 50  # about 5% of the demo's addresses have a huisletter
+    for r in letters:
+        _postcode, number, letter, suffix = keys[r["code"]].split("|")
+        assert (r["huisnummer"], r["huisletter"].upper(), r["huisnummertoevoeging"].upper()) == (number, letter, suffix)
+        assert r["adresregel"] == " ".join(p for p in (r["straatnaam"], number, r["huisletter"], suffix) if p)

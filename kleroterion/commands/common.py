@@ -22,6 +22,14 @@ WorkspaceOption = Annotated[
     Path, typer.Option("--workspace", "-w", help="The process workspace folder (default: the current folder).")
 ]
 
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="CSV encoding: cp1252 (Windows-1252, what Dutch Excel opens directly; the default) or utf-8.",
+    ),
+]
+
 
 def open_workspace(path: Path) -> Workspace:
     from kleroterion.workspace import Workspace  # imported here: ``klero --help`` needs no store

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from pathlib import Path
@@ -48,10 +47,12 @@ from deliberation.representativeness import (
 from deliberation.subgroups import subgroup_change
 from deliberation.waves import validate_wave
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
+from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
+from kleroterion.exports import DEFAULT_ENCODING, describe
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
+from kleroterion.lists import control_id, export_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
@@ -118,9 +119,10 @@ def _instrument_from_workbook(path: Path) -> Instrument:
 
 
 def sync_participants(ws: Workspace) -> int:
-    """Every invitee is a respondent (pseudonymous id from the code); panel members are participants."""
+    """Every invitee is a respondent (pseudonymous id from the code); the sitting members of the latest
+    panel draw (after replacements; a re-draw supersedes earlier draws) are participants."""
     letters = ws.store.letters()
-    panel = set(ws.store.panel_members("panel")["person_id"])
+    panel = set(current_panel_ids(ws))
     pool = ws.store.pool()
     features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
     characteristics = [c.name for c in ws.signup_categories]
@@ -141,6 +143,13 @@ def sync_participants(ws: Workspace) -> int:
     return ws.store.save_participants(frame)
 
 
+def current_panel_ids(ws: Workspace) -> list[str]:
+    """The sitting members of the latest panel draw (none before the first draw)."""
+    if not any(d["kind"] == "panel" for d in ws.store.selection_draws()):
+        return []
+    return ws.store.current_panel(int(ws.store.latest_panel_draw()["id"]))[0]
+
+
 def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, min_age: int = 16) -> dict[str, Any]:
     """Draw a control group from residents at addresses that got no letter and store them as
     respondents of arm ``control`` (pseudonymous id ``C`` + hash of the resident's pseudonym), with
@@ -156,7 +165,7 @@ def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, m
     drawn = draw_control_group(eligible, count=count, exclude_addresses=exclude, rng=generator(used))
     frame = pd.DataFrame(
         {
-            "participant_id": ["C" + hashlib.sha256(str(r).encode()).hexdigest()[:10].upper() for r in drawn["id"]],
+            "participant_id": [control_id(str(r)) for r in drawn["id"]],
             "letter_code": None,
             "arm": "control",
             "gender": drawn["gender"].to_numpy(),
@@ -575,17 +584,60 @@ def survey_import_cmd(
     hint("klero analyse (once the later wave is in too)", workspace=workspace)
 
 
-@poll_app.command("control")
+control_app = typer.Typer(
+    help="The control group: draw it (--count N), then export its mailing list.", no_args_is_help=False
+)
+poll_app.add_typer(control_app, name="control")
+
+
+@control_app.callback(invoke_without_command=True)
 def poll_control_cmd(
-    count: Annotated[int, typer.Option(help="Size of the control group.")],
+    ctx: typer.Context,
+    count: Annotated[int | None, typer.Option(help="Size of the control group to draw.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default from secrets; stored).")] = None,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
     """Draw a control group (never invited; surveyed at the same waves) from addresses without a letter."""
+    if ctx.invoked_subcommand is not None:
+        given = [f"--{name}" for name in ("count", "seed", "workspace") if _given(ctx, name)]
+        if given:
+            raise KleroError(
+                f"{', '.join(given)} before `{ctx.invoked_subcommand}`: --count and --seed draw the group "
+                f"(`klero poll control --count N`); put -w after the subcommand "
+                f"(`klero poll control {ctx.invoked_subcommand} FILE -w FOLDER`).",
+                code="bad_option",
+            )
+        return
+    if count is None:
+        raise KleroError(
+            "Give the size of the control group: `klero poll control --count N`; "
+            "or write its mailing list with `klero poll control export FILE`.",
+            code="bad_option",
+        )
     with open_workspace(workspace) as ws:
         out = draw_control_action(ws, count=count, seed=seed)
-    console.print(f"Control group: {out['control']:,} residents drawn (seed {out['seed']}); their survey ids:")
-    console.print(", ".join(out["ids"]))
+    console.print(
+        f"Control group: {out['control']:,} residents drawn (seed {out['seed']}). "
+        "Write their mailing list (survey id, name, address) with `klero poll control export FILE.csv`.",
+        soft_wrap=True,
+    )
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed option ``name`` (rather than taking its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+@control_app.command("export")
+def poll_control_export_cmd(
+    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+) -> None:
+    """Write the control group's mailing list to FILE (.csv or .xlsx): survey id, name and address."""
+    with open_workspace(workspace) as ws:
+        result = export_list(ws, "control", file, encoding=encoding)
+    for line in describe(result, what="control-group addresses"):
+        console.print(line, soft_wrap=True)
 
 
 def analyse_cmd(

@@ -9,10 +9,12 @@ import pandas as pd
 import typer
 
 from deliberation.groups import assign_groups, choose_move, group_balance
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
+from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace
 from kleroterion.commands.deliberation import sync_participants
 from kleroterion.errors import KleroError, ProblemCollector
+from kleroterion.exports import DEFAULT_ENCODING, describe
 from kleroterion.io import read_table
+from kleroterion.lists import export_list, group_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 
@@ -226,13 +228,44 @@ def groups_moderators_cmd(file: Path, workspace: WorkspaceOption = Path(".")) ->
 
 
 @groups_app.command("list")
-def groups_list_cmd(workspace: WorkspaceOption = Path(".")) -> None:
-    """The groups, their moderators and sizes, and the current balance."""
+def groups_list_cmd(
+    workspace: WorkspaceOption = Path("."),
+    members: Annotated[
+        bool, typer.Option("--members", help="Also list every member: participant id (for `groups reassign`), name.")
+    ] = False,
+) -> None:
+    """The groups, their moderators and sizes, and the current balance; with --members who sits where."""
     with open_workspace(workspace) as ws:
         groups = stored_groups(ws)
         table = current_balance(ws)
+        people = group_list(ws) if members else None
     console.print(groups[["group", "moderator", "n_active"]].to_string(index=False))
+    if people is not None:
+        for line in member_lines(people):
+            console.print(line, soft_wrap=True)
     _print_balance(table)
+
+
+def member_lines(people: pd.DataFrame) -> list[str]:
+    """Each group with its moderator, then one line per member: participant id and name."""
+    lines = []
+    for (group, moderator), part in people.groupby(["groep", "gespreksleider"], sort=False):
+        lines.append(f"{group}" + (f" (moderator: {moderator})" if moderator else "") + ":")
+        for r in part.itertuples(index=False):
+            name = " ".join(str(n) for n in (r.voornamen, r.voorvoegsel, r.geslachtsnaam) if n)
+            lines.append(f"  {r.deelnemer_id}  {name}")
+    return lines
+
+
+@groups_app.command("export")
+def groups_export_cmd(
+    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+) -> None:
+    """Write the small groups to FILE (.csv or .xlsx): group, moderator, participant id, name, contact."""
+    with open_workspace(workspace) as ws:
+        result = export_list(ws, "groups", file, encoding=encoding)
+    for line in describe(result, what="group members"):
+        console.print(line, soft_wrap=True)
 
 
 @groups_app.command("reassign")

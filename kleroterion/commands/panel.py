@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars, versions
+from kleroterion.commands.common import (
+    EncodingOption,
+    WorkspaceOption,
+    console,
+    hint,
+    open_workspace,
+    progress_bars,
+    versions,
+)
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,
@@ -17,6 +25,8 @@ from kleroterion.commands.panel_lottery import (
     write_tickets,
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
+from kleroterion.exports import DEFAULT_ENCODING, describe
+from kleroterion.lists import export_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
@@ -59,12 +69,16 @@ def select_panel_action(
     engine: str = "native",
     lottery_size: int | None = None,
     progress: Progress | None = None,
+    redraw_reason: str | None = None,
 ) -> dict[str, Any]:
     """Draw the panel (and alternates) and store it with the distribution it came from.
 
     With ``lottery_size`` M nothing is drawn yet: the distribution is rounded to a transparent lottery
     of M numbered tickets (``make_lottery_action``); ``draw_from_lottery_action`` then picks one.
+    When a panel was drawn before, a new draw needs ``redraw_reason`` (see ``redraw_record``); every
+    draw stays stored.
     """
+    redraw = redraw_record(ws, redraw_reason)
     if lottery_size is not None:
         return make_lottery_action(
             ws,
@@ -75,6 +89,7 @@ def select_panel_action(
             engine=engine,
             lottery_size=lottery_size,
             progress=progress,
+            redraw=redraw,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, order = draw_panel(
@@ -102,6 +117,7 @@ def select_panel_action(
             "alternates": alternates,
             "exact": result.exact,
             "probability_se": result.probability_se,
+            **({"redraw": redraw} if redraw else {}),
         },
         "versions": versions(),
         "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
@@ -110,16 +126,21 @@ def select_panel_action(
     if alternates > 0:
         members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
         record["result"]["alternates"] = order
-    draw_id = ws.store.save_selection(
-        quota_set_id=set_id,
-        kind="panel",
-        record=record,
-        probabilities=result.probabilities,
-        members=members,
-        distribution=list(zip(result.panels, result.weights, strict=True)),
-    )
+    with ws.store.transaction():
+        draw_id = ws.store.save_selection(
+            quota_set_id=set_id,
+            kind="panel",
+            record=record,
+            probabilities=result.probabilities,
+            members=members,
+            distribution=list(zip(result.panels, result.weights, strict=True)),
+        )
+        if redraw:
+            resync_participants(ws)
     return {
         "draw_id": draw_id,
+        "redraw": redraw,
+        "groups_stale": bool(redraw) and not ws.store.groups().empty,
         "panel": list(result.panel),
         "alternates": order,
         "seed": seed,
@@ -128,6 +149,57 @@ def select_panel_action(
         "pool_size": len(pool),
         "size": size,
     }
+
+
+def redraw_record(ws: Workspace, reason: str | None) -> dict[str, Any] | None:
+    """What a new panel draw records about the draws before it: ``None`` for the first draw; for a
+    re-draw ``{"reason", "replaces_draw", "number"}`` (``number``: this is the n-th panel draw).
+
+    A panel that was drawn is never silently drawn again: without a reason this raises a
+    ``KleroError`` naming the existing draw and the command that re-draws on the record.
+    """
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    reason = (reason or "").strip() or None
+    if not draws:
+        if reason is not None:
+            raise KleroError(
+                "--redraw: no panel has been drawn yet, so there is nothing to re-draw; "
+                "leave out --redraw and --reason.",
+                code="nothing_to_redraw",
+            )
+        return None
+    last = draws[-1]
+    if reason is None:
+        sitting, alternates = ws.store.current_panel(int(last["id"]))
+        raise KleroError(
+            f"A panel was already drawn (draw {last['id']} on {str(last['drawn_at'])[:10]}: {len(sitting)} members, "
+            f"{len(alternates)} alternates left). To replace one member use `klero panel replace PERSON`. To draw "
+            'the whole panel again, say why: `klero panel select --redraw --reason "..."`; both draws stay on '
+            "record and are listed in the selection report and the council report.",
+            code="panel_exists",
+            draw_id=int(last["id"]),
+        )
+    return {"reason": reason, "replaces_draw": int(last["id"]), "number": len(draws) + 1}
+
+
+def resync_participants(ws: Workspace) -> None:
+    """After the panel changed: the respondents' arms follow the current panel (when respondents exist)."""
+    from kleroterion.commands.deliberation import sync_participants
+
+    if not ws.store.participants().empty:
+        sync_participants(ws)
+
+
+def move_into_group(ws: Workspace, person_out: str, person_in: str) -> str | None:
+    """The replacement takes the drop-out's seat in their small group; the group's name, or ``None``
+    when no groups were assigned or the drop-out sat in none."""
+    from kleroterion.commands.groups import reassign_after_dropout
+
+    groups = ws.store.groups()
+    resync_participants(ws)
+    if groups.empty or person_out not in set(groups["participant_id"]):
+        return None
+    return str(reassign_after_dropout(ws, person_out, replacement=person_in)["group"])
 
 
 def replace_member_action(
@@ -140,6 +212,7 @@ def replace_member_action(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Replace a panel member by the first alternate who keeps the quotas; recorded and audited.
+    When small groups were assigned, the replacement takes the drop-out's seat (``group`` in the result).
 
     With ``from_pool``, when no alternate keeps the quotas, a seeded uniform draw among the pool members
     who do (DOMAIN.md §1a step 8); the seed and the candidates are stored in the audit record.
@@ -160,20 +233,69 @@ def replace_member_action(
             pool, panel, person, quotas, rng=generator(seed), exclude=involved
         )
         details: dict[str, Any] = {"from_pool": True, "seed": str(seed), "candidates": candidates}
-        replacement_id = ws.store.save_replacement(
-            draw_id=int(draw["id"]),
-            person_out=person,
-            person_in=person_in,
-            reason=reason,
-            details=details,
-            from_pool=True,
-        )
-        return {"replacement_id": replacement_id, "person_in": person_in, "skipped": [], "quotas_broken": [], **details}
+        with ws.store.transaction():
+            replacement_id = ws.store.save_replacement(
+                draw_id=int(draw["id"]),
+                person_out=person,
+                person_in=person_in,
+                reason=reason,
+                details=details,
+                from_pool=True,
+            )
+            group = move_into_group(ws, person, person_in)
+        return {
+            "replacement_id": replacement_id,
+            "person_in": person_in,
+            "skipped": [],
+            "quotas_broken": [],
+            "group": group,
+            "groups_assigned": not ws.store.groups().empty,
+            **details,
+        }
     details = {"skipped": [list(s) for s in choice.skipped], "quotas_broken": list(choice.broken)}
-    replacement_id = ws.store.save_replacement(
-        draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
-    )
-    return {"replacement_id": replacement_id, "person_in": choice.person_in, **details}
+    with ws.store.transaction():
+        replacement_id = ws.store.save_replacement(
+            draw_id=int(draw["id"]), person_out=person, person_in=choice.person_in, reason=reason, details=details
+        )
+        group = move_into_group(ws, person, choice.person_in)
+    return {
+        "replacement_id": replacement_id,
+        "person_in": choice.person_in,
+        "group": group,
+        "groups_assigned": not ws.store.groups().empty,
+        **details,
+    }
+
+
+def panel_status(ws: Workspace) -> dict[str, Any] | None:
+    """The latest panel draw in numbers, ``None`` before the first draw.
+
+    ``members`` sit on the panel now (after replacements); ``alternates`` / ``alternates_left`` wait in
+    order; ``replaced`` left the panel; ``replacements`` is the number of recorded replacements;
+    ``draws`` counts every panel draw (``redraws`` = draws - 1; earlier draws stay stored).
+    """
+    draws = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    if not draws:
+        return None
+    draw = draws[-1]
+    draw_id = int(draw["id"])
+    sitting, alternates = ws.store.current_panel(draw_id)
+    members = ws.store.panel_members()
+    replaced = int(((members["draw_id"] == draw_id) & (members["status"] == "replaced")).sum())
+    redraw = draw["parameters"].get("redraw") or {}
+    return {
+        "draw_id": draw_id,
+        "algorithm": draw["algorithm"],
+        "engine": draw["engine"],
+        "members": len(sitting),
+        "alternates": len(alternates),
+        "alternates_left": len(alternates),
+        "replaced": replaced,
+        "replacements": len(ws.store.replacements(draw_id)),
+        "draws": len(draws),
+        "redraws": len(draws) - 1,
+        "redraw_reason": redraw.get("reason"),
+    }
 
 
 def verify_panel_action(ws: Workspace) -> dict[str, Any]:
@@ -275,8 +397,19 @@ def panel_select_cmd(
     lottery_out: Annotated[
         Path | None, typer.Option(help="With --lottery-size: write the numbered panels (number, members) here.")
     ] = None,
+    redraw: Annotated[
+        bool,
+        typer.Option("--redraw", help="Draw again although a panel was drawn (needs --reason; both stay on record)."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="With --redraw: why the panel is drawn again (shown in the reports).")
+    ] = None,
 ) -> None:
     """Select the panel (and alternates) from the pool within the quotas, or make a transparent lottery."""
+    if redraw and not (reason or "").strip():
+        raise KleroError('--redraw needs --reason "..." (why the panel is drawn again; shown in the reports).')
+    if reason is not None and not redraw:
+        raise KleroError("--reason goes with --redraw: give both to draw the panel again.", code="bad_option")
     if lottery_out is not None and lottery_size is None:
         raise KleroError("--lottery-out needs --lottery-size M.", code="bad_option")
     if lottery_out is not None and not lottery_out.parent.is_dir():
@@ -292,6 +425,7 @@ def panel_select_cmd(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            redraw_reason=reason if redraw else None,
             progress=bars,
         )
     f = out["fairness"]
@@ -314,6 +448,16 @@ def panel_select_cmd(
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
     hint("klero poll define instrument.toml", workspace=workspace)
+    if out["redraw"]:
+        console.print(
+            f"Re-draw (panel draw number {out['redraw']['number']}; replaces draw {out['redraw']['replaces_draw']}, "
+            f"which stays on record): {out['redraw']['reason']}",
+            soft_wrap=True,
+        )
+    if out["groups_stale"]:
+        console.print(
+            "The small groups were assigned to the earlier panel: assign them again with `klero groups assign`."
+        )
 
 
 @panel_app.command("draw-from-lottery")
@@ -364,6 +508,14 @@ def panel_replace_cmd(
             ws, person, reason=reason, accept_quota_break=accept_quota_break, from_pool=from_pool, seed=seed
         )
     console.print(f"{person} replaced by {out['person_in']} (replacement {out['replacement_id']}).")
+    if out["group"]:
+        console.print(f"  {out['person_in']} takes {person}'s seat in small group '{out['group']}'.")
+    elif out["groups_assigned"]:
+        console.print(
+            f"  {person} sat in no small group, so {out['person_in']} has no seat yet: place them with "
+            f"`klero groups reassign PERSON --replacement {out['person_in']}` (ids: `klero groups list --members`).",
+            soft_wrap=True,
+        )
     if out.get("from_pool"):
         console.print(
             f"  drawn from {len(out['candidates'])} pool members who keep the quotas (no alternate did); "
@@ -373,6 +525,18 @@ def panel_replace_cmd(
         console.print(f"  passed over {alt}: {why}")
     if out["quotas_broken"]:
         console.print(f"[red]Quotas now broken:[/red] {'; '.join(out['quotas_broken'])}")
+
+
+@panel_app.command("export")
+def panel_export_cmd(
+    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+) -> None:
+    """Write the panel, its alternates in order, the replaced and the replacements to FILE (.csv or .xlsx):
+    invitation code, name, address, contact details and sign-up answers, and a status per person."""
+    with open_workspace(workspace) as ws:
+        result = export_list(ws, "panel", file, encoding=encoding)
+    for line in describe(result, what="people"):
+        console.print(line, soft_wrap=True)
 
 
 @panel_app.command("verify")

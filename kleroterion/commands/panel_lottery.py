@@ -116,11 +116,13 @@ def make_lottery_action(
     engine: str,
     lottery_size: int,
     progress: Progress | None = None,
+    redraw: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Round the fair distribution to ``lottery_size`` equally likely numbered panels and store them.
 
     Nothing is drawn: the numbered list is published, and ``draw_from_lottery_action`` picks the panel
-    by a public number. Stored as a draw of kind ``lottery`` with its distribution and tickets.
+    by a public number. Stored as a draw of kind ``lottery`` with its distribution and tickets; ``redraw``
+    (from ``redraw_record``) when a panel was drawn before, carried on to the panel drawn from it.
     """
     if engine != "native":
         raise KleroError(
@@ -148,6 +150,7 @@ def make_lottery_action(
             "lottery_size": lottery_size,
             "exact": True,
             "probability_se": 0.0,
+            **({"redraw": redraw} if redraw else {}),
         },
         "versions": versions(),
         "result": {
@@ -177,6 +180,8 @@ def make_lottery_action(
         "pool_size": len(pool),
         "size": size,
         "panels_in_lottery": record["result"]["panels_in_lottery"],
+        "redraw": redraw,
+        "groups_stale": False,
     }
 
 
@@ -204,6 +209,15 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
             f"Lottery {lottery_id} was already drawn (ticket {earlier[0]['parameters']['number']}, draw "
             f"{earlier[0]['id']}); a lottery is drawn once. Run `klero panel select --lottery-size M` for a new one.",
             code="lottery_already_drawn",
+        )
+    panels = [d for d in ws.store.selection_draws() if d["kind"] == "panel"]
+    later = [d for d in panels if int(d["id"]) > lottery_id]
+    if later or (panels and "redraw" not in lottery["parameters"]):
+        which = f"panel draw {(later or panels)[-1]['id']}"
+        raise KleroError(
+            f"Drawing from lottery {lottery_id} now would replace {which} without a reason on record. Make a new "
+            'lottery with `klero panel select --lottery-size M --redraw --reason "..."` and draw its ticket instead.',
+            code="panel_exists",
         )
     tickets = ws.store.lottery_tickets(lottery_id)
     number = parse_ticket_number(number_text, len(tickets))

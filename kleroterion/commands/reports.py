@@ -42,6 +42,7 @@ from reports.render import FORMATS, LANGS, formatters, load_strings, render_repo
 from reports.selection import (
     ReplacementRow,
     SelectionReportContext,
+    draw_history,
     input_files,
     probability_rows,
     quota_rows,
@@ -185,6 +186,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         category_labels={c.name: c.label(lang) for c in own},
         value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
         item_texts=texts,
+        draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
 
@@ -236,6 +238,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
             number=draw["parameters"].get("number"),
         ),
         suppression_threshold=threshold,
+        draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
     )
 
 

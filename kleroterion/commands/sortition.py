@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import typer
 
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
+from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.example import check_synthetic_bsns
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
+from kleroterion.lists import export_list
 from kleroterion.pool_files import quotas_from_frame, read_shares
 from kleroterion.seeds import generator
 from kleroterion.store.residents import CATEGORIES, ResidentColumns
@@ -283,31 +285,10 @@ def parse_oversample(specs: list[str]) -> tuple[str | None, dict[str, float]]:
     return (columns.pop() if columns else None), factors
 
 
-def export_letters(ws: Workspace, path: Path) -> int:
-    """Write the mail-merge list (code, name, address) as CSV or XLSX."""
-    rows = ws.store.query(
-        "SELECT l.code, r.given_names, r.name_prefix, r.surname, r.street, r.house_number, r.postcode, r.city"
-        " FROM letters l JOIN residents r ON r.id = l.resident_id ORDER BY r.postcode, r.house_number"
-    )
-    frame = pd.DataFrame(
-        [tuple(r) for r in rows],
-        columns=[
-            "code",
-            "voornamen",
-            "voorvoegsel",
-            "geslachtsnaam",
-            "straatnaam",
-            "huisnummer",
-            "postcode",
-            "woonplaats",
-        ],
-    )
-    if path.suffix.lower() == ".xlsx":
-        frame.to_excel(path, index=False)
-    else:
-        frame.to_csv(path, index=False, sep=";", encoding="utf-8-sig")
-    ws.store.audit("letters.export", parameters={"file": path.name}, result={"rows": len(frame)})
-    return len(frame)
+def export_letters(ws: Workspace, path: Path, *, encoding: str = DEFAULT_ENCODING) -> ExportResult:
+    """Write the mail-merge list (code, name, address with huisletter and toevoeging) as CSV or XLSX;
+    audited without personal data."""
+    return export_list(ws, "letters", path, encoding=encoding)
 
 
 def import_pool(ws: Workspace, path: Path, *, keep_stored: bool = False, use_sheet: bool = False) -> dict[str, Any]:
@@ -547,11 +528,14 @@ def letters_draw_cmd(
 
 
 @letters_app.command("export")
-def letters_export_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
+def letters_export_cmd(
+    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+) -> None:
     """Write the mail-merge list (code, name, address) to FILE (.csv or .xlsx)."""
     with open_workspace(workspace) as ws:
-        rows = export_letters(ws, file)
-    console.print(f"Wrote {rows:,} letters to {file}.")
+        result = export_letters(ws, file, encoding=encoding)
+    for line in describe(result, what="letters"):
+        console.print(line, soft_wrap=True)
     hint("klero pool import signups.csv (when the sign-ups are in)", workspace=workspace)
 
 

@@ -115,7 +115,7 @@ def build_chain(base: Path, *, person: tuple[str, str] | None = None) -> dict[st
 
 
 def test_chain_stores_what_each_command_reports(chain: dict[str, Path]) -> None:
-    export = pd.read_csv(chain["base"] / "brieven.csv", sep=";", encoding="utf-8-sig", dtype=str)
+    export = pd.read_csv(chain["base"] / "brieven.csv", sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
     with Workspace.open(chain["root"]) as ws:
         counts = ws.store.table_counts()
         assert counts["letters"] == len(export) == 150

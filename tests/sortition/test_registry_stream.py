@@ -209,6 +209,7 @@ def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
     assert run(monkeypatch, "letters", "draw", "--count", "5", "--seed", "1", "-w", str(workspace.root)) == 0
     columns = [r["name"] for r in workspace.store.query("PRAGMA table_info(residents)")]
     # the draw: id, birth_date, address_key, wijk, buurt, gender, restricted; the letter: names and address
+    # (huisnummer, huisletter and toevoeging as the registry has them)
     assert sorted(columns) == sorted(
         [
             "id",
@@ -218,6 +219,8 @@ def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
             "address_key",
             "postcode",
             "house_number",
+            "house_letter",
+            "house_suffix",
             "wijk",
             "buurt",
             "restricted",
