@@ -134,7 +134,7 @@ def test_demo_poll_has_control_arm_reviewed_packet_groups_and_evaluation(demo: P
 
 @pytest.mark.slow
 def test_no_letter_loses_its_house_letter_or_toevoeging(demo: Path) -> None:
-    with (demo / "brieven.csv").open(encoding="cp1252", newline="") as fh:
+    with (demo / "workspace" / "brieven.csv").open(encoding="cp1252", newline="") as fh:
         letters = list(csv.DictReader(fh, delimiter=";"))
     with Workspace.open(demo / "workspace") as ws:
         keys = dict(ws.store.letters()[["code", "address_key"]].itertuples(index=False, name=None))

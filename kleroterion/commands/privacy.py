@@ -110,7 +110,7 @@ class PurgePlan:
 
     counts: dict[str, int]
     columns_file: bool
-    exports: list[tuple[str, str]]  # (file name, date) of mail-merge files written by `letters export`
+    exports: list[tuple[str, str]]  # (file name, date) of every list with personal data the workspace exported
 
     @property
     def empty(self) -> bool:
@@ -146,9 +146,15 @@ def purge_plan(ws: Workspace, *, today: date, reason: str | None) -> PurgePlan:
             )
     exports = [
         (str(r["parameters"].get("file", "")), str(r["recorded_at"])[:10])
-        for r in ws.store.audit_records("letters.export")
+        for action in PERSONAL_EXPORTS
+        for r in ws.store.audit_records(action)
     ]
     return PurgePlan(ws.store.personal_data_counts(), ws.store.columns_path.exists(), exports)
+
+
+#: Audit actions of the exports that hold names, addresses or contact details (``letters.export`` is how
+#: workspaces made before the shared export writer recorded the mail merge).
+PERSONAL_EXPORTS = ("letters.export", "export.letters", "export.panel", "export.groups", "export.control")
 
 
 def purge_action(ws: Workspace, *, today: date, reason: str | None) -> dict[str, Any]:
@@ -318,7 +324,7 @@ def purge_cmd(
         "the workspace files. `klero panel verify` and the reports still work."
     )
     for name, day in plan.exports:
-        console.print(f"  The mail-merge file {name} (exported {day}) holds names and addresses: delete every copy.")
+        console.print(f"  The exported list {name} (exported {day}) holds personal data: delete every copy.")
 
 
 person_app = typer.Typer(help="One person's data: erasure on request (AVG art. 17).", no_args_is_help=True)

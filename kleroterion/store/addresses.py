@@ -4,11 +4,15 @@ and the sign-up details (code, contact, answers) of panel members."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from kleroterion.deferred import deferred
 from kleroterion.store.core import StoreCore
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")  # `klero status` opens the store and needs no pandas
 
 #: Name and address columns of ``addresses``, as the residents table holds them.
 ADDRESS_FIELDS = (

@@ -23,6 +23,7 @@ def _named(table: str = "") -> str:
     return (
         f"({t}given_names IS NOT NULL OR {t}name_prefix IS NOT NULL OR {t}surname IS NOT NULL"
         f" OR {t}street IS NOT NULL OR {t}city IS NOT NULL OR {t}postcode != '' OR {t}house_number != ''"
+        f" OR {t}house_letter IS NOT NULL OR {t}house_suffix IS NOT NULL"
         f" OR {t}buurt IS NOT NULL OR {t}address_key NOT LIKE '{ADDRESS_PSEUDONYM}%')"
     )
 
@@ -103,8 +104,8 @@ class PrivacyStore(StoreCore):
         with self.transaction() as conn:
             conn.executemany(
                 "UPDATE residents SET given_names = NULL, name_prefix = NULL, surname = NULL, street = NULL,"
-                " city = NULL, postcode = '', house_number = '', buurt = NULL, restricted = 0, birth_date = ?,"
-                " address_key = ? WHERE id = (SELECT resident_id FROM letters WHERE code = ?)",
+                " city = NULL, postcode = '', house_number = '', house_letter = NULL, house_suffix = NULL,"
+                " buurt = NULL, restricted = 0, birth_date = ?, address_key = ? WHERE id = (SELECT resident_id FROM letters WHERE code = ?)",
                 [(p.birth_date, p.address_key, p.letter_code) for p in people],
             )
             conn.executemany(
