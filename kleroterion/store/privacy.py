@@ -105,7 +105,8 @@ class PrivacyStore(StoreCore):
             conn.executemany(
                 "UPDATE residents SET given_names = NULL, name_prefix = NULL, surname = NULL, street = NULL,"
                 " city = NULL, postcode = '', house_number = '', house_letter = NULL, house_suffix = NULL,"
-                " buurt = NULL, restricted = 0, birth_date = ?, address_key = ? WHERE id = (SELECT resident_id FROM letters WHERE code = ?)",
+                " buurt = NULL, restricted = 0, birth_date = ?, address_key = ?"
+                " WHERE id = (SELECT resident_id FROM letters WHERE code = ?)",
                 [(p.birth_date, p.address_key, p.letter_code) for p in people],
             )
             conn.executemany(
