@@ -83,6 +83,10 @@ class SignupModel:
 
 
 def _percentiles(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval over the replicates (axis 0); NaN without replicates (``bootstrap=0``)."""
+    if draws.shape[0] == 0:
+        empty = np.full(draws.shape[1:], np.nan)
+        return empty, empty
     alpha = (1 - CONFIDENCE) / 2
     return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0)
 

@@ -1,0 +1,192 @@
+"""End-to-end fairness of a draw: the sign-up model from the workspace's letters and pool (issue 19).
+
+The store's letters carry every invitee's exact letter probability ``p_i`` and registry features; the
+pool says who signed up and what they reported. ``sortition.propensity`` turns these into each pool
+member's probability of being in the pool, ``q_i = p_i·ŝ_i``, which the ``end-to-end`` algorithm
+equalises and every draw reports per group (``p_i·ŝ_i·π_i`` with bootstrap intervals).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kleroterion.errors import KleroError
+from kleroterion.workspace import Workspace
+from sortition.engine import END_TO_END, POOL_PROBABILITY
+from sortition.propensity import (
+    DEFAULT_BOOTSTRAP,
+    SignupModel,
+    end_to_end_by_group,
+    fit_signup_model,
+    signup_probabilities,
+    spread_ratio,
+)
+from sortition.registry import age_bands, ages_on
+
+#: Registry features every letter carries (from the BRP extract), used for the sign-up model.
+REGISTRY_FEATURES = ("age_band", "gender", "wijk")
+UNKNOWN = "(unknown)"
+
+
+def signup_frames(ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(invitees, pool members with their letter's probability and registry features, calibration shares).
+
+    Calibrated columns are the quota categories the registry does not hold (e.g. education), with the
+    quota table's population shares."""
+    letters = ws.store.letters()
+    if letters.empty:
+        raise KleroError(
+            "No letters in this workspace: end-to-end chances need the letters (`klero letters draw`).",
+            code="no_letters",
+        )
+    invitees = pd.DataFrame(
+        {
+            "code": letters["code"].astype(str),
+            "letter_probability": letters["inclusion_probability"].astype(float),
+            "age_band": age_bands(ages_on(letters["birth_date"], ws.reference_date)).astype(object),
+            "gender": letters["gender"].astype(object),
+            "wijk": letters["wijk"].astype(object),
+        }
+    )
+    for feature in REGISTRY_FEATURES:
+        invitees[feature] = invitees[feature].where(invitees[feature].notna(), UNKNOWN).astype(str)
+    unmatched = sorted(set(pool["letter_code"].astype(str)) - set(invitees["code"]))
+    if unmatched:
+        raise KleroError(
+            f"{len(unmatched)} pool member(s) have no letter in this workspace (e.g. code {unmatched[0]}).",
+            code="pool_without_letter",
+        )
+    shares: dict[str, dict[str, float]] = {}
+    if "population_share" in quotas.columns:
+        for category, rows in quotas.groupby(quotas["category"].astype(str), sort=False):
+            if category not in REGISTRY_FEATURES and category in pool.columns:
+                shares[str(category)] = {
+                    str(r.feature): float(r.population_share) for r in rows.itertuples(index=False)
+                }
+    reported = pool.set_index(pool["letter_code"].astype(str))
+    invitees["signed_up"] = invitees["code"].isin(reported.index)
+    for column in shares:
+        invitees[column] = invitees["code"].map(reported[column].astype(str))
+    members = invitees.set_index("code").loc[pool["letter_code"].astype(str)].reset_index(drop=True)
+    members.insert(0, "id", pool["id"].astype(str).to_numpy())
+    for column in pool.columns:
+        if column not in members.columns and column not in ("letter_code", "address_key"):
+            members[column] = pool[column].to_numpy()
+    return invitees, members, shares
+
+
+def fit_workspace_model(
+    ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame, *, rng: np.random.Generator, bootstrap: int
+) -> tuple[SignupModel, pd.DataFrame]:
+    """The sign-up model of this workspace and the pool members' frame (``signup_frames``)."""
+    invitees, members, shares = signup_frames(ws, pool, quotas)
+    features = [f for f in REGISTRY_FEATURES if invitees[f].nunique() > 1]
+    model = fit_signup_model(invitees, features=features, calibrate=shares, rng=rng, bootstrap=bootstrap)
+    return model, members
+
+
+def with_pool_probability(ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame) -> pd.DataFrame:
+    """``pool`` plus ``pool_probability`` = letter probability × estimated sign-up probability.
+
+    The point estimate does not depend on a random draw (the bootstrap is not needed here), so the
+    same letters and pool always give the same column."""
+    model, members = fit_workspace_model(ws, pool, quotas, rng=np.random.default_rng(0), bootstrap=0)
+    signup, _ = signup_probabilities(model, members)
+    q = members["letter_probability"].to_numpy() * signup
+    return pool.assign(**{POOL_PROBABILITY: q})
+
+
+def stored_pool_probability(pool: pd.DataFrame, stored: dict[str, float]) -> pd.DataFrame:
+    """``pool`` with the ``pool_probability`` a draw recorded (refused when a member has none)."""
+    missing = sorted(set(pool["id"].astype(str)) - set(stored))
+    if missing:
+        raise KleroError(
+            f"The draw recorded no pool probability for {len(missing)} pool member(s) (e.g. {missing[0]}).",
+            code="pool_probability_missing",
+        )
+    return pool.assign(**{POOL_PROBABILITY: pool["id"].astype(str).map(stored).astype(float)})
+
+
+def end_to_end_record(
+    ws: Workspace,
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    probabilities: pd.Series,
+    *,
+    rng: np.random.Generator,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+) -> dict[str, Any]:
+    """Each quota group's end-to-end chance of a seat, for the draw record (JSON-ready).
+
+    ``{"groups": [{category, feature, n, letter_probability, signup_probability, selection_probability,
+    end_to_end, ci_low, ci_high}], "ratio": {category: highest/lowest}, "notes": [...], "odds_ratios": [...]}``;
+    without letters (a one-stage process) ``{"unavailable": reason}``."""
+    try:
+        model, members = fit_workspace_model(ws, pool, quotas, rng=rng, bootstrap=bootstrap)
+    except KleroError as exc:  # the draw stands; the report names why its chances are missing
+        return {"unavailable": exc.message}
+    signup, draws = signup_probabilities(model, members)
+    pi = members["id"].map(probabilities).fillna(0.0).to_numpy(dtype=float)
+    categories = [str(c) for c in dict.fromkeys(quotas["category"].astype(str)) if c in members.columns]
+    table = end_to_end_by_group(
+        members,
+        groups=categories,
+        letter_probability=members["letter_probability"].to_numpy(dtype=float),
+        signup=signup,
+        signup_replicates=draws,
+        selection_probability=pi,
+    )
+    ratios = {c: spread_ratio(table, category=c) for c in categories}
+    return {
+        "groups": [_json_row(r) for r in table.to_dict("records")],
+        "ratio": {c: (None if math.isinf(v) else v) for c, v in ratios.items()},
+        "notes": list(model.notes),
+        "bootstrap": bootstrap,
+        "n_invited": model.n_invited,
+        "n_signups": model.n_signups,
+        "odds_ratios": [_json_row(r) for r in model.odds_ratios().to_dict("records")],
+    }
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, float | np.floating):
+            out[str(key)] = None if math.isnan(float(value)) else float(value)
+        elif isinstance(value, np.integer):
+            out[str(key)] = int(value)
+        else:
+            out[str(key)] = value
+    return out
+
+
+def pool_for_algorithm(
+    ws: Workspace,
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    algorithm: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, dict[str, float] | None]:
+    """The pool as ``algorithm`` needs it, and the pool probabilities to record (``None``: not used).
+
+    ``end-to-end`` reads ``pool_probability``: the one a draw recorded in ``parameters`` (replay), else
+    estimated now from the letters and sign-ups."""
+    if algorithm != END_TO_END:
+        return pool, None
+    stored = (parameters or {}).get("pool_probabilities")
+    if stored is not None:
+        pool = stored_pool_probability(pool, {str(k): float(v) for k, v in stored.items()})
+    else:
+        pool = with_pool_probability(ws, pool, quotas)
+    q = dict(zip(pool["id"].astype(str), pool[POOL_PROBABILITY].astype(float), strict=True))
+    return pool, q
+
+
+def bootstrap_generator(seed: int) -> np.random.Generator:
+    """The sign-up model's bootstrap generator for a draw: its own stream of the draw's seed."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(19,))))
