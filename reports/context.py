@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         PeakRow,
         ResponseRow,
     )
+    from reports.selection import EndToEndSummary
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class CouncilReportContext:
     category_labels: dict[str, str] = field(default_factory=dict)
     #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Each group's chance of a seat from letter to panel (``reports.selection.end_to_end_summary``).
+    end_to_end: EndToEndSummary | None = None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from reports.render import FORMATS, LANGS, formatters, load_strings, render_repo
 from reports.selection import (
     ReplacementRow,
     SelectionReportContext,
+    end_to_end_summary,
     input_files,
     probability_rows,
     quota_rows,
@@ -178,6 +179,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         category_labels={c.name: c.label(lang) for c in own},
         value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
         item_texts=texts,
+        end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
 
@@ -229,6 +231,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
             number=draw["parameters"].get("number"),
         ),
         suppression_threshold=threshold,
+        end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
     )
 
 

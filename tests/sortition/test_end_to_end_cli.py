@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +13,7 @@ import pytest
 from kleroterion.commands.fairness import end_to_end_record, pool_for_algorithm
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
+from reports.selection import end_to_end_summary
 from sortition.engine import END_TO_END
 from tests.conftest import make_pool, make_quotas
 from tests.conftest import run_cli as run
@@ -67,3 +72,42 @@ def test_without_letters_end_to_end_is_refused_and_reports_say_why(workspace: Wo
         "unavailable": "No letters in this workspace: end-to-end chances need the letters (`klero letters draw`)."
     }
     assert pool_for_algorithm(workspace, pool, quotas, "leximin") == (pool, None)
+
+
+def test_selection_report_shows_each_groups_end_to_end_chance(pooled: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    from kleroterion.commands import panel as panel_cmds
+    from kleroterion.commands import reports as report
+
+    panel_cmds.select_panel_action(pooled, algorithm="leximin", seed=3)
+    record = pooled.store.latest_panel_draw()["result"]["end_to_end"]
+    html = report.write_report(pooled, kind="selection", lang="en", fmt="html", out=tmp_path / "s.html").read_text()
+    table = html[html.index('<table id="end-to-end-table">') :]
+    table = table[: table.index("</table>")]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", table, re.S)]
+    by_group = {(g["category"], g["feature"]): g for g in record["groups"]}
+    for (category, feature), group in by_group.items():
+        i = cells.index(feature, cells.index(category))
+        assert cells[i + 1] == str(group["n"])
+        assert cells[i + 5] == f"{group['end_to_end'] * 10000:,.2f}"
+    assert "Chance of a seat from letter to panel" in html
+    nl = report.write_report(pooled, kind="selection", lang="nl", fmt="html", out=tmp_path / "s.nl.html").read_text()
+    assert "Kans op een plaats, van brief tot panel" in nl
+
+
+def test_small_groups_are_suppressed_with_a_complementary_cell() -> None:
+    group = {"letter_probability": 0.1, "signup_probability": 0.2, "selection_probability": 0.3}
+    record = {
+        "groups": [
+            {"category": "age", "feature": f, "n": n, **group, "end_to_end": 0.006, "ci_low": 0.005, "ci_high": 0.007}
+            for f, n in (("young", 3), ("mid", 10), ("old", 12))
+        ],
+        "ratio": {"age": 1.0},
+        "notes": ["wijk: WK09 pooled"],
+    }
+    summary = end_to_end_summary(record, threshold=5)
+    assert summary is not None
+    assert [r.n for r in summary.rows] == [-1, -1, 12]  # 3 hidden, and 10 so the total cannot give it back
+    assert math.isnan(summary.rows[0].end_to_end) and summary.rows[2].end_to_end == 0.006
+    assert summary.notes == ["wijk: WK09 pooled"]
+    assert end_to_end_summary(None, threshold=5) is None
+    assert end_to_end_summary({"unavailable": "no letters"}, threshold=5).unavailable == "no letters"  # type: ignore[union-attr]
