@@ -7,9 +7,9 @@ probability of having joined from their features) has two parts:
 
 1. A ridge-penalised logistic regression of "signed up" on the registry features, fitted on *all*
    invitees: ``logit s(x) = β₀ + β'x``, maximising ``ℓ(β) - (λ/2)·Σ_{j≥1} β_j²`` by Newton's method
-   (the intercept is not penalised). Levels of a feature with fewer than ``min_invited`` invitees or
-   ``min_signups`` sign-ups are pooled into one level ``POOLED`` (named in ``SignupModel.pooled``)
-   rather than fitted on a handful of people.
+   (the intercept is not penalised; one λ per feature, by 5-fold cross-validation unless given). Levels of a feature
+   with fewer than ``min_invited`` invitees or ``min_signups`` sign-ups are pooled into one level
+   ``POOLED`` (named in ``SignupModel.pooled``) rather than fitted on a handful of people.
 2. A calibration for features only the sign-ups report: with ``a_e`` the share of level ``e`` among the
    sign-ups and ``P_e`` its population share (CBS), the factor is ``c_e = a_e / P_e``, and
    ``s(x, e) = s(x)·c_e``. This is Bayes' rule ``P(S|x,e) = P(S|x)·P(e|S,x)/P(e|x)`` under the
@@ -19,7 +19,7 @@ probability of having joined from their features) has two parts:
    age go together, part of the education effect is already in the age coefficients.
 
 Uncertainty: a nonparametric bootstrap over invitees (each replicate refits the regression and the
-calibration factors on a resample, the pooling fixed), with percentile intervals.
+calibration factors on a resample, the pooling and the penalty fixed), with percentile intervals.
 
 End-to-end: resident ``i``'s chance of a seat is ``P_i = p_i · s_i · π_i`` (letter to the address, sign-up
 given a letter and the features, seat given the pool; DOMAIN.md §2 "Self-selection").
@@ -38,7 +38,9 @@ from kleroterion.errors import KleroError
 POOLED = "(pooled)"
 MIN_INVITED = 30
 MIN_SIGNUPS = 3
-DEFAULT_PENALTY = 1.0
+#: Ridge penalties tried by cross-validation when none is given (``choose_penalty``).
+PENALTY_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+CV_FOLDS = 5
 DEFAULT_BOOTSTRAP = 200
 CONFIDENCE = 0.95
 
@@ -62,7 +64,7 @@ class SignupModel:
     replicates: np.ndarray
     calibration: pd.DataFrame
     calibration_replicates: dict[str, np.ndarray]
-    penalty: float
+    penalty: dict[str, float]
     n_invited: int
     n_signups: int
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -146,27 +148,72 @@ def _design(
     return np.column_stack(columns)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, penalty: float, max_iter: int = 100) -> np.ndarray:
-    """Ridge logistic regression: maximise ``Σ[y log μ + (1-y) log(1-μ)] - (λ/2)·Σ_{j≥1} β_j²`` by Newton.
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, penalty: float | np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """Ridge logistic regression: maximise ``Σ[y log μ + (1-y) log(1-μ)] - ½·Σ_{j≥1} λ_j β_j²`` by Newton.
 
-    Gradient ``Xᵀ(y-μ) - λDβ``, Hessian ``-(XᵀWX + λD)`` with ``W = diag(μ(1-μ))`` and ``D`` the identity
-    without the intercept. With ``λ = 0`` this is the maximum-likelihood fit (statsmodels ``Logit``).
+    Gradient ``Xᵀ(y-μ) - Dβ``, Hessian ``-(XᵀWX + D)`` with ``W = diag(μ(1-μ))`` and ``D = diag(λ)``,
+    ``λ_0 = 0`` (the intercept is not penalised); ``penalty`` is one λ for every slope or one per column.
+    With ``λ = 0`` this is the maximum-likelihood fit (statsmodels ``Logit``).
     """
     p = x.shape[1]
-    d = np.eye(p)
+    d = np.diag(np.broadcast_to(np.asarray(penalty, dtype=float), (p,)).copy())
     d[0, 0] = 0.0
     beta = np.zeros(p)
     mean = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
     beta[0] = np.log(mean / (1 - mean))
     for _ in range(max_iter):
         mu = 1 / (1 + np.exp(-(x @ beta)))
-        gradient = x.T @ (y - mu) - penalty * (d @ beta)
-        hessian = (x * (mu * (1 - mu))[:, None]).T @ x + penalty * d + 1e-10 * np.eye(p)
+        gradient = x.T @ (y - mu) - d @ beta
+        hessian = (x * (mu * (1 - mu))[:, None]).T @ x + d + 1e-10 * np.eye(p)
         step = np.linalg.solve(hessian, gradient)
         beta = beta + step
         if np.abs(step).max() < 1e-10:
             return beta
     raise KleroError("The sign-up model did not converge.", code="no_convergence")
+
+
+def cv_deviance(x: np.ndarray, y: np.ndarray, penalty: float | np.ndarray) -> float:
+    """Held-out deviance ``-2 Σ [y log μ + (1-y) log(1-μ)]`` summed over ``CV_FOLDS`` folds.
+
+    Fold ``j`` holds rows ``j, j + K, j + 2K, ...``: deterministic (no random draw), so the same invitees
+    always give the same model; the store lists letters by their random invitation code, so this
+    interleaving is in effect a random split. Each training fit scales λ by its share of the rows."""
+    folds = np.arange(len(y)) % CV_FOLDS
+    loss = 0.0
+    for fold in range(CV_FOLDS):
+        train, test = folds != fold, folds == fold
+        beta = fit_logistic(x[train], y[train], penalty=np.asarray(penalty) * train.mean())
+        mu = np.clip(1 / (1 + np.exp(-(x[test] @ beta))), 1e-12, 1 - 1e-12)
+        loss -= 2 * float(np.sum(y[test] * np.log(mu) + (1 - y[test]) * np.log(1 - mu)))
+    return loss
+
+
+def choose_penalty(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = PENALTY_GRID) -> float:
+    """The one ridge penalty of ``grid`` with the smallest cross-validated deviance (``cv_deviance``)."""
+    return float(grid[int(np.argmin([cv_deviance(x, y, penalty) for penalty in grid]))])
+
+
+def choose_penalties(
+    x: np.ndarray, y: np.ndarray, blocks: Sequence[Sequence[int]], grid: Sequence[float] = PENALTY_GRID
+) -> np.ndarray:
+    """One ridge penalty per block of columns (a feature's dummies), by cross-validation (``cv_deviance``).
+
+    Coordinate search: starting from λ = 1 everywhere, each block in turn takes the grid value with the
+    smallest deviance given the others; two sweeps. A feature without signal (twelve wijken that do not
+    differ) is shrunk hard without dragging a strong one (age) along, as one shared λ would.
+    Returns the per-column penalty vector (0 for the intercept)."""
+    lam = np.ones(x.shape[1])
+    lam[0] = 0.0
+    for _ in range(2):
+        for block in blocks:
+            columns = list(block)
+            losses = []
+            for value in grid:
+                trial = lam.copy()
+                trial[columns] = value
+                losses.append(cv_deviance(x, y, trial))
+            lam[columns] = grid[int(np.argmin(losses))]
+    return lam
 
 
 def _calibration_factors(
@@ -186,7 +233,7 @@ def fit_signup_model(
     rng: np.random.Generator,
     signed_up: str = "signed_up",
     calibrate: Mapping[str, Mapping[str, float]] | None = None,
-    penalty: float = DEFAULT_PENALTY,
+    penalty: float | None = None,
     bootstrap: int = DEFAULT_BOOTSTRAP,
     min_invited: int = MIN_INVITED,
     min_signups: int = MIN_SIGNUPS,
@@ -196,7 +243,8 @@ def fit_signup_model(
     ``invitees``: the registry ``features``, ``signed_up`` (bool) and, for each ``calibrate`` column
     (e.g. ``education``), the level the sign-ups reported (missing for the others). ``calibrate`` maps
     that column to its population shares (CBS), which must cover every reported level and sum to 1.
-    ``rng`` drives the bootstrap resamples only.
+    ``rng`` drives the bootstrap resamples only. ``penalty`` ``None``: one per feature, chosen by
+    ``choose_penalties``; a number: that λ for every slope.
     """
     calibrate = dict(calibrate or {})
     _check(invitees, features, signed_up, calibrate)
@@ -204,7 +252,17 @@ def fit_signup_model(
     levels, pooled = _pool_levels(invitees, features, signed, min_invited=min_invited, min_signups=min_signups)
     x = _design(invitees, levels, pooled)
     y = signed.astype(float)
-    beta = fit_logistic(x, y, penalty=penalty)
+    blocks, start = [], 1
+    for names_ in levels.values():
+        blocks.append(list(range(start, start + len(names_) - 1)))
+        start += len(names_) - 1
+    if penalty is None:
+        lam = choose_penalties(x, y, [b for b in blocks if b])
+    else:
+        lam = np.full(x.shape[1], float(penalty))
+        lam[0] = 0.0
+    penalties = {f: (float(lam[b[0]]) if b else 0.0) for f, b in zip(levels, blocks, strict=True)}
+    beta = fit_logistic(x, y, penalty=lam)
     names = ["intercept", *(f"{f}={level}" for f, names_ in levels.items() for level in names_[1:])]
     orders = {
         column: _calibration_levels(invitees.loc[signed, column], shares, column)
@@ -216,7 +274,7 @@ def fit_signup_model(
     n = len(invitees)
     for b in range(bootstrap):
         rows = rng.integers(0, n, size=n)
-        replicates[b] = fit_logistic(x[rows], y[rows], penalty=penalty)
+        replicates[b] = fit_logistic(x[rows], y[rows], penalty=lam)
         sample = invitees.iloc[rows]
         chosen = sample[signed[rows]]
         for column in calibrate:
@@ -243,6 +301,8 @@ def fit_signup_model(
         f"{min_signups} sign-ups each)"
         for feature, values in pooled.items()
     ]
+    how = f"chosen by {CV_FOLDS}-fold cross-validation" if penalty is None else "given"
+    notes.append("ridge penalty " + ", ".join(f"{f} {v:g}" for f, v in penalties.items()) + f" ({how})")
     notes += [
         f"{column}: calibrated to population shares, assuming it is independent of "
         f"{', '.join(features)} in the population"
@@ -268,7 +328,7 @@ def fit_signup_model(
             ],
         ),
         calibration_replicates=factor_draws,
-        penalty=penalty,
+        penalty=penalties,
         n_invited=n,
         n_signups=int(signed.sum()),
         notes=tuple(notes),

@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 from kleroterion.errors import KleroError
 from sortition.propensity import (
     POOLED,
+    choose_penalty,
     end_to_end_by_group,
     fit_logistic,
     fit_signup_model,
@@ -192,3 +193,15 @@ def test_estimated_end_to_end_chances_cover_the_true_ones() -> None:
     assert inside.all(), pd.concat([estimated, true["end_to_end"].rename("true")], axis=1)
     # the young and the lower-educated: a fraction of the chance of the others
     assert spread_ratio(true, category="education") == pytest.approx(1.6 / 0.5, rel=0.15)
+
+
+def test_cross_validation_shrinks_noise_and_keeps_a_strong_effect() -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    wijk = rng.integers(0, 12, n)  # twelve wijken, no effect on signing up
+    young = rng.integers(0, 2, n)  # the young sign up a fifth as often (odds ratio about 0.18)
+    y = (rng.random(n) < np.where(young == 1, 0.02, 0.10)).astype(float)
+    noise = np.column_stack([np.ones(n), *[(wijk == w).astype(float) for w in range(1, 12)]])
+    strong = np.column_stack([np.ones(n), young.astype(float)])
+    assert choose_penalty(noise, y) >= 10.0
+    assert choose_penalty(strong, y) <= 3.0
