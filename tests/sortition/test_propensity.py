@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 from kleroterion.errors import KleroError
 from sortition.propensity import (
     POOLED,
+    choose_penalties,
     choose_penalty,
     end_to_end_by_group,
     fit_logistic,
@@ -205,3 +206,16 @@ def test_cross_validation_shrinks_noise_and_keeps_a_strong_effect() -> None:
     strong = np.column_stack([np.ones(n), young.astype(float)])
     assert choose_penalty(noise, y) >= 10.0
     assert choose_penalty(strong, y) <= 3.0
+
+
+def test_per_feature_penalties_shrink_the_noise_but_not_the_signal_in_one_model() -> None:
+    rng = np.random.default_rng(9)
+    n = 3000
+    wijk = rng.integers(0, 12, n)
+    young = rng.integers(0, 2, n)
+    y = (rng.random(n) < np.where(young == 1, 0.02, 0.10)).astype(float)
+    x = np.column_stack([np.ones(n), young, *[(wijk == w).astype(float) for w in range(1, 12)]])
+    lam = choose_penalties(x, y, [[1], list(range(2, 13))])
+    assert lam[0] == 0.0
+    assert lam[1] <= 3.0 < 10.0 <= lam[2]
+    assert np.all(lam[2:] == lam[2])
