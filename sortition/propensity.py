@@ -350,14 +350,20 @@ def _calibration_levels(reported: pd.Series, shares: Mapping[str, float], column
     return tuple(str(k) for k in shares)
 
 
-def signup_probabilities(model: SignupModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def signup_probabilities(
+    model: SignupModel, frame: pd.DataFrame, *, calibrated: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's sign-up probability given a letter, and its bootstrap replicates (replicate x row).
 
-    ``frame`` has the model's registry features and its calibrated columns. Probabilities are capped
-    at 1 (a cell whose factors multiply past 1 would otherwise exceed it)."""
+    ``frame`` has the model's registry features and (``calibrated``) its calibrated columns; with
+    ``calibrated=False`` the registry part ``s(x)`` alone, averaged over the calibrated features (for
+    invitees who did not report them). Probabilities are capped at 1 (a cell whose factors multiply
+    past 1 would otherwise exceed it)."""
     x = _design(frame, model.levels, model.pooled)
     point = 1 / (1 + np.exp(-(x @ model.coefficients.to_numpy())))
     draws = 1 / (1 + np.exp(-(model.replicates @ x.T)))
+    if not calibrated:
+        return point, draws
     for column, draws_c in model.calibration_replicates.items():
         rows = model.calibration[model.calibration["feature"] == column]
         order = rows["level"].tolist()

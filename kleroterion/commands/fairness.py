@@ -190,3 +190,66 @@ def pool_for_algorithm(
 def bootstrap_generator(seed: int) -> np.random.Generator:
     """The sign-up model's bootstrap generator for a draw: its own stream of the draw's seed."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(19,))))
+
+
+def topup_strata(ws: Workspace, *, min_age: int = 16) -> tuple[str, pd.DataFrame]:
+    """The first letter draw's stratum column and, per stratum, what ``sortition.topup.plan_topup`` needs.
+
+    ``population``: eligible residents; ``available``: eligible addresses without a letter (an address
+    counts in the stratum of its first eligible resident, as in the draw); ``signups``: pool members;
+    ``rate``: the sign-up model's mean registry prediction over the stratum's invitees."""
+    from kleroterion.commands.sortition import _strata, eligible_mask
+
+    draws = ws.store.audit_records("letters.draw")
+    if not draws:
+        raise KleroError(
+            "No letters yet: a top-up follows a first letter draw (`klero letters draw`).", code="no_letters"
+        )
+    stratify_by = draws[0]["parameters"].get("stratify_by")
+    if not stratify_by:
+        raise KleroError(
+            "The first letters were not stratified, so there are no strata to aim a top-up at; "
+            "use --stratify-by (e.g. wijk) for the first draw.",
+            code="no_strata",
+        )
+    pool = ws.store.pool()
+    if pool.empty:
+        raise KleroError("No sign-ups yet: import them first (`klero pool import FILE`).", code="no_pool")
+    try:
+        _, _, quotas = ws.store.quotas()
+    except KleroError:
+        quotas = pd.DataFrame(columns=["category", "feature", "min", "max"])
+    model, _ = fit_workspace_model(ws, pool, quotas, rng=np.random.default_rng(0), bootstrap=0)
+    invitees, _, _ = signup_frames(ws, pool, quotas)
+    letters = ws.store.letters().set_index("code")
+    invitees["stratum"] = invitees["code"].map(letters["stratum"]).astype(str)
+    invitees["rate"], _ = signup_probabilities(model, invitees, calibrated=False)
+    columns = ws.store.resident_columns()
+    mask, _ = eligible_mask(ws, columns, min_age=min_age)
+    stratum, labels = _strata(columns, stratify_by)
+    code = np.where(stratum < 0, len(labels) - 1, stratum)
+    population = np.bincount(code[mask], minlength=len(labels))
+    keep = mask & ~columns.address_mask(ws.store.letter_addresses()["address_key"])[columns.address]
+    left = columns.address[keep]
+    firsts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else np.zeros(0, np.int64)
+    available = np.bincount(code[keep][firsts], minlength=len(labels))
+    signups = pool["letter_code"].map(letters["stratum"]).astype(str).value_counts()
+    rates = invitees.groupby("stratum")["rate"].mean()
+    frame = pd.DataFrame(
+        {
+            "stratum": labels,
+            "population": population,
+            "signups": [int(signups.get(label, 0)) for label in labels],
+            "rate": [float(rates.get(label, np.nan)) for label in labels],
+            "available": available,
+        }
+    )
+    frame = frame[frame["population"] > 0].reset_index(drop=True)
+    unknown = frame.loc[frame["rate"].isna(), "stratum"].tolist()
+    if unknown:
+        raise KleroError(
+            f"No letters went to stratum {unknown[0]!r} yet, so its sign-up rate is unknown; "
+            "a top-up needs a first wave in every stratum.",
+            code="no_rate",
+        )
+    return str(stratify_by), frame
