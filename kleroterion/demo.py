@@ -277,6 +277,12 @@ def run_demo(out: Path) -> DemoResult:
             f"Panel: {len(s['panel'])} selected + {len(s['alternates'])} ordered alternates (leximin); selection "
             f"probability min {f['min_probability']:.3f}, max {f['max_probability']:.3f}, Gini {f['gini']:.3f}"
         )
+        if "ratio" in s["end_to_end"]:
+            ratios = ", ".join(f"{c} {r:.1f}" for c, r in s["end_to_end"]["ratio"].items() if r is not None)
+            _step(
+                f"End-to-end chance of a seat (letter × sign-up × seat), highest group over lowest: {ratios}; "
+                "`klero panel select --algorithm end-to-end` evens these out"
+            )
         _run_poll(ws, out, traits, rng)
         demo_recommendations = (
             (
