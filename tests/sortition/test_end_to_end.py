@@ -133,3 +133,62 @@ def test_end_to_end_evens_out_what_leximin_leaves_unequal() -> None:
     leximin, end_to_end = group_ratio("leximin"), group_ratio(END_TO_END)
     assert leximin > 2.5  # the young sign up a quarter as often as the old
     assert end_to_end < leximin / 2
+
+
+def brute_force_weighted_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, q: np.ndarray) -> np.ndarray:
+    """Sorted leximin profile of ``q_i·π_i`` over *every* feasible panel, by scipy ``linprog`` only.
+
+    Enumerates all panels, then level by level ``max z`` s.t. ``q_i·π_i ≥ z`` (unfixed), ``q_i·π_i ≥ f_i``
+    (fixed), ``Σλ = 1``; person i is fixed at z* when ``max q_i·π_i`` with every unfixed person held at
+    ``≥ z*`` does not exceed z* (the textbook leximin: no duals, no types, no column generation)."""
+    from itertools import combinations
+
+    from scipy.optimize import linprog
+
+    ids = pool["id"].tolist()
+    by_id = pool.set_index("id")
+    panels = []
+    for panel in combinations(ids, size):
+        members = by_id.loc[list(panel)]
+        if members["address_key"].duplicated().any():
+            continue
+        if all(r.min <= int((members[r.category] == r.feature).sum()) <= r.max for r in quotas.itertuples(index=False)):
+            panels.append(panel)
+    value = np.array([[q[k] * (person in panel) for panel in panels] for k, person in enumerate(ids)])  # q_i·1[i∈P]
+    n_panels = value.shape[1]
+    fixed = np.where(value.any(axis=1), np.nan, 0.0)
+    equal, bounds = [np.r_[np.ones(n_panels), 0.0]], [(0, None)] * n_panels + [(None, None)]
+    while np.isnan(fixed).any():
+        unfixed = np.flatnonzero(np.isnan(fixed))
+        held = [np.r_[-value[i], 0.0] for i in np.flatnonzero(~np.isnan(fixed))]
+        held_rhs = [-fixed[i] + 1e-10 for i in np.flatnonzero(~np.isnan(fixed))]
+        rows = [np.r_[-value[i], 1.0] for i in unfixed] + held
+        level = linprog(
+            np.r_[np.zeros(n_panels), -1.0],
+            A_ub=rows,
+            b_ub=[0.0] * len(unfixed) + held_rhs,
+            A_eq=equal,
+            b_eq=[1.0],
+            bounds=bounds,
+        )
+        z = -level.fun
+        floors = [np.r_[-value[j], 0.0] for j in unfixed] + held
+        floor_rhs = [-z + 1e-10] * len(unfixed) + held_rhs
+        for i in unfixed:
+            best = linprog(np.r_[-value[i], 0.0], A_ub=floors, b_ub=floor_rhs, A_eq=equal, b_eq=[1.0], bounds=bounds)
+            if -best.fun <= z + 1e-7:
+                fixed[i] = z
+    return np.sort(fixed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_end_to_end_profile_equals_brute_force(seed: int) -> None:
+    from tests.sortition.test_engine import small_random_pool
+
+    pool, quotas = small_random_pool(seed)
+    q = np.random.default_rng(100 + seed).choice([0.02, 0.05, 0.1], size=len(pool))
+    pool = pool.assign(pool_probability=q)
+    panels, weights = find_distribution(pool, quotas, size=4, algorithm=END_TO_END, rng=np.random.default_rng(0))
+    pi = check_distribution(pool, quotas, 4, "address_key", panels, weights)
+    ours = np.sort(pi.to_numpy() * q)
+    assert ours == pytest.approx(brute_force_weighted_leximin(pool, quotas, 4, q), abs=1e-7)
