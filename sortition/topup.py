@@ -61,3 +61,31 @@ def plan_topup(strata: pd.DataFrame, *, count: int) -> pd.DataFrame:
         expected_signups=expected,
         expected_share=expected / expected.sum(),
     )
+
+
+def combined_letter_probability(letters: pd.DataFrame, addresses: pd.Series) -> pd.Series:
+    """Each invitee's chance of a letter in *any* wave, from the per-wave probabilities the draws stored.
+
+    ``letters``: ``draw_id`` (waves in increasing order), ``stratum``, ``inclusion_probability``
+    (``p_i = (L_wh/A_wh)/E_a`` of the wave that sent it); ``addresses``: eligible addresses per stratum
+    before the first wave (``A_h``). Wave ``w`` draws ``L_wh`` of the ``A_wh = A_h − Σ_{w'<w} L_w'h``
+    addresses still without a letter, uniformly, so an address's chance over the waves is
+    ``L_1h/A_h + (1 − L_1h/A_h)·L_2h/A_2h + … = Σ_w L_wh / A_h``, and the invitee's is that times
+    ``1/E_a``: ``p_i · (Σ_w L_wh/A_h) / (L_wh/A_wh)``. The allocation of a later wave is taken as fixed
+    (it was planned from the first wave's sign-ups, not from which addresses were drawn).
+    """
+    counts = letters.groupby(["stratum", "draw_id"]).size().rename("letters").reset_index()
+    counts = counts.sort_values(["stratum", "draw_id"], kind="stable")
+    counts["before"] = counts.groupby("stratum")["letters"].cumsum() - counts["letters"]
+    missing = sorted(set(counts["stratum"]) - set(addresses.index))
+    if missing:
+        raise KleroError(f"No address count for stratum {missing[0]!r}.", code="bad_strata")
+    counts["available"] = counts["stratum"].map(addresses).astype(float) - counts["before"]
+    counts["total"] = counts["stratum"].map(counts.groupby("stratum")["letters"].sum())
+    counts["factor"] = (counts["total"] / counts["stratum"].map(addresses).astype(float)) / (
+        counts["letters"] / counts["available"]
+    )
+    factor = letters.merge(counts[["stratum", "draw_id", "factor"]], on=["stratum", "draw_id"], how="left")["factor"]
+    return pd.Series(
+        letters["inclusion_probability"].to_numpy(dtype=float) * factor.to_numpy(dtype=float), index=letters.index
+    )

@@ -32,7 +32,9 @@ REGISTRY_FEATURES = ("age_band", "gender", "wijk")
 UNKNOWN = "(unknown)"
 
 
-def signup_frames(ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def signup_frames(
+    ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, float]]]:
     """(invitees, pool members with their letter's probability and registry features, calibration shares).
 
     Calibrated columns are the quota categories the registry does not hold (e.g. education), with the
@@ -43,6 +45,8 @@ def signup_frames(ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame) -> tu
             "No letters in this workspace: end-to-end chances need the letters (`klero letters draw`).",
             code="no_letters",
         )
+    if letters["draw_id"].nunique() > 1:  # a top-up: the chance of a letter in any wave
+        letters = letters.assign(inclusion_probability=_over_the_waves(ws, letters))
     invitees = pd.DataFrame(
         {
             "code": letters["code"].astype(str),
@@ -77,6 +81,45 @@ def signup_frames(ws: Workspace, pool: pd.DataFrame, quotas: pd.DataFrame) -> tu
         if column not in members.columns and column not in ("letter_code", "address_key"):
             members[column] = pool[column].to_numpy()
     return invitees, members, shares
+
+
+def _over_the_waves(ws: Workspace, letters: pd.DataFrame) -> pd.Series:
+    """``sortition.topup.combined_letter_probability`` for this workspace's letter waves."""
+    from sortition.topup import combined_letter_probability
+
+    draws = [record["parameters"] for record in ws.store.audit_records("letters.draw")]
+    plans = {(d.get("stratify_by"), int(d.get("min_age", 16))) for d in draws}
+    if len(plans) > 1:
+        raise KleroError(
+            "The letter waves were stratified differently (or for other ages), so a resident's chance of a "
+            "letter over the waves is not known; draw later waves with --topup.",
+            code="mixed_waves",
+        )
+    stratify_by, min_age = plans.pop()
+    labels, _, addresses = _address_counts(ws, stratify_by, min_age=min_age, exclude_lettered=False)
+    return combined_letter_probability(letters, pd.Series(addresses, index=labels))
+
+
+def _address_counts(
+    ws: Workspace, stratify_by: str | None, *, min_age: int, exclude_lettered: bool
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Stratum labels, eligible residents and eligible addresses per stratum (an address counts in the
+    stratum of its first eligible resident, as in the letter draw); optionally only addresses without a
+    letter yet."""
+    from kleroterion.commands.sortition import _strata, eligible_mask
+
+    columns = ws.store.resident_columns()
+    mask, _ = eligible_mask(ws, columns, min_age=min_age)
+    stratum, labels = _strata(columns, stratify_by)
+    code = np.where(stratum < 0, len(labels) - 1, stratum)
+    population = np.bincount(code[mask], minlength=len(labels))
+    keep = mask
+    if exclude_lettered:
+        keep = mask & ~columns.address_mask(ws.store.letter_addresses()["address_key"])[columns.address]
+    left = columns.address[keep]
+    firsts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else np.zeros(0, np.int64)
+    addresses = np.bincount(code[keep][firsts], minlength=len(labels))
+    return list(labels), population, addresses
 
 
 def fit_workspace_model(
@@ -198,8 +241,6 @@ def topup_strata(ws: Workspace, *, min_age: int = 16) -> tuple[str, pd.DataFrame
     ``population``: eligible residents; ``available``: eligible addresses without a letter (an address
     counts in the stratum of its first eligible resident, as in the draw); ``signups``: pool members;
     ``rate``: the sign-up model's mean registry prediction over the stratum's invitees."""
-    from kleroterion.commands.sortition import _strata, eligible_mask
-
     draws = ws.store.audit_records("letters.draw")
     if not draws:
         raise KleroError(
@@ -224,15 +265,7 @@ def topup_strata(ws: Workspace, *, min_age: int = 16) -> tuple[str, pd.DataFrame
     letters = ws.store.letters().set_index("code")
     invitees["stratum"] = invitees["code"].map(letters["stratum"]).astype(str)
     invitees["rate"], _ = signup_probabilities(model, invitees, calibrated=False)
-    columns = ws.store.resident_columns()
-    mask, _ = eligible_mask(ws, columns, min_age=min_age)
-    stratum, labels = _strata(columns, stratify_by)
-    code = np.where(stratum < 0, len(labels) - 1, stratum)
-    population = np.bincount(code[mask], minlength=len(labels))
-    keep = mask & ~columns.address_mask(ws.store.letter_addresses()["address_key"])[columns.address]
-    left = columns.address[keep]
-    firsts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]]) if len(left) else np.zeros(0, np.int64)
-    available = np.bincount(code[keep][firsts], minlength=len(labels))
+    labels, population, available = _address_counts(ws, stratify_by, min_age=min_age, exclude_lettered=True)
     signups = pool["letter_code"].map(letters["stratum"]).astype(str).value_counts()
     rates = invitees.groupby("stratum")["rate"].mean()
     frame = pd.DataFrame(

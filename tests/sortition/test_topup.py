@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kleroterion.commands.fairness import signup_frames
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
-from sortition.topup import plan_topup
+from sortition.topup import combined_letter_probability, plan_topup
 from tests.conftest import lottery_workspace, run_cli
 from tests.kleroterion.test_pool_import import dutch_sheet
 
@@ -88,6 +89,18 @@ def test_topup_letters_go_where_sign_ups_are_missing(
     assert len(new) == 40 and not new["address_key"].isin(letters["address_key"]).any()
     assert new["stratum"].value_counts().to_dict() == planned
     assert planned.get("WK189403", 0) > planned.get("WK189401", 0)
+    # end-to-end chances now use the chance of a letter in either wave: for a first-wave letter
+    # (Σ_w L_wh / A_h) / (L_1h / A_h) = (L_1h + L_2h) / L_1h times what its wave stored
+    with Workspace.open(root) as ws:
+        pool = ws.store.pool()
+        invitees, _, _ = signup_frames(ws, pool, pd.DataFrame(columns=["category", "feature", "min", "max"]))
+    stored = after.set_index("code")
+    for stratum in ("WK189401", "WK189403"):
+        wave_one = stored[(stored["stratum"] == stratum) & (stored["draw_id"] == stored["draw_id"].min())]
+        total = int((stored["stratum"] == stratum).sum())
+        code = wave_one.index[0]
+        combined = float(invitees.set_index("code").loc[code, "letter_probability"])
+        assert combined == pytest.approx(wave_one.loc[code, "inclusion_probability"] * total / len(wave_one))
 
 
 def test_topup_refuses_other_stratification_options(
@@ -100,3 +113,21 @@ def test_topup_refuses_other_stratification_options(
     assert "leave out --oversample and --stratify-by" in " ".join(capsys.readouterr().out.split())
     assert run_cli(monkeypatch, "letters", "draw", "--count", "5", "--topup", "-w", str(root)) == 1
     assert "No sign-ups yet" in " ".join(capsys.readouterr().out.split())
+
+
+def test_combined_letter_probability_hand_worked() -> None:
+    # Stratum W: 100 addresses, wave 1 sends 10 letters, wave 2 20 of the 90 left. An address's chance
+    # over both waves is 10/100 + (90/100)·(20/90) = 30/100. A wave-1 letter to a two-resident address
+    # stored p = (10/100)/2 = 0.05 and becomes 0.30/2 = 0.15; a wave-2 letter to a one-resident address
+    # stored (20/90)/1 and becomes 0.30. Stratum V (one wave, 5 of 50) keeps its p = 0.1.
+    letters = pd.DataFrame(
+        {
+            "draw_id": [1] * 10 + [2] * 20 + [1] * 5,
+            "stratum": ["W"] * 30 + ["V"] * 5,
+            "inclusion_probability": [0.05] * 10 + [20 / 90] * 20 + [0.1] * 5,
+        }
+    )
+    combined = combined_letter_probability(letters, pd.Series({"W": 100, "V": 50}))
+    assert combined.iloc[0] == pytest.approx(0.15)
+    assert combined.iloc[10] == pytest.approx(0.30)
+    assert combined.iloc[30] == pytest.approx(0.1)
