@@ -72,7 +72,8 @@ class EndToEndRow:
 class EndToEndSummary:
     """Every group's end-to-end chance of a seat, from letter to panel (issue 19).
 
-    ``ratio[category]`` is the highest group's chance over the lowest's (None when a group has none);
+    ``ratio[category]`` is the highest shown group's chance over the lowest's (None when a group has
+    none; suppressed groups are left out);
     ``notes`` are the sign-up model's named choices (pooled levels, calibration assumption);
     ``unavailable`` says why there are no figures (e.g. a one-stage process without letters)."""
 
@@ -107,7 +108,10 @@ def end_to_end_summary(record: Mapping[str, Any] | None, *, threshold: int) -> E
         )
         numbers = [math.nan if i in hidden or g[k] is None else float(g[k]) for k in values]
         rows.append(EndToEndRow(str(g["category"]), str(g["feature"]), -1 if i in hidden else int(g["n"]), *numbers))
-    ratio = {str(k): (None if v is None else float(v)) for k, v in record["ratio"].items()}
+    ratio: dict[str, float | None] = {}
+    for category in record["ratio"]:  # over the groups shown: a hidden group's chance stays hidden
+        shown = [r.end_to_end for r in rows if r.category == str(category) and r.n > 0]
+        ratio[str(category)] = max(shown) / min(shown) if shown and min(shown) > 0 else None
     return EndToEndSummary(rows=rows, ratio=ratio, notes=[str(n) for n in record.get("notes", [])])
 
 

@@ -100,14 +100,19 @@ def test_small_groups_are_suppressed_with_a_complementary_cell() -> None:
         "groups": [
             {"category": "age", "feature": f, "n": n, **group, "end_to_end": 0.006, "ci_low": 0.005, "ci_high": 0.007}
             for f, n in (("young", 3), ("mid", 10), ("old", 12))
+        ]
+        + [
+            {"category": "sex", "feature": f, "n": 20, **group, "end_to_end": e, "ci_low": e, "ci_high": e}
+            for f, e in (("f", 0.004), ("m", 0.006))
         ],
-        "ratio": {"age": 1.0},
+        "ratio": {"age": 2.0, "sex": 1.5},
         "notes": ["wijk: WK09 pooled"],
     }
     summary = end_to_end_summary(record, threshold=5)
     assert summary is not None
-    assert [r.n for r in summary.rows] == [-1, -1, 12]  # 3 hidden, and 10 so the total cannot give it back
+    assert [r.n for r in summary.rows] == [-1, -1, 12, 20, 20]  # 3 hidden, and 10 so the total cannot give it back
     assert math.isnan(summary.rows[0].end_to_end) and summary.rows[2].end_to_end == 0.006
     assert summary.notes == ["wijk: WK09 pooled"]
+    assert summary.ratio == {"age": 1.0, "sex": pytest.approx(1.5)}  # age: over the one group shown
     assert end_to_end_summary(None, threshold=5) is None
     assert end_to_end_summary({"unavailable": "no letters"}, threshold=5).unavailable == "no letters"  # type: ignore[union-attr]
