@@ -18,7 +18,7 @@ from sortition.propensity import (
     signup_probabilities,
     spread_ratio,
 )
-from sortition.synthetic import RESPONSE_FACTORS
+from sortition.synthetic import RESPONSE_FACTORS, simulate_signups
 
 AGE_SHARES = {"16-24": 0.13, "25-39": 0.22, "40-54": 0.24, "55-69": 0.24, "70+": 0.17}
 EDUCATION_SHARES = {"laag": 0.27, "middelbaar": 0.37, "hoog": 0.36}
@@ -26,8 +26,8 @@ BASE_RATE = 0.075
 
 
 def simulated_invitees(n: int, seed: int) -> pd.DataFrame:
-    """Invitees with independent registry features and education; true sign-up chance as in
-    ``sortition.synthetic.simulate_signups`` (base rate x age factor x education factor)."""
+    """Invitees with independent registry features and education, signing up by
+    ``sortition.synthetic.simulate_signups`` (true chance: base rate x age factor x education factor)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -43,7 +43,7 @@ def simulated_invitees(n: int, seed: int) -> pd.DataFrame:
         * frame["education"].map(RESPONSE_FACTORS["education"])
     )
     frame["true_signup"] = true.to_numpy()
-    frame["signed_up"] = rng.random(n) < frame["true_signup"].to_numpy()
+    frame["signed_up"] = simulate_signups(frame, rng=rng, base_rate=BASE_RATE)
     frame["reported_education"] = frame["education"].where(frame["signed_up"])
     return frame
 
@@ -172,28 +172,36 @@ def test_end_to_end_by_group_hand_worked() -> None:
     assert spread_ratio(table.reset_index()) == pytest.approx(5.0)
 
 
+@pytest.mark.slow
 def test_estimated_end_to_end_chances_cover_the_true_ones() -> None:
-    # 20,000 invitees (letters with p = 0.1), true sign-up known; the pool's π uniform k/n with k = 30.
-    invitees = simulated_invitees(20_000, seed=11)
-    model = fit_signup_model(
-        invitees,
-        features=["age_band", "gender", "wijk"],
-        calibrate={"reported_education": EDUCATION_SHARES},
-        rng=np.random.default_rng(5),
-        bootstrap=200,
-    )
-    pool = invitees[invitees["signed_up"]].reset_index(drop=True)
-    point, draws = signup_probabilities(model, pool)
-    letter = np.full(len(pool), 0.1)
-    pi = np.full(len(pool), 30 / len(pool))
-    kwargs = {"groups": ["age_band", "education"], "letter_probability": letter, "selection_probability": pi}
-    estimated = end_to_end_by_group(pool, signup=point, signup_replicates=draws, **kwargs)
-    truth = pool["true_signup"].to_numpy()
-    true = end_to_end_by_group(pool, signup=truth, signup_replicates=truth[None, :], **kwargs)
-    inside = (estimated["ci_low"] <= true["end_to_end"]) & (true["end_to_end"] <= estimated["ci_high"])
-    assert inside.all(), pd.concat([estimated, true["end_to_end"].rename("true")], axis=1)
-    # the young and the lower-educated: a fraction of the chance of the others
-    assert spread_ratio(true, category="education") == pytest.approx(1.6 / 0.5, rel=0.15)
+    # Four simulated processes of 20,000 invitees (letters with p = 0.1), true sign-up known; π uniform
+    # k/n with k = 30. Each age band's and education level's true end-to-end chance should lie in the
+    # estimated 95 % interval about 95 % of the time: 8 groups x 4 seeds, at least 28 of 32 inside.
+    # (Seeds 0-9 gave 75 of 80 = 93.75 %; seeds 0-3 give 31 of 32.)
+    inside = 0
+    for seed in range(4):
+        invitees = simulated_invitees(20_000, seed=seed)
+        model = fit_signup_model(
+            invitees,
+            features=["age_band", "gender", "wijk"],
+            calibrate={"reported_education": EDUCATION_SHARES},
+            rng=np.random.default_rng(100 + seed),
+            bootstrap=200,
+        )
+        pool = invitees[invitees["signed_up"]].reset_index(drop=True)
+        point, draws = signup_probabilities(model, pool)
+        letter = np.full(len(pool), 0.1)
+        pi = np.full(len(pool), 30 / len(pool))
+        kwargs = {"groups": ["age_band", "education"], "letter_probability": letter, "selection_probability": pi}
+        estimated = end_to_end_by_group(pool, signup=point, signup_replicates=draws, **kwargs)
+        truth = pool["true_signup"].to_numpy()
+        true = end_to_end_by_group(pool, signup=truth, signup_replicates=truth[None, :], **kwargs)
+        inside += int(
+            ((estimated["ci_low"] <= true["end_to_end"]) & (true["end_to_end"] <= estimated["ci_high"])).sum()
+        )
+        # the young and the lower-educated: a fraction of the chance of the others
+        assert spread_ratio(true, category="education") == pytest.approx(1.6 / 0.5, rel=0.15)
+    assert inside >= 28
 
 
 def test_cross_validation_shrinks_noise_and_keeps_a_strong_effect() -> None:
