@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         PeakRow,
         ResponseRow,
     )
-    from reports.selection import DrawRow
+    from reports.selection import DrawRow, EndToEndSummary
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ class CouncilReportContext:
     #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     draws: list[DrawRow] = field(default_factory=list)
+    #: Each group's chance of a seat from letter to panel (``reports.selection.end_to_end_summary``).
+    end_to_end: EndToEndSummary | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,70 @@ class ProbabilityRow:
 
 
 @dataclass(frozen=True)
+class EndToEndRow:
+    """One group's mean end-to-end chance of a seat, ``p·s·π`` over its sign-ups, with the 95 % bootstrap
+    interval of the sign-up model (``sortition.propensity.end_to_end_by_group``); n = -1 and NaN when
+    suppressed. ``letter``, ``signup`` and ``seat`` are the group's mean p, ŝ and π."""
+
+    category: str
+    feature: str
+    n: int
+    letter: float
+    signup: float
+    seat: float
+    end_to_end: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class EndToEndSummary:
+    """Every group's end-to-end chance of a seat, from letter to panel (issue 19).
+
+    ``ratio[category]`` is the highest shown group's chance over the lowest's (None when a group has
+    none; suppressed groups are left out);
+    ``notes`` are the sign-up model's named choices (pooled levels, calibration assumption);
+    ``unavailable`` says why there are no figures (e.g. a one-stage process without letters)."""
+
+    rows: list[EndToEndRow]
+    ratio: dict[str, float | None]
+    notes: list[str]
+    unavailable: str = ""
+
+
+def end_to_end_summary(record: Mapping[str, Any] | None, *, threshold: int) -> EndToEndSummary | None:
+    """The draw record's ``end_to_end`` part (``kleroterion.commands.fairness.end_to_end_record``) for a
+    report, with groups under ``threshold`` suppressed (and complementary suppression per category).
+    ``None`` for draws made before end-to-end chances were recorded."""
+    if record is None:
+        return None
+    if "unavailable" in record:
+        return EndToEndSummary(rows=[], ratio={}, notes=[], unavailable=str(record["unavailable"]))
+    groups = list(record["groups"])
+    hidden: set[int] = set()
+    for category in dict.fromkeys(g["category"] for g in groups):
+        positions = [i for i, g in enumerate(groups) if g["category"] == category]
+        hidden |= {positions[j] for j in suppressed_cells([int(groups[i]["n"]) for i in positions], threshold)}
+    rows = []
+    for i, g in enumerate(groups):
+        values = (
+            "letter_probability",
+            "signup_probability",
+            "selection_probability",
+            "end_to_end",
+            "ci_low",
+            "ci_high",
+        )
+        numbers = [math.nan if i in hidden or g[k] is None else float(g[k]) for k in values]
+        rows.append(EndToEndRow(str(g["category"]), str(g["feature"]), -1 if i in hidden else int(g["n"]), *numbers))
+    ratio: dict[str, float | None] = {}
+    for category in record["ratio"]:  # over the groups shown: a hidden group's chance stays hidden
+        shown = [r.end_to_end for r in rows if r.category == str(category) and r.n > 0]
+        ratio[str(category)] = max(shown) / min(shown) if shown and min(shown) > 0 else None
+    return EndToEndSummary(rows=rows, ratio=ratio, notes=[str(n) for n in record.get("notes", [])])
+
+
+@dataclass(frozen=True)
 class ReplacementRow:
     """One replacement of a panel member (no ids): when, why and whether an alternate filled the seat."""
 
@@ -132,6 +196,9 @@ class SelectionReportContext:
     replay_command: str
     suppression_threshold: int = 5
     draws: list[DrawRow] = field(default_factory=list)
+    #: each group's chance of a seat from letter to panel (None for draws made before it was recorded);
+    #: also meant for the public account of the draw
+    end_to_end: EndToEndSummary | None = None
 
 
 def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:

@@ -592,7 +592,9 @@ def covering_compositions(
     return list(found.values()), covered
 
 
-def uniform_level(space: PanelSpace, covered: np.ndarray, fixed: np.ndarray | None = None) -> float:
+def uniform_level(
+    space: PanelSpace, covered: np.ndarray, fixed: np.ndarray | None = None, target: np.ndarray | None = None
+) -> float:
     """Upper bound on the smallest probability among the covered types not yet ``fixed`` (NaN = not fixed).
 
     Every panel has ``k`` members, so ``Σ_t n_t π_t = k`` for any distribution; with the fixed types held
@@ -600,14 +602,17 @@ def uniform_level(space: PanelSpace, covered: np.ndarray, fixed: np.ndarray | No
     ``(k - Σ_fixed n_t f_t) / Σ_others n_t``. A distribution reaching it gives every other type exactly
     that probability (a shortfall anywhere would need a surplus elsewhere). With nothing fixed this is
     ``k / (people on some feasible panel)``, and reaching it is the optimum of leximin, maximin, Nash and
-    Goldilocks alike.
+    Goldilocks alike. With a ``target`` (weighted leximin: ``π_t ≥ target_t·z``) the bound on ``z`` is
+    ``(k - Σ_fixed n_t f_t) / Σ_others n_t·target_t``.
     """
     if fixed is None:
         fixed = np.full(space.n_types, np.nan)
+    if target is None:
+        target = np.ones(space.n_types)
     free = covered & np.isnan(fixed)
     held = covered & ~np.isnan(fixed)
     remaining = space.size - float(space.counts[held] @ fixed[held])
-    return remaining / float(space.counts[free].sum())
+    return remaining / float(space.counts[free] @ target[free])
 
 
 def reaches_uniform(level: float, bound: float) -> bool:
@@ -628,8 +633,14 @@ def leximin_distribution(
     search: SwapSearch | None = None,
     on_level: Callable[[int, int, float], None] | None = None,
     on_round: Callable[[], None] | None = None,
+    target: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Leximin over feasible panels (Flanigan, Gölz, Gupta, Hennig, Procaccia, Nature 2021).
+
+    ``target`` (one positive value per type, default ones) makes it leximin of ``π_t / target_t``: each
+    level holds ``π_t ≥ target_t·z``. With ``target_t = 1/q_t``, ``q_t`` the type's probability of being
+    in the pool, that is leximin of the end-to-end probabilities ``q_t·π_t`` (Flanigan, Gölz, Gupta,
+    Procaccia, NeurIPS 2020). It is scaled so its smallest covered value is 1, which keeps ``z ≤ 1``.
 
     Level by level, the primal ``max z s.t. π_t ≥ z (t unfixed), π_t ≥ f_t (t fixed), Σ_P λ_P = 1``
     is solved by column generation; at its optimum every unfixed type with positive dual ``y_t`` is
@@ -647,14 +658,18 @@ def leximin_distribution(
     After each level ``on_level(types fixed, types, level)``; ``on_round`` goes to ``generate_columns``.
     """
     space = oracle.space
+    weight = np.ones(space.n_types) if target is None else np.asarray(target, dtype=float)
+    if covered.any():
+        weight = weight / weight[covered].min()
     fixed = np.where(covered, np.nan, 0.0)
-    master, level_col, rows = _level_master(space, covered, fixed, initial)
+    master, level_col, rows = _level_master(space, covered, fixed, initial, target=weight)
     while True:
-        reached = _at_uniform(master, uniform_level(space, covered, fixed))
+        reached = _at_uniform(master, uniform_level(space, covered, fixed, weight))
         generate_columns(master, oracle, search, reached=reached, on_round=on_round)
         level = -master.objective()
-        if reached():  # every remaining type is at the remaining average
-            fixed[np.isnan(fixed)] = level
+        if reached():  # every remaining type is at the remaining (weighted) average
+            free = np.isnan(fixed)
+            fixed[free] = weight[free] * level
             if on_level is not None:
                 on_level(space.n_types, space.n_types, level)
             break
@@ -663,12 +678,12 @@ def leximin_distribution(
         tight = unfixed & (duals > FIX_EPS)
         if not tight.any():
             tight[int(np.argmax(np.where(unfixed, duals, -np.inf)))] = True
-        fixed[tight] = level
+        fixed[tight] = weight[tight] * level
         if on_level is not None:
             on_level(int((~np.isnan(fixed)).sum()), space.n_types, level)
         if not np.isnan(fixed).any():
             break
-        master, level_col, rows = _level_master(space, covered, fixed, *_useful_panels(master))
+        master, level_col, rows = _level_master(space, covered, fixed, *_useful_panels(master), target=weight)
     if len(np.unique(fixed[covered])) > 1:  # one level reached by every type needs no polish
         _polish(master, level_col, rows, fixed)
     return master.compositions, master.panel_weights(), fixed
@@ -680,8 +695,12 @@ def _level_master(
     fixed: np.ndarray,
     panels: Sequence[np.ndarray],
     basis: highspy.HighsBasis | None = None,
+    *,
+    target: np.ndarray | None = None,
 ) -> tuple[MasterLP, int, list[int]]:
     """Master LP of one level: ``max z``, ``π_t ≥ z`` (unfixed, covered), ``π_t ≥ f_t - FIX_SLACK`` (fixed).
+
+    With ``target``: ``π_t ≥ target_t·z`` for the unfixed covered types (weighted leximin).
 
     Maximin is the first level (nothing fixed but the uncovered types, at 0).
 
@@ -697,7 +716,7 @@ def _level_master(
         if np.isnan(fixed[t]):
             row = master.add_row(0.0, INF, type_index=t)
             if covered[t]:
-                master.model.changeCoeff(row, level_col, -1.0)
+                master.model.changeCoeff(row, level_col, -1.0 if target is None else -float(target[t]))
         else:
             row = master.add_row(max(float(fixed[t]) - FIX_SLACK, 0.0), INF, type_index=t)
         rows.append(row)

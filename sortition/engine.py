@@ -7,6 +7,10 @@ person per address) and person ``i``'s exact probability is ``π_i = Σ_{P∋i} 
   Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies", Nature 596, 2021).
 - ``maximin``: maximise ``min_i π_i`` (same paper, the first leximin level).
 - ``nash``: maximise ``Σ_i log π_i`` (the Nash welfare; same paper, Supplementary Information).
+- ``end-to-end``: leximin of ``q_i·π_i``, with ``q_i`` (pool column ``pool_probability``) person ``i``'s
+  probability of being in the pool (letter × sign-up): the end-to-end chances of a seat made as equal
+  as the quotas allow (Flanigan, Gölz, Gupta, Procaccia, "Neutralizing self-selection bias in
+  sampling for sortition", NeurIPS 2020; ``sortition.propensity`` estimates ``q``).
 - ``goldilocks``: minimise ``(n/k)·max_i π_i + gamma·(k/n)/min_i π_i`` with ``gamma = 1`` (Baharav & Flanigan,
   "Fair, manipulation-robust, and transparent sortition", arXiv 2406.15009).
 
@@ -45,6 +49,13 @@ from sortition.columngen import (
 from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
+#: Leximin of the end-to-end probabilities; needs the pool column ``POOL_PROBABILITY``.
+END_TO_END = "end-to-end"
+#: The pool column ``end-to-end`` reads: each person's probability of being in the pool, in (0, 1].
+POOL_PROBABILITY = "pool_probability"
+#: People are grouped into types by ``q`` rounded to this many significant digits (people of one type
+#: share a target); the type's target is its members' mean ``q``, a relative change below 0.05 %.
+POOL_PROBABILITY_DIGITS = 4
 GOLDILOCKS_GAMMA = 1.0
 GOLDILOCKS_PENALTY = 1e4  # cost per unit of unmet probability floor (big-M; zero at the optimum)
 NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which the optimum is declared
@@ -80,9 +91,18 @@ def find_distribution(
     two column generation rounds with ``Cancelled``.
     """
     tracker = Tracker(progress, cancel)
-    if algorithm not in ALGORITHMS:
-        raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
-    space, members = build_space(pool, quotas, size=size, address_column=address_column)
+    if algorithm not in (*ALGORITHMS, END_TO_END):
+        choices = ", ".join((*ALGORITHMS, END_TO_END))
+        raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {choices}.", code="bad_algo")
+    weights = None
+    if algorithm == END_TO_END:
+        _check_inputs(pool, quotas, size=size, address_column=address_column)
+        weights = _pool_probability_key(pool)
+    space, members = build_space(pool, quotas, size=size, address_column=address_column, extra_key=weights)
+    target = None
+    if weights is not None:  # each type's 1/q, from the mean of its members' unrounded q
+        exact = pool[POOL_PROBABILITY].astype(float).set_axis(pool["id"].astype(str).to_numpy())
+        target = np.array([1.0 / float(exact[group].mean()) for group in members])
     oracle = PanelOracle(space)
     try:
         oracle.best(np.zeros(space.n_types))
@@ -93,15 +113,39 @@ def find_distribution(
     # The matrices here are small (hundreds of rows): a second BLAS thread only adds synchronisation,
     # and on a busy machine oversubscription made the Nash Newton steps 4-20x slower (bench notes §5).
     with threadpool_limits(limits=1, user_api="blas"):
-        compositions, weights = _solve(algorithm, oracle, space, tracker)
+        compositions, panel_weights = _solve(algorithm, oracle, space, tracker, target)
     ordered = [members[t][rng.permutation(len(members[t]))] for t in range(space.n_types)]
-    panels = expand_panels(compositions, weights, ordered)
+    panels = expand_panels(compositions, panel_weights, ordered)
     tracker.step(STAGE, 3, 3, f"{len(panels)} panels")
     return list(panels), np.fromiter(panels.values(), dtype=float, count=len(panels))
 
 
+def _pool_probability_key(pool: pd.DataFrame) -> pd.Series:
+    """Each person's ``pool_probability``, checked and rounded (``POOL_PROBABILITY_DIGITS``) to group types."""
+    if POOL_PROBABILITY not in pool.columns:
+        raise KleroError(
+            "The end-to-end algorithm needs each pool member's probability of being in the pool "
+            f"(column {POOL_PROBABILITY!r}; `klero panel select` estimates it from the letters and sign-ups).",
+            code="no_pool_probability",
+        )
+    values = pd.to_numeric(pool[POOL_PROBABILITY], errors="coerce").astype(float)
+    bad = pool.loc[~((values > 0) & (values <= 1)), "id"].astype(str).tolist()
+    if bad:
+        raise KleroError(
+            f"{len(bad)} pool member(s) have no probability of being in the pool in (0, 1], e.g. {bad[0]}.",
+            code="bad_pool_probability",
+        )
+    exponent = np.floor(np.log10(values.to_numpy()))
+    scale = 10.0 ** (POOL_PROBABILITY_DIGITS - 1 - exponent)
+    return pd.Series(np.round(values.to_numpy() * scale) / scale, index=pool.index)
+
+
 def _solve(
-    algorithm: str, oracle: PanelOracle, space: PanelSpace, tracker: Tracker
+    algorithm: str,
+    oracle: PanelOracle,
+    space: PanelSpace,
+    tracker: Tracker,
+    target: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     tracker.step(STAGE, 0, 3, "finding initial panels")
     search = SwapSearch(space)
@@ -115,7 +159,7 @@ def _solve(
     def on_round() -> None:
         tracker.step(ROUNDS_STAGE, next(rounds_done), None, "pricing new panels")
 
-    result = _optimise(algorithm, oracle, search, initial, covered, tracker, on_round)
+    result = _optimise(algorithm, oracle, search, initial, covered, tracker, on_round, target)
     tracker.step(STAGE, 2, 3, "drawing panels from the distribution")
     return result
 
@@ -128,14 +172,16 @@ def _optimise(
     covered: np.ndarray,
     tracker: Tracker,
     on_round: Callable[[], None],
+    target: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    if algorithm == "leximin":
+    """The chosen algorithm's distribution; ``end-to-end`` is leximin of ``π_t / target_t`` (``target`` = 1/q)."""
+    if algorithm in ("leximin", END_TO_END):
 
         def on_level(done: int, total: int, level: float) -> None:
             tracker.step(LEVELS_STAGE, done, total, f"probability level {level:.6f}")
 
         compositions, weights, _ = leximin_distribution(
-            oracle, initial, covered, search=search, on_level=on_level, on_round=on_round
+            oracle, initial, covered, search=search, on_level=on_level, on_round=on_round, target=target
         )
         return compositions, weights
     compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search, on_round=on_round)
@@ -151,15 +197,26 @@ def _optimise(
 
 
 def build_space(
-    pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, address_column: str | None
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    address_column: str | None,
+    extra_key: pd.Series | None = None,
 ) -> tuple[PanelSpace, list[np.ndarray]]:
-    """Aggregate ``pool`` into types (see ``sortition.columngen``); returns the space and each type's ids."""
+    """Aggregate ``pool`` into types (see ``sortition.columngen``); returns the space and each type's ids.
+
+    ``extra_key`` (aligned with ``pool``'s index) splits types further: people of one type share it."""
     categories = _check_inputs(pool, quotas, size=size, address_column=address_column)
+    if extra_key is not None:
+        pool = pool.assign(_extra_key=extra_key.astype(str))
     pool = pool.sort_values("id", kind="stable").reset_index(drop=True)
     ids = pool["id"].astype(str).to_numpy()
     values = pool[categories].astype(str)
     key = values.agg("\x1f".join, axis=1).to_numpy() if categories else np.full(len(pool), "")
     key = key.astype(object)
+    if extra_key is not None:
+        key = key + "\x1d" + pool["_extra_key"].to_numpy(dtype=object)
     shared: np.ndarray = np.zeros(len(pool), dtype=bool)
     if address_column is not None:
         address = pool[address_column]

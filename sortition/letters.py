@@ -135,6 +135,7 @@ def draw_letter_rows(
     rng: np.random.Generator,
     eligible: np.ndarray | None = None,
     oversample: Mapping[str, float] | None = None,
+    allocation: Mapping[str, int] | None = None,
 ) -> LetterRows:
     """The letter draw on compact columns.
 
@@ -146,6 +147,8 @@ def draw_letter_rows(
     (``L_h = L·N_h·factor / Σ N·factor``, capped at the addresses a stratum has), addresses drawn
     without replacement within each stratum, then one eligible resident at random per drawn address.
     Nothing of resident length is copied beyond the eligible residents' address and stratum codes.
+    ``allocation`` (stratum label -> letters, summing to ``count``) replaces the proportional allocation,
+    e.g. a top-up planned by ``sortition.topup.plan_topup``; a stratum not named gets none.
     """
     if count <= 0:
         raise KleroError("The number of letters must be positive.", code="bad_letter_count", count=count)
@@ -170,14 +173,17 @@ def draw_letter_rows(
             available=len(present),
             count=count,
         )
-    allocation = _allocate(address_stratum, labels, count=count, oversample=oversample)
+    if allocation is None:
+        per_stratum = _allocate(address_stratum, labels, count=count, oversample=oversample)
+    else:
+        per_stratum = _given_allocation(address_stratum, labels, allocation, count=count)
     picked: list[np.ndarray] = []
     strata: list[str] = []
     letters_in: list[int] = []
     pool_sizes: list[int] = []
     by_stratum = np.argsort(address_stratum, kind="stable")  # within a stratum still in address order
     bounds = np.r_[0, np.cumsum(np.bincount(address_stratum, minlength=len(labels)))]
-    for code, letters in allocation.items():
+    for code, letters in per_stratum.items():
         pool = present[by_stratum[bounds[code] : bounds[code + 1]]]
         if letters > 0:
             picked.append(rng.choice(pool, size=int(letters), replace=False))
@@ -206,6 +212,28 @@ def draw_letter_rows(
         eligible_at_address=at_address.astype(np.int64),
         inclusion_probability=probability,
     )
+
+
+def _given_allocation(
+    address_stratum: np.ndarray, labels: Sequence[str], allocation: Mapping[str, int], *, count: int
+) -> pd.Series:
+    """Letters per stratum code as given; refused when they do not add up or exceed a stratum's addresses."""
+    counts = np.bincount(address_stratum, minlength=len(labels))
+    index_of = {label: code for code, label in enumerate(labels)}
+    unknown = sorted(set(allocation) - set(index_of))
+    if unknown:
+        raise KleroError(f"Stratum {unknown[0]!r} does not exist.", code="unknown_stratum", stratum=unknown[0])
+    if sum(int(v) for v in allocation.values()) != count or any(int(v) < 0 for v in allocation.values()):
+        raise KleroError(f"The letters per stratum must be at least 0 and add up to {count}.", code="bad_allocation")
+    over = [label for label, v in allocation.items() if int(v) > counts[index_of[label]]]
+    if over:
+        raise KleroError(
+            f"Stratum {over[0]!r} has only {counts[index_of[over[0]]]} addresses left for "
+            f"{allocation[over[0]]} letters.",
+            code="bad_allocation",
+        )
+    codes = np.flatnonzero(counts > 0)
+    return pd.Series([int(allocation.get(labels[int(c)], 0)) for c in codes], index=codes)
 
 
 def _allocate(

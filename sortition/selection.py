@@ -2,7 +2,7 @@
 
 The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. Both engines,
 ``native`` (the default: ``sortition.engine`` on HiGHS) and ``sortition-algorithms``, compute a
-distribution over feasible panels (maximin, nash, leximin; goldilocks natively) by column generation;
+distribution over feasible panels (maximin, nash, leximin; goldilocks and end-to-end natively) by column generation;
 person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
 drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
 distribution: its probabilities are estimated by repeated draws, with a stated standard error.
@@ -21,12 +21,12 @@ import pandas as pd
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from sortition.progress import Cancel, Progress, Tracker
 
-ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks")
+ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks", "end-to-end")
 ENGINES = ("sortition-algorithms", "native")
 #: Which algorithms each engine offers (goldilocks only natively; legacy only in sortition-algorithms).
 ENGINE_ALGORITHMS = {
     "sortition-algorithms": ("maximin", "leximin", "nash", "legacy"),
-    "native": ("maximin", "leximin", "nash", "goldilocks"),
+    "native": ("maximin", "leximin", "nash", "goldilocks", "end-to-end"),
 }
 LEGACY_ESTIMATE_RUNS = 200
 

@@ -17,6 +17,7 @@ from kleroterion.commands.common import (
     progress_bars,
     versions,
 )
+from kleroterion.commands.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,
@@ -92,6 +93,7 @@ def select_panel_action(
             redraw=redraw,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
+    pool, pool_probabilities = pool_for_algorithm(ws, pool, quotas, algorithm)
     result, order = draw_panel(
         pool,
         quotas,
@@ -122,6 +124,11 @@ def select_panel_action(
         "versions": versions(),
         "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
     }
+    if pool_probabilities is not None:
+        record["parameters"]["pool_probabilities"] = pool_probabilities
+    record["result"]["end_to_end"] = end_to_end_record(
+        ws, pool, quotas, result.probabilities, rng=bootstrap_generator(seed)
+    )
     members = [(pid, "panel", rank) for rank, pid in enumerate(result.panel, start=1)]
     if alternates > 0:
         members += [(pid, "alternate", rank) for rank, pid in enumerate(order, start=1)]
@@ -148,6 +155,7 @@ def select_panel_action(
         "fairness": summary,
         "pool_size": len(pool),
         "size": size,
+        "end_to_end": record["result"]["end_to_end"],
     }
 
 
@@ -310,6 +318,7 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
     size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
     digest = pool_hash(pool, quotas)
+    pool, _ = pool_for_algorithm(ws, pool, quotas, str(draw["algorithm"]), parameters=draw["parameters"])
     problems = []
     if digest not in ws.store.accepted_pool_hashes(int(draw["id"])):  # or as pseudonymised by a purge
         problems.append(f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)")
@@ -380,7 +389,13 @@ panel_app = typer.Typer(help="Stage 2: select the panel and its alternates.", no
 @panel_app.command("select")
 def panel_select_cmd(
     workspace: WorkspaceOption = Path("."),
-    algorithm: Annotated[str, typer.Option(help="maximin, leximin, nash, goldilocks or legacy.")] = "maximin",
+    algorithm: Annotated[
+        str,
+        typer.Option(
+            help="maximin, leximin, nash, goldilocks, legacy or end-to-end (evens out each resident's chance "
+            "from letter to seat, using a sign-up model of the letters and sign-ups; native engine)."
+        ),
+    ] = "maximin",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,
     public_seed_value: Annotated[str | None, typer.Option("--public-seed", help="Publicly announced value.")] = None,
     alternates: Annotated[int, typer.Option(help="Number of ordered alternates.")] = 0,
@@ -447,6 +462,7 @@ def panel_select_cmd(
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+    print_end_to_end(out["end_to_end"])
     hint("klero poll define instrument.toml", workspace=workspace)
     if out["redraw"]:
         console.print(
@@ -458,6 +474,20 @@ def panel_select_cmd(
         console.print(
             "The small groups were assigned to the earlier panel: assign them again with `klero groups assign`."
         )
+
+
+def print_end_to_end(summary: dict[str, Any]) -> None:
+    """One line per quota category: highest over lowest group's end-to-end chance of a seat."""
+    if "unavailable" in summary:
+        console.print(f"End-to-end chances not estimated: {summary['unavailable']}")
+        return
+    ratios = ", ".join(
+        f"{category} {ratio:.1f}" if ratio is not None else f"{category} (a group has no chance)"
+        for category, ratio in summary["ratio"].items()
+    )
+    console.print(f"End-to-end chance of a seat, highest group / lowest group: {ratios}.")
+    for note in summary["notes"]:
+        console.print(f"  sign-up model: {note}")
 
 
 @panel_app.command("draw-from-lottery")

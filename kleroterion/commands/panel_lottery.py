@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kleroterion.commands.common import versions
+from kleroterion.commands.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.errors import KleroError
 from kleroterion.seeds import generator, public_seed
 from kleroterion.workspace import Workspace
@@ -133,6 +134,7 @@ def make_lottery_action(
     if lottery_size < 1:
         raise KleroError(f"--lottery-size must be at least 1 (got {lottery_size}).", code="bad_lottery_size")
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
+    pool, pool_probabilities = pool_for_algorithm(ws, pool, quotas, algorithm)
     result, tickets, lost, probabilities = make_lottery(
         pool, quotas, size=size, seed=seed, algorithm=algorithm, tickets=lottery_size, progress=progress
     )
@@ -160,6 +162,8 @@ def make_lottery_action(
             "panels_in_lottery": len({panel for _, panel in tickets}),
         },
     }
+    if pool_probabilities is not None:
+        record["parameters"]["pool_probabilities"] = pool_probabilities
     draw_id = ws.store.save_selection(
         quota_set_id=set_id,
         kind="lottery",
@@ -231,6 +235,7 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
             f"{lottery['pool_hash'][:16]}…); make a new lottery with `klero panel select --lottery-size M`.",
             code="pool_changed",
         )
+    pool, _ = pool_for_algorithm(ws, pool, quotas, str(lottery["algorithm"]), parameters=lottery["parameters"])
     seed = int(lottery["seed"])
     count = int(lottery["parameters"].get("alternates", 0))
     order = lottery_alternates(
@@ -258,6 +263,7 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
             "alternates": order,
             "fairness_lost": lottery["result"]["fairness_lost"],
             "panels_in_distribution": lottery["result"]["panels_in_distribution"],
+            "end_to_end": end_to_end_record(ws, pool, quotas, probabilities, rng=bootstrap_generator(seed)),
         },
     }
     members = [(pid, "panel", rank) for rank, pid in enumerate(sorted(panel), start=1)]

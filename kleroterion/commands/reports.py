@@ -43,6 +43,7 @@ from reports.selection import (
     ReplacementRow,
     SelectionReportContext,
     draw_history,
+    end_to_end_summary,
     input_files,
     probability_rows,
     quota_rows,
@@ -187,6 +188,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
         item_texts=texts,
         draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
+        end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
 
@@ -239,6 +241,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         ),
         suppression_threshold=threshold,
         draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
+        end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
     )
 
 

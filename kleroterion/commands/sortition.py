@@ -188,9 +188,11 @@ def draw_letters_action(
     min_age: int = 16,
     oversample: dict[str, float] | None = None,
     code_seed: int | None = None,
+    allocation: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Draw letters (stage 1). Invitation codes come from ``secrets`` so nobody can guess one;
-    ``code_seed`` fixes them (tests); in a workspace of a shipped example both seeds are the example's."""
+    ``code_seed`` fixes them (tests); in a workspace of a shipped example both seeds are the example's.
+    ``allocation`` gives the letters per stratum (a top-up planned from the sign-up model)."""
     if ws.store.registry_info() is None:
         raise KleroError("No registry extract yet: run `klero registry import FILE` first.", code="no_registry")
     if stratify_by is not None and stratify_by not in CATEGORIES:
@@ -214,6 +216,7 @@ def draw_letters_action(
         count=count,
         rng=generator(seed),
         oversample=oversample,
+        allocation=allocation,
     )
     eligible = int(mask.sum())
     letters = pd.DataFrame(
@@ -234,6 +237,7 @@ def draw_letters_action(
         "stratify_by": stratify_by,
         "min_age": min_age,
         "oversample": oversample or {},
+        **({"allocation": allocation} if allocation is not None else {}),
         "one_per_address": True,
         "eligible": eligible,
         "restricted_excluded": excluded,
@@ -507,8 +511,27 @@ def letters_draw_cmd(
         list[str] | None,
         typer.Option(help="COLUMN=VALUE:FACTOR, e.g. wijk=WK01:2 (repeatable); multiplies that stratum's share."),
     ] = None,
+    topup: Annotated[
+        bool,
+        typer.Option(
+            help="A second wave: spread the letters over the first wave's strata so that the expected pool "
+            "comes closest to the population (from a sign-up model of the first wave)."
+        ),
+    ] = False,
+    plan_only: Annotated[bool, typer.Option(help="With --topup: show the plan, draw nothing.")] = False,
 ) -> None:
     """Draw letters, one per address, with exact inclusion probabilities; never an address drawn before."""
+    if topup:
+        if oversample or stratify_by:
+            raise KleroError(
+                "--topup plans the letters per stratum itself (over the first wave's strata); "
+                "leave out --oversample and --stratify-by.",
+                code="bad_option",
+            )
+        _letters_topup(workspace, count=count, seed=seed, min_age=min_age, plan_only=plan_only)
+        return
+    if plan_only:
+        raise KleroError("--plan-only goes with --topup.", code="bad_option")
     column, factors = parse_oversample(oversample or [])
     if column is not None and stratify_by not in (None, column):
         raise KleroError(
@@ -525,6 +548,31 @@ def letters_draw_cmd(
         f"({out['restricted_excluded']} restricted excluded), one per address. Seed {out['seed']}."
     )
     hint("klero letters export letters.xlsx", workspace=workspace)
+
+
+def _letters_topup(workspace: Path, *, count: int, seed: int | None, min_age: int, plan_only: bool) -> None:
+    from kleroterion.commands.fairness import topup_strata
+    from sortition.topup import plan_topup
+
+    with open_workspace(workspace) as ws:
+        stratify_by, strata = topup_strata(ws, min_age=min_age)
+        plan = plan_topup(strata, count=count)
+        console.print(f"Top-up of {count:,} letters over {stratify_by} (expected pool vs population):")
+        for r in plan.itertuples(index=False):
+            console.print(
+                f"  {r.stratum}: +{r.extra_letters:,} letters (sign-up rate {r.rate:.1%}); pool share "
+                f"{r.share_now:.1%} now, {r.expected_share:.1%} expected; population {r.population_share:.1%}"
+            )
+        if plan_only:
+            console.print("Nothing drawn (--plan-only).")
+            return
+        allocation = {str(r.stratum): int(r.extra_letters) for r in plan.itertuples(index=False) if r.extra_letters}
+        out = draw_letters_action(
+            ws, count=count, seed=seed, stratify_by=stratify_by, min_age=min_age, allocation=allocation
+        )
+    console.print(
+        f"Drew {out['letters']:,} top-up letters, one per address, none to an earlier address. Seed {out['seed']}."
+    )
 
 
 @letters_app.command("export")
