@@ -45,8 +45,8 @@ from deliberation.representativeness import (
     compare_scales,
     extremity,
 )
+from deliberation.responses import WaveLayout, drop_absent, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
-from deliberation.waves import validate_wave
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.sortition import eligible_residents
@@ -116,6 +116,8 @@ def _instrument_from_workbook(path: Path) -> Instrument:
 def sync_participants(ws: Workspace) -> int:
     """Every invitee is a respondent (pseudonymous id from the code); panel members are participants."""
     letters = ws.store.letters()
+    if letters.empty:  # a poll without a lottery: respondents come from survey files
+        return 0
     panel = set(ws.store.panel_members("panel")["person_id"])
     pool = ws.store.pool()
     features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
@@ -177,31 +179,55 @@ def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, m
 
 
 def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) -> dict[str, Any]:
-    """Validate and store one wave's answers. A wave that already has answers is replaced only with
-    ``replace`` (the user's confirmation); both imports stay in the audit log."""
+    """Import a wide file of one wave (``participant_id`` + item columns) for known respondents."""
+    return import_survey(ws, path, WaveLayout(wave=wave), replace=replace)
+
+
+def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False) -> dict[str, Any]:
+    """Validate and store a survey file laid out as ``layout`` (see ``deliberation.responses``): its
+    respondents (when it has an arm), every wave's answers and design weights, in one transaction.
+    A wave that already has answers is replaced only with ``replace``; every import stays in the
+    audit log. Respondents from letters and from files meet in the same tables."""
     instrument = load_instrument(ws)
-    if wave not in {w.code for w in instrument.waves}:
-        raise KleroError(
-            f"Wave {wave!r} is not in the instrument (waves: {', '.join(w.code for w in instrument.waves)}).",
-            code="unknown_wave",
-        )
     sync_participants(ws)
     known = frozenset(ws.store.participants()["participant_id"])
-    long = validate_wave(read_table(path), instrument, known_ids=known, source=path.name)
-    stored = ws.store.wave_answer_count(wave)
-    if stored and not replace:
+    shaped = shape_survey(read_table(path), instrument, layout, known_ids=known, source=path.name)
+    waves = list(shaped.waves["wave"])
+    stored = {w: ws.store.wave_answer_count(w) for w in waves}
+    if any(stored.values()) and not replace:
+        listed = ", ".join(f"Wave {w} already has {n:,} stored answers" for w, n in stored.items() if n)
         raise KleroError(
-            f"Wave {wave} already has {stored:,} stored answers. To replace them with {path.name}, run the "
-            "import again with --replace (the earlier import stays in the audit log).",
+            f"{listed}. To replace them with {path.name}, run the import again with --replace "
+            "(the earlier import stays in the audit log).",
             code="wave_exists",
         )
-    scored = score_answers(long.assign(wave=wave), instrument)
-    ws.store.save_wave(wave, scored, source=path.name, sha256=sha256_file(path), replaced=stored)
+    digest = sha256_file(path)
+    with ws.store.transaction():
+        if shaped.respondents is not None:
+            ws.store.save_participants(shaped.respondents.assign(letter_code=None))
+            ws.store.audit(
+                "survey.respondents",
+                parameters={"source": path.name, "variables": list(layout.variables)},
+                input_hashes={path.name: digest},
+                result={"respondents": len(shaped.respondents)},
+            )
+        for wave in waves:
+            part = shaped.answers[shaped.answers["wave"] == wave].drop(columns="wave")
+            scored = score_answers(part.assign(wave=wave), instrument)
+            ws.store.save_wave(wave, scored, source=path.name, sha256=digest, replaced=stored[wave])
+            if layout.weights:
+                ws.store.save_weights(wave, shaped.weights[shaped.weights["wave"] == wave])
+    counts = shaped.waves.set_index("wave")
     return {
-        "wave": wave,
-        "respondents": int(long["participant_id"].nunique()),
-        "answers": len(long),
-        "replaced": stored,
+        "waves": waves,
+        "wave": waves[0] if len(waves) == 1 else ", ".join(waves),
+        "respondents": int(shaped.answers["participant_id"].nunique()),
+        "created": 0 if shaped.respondents is None else len(shaped.respondents),
+        "answers": len(shaped.answers),
+        "absent": {w: int(counts.at[w, "absent"]) for w in waves},
+        "ignored": list(shaped.ignored),
+        "weights": list(layout.weights),
+        "replaced": sum(stored.values()),
     }
 
 
@@ -232,7 +258,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     at both waves ``single_peakedness`` (List et al. 2013, participants with complete rankings at both).
     """
     instrument = load_instrument(ws)
-    answers = ws.store.answers()
+    answers, exclusions = drop_absent(ws.store.answers())  # wave non-response is absence, not wrong answers
     participants = ws.store.participants()
     panel_ids = set(participants.loc[participants["arm"] == "participant", "participant_id"])
     answers = score_answers(answers, instrument)  # scored once; every analysis takes its rows
@@ -241,7 +267,8 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     gain = summarise_knowledge_gain(
         knowledge_scores(scored, instrument, wave=pre), knowledge_scores(scored, instrument, wave=post)
     )
-    params = {"pre": pre, "post": post, "group": "participants", "weighted": False}
+    excluded = {str(r.wave): int(r.n_excluded) for r in exclusions.itertuples() if r.n_excluded}
+    params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "excluded_absent": excluded}
     dist = distributions(scored, instrument, waves=[pre, post])
     results = {
         "opinion_change": change,
@@ -262,6 +289,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
             post=post,
         ),
     }
+    results["exclusions"] = pd.concat([exclusions, unanswered_items(answers, instrument)], ignore_index=True)
     for kind, table in results.items():
         extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
@@ -407,13 +435,16 @@ def _control_analyses(
 
 def _population_margins(
     ws: Workspace, participants: pd.DataFrame, *, raking: bool = True
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float]] | None:
     """Population shares of the latest quota set, for the characteristics the participants table has
-    (with ``raking``: those used for raking, i.e. all but wijk; without: only those not raked on)."""
+    (with ``raking``: those used for raking, i.e. all but wijk; without: only those not raked on);
+    ``{}`` without quotas, None when the quota set lacks population shares."""
     try:
         _, _, quotas = ws.store.quotas()
     except StoreError:
         return {}
+    if quotas["population_share"].isna().any():  # no shares, no population to compare or rake to
+        return None
     return {
         str(cat): {str(f): float(s) for f, s in zip(part["feature"], part["population_share"], strict=True)}
         for cat, part in quotas.groupby("category", sort=False)
@@ -434,6 +465,12 @@ def _population_analyses(
     """Participants vs population (goodness of fit) and opinion change weighted by raking to the
     population margins of the quota set; nothing when there are no quotas."""
     margins = _population_margins(ws, participants)
+    if margins is None:
+        note = "the quotas have no population_share column: raking and the population comparison are unavailable"
+        table = pd.DataFrame([{"item": "(not weighted)", "note": note}])
+        params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": note}
+        ws.store.save_analysis("opinion_change_weighted", table, parameters=params)
+        return {"opinion_change_weighted": table}
     if not margins:
         return {}
     panel = participants[participants["arm"] == "participant"].set_index("participant_id")
@@ -499,7 +536,8 @@ def _representativeness(
     people = people.join(extremity(scored, instrument, wave=wave))
     # Invited non-participants only: a control arm (never invited) is never pooled with no-shows.
     a, b = people[people["arm"] == "participant"], people[people["arm"] == "invited"]
-    numeric = [c for c in ("knowledge_score", "extremity") if c in people]
+    # a predictor nobody has (extremity without any attitude answer) is left out, not a reason to fail
+    numeric = [c for c in ("knowledge_score", "extremity") if c in people and people[c].notna().any()]
     invited = people[people["arm"].isin(["participant", "invited"])]
     invited = invited.assign(attended=(invited["arm"] == "participant").astype(int))
     try:
@@ -534,18 +572,86 @@ def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     )
 
 
+def _pairs(option: str, values: list[str]) -> dict[str, str]:
+    """``--option A=B`` values as a dict; a value without ``=`` or a key given twice is an error."""
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key.strip() or not target.strip():
+            raise KleroError(f"{option} {value!r}: write {option} VALUE=TARGET, e.g. {option} T1=1.", code="bad_option")
+        if key.strip() in out:
+            raise KleroError(f"{option} {key.strip()!r} is given twice: give each value once.", code="bad_option")
+        out[key.strip()] = target.strip()
+    return out
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """Column names from repeated and/or comma-separated options, each once, in order."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise KleroError(
+            f"Column {', '.join(repeated)} is declared twice: declare each column once.", code="bad_option"
+        )
+    return tuple(names)
+
+
+Many = Annotated[list[str] | None, typer.Option()]
+
+
 @survey_app.command("import")
 def survey_import_cmd(
     file: Path,
-    wave: Annotated[str, typer.Option(help="Wave code, e.g. T1.")],
+    wave: Annotated[str | None, typer.Option(help="Wave code of a file with one wave, e.g. T1.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the respondent ids (as given).")] = None,
+    row_ids: Annotated[bool, typer.Option("--row-ids", help="Ids are the file row numbers.")] = False,
+    wave_column: Annotated[str | None, typer.Option(help="Long file: the column with each row's wave.")] = None,
+    wave_value: Annotated[list[str] | None, typer.Option(help="VALUE=CODE: a wave column value (repeat).")] = None,
+    wave_suffix: Annotated[
+        list[str] | None, typer.Option(help="CODE=SUFFIX: wide file with all waves; item column = code+suffix.")
+    ] = None,
+    arm_column: Annotated[
+        str | None, typer.Option(help="Column with each respondent's arm: the file creates its respondents.")
+    ] = None,
+    arm: Annotated[str | None, typer.Option(help="One arm for every respondent of the file (creates them).")] = None,
+    arm_value: Annotated[list[str] | None, typer.Option(help="VALUE=ARM: an arm column value (repeat).")] = None,
+    variables: Annotated[list[str] | None, typer.Option(help="Demographic columns to keep (comma or repeat).")] = None,
+    weights: Annotated[list[str] | None, typer.Option(help="Design-weight columns (comma or repeat).")] = None,
+    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Confirm replacing a wave already imported.")] = False,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
-    """Import one wave's answers (participant_id + one column per item; CSV, XLSX, Parquet or SPSS .sav)."""
+    """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
+    CSV, XLSX, Parquet or SPSS .sav. Every column is an item or declared; see --ignore-extra."""
+    layout = WaveLayout(
+        id_column=None if row_ids else (id_column or "participant_id"),
+        row_ids=row_ids,
+        wave=wave,
+        wave_column=wave_column,
+        wave_values=_pairs("--wave-value", wave_value or []),
+        wave_suffixes=_pairs("--wave-suffix", wave_suffix or []),
+        arm_column=arm_column,
+        arm=arm,
+        arm_values=_pairs("--arm-value", arm_value or []),
+        variables=_names(variables or []),
+        weights=_names(weights or []),
+        ignore_extra=ignore_extra,
+    )
+    if row_ids and id_column:
+        raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
     with open_workspace(workspace) as ws:
-        out = import_wave(ws, wave, file, replace=replace)
+        out = import_survey(ws, file, layout, replace=replace)
     replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
-    console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    console.print(f"Waves {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    if out["created"]:
+        console.print(f"Respondents created or updated from the file: {out['created']:,}.")
+    for code, n in out["absent"].items():
+        if n:
+            console.print(f"Wave {code}: {n:,} respondents with every answer blank: absent at that wave.")
+    if out["weights"]:
+        console.print(f"Design weights stored: {', '.join(out['weights'])}.")
+    if out["ignored"]:
+        console.print(f"Columns left out (--ignore-extra): {', '.join(out['ignored'])}.")
 
 
 @poll_app.command("control")

@@ -1,0 +1,268 @@
+"""Polls from any source, through the real ``klero`` entry point: respondents from a file (no registry,
+no letters), long and wide-by-suffix wave files, absent respondents, and the crashes of issue 14."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import DATA, run_cli
+
+INSTRUMENT = """name = "t"
+[[items]]
+code = "A1"
+kind = "scale"
+text = "a"
+min = 0
+max = 10
+dont_know = ["98"]
+missing = ["99"]
+[[items]]
+code = "K1"
+kind = "knowledge"
+text = "k"
+options = {1 = "yes", 2 = "no"}
+correct = "1"
+dont_know = ["8"]
+[[waves]]
+code = "T1"
+kind = "recruit"
+[[waves]]
+code = "T2"
+kind = "post"
+"""
+
+
+def long_poll(*, blank_rows: bool, seed: int = 3) -> pd.DataFrame:
+    """A long file as a panel company delivers it: ``ID, Time, Group, wt, age, A1, K1``; every third
+    control member skipped T2 and (``blank_rows``) still has a T2 row with every answer blank."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(240):
+        group = "Treatment" if i < 120 else "Control"
+        weight, a1, k1 = rng.uniform(0.4, 2.5), int(rng.integers(0, 11)), str(rng.choice(["1", "2", "8"]))
+        rows.append({"ID": f"r{i}", "Time": "T1", "Group": group, "wt": weight, "age": "18-34", "A1": a1, "K1": k1})
+        if group == "Control" and i % 3 == 0:
+            if blank_rows:
+                rows.append({"ID": f"r{i}", "Time": "T2", "Group": group, "wt": "", "age": "", "A1": "", "K1": ""})
+            continue
+        shift = int(rng.integers(0, 3)) if group == "Treatment" else int(rng.integers(-1, 2))
+        k2 = str(rng.choice(["1", "1", "2"] if group == "Treatment" else ["1", "2", "8"]))
+        rows.append(
+            {
+                "ID": f"r{i}",
+                "Time": "T2",
+                "Group": group,
+                "wt": weight,
+                "age": "",
+                "A1": min(10, max(0, a1 + shift)),
+                "K1": k2,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def poll_workspace(base: Path, monkeypatch: pytest.MonkeyPatch, instrument: str = INSTRUMENT) -> Path:
+    root = base / "ws"
+    assert run_cli(monkeypatch, "init", str(root), "--name", "t", "--municipality", "X") == 0
+    (base / "instrument.toml").write_text(instrument, encoding="utf-8")
+    assert run_cli(monkeypatch, "poll", "define", str(base / "instrument.toml"), "-w", str(root)) == 0
+    return root
+
+
+LONG = ("--id-column", "ID", "--wave-column", "Time", "--arm-column", "Group", "--variables", "age")
+
+
+def analysed(base: Path, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame, *extra: str) -> Path:
+    root = poll_workspace(base, monkeypatch)
+    frame.to_csv(base / "poll.csv", index=False)
+    code = run_cli(monkeypatch, "survey", "import", str(base / "poll.csv"), "-w", str(root), *LONG, "--weights", "wt")
+    assert code == 0
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(base / "out"), *extra) == 0
+    return base / "out"
+
+
+def test_blank_t2_rows_are_absent_not_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control effect with blank T2 rows equals the one with those rows removed (issue 14: scoring
+    them 0 on knowledge moved the control effect from 0.038 to 0.279)."""
+    with_blank = analysed(tmp_path / "a", monkeypatch, long_poll(blank_rows=True))
+    without = analysed(tmp_path / "b", monkeypatch, long_poll(blank_rows=False))
+    for name in ("control_ancova", "knowledge_gain", "opinion_change"):
+        a, b = pd.read_csv(with_blank / f"{name}.csv"), pd.read_csv(without / f"{name}.csv")
+        for column in ("tau", "se", "n_control", "mean_change", "n_pairs"):
+            if column in a:
+                np.testing.assert_allclose(a[column], b[column], rtol=0, atol=1e-12)
+    gain = pd.read_csv(with_blank / "control_gain_difference.csv").set_index("outcome")
+    gain_b = pd.read_csv(without / "control_gain_difference.csv").set_index("outcome")
+    assert gain.at["knowledge_score", "gain_control"] == pytest.approx(gain_b.at["knowledge_score", "gain_control"])
+    assert int(gain.at["knowledge_score", "n_control"]) == 80  # 120 controls, 40 absent at T2
+    exclusions = pd.read_csv(with_blank / "exclusions.csv", keep_default_na=False)
+    absent = exclusions[exclusions["item"] == ""].set_index("wave")["n_excluded"]
+    assert absent.to_dict() == {"T1": 0, "T2": 40}
+
+
+def test_import_before_any_letters_without_arm_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = poll_workspace(tmp_path, monkeypatch)
+    long_poll(blank_rows=False).query("Time == 'T1'").drop(columns=["Time", "Group", "wt", "age"]).rename(
+        columns={"ID": "participant_id"}
+    ).to_csv(tmp_path / "t1.csv", index=False)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "survey", "import", str(tmp_path / "t1.csv"), "--wave", "T1", "-w", str(root)) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "unknown respondent id" in out and "--arm-column" in out and "t1.csv" in out
+    assert "Traceback" not in out
+
+
+def test_undeclared_columns_are_refused_then_listed_when_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = poll_workspace(tmp_path, monkeypatch)
+    long_poll(blank_rows=False).assign(income="3").to_csv(tmp_path / "p.csv", index=False)
+    capsys.readouterr()
+    args = ("survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG)
+    assert run_cli(monkeypatch, *args) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    for column in ("wt", "income"):
+        assert f"column {column}" in out or f"'{column}'" in out or column in out
+    assert "--ignore-extra" in out and "--weights" in out
+    assert run_cli(monkeypatch, *args, "--ignore-extra") == 0
+    assert "left out (--ignore-extra): wt, income" in " ".join(capsys.readouterr().out.split())
+
+
+def test_bad_cells_name_row_column_value_and_store_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = poll_workspace(tmp_path, monkeypatch)
+    frame = long_poll(blank_rows=False)
+    frame.loc[3, "Group"] = "Placebo"
+    frame.loc[5, "wt"] = -1
+    frame.loc[7, "Time"] = "T9"
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    capsys.readouterr()
+    code = run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+    assert code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Placebo" in out and "--arm-value" in out and "row 5" in out
+    assert "T9" in out and "--wave-value" in out
+    assert "weight must be a positive number" in out
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "status", "-w", str(root)) == 0
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
+    assert pd.read_csv(tmp_path / "out" / "opinion_change.csv").empty  # nothing was stored
+
+
+KNOWLEDGE_ONLY = INSTRUMENT.replace('code = "A1"', 'code = "A9"')
+
+
+def test_knowledge_only_poll_with_an_all_blank_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: TypeError in rescaled_attitudes, ValueError in attendance_model; now the blank item is
+    named in ``exclusions`` and the attendance model fits on knowledge alone."""
+    root = poll_workspace(tmp_path, monkeypatch, KNOWLEDGE_ONLY)
+    frame = long_poll(blank_rows=True).drop(columns="A1").assign(A9="")
+    frame["Group"] = frame["Group"].replace({"Control": "non-participant"})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (
+        run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+        == 0
+    )
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
+    exclusions = pd.read_csv(tmp_path / "out" / "exclusions.csv", keep_default_na=False)
+    assert "A9" in set(exclusions["item"])
+    attendance = pd.read_csv(tmp_path / "out" / "attendance_model.csv")
+    assert list(attendance["term"]) == ["const", "knowledge_score"]
+    change = pd.read_csv(tmp_path / "out" / "opinion_change.csv")
+    assert change["n_pairs"].tolist() == [0] and change["df"].isna().all()
+    assert (tmp_path / "out" / "knowledge_gain.csv").read_text().splitlines()[1].split(",")[0] == "120"
+
+
+def test_quotas_without_population_shares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: TypeError in _population_margins, even with --weights none; now one line says why."""
+    root = poll_workspace(tmp_path, monkeypatch)
+    long_poll(blank_rows=False).to_csv(tmp_path / "p.csv", index=False)
+    assert (
+        run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+        == 0
+    )
+    pd.DataFrame({"category": ["age", "age"], "feature": ["18-34", "35+"], "min": [0, 0], "max": [10, 10]}).to_csv(
+        tmp_path / "q.csv", index=False
+    )
+    assert run_cli(monkeypatch, "quotas", "import", str(tmp_path / "q.csv"), "--size", "10", "-w", str(root)) == 0
+    for weights in ("none", "raking"):
+        out = tmp_path / f"out-{weights}"
+        assert run_cli(monkeypatch, "analyse", "-w", str(root), "--weights", weights, "--output", str(out)) == 0
+        note = pd.read_csv(out / "opinion_change_weighted.csv")["note"].iloc[0]
+        assert "no population_share" in note
+
+
+def cor_sood(base: Path, monkeypatch: pytest.MonkeyPatch, poll: str) -> Path:
+    items = "".join(
+        f'[[items]]\ncode = "know{x}"\nkind = "knowledge"\ntext = "{x}"\noptions = {{0 = "wrong", 1 = "right"}}\n'
+        f'correct = "1"\ndont_know = ["NA"]\n'
+        for x in "abcde"
+    )
+    waves = '[[waves]]\ncode = "T1"\nkind = "recruit"\n[[waves]]\ncode = "T2"\nkind = "post"\n'
+    root = poll_workspace(base, monkeypatch, f'name = "{poll}"\n{items}{waves}')
+    source = DATA / "cor-sood-knowledge-batteries" / poll / "knowledge-battery.csv"
+    args = ("--row-ids", "--arm", "participant", "--wave-suffix", "T1=1raw", "--wave-suffix", "T2=2raw")
+    assert run_cli(monkeypatch, "survey", "import", str(source), "-w", str(root), *args, "--variables", "female") == 0
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(base / "out")) == 0
+    return base / "out"
+
+
+@pytest.mark.parametrize(
+    ("poll", "n", "k1", "k2", "gain", "se", "sd1", "standardised"),
+    [
+        # soodoku/dp-learning tabs/poll_gains.csv (commit 0370a5e1), DOMAIN.md §3.3
+        (
+            "wtu-1996",
+            230,
+            0.39913043478260873,
+            0.6869565217391305,
+            0.2878260869565218,
+            0.01753020287893481,
+            0.24189775608134537,
+            1.1898667090559187,
+        ),
+        (
+            "swepco-1996",
+            232,
+            0.4353448275862069,
+            0.6379310344827587,
+            0.20258620689655174,
+            0.020204973066791244,
+            0.2345685217621958,
+            0.8636547025774092,
+        ),
+    ],
+)
+def test_cor_sood_batteries_imported_as_they_are(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    poll: str,
+    n: int,
+    k1: float,
+    k2: float,
+    gain: float,
+    se: float,
+    sd1: float,
+    standardised: float,
+) -> None:
+    """The CC0 files unchanged (CRLF, NA, no ids): a wide file with both waves by column suffix."""
+    row = pd.read_csv(cor_sood(tmp_path, monkeypatch, poll) / "knowledge_gain.csv").iloc[0]
+    assert int(row["n_pairs"]) == n
+    for column, expected in (
+        ("mean_pre", k1),
+        ("mean_post", k2),
+        ("mean_change", gain),
+        ("se", se),
+        ("sd_pre", sd1),
+        ("standardised_gain", standardised),
+    ):
+        assert row[column] == pytest.approx(expected, rel=0, abs=1e-12)
