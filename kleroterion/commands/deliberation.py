@@ -30,6 +30,7 @@ from deliberation.change import (
     stuart_maxwell,
 )
 from deliberation.control import control_contrasts, draw_control_group
+from deliberation.design import VARIANCE
 from deliberation.domination import group_domination, summarise_domination
 from deliberation.evaluation import evaluation_distributions, summarise_evaluation
 from deliberation.groups import assignment_check, group_index_changes, summarise_distortions
@@ -47,6 +48,7 @@ from deliberation.representativeness import (
 )
 from deliberation.responses import WaveLayout, drop_absent, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
+from deliberation.weighted import design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.sortition import eligible_residents
@@ -258,6 +260,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     at both waves ``single_peakedness`` (List et al. 2013, participants with complete rankings at both).
     """
     instrument = load_instrument(ws)
+    design_weights = _design_weights(ws, weights, wave=pre)
     answers, exclusions = drop_absent(ws.store.answers())  # wave non-response is absence, not wrong answers
     participants = ws.store.participants()
     panel_ids = set(participants.loc[participants["arm"] == "participant", "participant_id"])
@@ -299,6 +302,10 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
     population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights)
+    if design_weights is not None:
+        population |= _design_analyses(
+            ws, participants, answers, instrument, design_weights, pre=pre, post=post, column=weights
+        )
     control = _control_analyses(ws, participants, answers, instrument, pre=pre, post=post)
     extra = {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)}
     evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
@@ -487,6 +494,8 @@ def _population_analyses(
 
     if weights == "none":
         return not_weighted("weighting not requested (--weights none)")
+    if weights != "raking":  # the respondents' own design weights: see _design_analyses
+        return {"representativeness_population": fit}
     try:
         raked = rake(panel, margins)
     except KleroError as exc:
@@ -518,6 +527,64 @@ def _population_analyses(
     return out
 
 
+def _design_weights(ws: Workspace, weights: str, *, wave: str) -> pd.Series | None:
+    """The imported design weights named ``weights`` at ``wave`` (person -> weight); None for
+    ``raking``/``none``; an unknown name is an error that lists the imported ones."""
+    if weights in ("raking", "none"):
+        return None
+    stored = ws.store.weights()
+    names = sorted(set(stored["name"]))
+    if weights not in names:
+        raise KleroError(
+            f"--weights {weights!r}: use raking, none or an imported weight column "
+            f"(imported: {', '.join(names) or 'none; import them with survey import --weights COLUMN'}).",
+            code="bad_weights",
+        )
+    chosen = stored[(stored["name"] == weights) & (stored["wave"] == wave)]
+    if chosen.empty:
+        raise KleroError(
+            f"--weights {weights!r} has no values at wave {wave} (the weights of the --pre wave are used).",
+            code="bad_weights",
+        )
+    return chosen.set_index("participant_id")["weight"].astype(float)
+
+
+def _design_analyses(
+    ws: Workspace,
+    participants: pd.DataFrame,
+    answers: pd.DataFrame,
+    instrument: Instrument,
+    design_weights: pd.Series,
+    *,
+    pre: str,
+    post: str,
+    column: str,
+) -> dict[str, pd.DataFrame]:
+    """Every weighted table with the respondents' own design weights (``--weights COLUMN``; the
+    ``pre``-wave weight of each person), design-based SEs and Kish n_eff; see
+    ``deliberation.weighted.design_weighted_tables``. ``answers`` are scored."""
+    panel_ids = participants.loc[participants["arm"] == "participant", "participant_id"]
+    weighted_ids = panel_ids[panel_ids.isin(design_weights.index)]
+    scored = answers[answers["participant_id"].isin(weighted_ids)]
+    params = {
+        "pre": pre,
+        "post": post,
+        "weighted": True,
+        "weights": f"design weights {column!r} at {pre}",
+        "variance": VARIANCE,
+        "never_frequency_weights": True,
+    }
+    out = {"opinion_change_weighted": weighted_change(scored, instrument, design_weights, pre=pre, post=post)}
+    extra = {"group": "participants", "n_without_weight": int(len(panel_ids) - len(weighted_ids))}
+    ws.store.save_analysis("opinion_change_weighted", out["opinion_change_weighted"], parameters={**params, **extra})
+    for kind, table in design_weighted_tables(
+        answers, instrument, participants, design_weights, pre=pre, post=post
+    ).items():
+        ws.store.save_analysis(kind, table, parameters=params)
+        out[kind] = table
+    return out
+
+
 def _representativeness(
     participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str, nominal: list[str]
 ) -> dict[str, pd.DataFrame]:
@@ -546,6 +613,7 @@ def _representativeness(
         attendance = pd.DataFrame(columns=[*ATTENDANCE_COLUMNS, "note"])
         attendance.loc[0, ["term", "note"]] = ["(not fitted)", exc.message]
     return {
+        "representativeness_arms": representativeness_by_arm(participants),
         "representativeness_nominal": compare_nominal(a, b, variables=nominal),
         "representativeness_scales": compare_scales(a, b, variables=scale_vars),
         "attendance_model": attendance,
@@ -675,12 +743,14 @@ def analyse_cmd(
         Path | None, typer.Option(help="Also write every analysis table as DIR/<name>.csv (UTF-8, ',').")
     ] = None,
     weights: Annotated[
-        str, typer.Option(help="raking (to the quota population margins; n stays the real n) or none.")
+        str,
+        typer.Option(
+            help="raking (to the quota population margins), none, or an imported design-weight column "
+            "(design-based SEs; never frequency weights)."
+        ),
     ] = "raking",
 ) -> None:
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
-    if weights not in ("raking", "none"):
-        raise KleroError(f"--weights {weights!r}: use raking or none.", code="bad_weights")
     with open_workspace(workspace) as ws:
         out = analyse(ws, pre=pre, post=post, weights=weights)
     console.print(out["opinion_change"].round(3).to_string(index=False))

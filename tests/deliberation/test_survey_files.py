@@ -266,3 +266,38 @@ def test_cor_sood_batteries_imported_as_they_are(
         ("standardised_gain", standardised),
     ):
         assert row[column] == pytest.approx(expected, rel=0, abs=1e-12)
+
+
+def test_weighted_treatment_vs_control_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One long file with weights and a control arm, one import, ``analyse --weights wt``: the weighted
+    gain difference equals the difference of T1-weighted mean gains computed from the file, with the
+    hand linearisation SE ``√(n/(n−1)·Σ_g Σ_{i∈g} w_i²(d_i − d̄_g)²/(Σ_g w)²)``; the unweighted rows
+    beside it have n_eff = n; an unknown weight column is an error naming the imported ones."""
+    frame = long_poll(blank_rows=True)
+    out = analysed(tmp_path, monkeypatch, frame, "--weights", "wt")
+    table = pd.read_csv(out / "control_weighted.csv")
+    row = table[(table["outcome"] == "A1") & (table["estimand"] == "gain_difference") & table["weighted"]].iloc[0]
+    t1 = frame[frame["Time"] == "T1"].set_index("ID")
+    t2 = frame[(frame["Time"] == "T2") & (frame["A1"].astype(str) != "")].set_index("ID")
+    gain = (pd.to_numeric(t2["A1"]) - pd.to_numeric(t1["A1"].reindex(t2.index))).rename("d")
+    data = pd.concat([gain, t1["wt"].reindex(gain.index).astype(float), t1["Group"].reindex(gain.index)], axis=1)
+    means, var = {}, 0.0
+    for group, part in data.groupby("Group"):
+        means[group] = float((part["wt"] * part["d"]).sum() / part["wt"].sum())
+        var += float((part["wt"] ** 2 * (part["d"] - means[group]) ** 2).sum() / part["wt"].sum() ** 2)
+    n = len(data)
+    assert row["estimate"] == pytest.approx(means["Treatment"] - means["Control"], abs=1e-12)
+    assert row["se"] == pytest.approx(np.sqrt(n / (n - 1) * var), rel=1e-10)
+    assert (int(row["n_treated"]), int(row["n_comparison"]), int(row["n_excluded"])) == (120, 80, 40)
+    unweighted = table[~table["weighted"]]
+    assert (unweighted["n_eff_treated"] == unweighted["n_treated"]).all()
+    change = pd.read_csv(out / "opinion_change_weighted.csv").iloc[0]
+    panel = data[data["Group"] == "Treatment"]
+    assert change["mean"] == pytest.approx((panel["wt"] * panel["d"]).sum() / panel["wt"].sum(), abs=1e-12)
+    assert change["n"] == 120 and change["n_eff"] < 120
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "analyse", "-w", str(tmp_path / "ws"), "--weights", "wght") == 1
+    message = " ".join(capsys.readouterr().out.split())
+    assert "'wght'" in message and "imported: wt" in message
