@@ -240,3 +240,19 @@ def summarise_knowledge_gain(pre_scores: pd.Series, post_scores: pd.Series) -> p
         "standardised_gain": result["mean_change"] / sd_pre if sd_pre else np.nan,
     }
     return pd.DataFrame([row])
+
+
+def integer_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its count columns (``n``, ``n_*`` but not ``n_eff*``, ``count_*``) as integers
+    (pandas ``Int64``, empty where unknown) when they hold whole numbers, so a row with a note and no
+    count does not turn every count into a float."""
+    out = table.copy()
+    for column in out.columns:
+        name = str(column)
+        is_count = name == "n" or (name.startswith("n_") and not name.startswith("n_eff")) or name.startswith("count_")
+        if not is_count or not pd.api.types.is_float_dtype(out[column]):
+            continue
+        values = out[column].dropna()
+        if (values == values.round()).all():
+            out[column] = out[column].astype("Int64")
+    return out

@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from deliberation.analysis import (
+    integer_counts,
     knowledge_scores,
     rescaled_attitudes,
     score_answers,
@@ -770,7 +771,7 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     for name, table in sorted(tables.items()):
         target = folder / f"{name}.csv"
         partial = target.with_suffix(".csv.partial")
-        table.to_csv(partial, index=False, encoding="utf-8")
+        integer_counts(table).to_csv(partial, index=False, encoding="utf-8")
         partial.replace(target)
         written.append(target)
     return written

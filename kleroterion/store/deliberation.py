@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from deliberation.analysis import integer_counts
 from deliberation.instrument import Instrument
 from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
@@ -365,7 +366,7 @@ class DeliberationStore(StoreCore):
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO analyses (run_at, kind, parameters, result) VALUES (?, ?, ?, ?)",
-                (now_iso(), kind, _to_json(parameters), table.to_json(orient="records")),
+                (now_iso(), kind, _to_json(parameters), integer_counts(table).to_json(orient="records")),
             )
             self.audit("analysis.run", parameters={"kind": kind, **parameters}, result={"rows": len(table)})
             return int(cur.lastrowid or 0)

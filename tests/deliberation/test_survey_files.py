@@ -178,6 +178,16 @@ def test_knowledge_only_poll_with_an_all_blank_item(tmp_path: Path, monkeypatch:
     change = pd.read_csv(tmp_path / "out" / "opinion_change.csv")
     assert change["n_pairs"].tolist() == [0] and change["df"].isna().all()
     assert (tmp_path / "out" / "knowledge_gain.csv").read_text().splitlines()[1].split(",")[0] == "120"
+    assert_integer_counts(tmp_path / "out")
+
+
+def assert_integer_counts(folder: Path) -> None:
+    """Every count column of every written table holds integers or blanks, never ``100.0`` (issue 14)."""
+    for path in sorted(folder.glob("*.csv")):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in table.columns:
+            if column == "n" or (column.startswith("n_") and not column.startswith("n_eff")):
+                assert table[column].str.fullmatch(r"-?\d*").all(), (path.name, column, table[column].tolist())
 
 
 def test_quotas_without_population_shares(
@@ -297,7 +307,31 @@ def test_weighted_treatment_vs_control_through_the_cli(
     panel = data[data["Group"] == "Treatment"]
     assert change["mean"] == pytest.approx((panel["wt"] * panel["d"]).sum() / panel["wt"].sum(), abs=1e-12)
     assert change["n"] == 120 and change["n_eff"] < 120
+    assert_integer_counts(out)
     capsys.readouterr()
     assert run_cli(monkeypatch, "analyse", "-w", str(tmp_path / "ws"), "--weights", "wght") == 1
     message = " ".join(capsys.readouterr().out.split())
     assert "'wght'" in message and "imported: wt" in message
+
+
+def test_counts_stay_integers_beside_an_outcome_that_cannot_be_fitted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item only the treated arm answered is one ``control_ancova`` row with a note; the other rows'
+    ``n_treated``/``n_control`` stay ``100``, not ``100.0`` (issue 14: counts written as floats)."""
+    with_a2 = INSTRUMENT.replace(
+        "[[waves]]", '[[items]]\ncode = "A2"\nkind = "scale"\ntext = "b"\nmin = 0\nmax = 10\n\n[[waves]]', 1
+    )
+    root = poll_workspace(tmp_path, monkeypatch, with_a2)
+    frame = long_poll(blank_rows=True)
+    frame["A2"] = frame["A1"].where(frame["Group"] == "Treatment", "")
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (
+        run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+        == 0
+    )
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
+    ancova = pd.read_csv(tmp_path / "out" / "control_ancova.csv", dtype=str, keep_default_na=False)
+    assert ancova.set_index("outcome").at["A1", "n_treated"] == "120"
+    assert ancova.set_index("outcome").at["A2", "note"] != ""
+    assert_integer_counts(tmp_path / "out")
