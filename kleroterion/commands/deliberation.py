@@ -578,12 +578,30 @@ def _design_analyses(
     out = {"opinion_change_weighted": weighted_change(scored, instrument, design_weights, pre=pre, post=post)}
     extra = {"group": "participants", "n_without_weight": int(len(panel_ids) - len(weighted_ids))}
     ws.store.save_analysis("opinion_change_weighted", out["opinion_change_weighted"], parameters={**params, **extra})
-    for kind, table in design_weighted_tables(
-        answers, instrument, participants, design_weights, pre=pre, post=post
-    ).items():
+    tables = design_weighted_tables(answers, instrument, participants, design_weights, pre=pre, post=post)
+    margins = {
+        **(_population_margins(ws, participants) or {}),
+        **(_population_margins(ws, participants, raking=False) or {}),
+    }
+    panel = participants[participants["arm"] == "participant"].set_index("participant_id")
+    weighted_panel = design_weights.reindex(panel.index).dropna()
+    if margins and len(weighted_panel) > 1:  # participants with their design weights vs the population shares
+        tables["representativeness_population_weighted"] = pd.concat(
+            [_goodness_of_fit(panel[v], weighted_panel, shares, variable=v) for v, shares in margins.items()],
+            ignore_index=True,
+        )
+    for kind, table in tables.items():
         ws.store.save_analysis(kind, table, parameters=params)
         out[kind] = table
     return out
+
+
+def _goodness_of_fit(values: pd.Series, weights: pd.Series, shares: dict[str, float], *, variable: str) -> pd.DataFrame:
+    """``rao_scott_goodness_of_fit``, or one row naming the variable and why it cannot be tested."""
+    try:
+        return rao_scott_goodness_of_fit(values, weights, shares, variable=variable)
+    except KleroError as exc:
+        return pd.DataFrame([{"variable": variable, "test": exc.message}])
 
 
 def _representativeness(

@@ -335,3 +335,37 @@ def test_counts_stay_integers_beside_an_outcome_that_cannot_be_fitted(
     assert ancova.set_index("outcome").at["A1", "n_treated"] == "120"
     assert ancova.set_index("outcome").at["A2", "note"] != ""
     assert_integer_counts(tmp_path / "out")
+
+
+def test_weighted_participants_vs_population_on_a_declared_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A declared variable (age, from the survey file) against quota population shares, with the
+    participants' design weights: weighted share Σ_{i∈k} w_i/Σw from the file, Rao–Scott corrected."""
+    frame = long_poll(blank_rows=False)
+    t1 = frame[frame["Time"] == "T1"].copy()
+    t1.loc[t1.index[::3], "age"] = "35+"
+    frame.loc[t1.index, "age"] = t1["age"]
+    root = poll_workspace(tmp_path, monkeypatch)
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (
+        run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+        == 0
+    )
+    quotas = pd.DataFrame(
+        {"category": ["age", "age"], "feature": ["18-34", "35+"], "min": [0, 0], "max": [10, 10],
+         "population_share": [0.45, 0.55]}
+    )  # fmt: skip
+    quotas.to_csv(tmp_path / "q.csv", index=False)
+    assert run_cli(monkeypatch, "quotas", "import", str(tmp_path / "q.csv"), "--size", "10", "-w", str(root)) == 0
+    out = tmp_path / "out"
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--weights", "wt", "--output", str(out)) == 0
+    table = pd.read_csv(out / "representativeness_population_weighted.csv").set_index("category")
+    panel = t1[t1["Group"] == "Treatment"]
+    w = panel["wt"].astype(float)
+    expected = float(w[panel["age"] == "35+"].sum() / w.sum())
+    assert table.at["35+", "weighted_share"] == pytest.approx(expected, abs=1e-12)
+    assert int(table.at["35+", "n"]) == int((panel["age"] == "35+").sum())
+    assert table.at["35+", "n_eff"] < 120
+    arms = pd.read_csv(out / "representativeness_arms_weighted.csv")
+    assert set(arms["group"]) == {"participants", "control"}
