@@ -61,6 +61,12 @@ class WaveLayout:
     variables: tuple[str, ...] = ()
     weights: tuple[str, ...] = ()
     ignore_extra: bool = False
+    #: From an SPSS file: value labels (column -> code -> label), applied to declared variables and the
+    #: arm and wave columns, and
+    #: user-missing ranges (column -> (low, high)), read as no answer in item columns unless the
+    #: instrument declares the code as don't-know or missing itself.
+    value_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    user_missing: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class ShapedSurvey:
     weights: pd.DataFrame
     ignored: tuple[str, ...]
     waves: pd.DataFrame  # wave, respondents, absent
+    user_missing: dict[str, int] = field(default_factory=dict)  # item column -> cells read as no answer
 
 
 def _check_layout(layout: WaveLayout, instrument: Instrument) -> None:
@@ -165,6 +172,7 @@ def shape_survey(
     if not items:
         raise KleroError(f"{source}: no column is an item of the instrument.", code="no_items")
     text = frame.astype(str).apply(lambda col: col.str.strip()).replace({"nan": "", "<NA>": "", "None": ""})
+    text, user_missing = _spss_codes(text, items, layout)
     ids = pd.Series(text.index.astype(str), index=text.index) if layout.row_ids else text[str(layout.id_column)]
     id_column = layout.id_column or "(row)"
     problems.add_rows("empty respondent id", ids.index[ids == ""], column=id_column, values=ids)
@@ -191,7 +199,35 @@ def shape_survey(
         weights=weights,
         ignored=tuple(extra),
         waves=_wave_counts(answers),
+        user_missing=user_missing,
     )
+
+
+def _spss_codes(
+    text: pd.DataFrame, items: Mapping[str, tuple[str | None, Item]], layout: WaveLayout
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Apply an SPSS file's metadata: user-missing codes in item columns become no answer (counted per
+    column) unless the item declares them; declared variables and the arm and wave columns get their
+    value labels (a code without a label stays the code)."""
+    text = text.copy()
+    counts: dict[str, int] = {}
+    for column, ranges in layout.user_missing.items():
+        if column not in items:
+            continue
+        item = items[column][1]
+        number = pd.to_numeric(text[column], errors="coerce")
+        hit = pd.Series(False, index=text.index)
+        for low, high in ranges:
+            hit |= (number >= low) & (number <= high)
+        hit &= ~text[column].isin([*item.dont_know, *item.missing])
+        if hit.any():
+            text.loc[hit, column] = ""
+            counts[column] = int(hit.sum())
+    for column in (*layout.variables, *(c for c in (layout.arm_column, layout.wave_column) if c)):
+        labels = layout.value_labels.get(column)
+        if labels:
+            text[column] = text[column].map(lambda v, labels=labels: labels.get(v, v))
+    return text, counts
 
 
 def _row_waves(text: pd.DataFrame, layout: WaveLayout, codes: frozenset[str], problems: ProblemCollector) -> pd.Series:
@@ -357,3 +393,32 @@ def unanswered_items(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFr
         if item.code not in answered
     ]
     return pd.DataFrame(rows, columns=list(EXCLUSION_COLUMNS))
+
+
+def shape_respondents(frame: pd.DataFrame, layout: WaveLayout, *, source: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A respondents file without answers (ids, arm, declared variables): ``participant_id, arm`` +
+    variables, one row per respondent, and the columns left out with ``ignore_extra``. A person may
+    have several rows only if they agree; every problem is collected and raised once."""
+    if layout.arm_column is None and layout.arm is None:
+        raise KleroError("Say each respondent's arm: --arm-column COLUMN or --arm ARM.", code="bad_layout")
+    if (layout.id_column is None) == (not layout.row_ids):
+        raise KleroError("Say where the respondent ids are: --id-column COLUMN or --row-ids.", code="bad_layout")
+    problems = ProblemCollector(source)
+    columns = [str(c) for c in frame.columns]
+    declared = [c for c in (layout.id_column, layout.arm_column, *layout.variables) if c]
+    for column in sorted(set(declared) - set(columns)):
+        problems.add("declared column not in the file", column=column)
+    extra = [c for c in columns if c not in declared]
+    if extra and not layout.ignore_extra:
+        for column in extra:
+            problems.add("column is not declared", column=column)
+    problems.raise_if_any("declare demographic columns with --variables, or pass --ignore-extra to leave them out")
+    text = frame.astype(str).apply(lambda col: col.str.strip()).replace({"nan": "", "<NA>": "", "None": ""})
+    text, _ = _spss_codes(text, {}, layout)
+    ids = pd.Series(text.index.astype(str), index=text.index) if layout.row_ids else text[str(layout.id_column)]
+    problems.add_rows("empty respondent id", ids.index[ids == ""], column=layout.id_column or "(row)", values=ids)
+    respondents = _respondents(text, ids, layout, frozenset(), problems)
+    problems.raise_if_any("correct these cells and import the file again; nothing was stored")
+    if respondents is None:  # cannot happen: an arm is given (checked above)
+        raise KleroError("No arm for the respondents.", code="bad_layout")
+    return respondents, tuple(extra)

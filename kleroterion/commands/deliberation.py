@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import tomllib
@@ -47,14 +48,14 @@ from deliberation.representativeness import (
     compare_scales,
     extremity,
 )
-from deliberation.responses import WaveLayout, drop_absent, shape_survey, unanswered_items
+from deliberation.responses import WaveLayout, drop_absent, shape_respondents, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
 from deliberation.weighted import design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
-from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
+from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
@@ -194,6 +195,9 @@ def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: boo
     instrument = load_instrument(ws)
     sync_participants(ws)
     known = frozenset(ws.store.participants()["participant_id"])
+    spss = read_spss_metadata(path)
+    if spss is not None:  # SPSS value labels and user-missing codes, as the file declares them
+        layout = dataclasses.replace(layout, value_labels=spss.value_labels, user_missing=spss.user_missing)
     shaped = shape_survey(read_table(path), instrument, layout, known_ids=known, source=path.name)
     waves = list(shaped.waves["wave"])
     stored = {w: ws.store.wave_answer_count(w) for w in waves}
@@ -231,6 +235,29 @@ def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: boo
         "ignored": list(shaped.ignored),
         "weights": list(layout.weights),
         "replaced": sum(stored.values()),
+        "user_missing": shaped.user_missing,
+    }
+
+
+def import_respondents(ws: Workspace, path: Path, layout: WaveLayout) -> dict[str, Any]:
+    """Create or update respondents from a file without answers (ids as given, arm, declared
+    variables with SPSS value labels applied); audited with the file's hash."""
+    spss = read_spss_metadata(path)
+    if spss is not None:
+        layout = dataclasses.replace(layout, value_labels=spss.value_labels)
+    respondents, ignored = shape_respondents(read_table(path), layout, source=path.name)
+    with ws.store.transaction():
+        ws.store.save_participants(respondents.assign(letter_code=None))
+        ws.store.audit(
+            "survey.respondents",
+            parameters={"source": path.name, "variables": list(layout.variables)},
+            input_hashes={path.name: sha256_file(path)},
+            result={"respondents": len(respondents)},
+        )
+    return {
+        "respondents": len(respondents),
+        "arms": respondents["arm"].value_counts().to_dict(),
+        "ignored": list(ignored),
     }
 
 
@@ -737,6 +764,43 @@ def survey_import_cmd(
             console.print(f"Wave {code}: {n:,} respondents with every answer blank: absent at that wave.")
     if out["weights"]:
         console.print(f"Design weights stored: {', '.join(out['weights'])}.")
+    if out["ignored"]:
+        console.print(f"Columns left out (--ignore-extra): {', '.join(out['ignored'])}.")
+    if out["user_missing"]:
+        listed = ", ".join(f"{c} ({n:,} cells)" for c, n in out["user_missing"].items())
+        console.print(f"SPSS user-missing codes read as no answer: {listed}.")
+
+
+@survey_app.command("respondents")
+def survey_respondents_cmd(
+    file: Path,
+    id_column: Annotated[str | None, typer.Option(help="Column with the respondent ids (as given).")] = None,
+    row_ids: Annotated[bool, typer.Option("--row-ids", help="Ids are the file row numbers.")] = False,
+    arm_column: Annotated[str | None, typer.Option(help="Column with each respondent's arm.")] = None,
+    arm: Annotated[str | None, typer.Option(help="One arm for every respondent of the file.")] = None,
+    arm_value: Annotated[list[str] | None, typer.Option(help="VALUE=ARM: an arm column value (repeat).")] = None,
+    variables: Annotated[list[str] | None, typer.Option(help="Demographic columns to keep (comma or repeat).")] = None,
+    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Create respondents from a file (no registry or letters needed): ids as given, arm
+    (participant/treatment, invited/non-participant, control), demographics as declared variables."""
+    if row_ids and id_column:
+        raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
+    layout = WaveLayout(
+        id_column=None if row_ids else (id_column or "participant_id"),
+        row_ids=row_ids,
+        wave="",
+        arm_column=arm_column,
+        arm=arm,
+        arm_values=_pairs("--arm-value", arm_value or []),
+        variables=_names(variables or []),
+        ignore_extra=ignore_extra,
+    )
+    with open_workspace(workspace) as ws:
+        out = import_respondents(ws, file, layout)
+    arms = ", ".join(f"{n:,} {a}" for a, n in sorted(out["arms"].items()))
+    console.print(f"Respondents created or updated: {out['respondents']:,} ({arms}).")
     if out["ignored"]:
         console.print(f"Columns left out (--ignore-extra): {', '.join(out['ignored'])}.")
 

@@ -369,3 +369,90 @@ def test_weighted_participants_vs_population_on_a_declared_variable(
     assert table.at["35+", "n_eff"] < 120
     arms = pd.read_csv(out / "representativeness_arms_weighted.csv")
     assert set(arms["group"]) == {"participants", "control"}
+
+
+def test_spss_long_file_with_value_labels_and_user_missing_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A panel company's .sav: numeric Time and Group with value labels (1 = T1 / Treatment ...), a
+    labelled demographic, and a user-missing 97 on A1 that the instrument does not declare: 97 is read
+    as no answer (never averaged), the labels become the values, all in one command."""
+    import pyreadstat
+
+    frame = long_poll(blank_rows=True)
+    frame.loc[frame.index[::10], "A1"] = 97
+    frame["sex"] = np.where(frame["ID"].str[1:].astype(int) % 2, 2.0, 1.0)  # per person, the same at both waves
+    sav = pd.DataFrame(
+        {
+            "ID": frame["ID"],
+            "Time": frame["Time"].map({"T1": 1.0, "T2": 2.0}),
+            "Group": frame["Group"].map({"Treatment": 1.0, "Control": 2.0}),
+            "wt": pd.to_numeric(frame["wt"], errors="coerce"),
+            "sex": frame["sex"],
+            "A1": pd.to_numeric(frame["A1"], errors="coerce"),
+            "K1": pd.to_numeric(frame["K1"], errors="coerce"),
+        }
+    )
+    path = tmp_path / "poll.sav"
+    pyreadstat.write_sav(
+        sav,
+        str(path),
+        variable_value_labels={
+            "Time": {1.0: "T1", 2.0: "T2"},
+            "Group": {1.0: "Treatment", 2.0: "Control"},
+            "sex": {1.0: "man", 2.0: "vrouw"},
+        },
+        missing_ranges={"A1": [97]},
+    )
+    root = poll_workspace(tmp_path, monkeypatch)
+    capsys.readouterr()
+    args = ("--id-column", "ID", "--wave-column", "Time", "--arm-column", "Group", "--variables", "sex")
+    assert run_cli(monkeypatch, "survey", "import", str(path), "-w", str(root), *args, "--weights", "wt") == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    n_97 = int((frame["A1"].astype(str) == "97").sum())
+    assert f"SPSS user-missing codes read as no answer: A1 ({n_97} cells)" in printed
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
+    change = pd.read_csv(tmp_path / "out" / "opinion_change.csv").set_index("item")
+    t1, t2 = frame[frame["Time"] == "T1"].set_index("ID"), frame[frame["Time"] == "T2"].set_index("ID")
+    treated = t1.index[t1["Group"] == "Treatment"]
+    pre = pd.to_numeric(t1.loc[treated, "A1"]).replace(97, np.nan)
+    post = pd.to_numeric(t2.reindex(treated)["A1"], errors="coerce").replace(97, np.nan)
+    pairs = pd.concat([pre, post], axis=1, keys=["pre", "post"]).dropna()
+    assert int(change.at["A1", "n_pairs"]) == len(pairs)
+    assert change.at["A1", "mean_pre"] == pytest.approx(pairs["pre"].mean(), abs=1e-12)
+    arms = pd.read_csv(tmp_path / "out" / "representativeness_arms.csv")
+    assert set(arms["category"]) == {"man", "vrouw"} and set(arms["group"]) == {"participants", "control"}
+
+
+def test_respondents_file_then_wide_wave_files_without_a_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Respondents from their own file (ids as given, arms treatment / non-participant, a declared
+    variable), then one wide file per wave that only names ids: both meet in the same poll tables."""
+    root = poll_workspace(tmp_path, monkeypatch)
+    frame = long_poll(blank_rows=False)
+    people = frame[frame["Time"] == "T1"][["ID", "Group", "age", "wt"]]
+    people = people.assign(
+        Group=people["Group"].replace({"Control": "non-participant"}),
+        age=np.where(np.arange(len(people)) % 3 == 0, "35+", "18-34"),
+    )
+    people.to_csv(tmp_path / "people.csv", index=False)
+    capsys.readouterr()
+    args = ("survey", "respondents", str(tmp_path / "people.csv"), "-w", str(root), "--id-column", "ID")
+    assert run_cli(monkeypatch, *args, "--arm-column", "Group", "--variables", "age") == 1  # wt undeclared
+    assert "column is not declared" in " ".join(capsys.readouterr().out.split())
+    assert run_cli(monkeypatch, *args, "--arm-column", "Group", "--variables", "age", "--ignore-extra") == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "120 invited, 120 participant" in printed and "left out (--ignore-extra): wt" in printed
+    for wave in ("T1", "T2"):
+        part = frame[frame["Time"] == wave][["ID", "A1", "K1"]].rename(columns={"ID": "participant_id"})
+        part.to_csv(tmp_path / f"{wave}.csv", index=False)
+        assert (
+            run_cli(monkeypatch, "survey", "import", str(tmp_path / f"{wave}.csv"), "--wave", wave, "-w", str(root))
+            == 0
+        )
+    assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
+    nominal = pd.read_csv(tmp_path / "out" / "representativeness_arms.csv")
+    assert set(nominal["group"]) == {"participants", "invited non-participants"}
+    scales = pd.read_csv(tmp_path / "out" / "representativeness_scales.csv").set_index("variable")
+    assert int(scales.at["A1", "n_a"]) == 120 and int(scales.at["A1", "n_b"]) == 120
