@@ -148,3 +148,27 @@ def test_a_pool_without_any_id_column_says_its_ids_are_row_numbers(
     )  # fmt: skip
     assert code == 0
     assert "no id column: the ids are the data row numbers 1..200" in flat(capsys.readouterr().out)
+
+
+def test_the_relaxation_is_searched_within_the_flex_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Female exactly 13 (min_flex 12) and Male min 10 (min_flex 10): the unconstrained smallest
+    relaxation lowers Male's minimum (as the previous test shows), which its flex forbids; lowering
+    Female's minimum to 12 is as small and allowed, and is the one used."""
+    features = pd.read_csv(FEATURES, dtype=str)
+    gender = features["feature"] == "Gender"
+    features.loc[gender & (features["value"] == "Female"), ["min", "max", "min_flex", "max_flex"]] = [
+        "13",
+        "13",
+        "12",
+        "13",
+    ]
+    features.loc[gender & (features["value"] == "Male"), "min_flex"] = "10"
+    path = tmp_path / "features.csv"
+    features.to_csv(path, index=False)
+    capsys.readouterr()
+    args = ("select", "--categories", str(path), "--respondents", str(PEOPLE), "--size", "22", *HOUSEHOLDS)
+    assert run_cli(monkeypatch, *args, "--seed", "3", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(r["feature"], r["min_used"], r["max_used"]) for r in report["relaxation"]] == [("Female", 12, 13)]
