@@ -326,7 +326,13 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
     characteristics = [c.name for c in ws.signup_categories]
     representativeness = _representativeness(participants, answers, instrument, wave=pre, nominal=characteristics)
-    rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
+    rep_params = {
+        "wave": pre,
+        "a": "participants",
+        "b": "invited non-participants",
+        "weighted": False,
+        "excluded_absent": excluded,
+    }
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
     population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights)
