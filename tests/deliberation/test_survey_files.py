@@ -456,3 +456,39 @@ def test_respondents_file_then_wide_wave_files_without_a_registry(
     assert set(nominal["group"]) == {"participants", "invited non-participants"}
     scales = pd.read_csv(tmp_path / "out" / "representativeness_scales.csv").set_index("variable")
     assert int(scales.at["A1", "n_a"]) == 120 and int(scales.at["A1", "n_b"]) == 120
+
+
+ATTITUDE_ONLY = INSTRUMENT[: INSTRUMENT.index('[[items]]\ncode = "K1"')] + INSTRUMENT[INSTRUMENT.index("[[waves]]") :]
+
+
+@pytest.mark.parametrize("instrument", ["attitude-only, one item", "knowledge-only, all-blank attitude item"])
+@pytest.mark.parametrize("comparison", ["Control", "non-participant"])
+def test_unusual_instruments_analyse_with_every_weighting(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    instrument: str,
+    comparison: str,
+) -> None:
+    """Valid but unusual polls: exit 0 and no traceback with --weights raking, none and a weight column."""
+    attitude_only = instrument.startswith("attitude")
+    root = poll_workspace(tmp_path, monkeypatch, ATTITUDE_ONLY if attitude_only else KNOWLEDGE_ONLY)
+    frame = long_poll(blank_rows=True)
+    frame = frame.drop(columns="K1") if attitude_only else frame.drop(columns="A1").assign(A9="")
+    frame["Group"] = frame["Group"].replace({"Control": comparison})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert (
+        run_cli(monkeypatch, "survey", "import", str(tmp_path / "p.csv"), "-w", str(root), *LONG, "--weights", "wt")
+        == 0
+    )
+    for weights in ("raking", "none", "wt"):
+        out = tmp_path / f"out-{weights}"
+        capsys.readouterr()
+        assert run_cli(monkeypatch, "analyse", "-w", str(root), "--weights", weights, "--output", str(out)) == 0
+        assert "Traceback" not in capsys.readouterr().out
+        assert_integer_counts(out)
+    weighted = out / (
+        "control_weighted.csv" if comparison == "Control" else "participants_vs_nonparticipants_weighted.csv"
+    )
+    outcome = "A1" if attitude_only else "knowledge_score"
+    assert outcome in set(pd.read_csv(weighted)["outcome"])
