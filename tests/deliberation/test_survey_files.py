@@ -264,8 +264,13 @@ def test_cor_sood_batteries_imported_as_they_are(
     sd1: float,
     standardised: float,
 ) -> None:
-    """The CC0 files unchanged (CRLF, NA, no ids): a wide file with both waves by column suffix."""
-    row = pd.read_csv(cor_sood(tmp_path, monkeypatch, poll) / "knowledge_gain.csv").iloc[0]
+    """The CC0 files unchanged (CRLF, NA, no ids): a wide file with both waves by column suffix. With
+    "drop DK" (correct/answered) DOMAIN.md §3.3 gives WTU 0.214 (n = 225) and SWEPCO 0.1144 (n = 225)."""
+    out = cor_sood(tmp_path, monkeypatch, poll)
+    drop_dk = pd.read_csv(out / "knowledge_gain_drop_dk.csv").iloc[0]
+    assert int(drop_dk["n_pairs"]) == 225
+    assert drop_dk["mean_change"] == pytest.approx(0.214 if poll == "wtu-1996" else 0.1144, abs=5e-4)
+    row = pd.read_csv(out / "knowledge_gain.csv").iloc[0]
     assert int(row["n_pairs"]) == n
     for column, expected in (
         ("mean_pre", k1),
