@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,7 @@ from deliberation.subgroups import subgroup_change
 from deliberation.weighted import design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
+from kleroterion.commands.options import refuse_repeated
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file
@@ -743,6 +745,7 @@ def survey_import_cmd(
 ) -> None:
     """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
     CSV, XLSX, Parquet or SPSS .sav. Every column is an item or declared; see --ignore-extra."""
+    refuse_repeated(sys.argv[1:], ("--wave", "--id-column", "--wave-column", "--arm-column", "--arm"))
     layout = WaveLayout(
         id_column=None if row_ids else (id_column or "participant_id"),
         row_ids=row_ids,
@@ -791,6 +794,7 @@ def survey_respondents_cmd(
 ) -> None:
     """Create respondents from a file (no registry or letters needed): ids as given, arm
     (participant/treatment, invited/non-participant, control), demographics as declared variables."""
+    refuse_repeated(sys.argv[1:], ("--id-column", "--arm-column", "--arm"))
     if row_ids and id_column:
         raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
     layout = WaveLayout(

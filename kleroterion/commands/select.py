@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kleroterion.commands.common import console
+from kleroterion.commands.options import refuse_repeated
 from kleroterion.errors import KleroError
 from kleroterion.pool_files import read_categories, read_people, read_select_settings
 from kleroterion.seeds import fresh_seed, generator
@@ -35,23 +35,6 @@ SINGLE_OPTIONS = (
     "--out",
     "--probabilities",
 )
-
-
-def refuse_repeated(argv: list[str]) -> None:
-    """A single-valued option given more than once is an error saying what to write instead."""
-    given = Counter(a.split("=", 1)[0] for a in argv if a.startswith("--"))
-    if given["--address-column"] > 1:
-        raise KleroError(
-            f"--address-column is given {given['--address-column']} times; to key households on several "
-            "columns write --address-columns COLUMN1,COLUMN2.",
-            code="repeated_option",
-        )
-    for option in SINGLE_OPTIONS:
-        if given[option] > 1:
-            raise KleroError(
-                f"{option} is given {given[option]} times; give it once (only one value is used).",
-                code="repeated_option",
-            )
 
 
 def _one(option: str, cli: Any, setting: str, settings_value: Any) -> Any:
@@ -93,7 +76,11 @@ def select_cmd(
     Reads the Sortition Foundation's files as they are: features.csv (feature,value,min,max,min_flex,
     max_flex; the flex bounds are the relaxation allowed when the quotas are infeasible) and its
     people file with --id-column, --address-columns or --settings settings.toml."""
-    refuse_repeated(sys.argv[1:])
+    refuse_repeated(
+        sys.argv[1:],
+        (*SINGLE_OPTIONS, "--address-column"),
+        instead={"--address-column": "to key households on several columns write --address-columns COLUMN1,COLUMN2"},
+    )
     chosen = read_select_settings(settings) if settings is not None else None
     households = [
         c.strip() for v in [*(address_columns or []), *(address_column or [])] for c in v.split(",") if c.strip()

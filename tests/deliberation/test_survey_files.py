@@ -130,6 +130,9 @@ def test_undeclared_columns_are_refused_then_listed_when_ignored(
     for column in ("wt", "income"):
         assert f"column {column}" in out or f"'{column}'" in out or column in out
     assert "--ignore-extra" in out and "--weights" in out
+    capsys.readouterr()
+    assert run_cli(monkeypatch, *args, "--ignore-extra", "--id-column", "Group") == 1  # typer would keep the last
+    assert "--id-column is given 2 times" in " ".join(capsys.readouterr().out.split())
     assert run_cli(monkeypatch, *args, "--ignore-extra") == 0
     assert "left out (--ignore-extra): wt, income" in " ".join(capsys.readouterr().out.split())
 
