@@ -51,7 +51,7 @@ from deliberation.representativeness import (
 )
 from deliberation.responses import WaveLayout, drop_absent, shape_respondents, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
-from deliberation.weighted import design_weighted_tables, representativeness_by_arm
+from deliberation.weighted import declared_variables, design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.options import refuse_repeated
@@ -317,7 +317,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
             scored,
             instrument,
             participants.set_index("participant_id"),
-            variables=[c.name for c in ws.signup_categories if c.name in participants],
+            variables=_characteristics(ws, participants),
             pre=pre,
             post=post,
         ),
@@ -326,7 +326,7 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     for kind, table in results.items():
         extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
-    characteristics = [c.name for c in ws.signup_categories]
+    characteristics = _characteristics(ws, participants)
     representativeness = _representativeness(participants, answers, instrument, wave=pre, nominal=characteristics)
     rep_params = {
         "wave": pre,
@@ -347,6 +347,14 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     evaluation = _evaluation_analyses(ws, scored, instrument, wave=post)
     peaked = _ranking_analyses(ws, scored, instrument, pre=pre, post=post)
     return {**results, **representativeness, **population, **control, **extra, **evaluation, **peaked}
+
+
+def _characteristics(ws: Workspace, participants: pd.DataFrame) -> list[str]:
+    """The respondents' characteristics for subgroups and representativeness: the sign-up categories
+    they have, then the variables declared in survey files (wijk, from the registry, is compared
+    with the population instead)."""
+    signup = [c.name for c in ws.signup_categories if c.name in participants]
+    return signup + [v for v in declared_variables(participants) if v not in signup and v != "wijk"]
 
 
 def _ranking_analyses(

@@ -462,6 +462,9 @@ def test_respondents_file_then_wide_wave_files_without_a_registry(
     assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(tmp_path / "out")) == 0
     nominal = pd.read_csv(tmp_path / "out" / "representativeness_arms.csv")
     assert set(nominal["group"]) == {"participants", "invited non-participants"}
+    # declared variables feed the participants-vs-invited comparison and the subgroups like sign-up categories
+    assert set(pd.read_csv(tmp_path / "out" / "representativeness_nominal.csv")["variable"]) == {"age"}
+    assert set(pd.read_csv(tmp_path / "out" / "opinion_change_subgroups.csv")["variable"]) == {"age"}
     scales = pd.read_csv(tmp_path / "out" / "representativeness_scales.csv").set_index("variable")
     assert int(scales.at["A1", "n_a"]) == 120 and int(scales.at["A1", "n_b"]) == 120
 
