@@ -288,6 +288,14 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     ``group_domination_summary``; with evaluation items
     answered at ``post`` ``evaluation`` and ``evaluation_distributions``; with ranking items answered
     at both waves ``single_peakedness`` (List et al. 2013, participants with complete rankings at both).
+
+    Always ``exclusions`` (per wave the respondents left out as absent — every answer blank — and the
+    items nobody answered) and ``representativeness_arms`` (declared variables across participants,
+    invited non-participants and control, χ² on counts). With ``weights`` an imported design-weight
+    column (each person's ``pre``-wave weight; design-based linearisation SEs, Kish n_eff, never
+    frequency weights): ``opinion_change_weighted``, ``knowledge_gain_weighted``, ``control_weighted``
+    (+ ``_itt``), ``participants_vs_nonparticipants_weighted``, ``representativeness_arms_weighted``
+    (Rao–Scott) and, with quota population shares, ``representativeness_population_weighted``.
     """
     instrument = load_instrument(ws)
     design_weights = _design_weights(ws, weights, wave=pre)
@@ -856,6 +864,11 @@ def analyse_cmd(
         out = analyse(ws, pre=pre, post=post, weights=weights)
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
+    for row in out["exclusions"].itertuples(index=False):
+        if row.n_excluded and not row.item:
+            console.print(f"Wave {row.wave}: {row.n_excluded:,} respondents absent (every answer blank), left out.")
+        elif row.item:
+            console.print(f"Item {row.item}: never answered, no analysis of it.")
     if output is not None:
         written = write_tables(out, output)
         console.print(f"Wrote {len(written)} tables to {output}.")
