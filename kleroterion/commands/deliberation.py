@@ -51,7 +51,7 @@ from deliberation.representativeness import (
 )
 from deliberation.responses import WaveLayout, drop_absent, shape_respondents, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
-from deliberation.weighted import declared_variables, design_weighted_tables, representativeness_by_arm
+from deliberation.weighted import ARM_LABELS, declared_variables, design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
 from kleroterion.commands.options import refuse_repeated
@@ -295,7 +295,8 @@ def analyse(ws: Workspace, *, pre: str = "T1", post: str = "T2", weights: str = 
     column (each person's ``pre``-wave weight; design-based linearisation SEs, Kish n_eff, never
     frequency weights): ``opinion_change_weighted``, ``knowledge_gain_weighted``, ``control_weighted``
     (+ ``_itt``), ``participants_vs_nonparticipants_weighted``, ``representativeness_arms_weighted``
-    (Rao–Scott) and, with quota population shares, ``representativeness_population_weighted``.
+    (Rao–Scott) and, with quota population shares, ``representativeness_population_weighted`` (each arm
+    with its design weights vs the population, Rao–Scott goodness of fit).
     """
     instrument = load_instrument(ws)
     design_weights = _design_weights(ws, weights, wave=pre)
@@ -634,13 +635,17 @@ def _design_analyses(
         **(_population_margins(ws, participants) or {}),
         **(_population_margins(ws, participants, raking=False) or {}),
     }
-    panel = participants[participants["arm"] == "participant"].set_index("participant_id")
-    weighted_panel = design_weights.reindex(panel.index).dropna()
-    if margins and len(weighted_panel) > 1:  # participants with their design weights vs the population shares
-        tables["representativeness_population_weighted"] = pd.concat(
-            [_goodness_of_fit(panel[v], weighted_panel, shares, variable=v) for v, shares in margins.items()],
-            ignore_index=True,
-        )
+    fits = []
+    for arm, label in ARM_LABELS.items():  # each arm with its design weights vs the population shares
+        people = participants[participants["arm"] == arm].set_index("participant_id")
+        weighted = design_weights.reindex(people.index).dropna()
+        if margins and len(weighted) > 1:
+            fits += [
+                _goodness_of_fit(people[v], weighted, shares, variable=v).assign(group=label)
+                for v, shares in margins.items()
+            ]
+    if fits:
+        tables["representativeness_population_weighted"] = pd.concat(fits, ignore_index=True)
     for kind, table in tables.items():
         ws.store.save_analysis(kind, table, parameters=params)
         out[kind] = table

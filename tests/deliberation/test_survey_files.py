@@ -368,7 +368,9 @@ def test_weighted_participants_vs_population_on_a_declared_variable(
     assert run_cli(monkeypatch, "quotas", "import", str(tmp_path / "q.csv"), "--size", "10", "-w", str(root)) == 0
     out = tmp_path / "out"
     assert run_cli(monkeypatch, "analyse", "-w", str(root), "--weights", "wt", "--output", str(out)) == 0
-    table = pd.read_csv(out / "representativeness_population_weighted.csv").set_index("category")
+    both = pd.read_csv(out / "representativeness_population_weighted.csv")
+    assert set(both["group"]) == {"participants", "control"}
+    table = both[both["group"] == "participants"].set_index("category")
     panel = t1[t1["Group"] == "Treatment"]
     w = panel["wt"].astype(float)
     expected = float(w[panel["age"] == "35+"].sum() / w.sum())
