@@ -191,7 +191,12 @@ def rao_scott_independence(groups: pd.Series, values: pd.Series, weights: pd.Ser
     inv_d = np.diag(np.where(p_hat > 0, 1 / np.where(p_hat > 0, p_hat, 1), 0.0))
     denom = contrasts.T @ (inv_d / n) @ contrasts
     numer = contrasts.T @ inv_d @ v_hat @ inv_d @ contrasts
-    delta = np.linalg.solve(denom, numer)
+    try:
+        delta = np.linalg.solve(denom, numer)
+    except np.linalg.LinAlgError as exc:
+        raise KleroError(
+            f"Cannot test {variable!r}: the weighted table is degenerate ({exc}).", code="too_few"
+        ) from exc
     df = (r - 1) * (c - 1)
     mean_deff = float(np.trace(delta)) / df
     corrected = pearson / mean_deff if mean_deff > 0 else np.nan
