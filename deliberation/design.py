@@ -38,6 +38,7 @@ CONTRAST_COLUMNS = (
     "ci_high",
     "n_excluded",
     "variance",
+    "note",
 )
 VARIANCE = "linearisation (svydesign(ids=~1, weights=~w)), t with n - p df"
 
@@ -119,11 +120,16 @@ def weighted_contrast(
         "mean_comparison": float((w[zero] * y[zero]).sum() / w[zero].sum()) if zero.any() else np.nan,
         "n_excluded": int((~keep).sum()),
         "variance": VARIANCE,
+        "note": "",
     }
     columns = [np.ones(len(y)), group, *([data[covariate].to_numpy(dtype=float)] if covariate else [])]
+    empty = {"estimate": np.nan, "se": np.nan, "t": np.nan, "df": np.nan, "p_value": np.nan}
     if one.sum() < 2 or zero.sum() < 2:
-        return {**row, "estimate": np.nan, "se": np.nan, "t": np.nan, "df": np.nan, "p_value": np.nan}
-    fit = design_regression(y, np.column_stack(columns), w, terms=["const", "treat", "covariate"][: len(columns)])
+        return {**row, **empty, "note": "each group needs at least two respondents with a value and a weight"}
+    try:
+        fit = design_regression(y, np.column_stack(columns), w, terms=["const", "treat", "covariate"][: len(columns)])
+    except KleroError as exc:
+        return {**row, **empty, "note": exc.message}
     coef = fit.iloc[1]
     return {
         **row,

@@ -110,3 +110,15 @@ def test_rao_scott_two_by_two_is_the_design_effect_of_woolfs_log_odds_ratio() ->
     assert table["chi2_rao_scott"].iloc[0] == pytest.approx(pearson / delta, rel=1e-9)
     scaled = rao_scott_independence(pd.Series(g), pd.Series(v), pd.Series(w * 1000), variable="v")
     assert scaled["p_value"].iloc[0] == pytest.approx(table["p_value"].iloc[0], rel=1e-10)
+
+
+def test_a_model_that_cannot_be_fitted_is_a_row_with_a_note() -> None:
+    """A constant pre score (everyone 1) makes the weighted ANCOVA singular: NaN estimate and the reason,
+    so ``analyse`` carries on; a group of one respondent likewise."""
+    d = pd.DataFrame({"y": [1, 2, 3, 4, 5, 6.0], "t": [1, 1, 1, 0, 0, 0], "pre": 1.0, "w": [1, 2, 1, 2, 1, 2.0]})
+    row = weighted_contrast(d, outcome="y", treated="t", weight="w", covariate="pre", label="y", contrast="c")
+    assert np.isnan(row["estimate"]) and "cannot be fitted" in str(row["note"])
+    one = weighted_contrast(d.iloc[2:], outcome="y", treated="t", weight="w", label="y", contrast="c")
+    assert np.isnan(one["estimate"]) and "at least two" in str(one["note"])
+    ok = weighted_contrast(d, outcome="y", treated="t", weight="w", label="y", contrast="c")
+    assert ok["note"] == "" and ok["estimate"] == pytest.approx((1 + 4 + 3) / 4 - (4 * 2 + 5 + 6 * 2) / 5)
