@@ -217,7 +217,8 @@ def design_weighted_tables(
         w = weights.reindex(knowledge["participant_id"]).to_numpy(dtype=float)
         has = np.isfinite(w)
         gain = (knowledge["post"] - knowledge["pre"]).to_numpy()
-        out["knowledge_gain_weighted"] = weighted_mean(gain[has], w[has]).assign(n_excluded=int((~has).sum()))
+        if has.sum() > 1:
+            out["knowledge_gain_weighted"] = weighted_mean(gain[has], w[has]).assign(n_excluded=int((~has).sum()))
     designs: list[tuple[str, str, tuple[str, ...]]] = []
     if (arms == "control").any():
         designs.append(("control_weighted", "attended vs control", ("participant",)))
