@@ -79,7 +79,7 @@ def paired_t(pre: np.ndarray, post: np.ndarray) -> dict[str, float]:
         "mean_change": mean,
         "sd_change": sd,
         "t": float(t),
-        "df": float(n - 1),
+        "df": float(n - 1) if n > 1 else np.nan,
         "p_value": p,
         "ci_low": mean - half,
         "ci_high": mean + half,
@@ -178,14 +178,15 @@ def rescaled_attitudes(scored: pd.DataFrame, instrument: Instrument) -> pd.DataF
     """
     scales = {i.code: i for i in instrument.attitude_items if i.scale_min is not None and i.scale_max is not None}
     part = scored[scored["item_code"].isin(list(scales))]
-    low = part["item_code"].map({c: i.scale_min for c, i in scales.items()})
-    high = part["item_code"].map({c: i.scale_max for c, i in scales.items()})
+    # float maps: with no scale item (a knowledge-only instrument) the empty result stays numeric
+    low = part["item_code"].map({c: float(i.scale_min or 0) for c, i in scales.items()}).astype(float)
+    high = part["item_code"].map({c: float(i.scale_max or 0) for c, i in scales.items()}).astype(float)
     return pd.DataFrame(
         {
             "participant_id": part["participant_id"],
             "wave": part["wave"],
             "index": part["item_code"],
-            "value": (part["value"] - low) / (high - low),
+            "value": (part["value"].astype(float) - low) / (high - low),
         }
     )
 
@@ -239,3 +240,19 @@ def summarise_knowledge_gain(pre_scores: pd.Series, post_scores: pd.Series) -> p
         "standardised_gain": result["mean_change"] / sd_pre if sd_pre else np.nan,
     }
     return pd.DataFrame([row])
+
+
+def integer_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its count columns (``n``, ``n_*`` but not ``n_eff*``, ``count_*``) as integers
+    (pandas ``Int64``, empty where unknown) when they hold whole numbers, so a row with a note and no
+    count does not turn every count into a float."""
+    out = table.copy()
+    for column in out.columns:
+        name = str(column)
+        is_count = name == "n" or (name.startswith("n_") and not name.startswith("n_eff")) or name.startswith("count_")
+        if not is_count or not pd.api.types.is_float_dtype(out[column]):
+            continue
+        values = out[column].dropna()
+        if (values == values.round()).all():
+            out[column] = out[column].astype("Int64")
+    return out

@@ -268,6 +268,12 @@ def attendance_model(
     design += [pd.to_numeric(data[v]).astype(float).rename(v) for v in numeric]
     x = pd.concat(design, axis=1)
     y = pd.to_numeric(data[attended]).astype(float)
+    if len(data) <= x.shape[1] or y.nunique() < 2:
+        raise KleroError(
+            f"The attendance model cannot be fitted: {len(data)} invited respondents have every predictor "
+            f"({', '.join(cols[1:]) or 'none'}) and both attenders and non-attenders are needed.",
+            code="attendance_model",
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

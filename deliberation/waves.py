@@ -44,6 +44,15 @@ def canonical_ranking(value: str) -> str:
     return RANKING_SEPARATOR.join(part.strip() for part in value.split(RANKING_SEPARATOR))
 
 
+def cell_problems(item: Item, cells: pd.Series) -> dict[str, list[object]]:
+    """The rows (index labels) of ``cells`` (stripped text) that are not valid answers to ``item``, by message."""
+    if item.is_ranking:
+        found = pd.Series([ranking_problem(item, value) for value in cells], index=cells.index, dtype=object)
+        return {message: found.index[found == message].tolist() for message in sorted(set(found.dropna()))}
+    bad = cells.index[[not _allowed(item, value) for value in cells]].tolist()
+    return {"value outside the item's scale or options": bad} if bad else {}
+
+
 def validate_wave(
     frame: pd.DataFrame, instrument: Instrument, *, known_ids: frozenset[str], source: str
 ) -> pd.DataFrame:
@@ -67,13 +76,8 @@ def validate_wave(
     items = [instrument.item(c) for c in frame.columns if c != ID_COLUMN]
     for item in items:
         cells = frame[item.code].astype(str).str.strip()
-        if item.is_ranking:
-            found = pd.Series([ranking_problem(item, value) for value in cells], index=cells.index, dtype=object)
-            for message in sorted(set(found.dropna())):
-                problems.add_rows(message, found.index[found == message], column=item.code, values=cells)
-            continue
-        bad = cells.index[[not _allowed(item, value) for value in cells]]
-        problems.add_rows("value outside the item's scale or options", bad, column=item.code, values=cells)
+        for message, bad in cell_problems(item, cells).items():
+            problems.add_rows(message, bad, column=item.code, values=cells)
     problems.raise_if_any("correct these cells and import the wave again; nothing was stored")
     long = frame.assign(**{ID_COLUMN: ids}).melt(id_vars=ID_COLUMN, var_name="item_code", value_name="raw")
     long["raw"] = long["raw"].astype(str).str.strip().str.replace(",", ".", regex=False)

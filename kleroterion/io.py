@@ -55,6 +55,44 @@ def _read_spss(path: Path) -> pd.DataFrame:
     return pd.DataFrame({column: [text(v) for v in data[column]] for column in data.columns}, dtype=object)
 
 
+@dataclass(frozen=True)
+class SpssMetadata:
+    """What an SPSS file says about its codes: value labels per column (code text -> label) and
+    user-missing ranges per column (``(low, high)``, a single code as ``(c, c)``)."""
+
+    value_labels: dict[str, dict[str, str]]
+    user_missing: dict[str, tuple[tuple[float, float], ...]]
+
+
+def read_spss_metadata(path: Path) -> SpssMetadata | None:
+    """The value labels and user-missing codes of a ``.sav``/``.zsav`` file (None for other files)."""
+    if path.suffix.lower() not in (".sav", ".zsav"):
+        return None
+    import pyreadstat  # lazy: only SPSS files need it
+
+    try:
+        _, meta = pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise InputError(str(path), [Problem(f"not a readable SPSS file ({exc})")], hint="export it again") from exc
+
+    def code(value: object) -> str:
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+
+    labels = {
+        str(col): {code(v): str(label) for v, label in mapping.items()}
+        for col, mapping in (meta.variable_value_labels or {}).items()
+    }
+    missing: dict[str, tuple[tuple[float, float], ...]] = {}
+    for col, ranges in (meta.missing_ranges or {}).items():
+        bounds = [(r.get("lo"), r.get("hi")) for r in ranges if isinstance(r, dict)]
+        missing[str(col)] = tuple((float(lo), float(hi)) for lo, hi in bounds if _is_number(lo) and _is_number(hi))
+    return SpssMetadata(labels, {c: r for c, r in missing.items() if r})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV, XLSX, Parquet or SPSS (``.sav``) file with every cell as a string ('' for empty).
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +13,7 @@ import pandas as pd
 import typer
 
 from deliberation.analysis import (
+    integer_counts,
     knowledge_scores,
     rescaled_attitudes,
     score_answers,
@@ -29,6 +32,7 @@ from deliberation.change import (
     stuart_maxwell,
 )
 from deliberation.control import control_contrasts, draw_control_group
+from deliberation.design import VARIANCE
 from deliberation.domination import group_domination, summarise_domination
 from deliberation.evaluation import evaluation_distributions, summarise_evaluation
 from deliberation.groups import assignment_check, group_index_changes, summarise_distortions
@@ -44,14 +48,16 @@ from deliberation.representativeness import (
     compare_scales,
     extremity,
 )
+from deliberation.responses import WaveLayout, drop_absent, shape_respondents, shape_survey, unanswered_items
 from deliberation.subgroups import subgroup_change
-from deliberation.waves import validate_wave
+from deliberation.weighted import ARM_LABELS, declared_variables, design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
+from kleroterion.commands.options import refuse_repeated
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.exports import DEFAULT_ENCODING, describe
-from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_table, sha256_file
+from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file
 from kleroterion.lists import control_id, export_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
@@ -122,6 +128,8 @@ def sync_participants(ws: Workspace) -> int:
     """Every invitee is a respondent (pseudonymous id from the code); the sitting members of the latest
     panel draw (after replacements; a re-draw supersedes earlier draws) are participants."""
     letters = ws.store.letters()
+    if letters.empty:  # a poll without a lottery: respondents come from survey files
+        return 0
     panel = set(current_panel_ids(ws))
     pool = ws.store.pool()
     features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
@@ -190,31 +198,81 @@ def draw_control_action(ws: Workspace, *, count: int, seed: int | None = None, m
 
 
 def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) -> dict[str, Any]:
-    """Validate and store one wave's answers. A wave that already has answers is replaced only with
-    ``replace`` (the user's confirmation); both imports stay in the audit log."""
+    """Import a wide file of one wave (``participant_id`` + item columns) for known respondents."""
+    return import_survey(ws, path, WaveLayout(wave=wave), replace=replace)
+
+
+def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False) -> dict[str, Any]:
+    """Validate and store a survey file laid out as ``layout`` (see ``deliberation.responses``): its
+    respondents (when it has an arm), every wave's answers and design weights, in one transaction.
+    A wave that already has answers is replaced only with ``replace``; every import stays in the
+    audit log. Respondents from letters and from files meet in the same tables."""
     instrument = load_instrument(ws)
-    if wave not in {w.code for w in instrument.waves}:
-        raise KleroError(
-            f"Wave {wave!r} is not in the instrument (waves: {', '.join(w.code for w in instrument.waves)}).",
-            code="unknown_wave",
-        )
     sync_participants(ws)
     known = frozenset(ws.store.participants()["participant_id"])
-    long = validate_wave(read_table(path), instrument, known_ids=known, source=path.name)
-    stored = ws.store.wave_answer_count(wave)
-    if stored and not replace:
+    spss = read_spss_metadata(path)
+    if spss is not None:  # SPSS value labels and user-missing codes, as the file declares them
+        layout = dataclasses.replace(layout, value_labels=spss.value_labels, user_missing=spss.user_missing)
+    shaped = shape_survey(read_table(path), instrument, layout, known_ids=known, source=path.name)
+    waves = list(shaped.waves["wave"])
+    stored = {w: ws.store.wave_answer_count(w) for w in waves}
+    if any(stored.values()) and not replace:
+        listed = ", ".join(f"Wave {w} already has {n:,} stored answers" for w, n in stored.items() if n)
         raise KleroError(
-            f"Wave {wave} already has {stored:,} stored answers. To replace them with {path.name}, run the "
-            "import again with --replace (the earlier import stays in the audit log).",
+            f"{listed}. To replace them with {path.name}, run the import again with --replace "
+            "(the earlier import stays in the audit log).",
             code="wave_exists",
         )
-    scored = score_answers(long.assign(wave=wave), instrument)
-    ws.store.save_wave(wave, scored, source=path.name, sha256=sha256_file(path), replaced=stored)
+    digest = sha256_file(path)
+    with ws.store.transaction():
+        if shaped.respondents is not None:
+            ws.store.save_participants(shaped.respondents.assign(letter_code=None))
+            ws.store.audit(
+                "survey.respondents",
+                parameters={"source": path.name, "variables": list(layout.variables)},
+                input_hashes={path.name: digest},
+                result={"respondents": len(shaped.respondents)},
+            )
+        for wave in waves:
+            part = shaped.answers[shaped.answers["wave"] == wave].drop(columns="wave")
+            scored = score_answers(part.assign(wave=wave), instrument)
+            ws.store.save_wave(wave, scored, source=path.name, sha256=digest, replaced=stored[wave])
+            if layout.weights:
+                ws.store.save_weights(wave, shaped.weights[shaped.weights["wave"] == wave])
+    counts = shaped.waves.set_index("wave")
     return {
-        "wave": wave,
-        "respondents": int(long["participant_id"].nunique()),
-        "answers": len(long),
-        "replaced": stored,
+        "waves": waves,
+        "wave": waves[0] if len(waves) == 1 else ", ".join(waves),
+        "respondents": int(shaped.answers["participant_id"].nunique()),
+        "created": 0 if shaped.respondents is None else len(shaped.respondents),
+        "answers": len(shaped.answers),
+        "absent": {w: int(counts.at[w, "absent"]) for w in waves},
+        "ignored": list(shaped.ignored),
+        "weights": list(layout.weights),
+        "replaced": sum(stored.values()),
+        "user_missing": shaped.user_missing,
+    }
+
+
+def import_respondents(ws: Workspace, path: Path, layout: WaveLayout) -> dict[str, Any]:
+    """Create or update respondents from a file without answers (ids as given, arm, declared
+    variables with SPSS value labels applied); audited with the file's hash."""
+    spss = read_spss_metadata(path)
+    if spss is not None:
+        layout = dataclasses.replace(layout, value_labels=spss.value_labels)
+    respondents, ignored = shape_respondents(read_table(path), layout, source=path.name)
+    with ws.store.transaction():
+        ws.store.save_participants(respondents.assign(letter_code=None))
+        ws.store.audit(
+            "survey.respondents",
+            parameters={"source": path.name, "variables": list(layout.variables)},
+            input_hashes={path.name: sha256_file(path)},
+            result={"respondents": len(respondents)},
+        )
+    return {
+        "respondents": len(respondents),
+        "arms": respondents["arm"].value_counts().to_dict(),
+        "ignored": list(ignored),
     }
 
 
@@ -254,6 +312,15 @@ def analyse(
 
     ``progress`` (``sortition.progress``, stage ``ANALYSIS_STAGE``) hears each of the ``ANALYSIS_STEPS``
     groups of tables as it is done, the tables so far in the message; ``cancel`` is asked between them.
+
+    Always ``exclusions`` (per wave the respondents left out as absent — every answer blank — and the
+    items nobody answered) and ``representativeness_arms`` (declared variables across participants,
+    invited non-participants and control, χ² on counts). With ``weights`` an imported design-weight
+    column (each person's ``pre``-wave weight; design-based linearisation SEs, Kish n_eff, never
+    frequency weights): ``opinion_change_weighted``, ``knowledge_gain_weighted``, ``control_weighted``
+    (+ ``_itt``), ``participants_vs_nonparticipants_weighted``, ``representativeness_arms_weighted``
+    (Rao–Scott) and, with quota population shares, ``representativeness_population_weighted`` (each arm
+    with its design weights vs the population, Rao–Scott goodness of fit).
     """
     tracker = Tracker(progress, cancel)
     tables: dict[str, pd.DataFrame] = {}
@@ -264,7 +331,8 @@ def analyse(
 
     done(0, {})
     instrument = load_instrument(ws)
-    answers = ws.store.answers()
+    design_weights = _design_weights(ws, weights, wave=pre)
+    answers, exclusions = drop_absent(ws.store.answers())  # wave non-response is absence, not wrong answers
     participants = ws.store.participants()
     panel_ids = set(participants.loc[participants["arm"] == "participant", "participant_id"])
     answers = score_answers(answers, instrument)  # scored once; every analysis takes its rows
@@ -273,7 +341,8 @@ def analyse(
     gain = summarise_knowledge_gain(
         knowledge_scores(scored, instrument, wave=pre), knowledge_scores(scored, instrument, wave=post)
     )
-    params = {"pre": pre, "post": post, "group": "participants", "weighted": False}
+    excluded = {str(r.wave): int(r.n_excluded) for r in exclusions.itertuples() if r.n_excluded}
+    params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "excluded_absent": excluded}
     dist = distributions(scored, instrument, waves=[pre, post])
     results = {
         "opinion_change": change,
@@ -289,27 +358,47 @@ def analyse(
             scored,
             instrument,
             participants.set_index("participant_id"),
-            variables=[c.name for c in ws.signup_categories if c.name in participants],
+            variables=_characteristics(ws, participants),
             pre=pre,
             post=post,
         ),
     }
+    results["exclusions"] = pd.concat([exclusions, unanswered_items(answers, instrument)], ignore_index=True)
     for kind, table in results.items():
         extra = {"wilcoxon": WILCOXON_PINNED, "adjustment": ["holm", "bh"]} if kind == "opinion_tests" else {}
         ws.store.save_analysis(kind, table, parameters={**params, **extra})
     done(1, results)
-    characteristics = [c.name for c in ws.signup_categories]
+    characteristics = _characteristics(ws, participants)
     representativeness = _representativeness(participants, answers, instrument, wave=pre, nominal=characteristics)
-    rep_params = {"wave": pre, "a": "participants", "b": "invited non-participants", "weighted": False}
+    rep_params = {
+        "wave": pre,
+        "a": "participants",
+        "b": "invited non-participants",
+        "weighted": False,
+        "excluded_absent": excluded,
+    }
     for kind, table in representativeness.items():
         ws.store.save_analysis(kind, table, parameters=rep_params)
     done(2, representativeness)
-    done(3, _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights))
+    population = _population_analyses(ws, participants, scored, instrument, pre=pre, post=post, weights=weights)
+    if design_weights is not None:
+        population |= _design_analyses(
+            ws, participants, answers, instrument, design_weights, pre=pre, post=post, column=weights
+        )
+    done(3, population)
     done(4, _control_analyses(ws, participants, answers, instrument, pre=pre, post=post))
     done(5, {**_packet_analyses(ws), **_group_analyses(ws, scored, instrument, pre=pre, post=post)})
     done(6, _evaluation_analyses(ws, scored, instrument, wave=post))
     done(ANALYSIS_STEPS, _ranking_analyses(ws, scored, instrument, pre=pre, post=post))
     return tables
+
+
+def _characteristics(ws: Workspace, participants: pd.DataFrame) -> list[str]:
+    """The respondents' characteristics for subgroups and representativeness: the sign-up categories
+    they have, then the variables declared in survey files (wijk, from the registry, is compared
+    with the population instead)."""
+    signup = [c.name for c in ws.signup_categories if c.name in participants]
+    return signup + [v for v in declared_variables(participants) if v not in signup and v != "wijk"]
 
 
 def _ranking_analyses(
@@ -441,13 +530,16 @@ def _control_analyses(
 
 def _population_margins(
     ws: Workspace, participants: pd.DataFrame, *, raking: bool = True
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float]] | None:
     """Population shares of the latest quota set, for the characteristics the participants table has
-    (with ``raking``: those used for raking, i.e. all but wijk; without: only those not raked on)."""
+    (with ``raking``: those used for raking, i.e. all but wijk; without: only those not raked on);
+    ``{}`` without quotas, None when the quota set lacks population shares."""
     try:
         _, _, quotas = ws.store.quotas()
     except StoreError:
         return {}
+    if quotas["population_share"].isna().any():  # no shares, no population to compare or rake to
+        return None
     return {
         str(cat): {str(f): float(s) for f, s in zip(part["feature"], part["population_share"], strict=True)}
         for cat, part in quotas.groupby("category", sort=False)
@@ -468,6 +560,12 @@ def _population_analyses(
     """Participants vs population (goodness of fit) and opinion change weighted by raking to the
     population margins of the quota set; nothing when there are no quotas."""
     margins = _population_margins(ws, participants)
+    if margins is None:
+        note = "the quotas have no population_share column: raking and the population comparison are unavailable"
+        table = pd.DataFrame([{"item": "(not weighted)", "note": note}])
+        params = {"pre": pre, "post": post, "group": "participants", "weighted": False, "note": note}
+        ws.store.save_analysis("opinion_change_weighted", table, parameters=params)
+        return {"opinion_change_weighted": table}
     if not margins:
         return {}
     panel = participants[participants["arm"] == "participant"].set_index("participant_id")
@@ -484,6 +582,8 @@ def _population_analyses(
 
     if weights == "none":
         return not_weighted("weighting not requested (--weights none)")
+    if weights != "raking":  # the respondents' own design weights: see _design_analyses
+        return {"representativeness_population": fit}
     try:
         raked = rake(panel, margins)
     except KleroError as exc:
@@ -515,6 +615,86 @@ def _population_analyses(
     return out
 
 
+def _design_weights(ws: Workspace, weights: str, *, wave: str) -> pd.Series | None:
+    """The imported design weights named ``weights`` at ``wave`` (person -> weight); None for
+    ``raking``/``none``; an unknown name is an error that lists the imported ones."""
+    if weights in ("raking", "none"):
+        return None
+    stored = ws.store.weights()
+    names = sorted(set(stored["name"]))
+    if weights not in names:
+        raise KleroError(
+            f"--weights {weights!r}: use raking, none or an imported weight column "
+            f"(imported: {', '.join(names) or 'none; import them with survey import --weights COLUMN'}).",
+            code="bad_weights",
+        )
+    chosen = stored[(stored["name"] == weights) & (stored["wave"] == wave)]
+    if chosen.empty:
+        raise KleroError(
+            f"--weights {weights!r} has no values at wave {wave} (the weights of the --pre wave are used).",
+            code="bad_weights",
+        )
+    return chosen.set_index("participant_id")["weight"].astype(float)
+
+
+def _design_analyses(
+    ws: Workspace,
+    participants: pd.DataFrame,
+    answers: pd.DataFrame,
+    instrument: Instrument,
+    design_weights: pd.Series,
+    *,
+    pre: str,
+    post: str,
+    column: str,
+) -> dict[str, pd.DataFrame]:
+    """Every weighted table with the respondents' own design weights (``--weights COLUMN``; the
+    ``pre``-wave weight of each person), design-based SEs and Kish n_eff; see
+    ``deliberation.weighted.design_weighted_tables``. ``answers`` are scored."""
+    panel_ids = participants.loc[participants["arm"] == "participant", "participant_id"]
+    weighted_ids = panel_ids[panel_ids.isin(design_weights.index)]
+    scored = answers[answers["participant_id"].isin(weighted_ids)]
+    params = {
+        "pre": pre,
+        "post": post,
+        "weighted": True,
+        "weights": f"design weights {column!r} at {pre}",
+        "variance": VARIANCE,
+        "never_frequency_weights": True,
+    }
+    out = {"opinion_change_weighted": weighted_change(scored, instrument, design_weights, pre=pre, post=post)}
+    extra = {"group": "participants", "n_without_weight": int(len(panel_ids) - len(weighted_ids))}
+    ws.store.save_analysis("opinion_change_weighted", out["opinion_change_weighted"], parameters={**params, **extra})
+    tables = design_weighted_tables(answers, instrument, participants, design_weights, pre=pre, post=post)
+    margins = {
+        **(_population_margins(ws, participants) or {}),
+        **(_population_margins(ws, participants, raking=False) or {}),
+    }
+    fits = []
+    for arm, label in ARM_LABELS.items():  # each arm with its design weights vs the population shares
+        people = participants[participants["arm"] == arm].set_index("participant_id")
+        weighted = design_weights.reindex(people.index).dropna()
+        if margins and len(weighted) > 1:
+            fits += [
+                _goodness_of_fit(people[v], weighted, shares, variable=v).assign(group=label)
+                for v, shares in margins.items()
+            ]
+    if fits:
+        tables["representativeness_population_weighted"] = pd.concat(fits, ignore_index=True)
+    for kind, table in tables.items():
+        ws.store.save_analysis(kind, table, parameters=params)
+        out[kind] = table
+    return out
+
+
+def _goodness_of_fit(values: pd.Series, weights: pd.Series, shares: dict[str, float], *, variable: str) -> pd.DataFrame:
+    """``rao_scott_goodness_of_fit``, or one row naming the variable and why it cannot be tested."""
+    try:
+        return rao_scott_goodness_of_fit(values, weights, shares, variable=variable)
+    except KleroError as exc:
+        return pd.DataFrame([{"variable": variable, "test": exc.message}])
+
+
 def _representativeness(
     participants: pd.DataFrame, answers: pd.DataFrame, instrument: Instrument, *, wave: str, nominal: list[str]
 ) -> dict[str, pd.DataFrame]:
@@ -533,7 +713,8 @@ def _representativeness(
     people = people.join(extremity(scored, instrument, wave=wave))
     # Invited non-participants only: a control arm (never invited) is never pooled with no-shows.
     a, b = people[people["arm"] == "participant"], people[people["arm"] == "invited"]
-    numeric = [c for c in ("knowledge_score", "extremity") if c in people]
+    # a predictor nobody has (extremity without any attitude answer) is left out, not a reason to fail
+    numeric = [c for c in ("knowledge_score", "extremity") if c in people and people[c].notna().any()]
     invited = people[people["arm"].isin(["participant", "invited"])]
     invited = invited.assign(attended=(invited["arm"] == "participant").astype(int))
     try:
@@ -542,6 +723,7 @@ def _representativeness(
         attendance = pd.DataFrame(columns=[*ATTENDANCE_COLUMNS, "note"])
         attendance.loc[0, ["term", "note"]] = ["(not fitted)", exc.message]
     return {
+        "representativeness_arms": representativeness_by_arm(participants),
         "representativeness_nominal": compare_nominal(a, b, variables=nominal),
         "representativeness_scales": compare_scales(a, b, variables=scale_vars),
         "attendance_model": attendance,
@@ -569,19 +751,126 @@ def poll_define_cmd(file: Path, workspace: WorkspaceOption = Path(".")) -> None:
     hint(f"klero survey import answers.csv --wave {(out['waves'] or ['T1'])[0]}", workspace=workspace)
 
 
+def _pairs(option: str, values: list[str]) -> dict[str, str]:
+    """``--option A=B`` values as a dict; a value without ``=`` or a key given twice is an error."""
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key.strip() or not target.strip():
+            raise KleroError(f"{option} {value!r}: write {option} VALUE=TARGET, e.g. {option} T1=1.", code="bad_option")
+        if key.strip() in out:
+            raise KleroError(f"{option} {key.strip()!r} is given twice: give each value once.", code="bad_option")
+        out[key.strip()] = target.strip()
+    return out
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """Column names from repeated and/or comma-separated options, each once, in order."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise KleroError(
+            f"Column {', '.join(repeated)} is declared twice: declare each column once.", code="bad_option"
+        )
+    return tuple(names)
+
+
+Many = Annotated[list[str] | None, typer.Option()]
+
+
 @survey_app.command("import")
 def survey_import_cmd(
     file: Path,
-    wave: Annotated[str, typer.Option(help="Wave code, e.g. T1.")],
+    wave: Annotated[str | None, typer.Option(help="Wave code of a file with one wave, e.g. T1.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the respondent ids (as given).")] = None,
+    row_ids: Annotated[bool, typer.Option("--row-ids", help="Ids are the file row numbers.")] = False,
+    wave_column: Annotated[str | None, typer.Option(help="Long file: the column with each row's wave.")] = None,
+    wave_value: Annotated[list[str] | None, typer.Option(help="VALUE=CODE: a wave column value (repeat).")] = None,
+    wave_suffix: Annotated[
+        list[str] | None, typer.Option(help="CODE=SUFFIX: wide file with all waves; item column = code+suffix.")
+    ] = None,
+    arm_column: Annotated[
+        str | None, typer.Option(help="Column with each respondent's arm: the file creates its respondents.")
+    ] = None,
+    arm: Annotated[str | None, typer.Option(help="One arm for every respondent of the file (creates them).")] = None,
+    arm_value: Annotated[list[str] | None, typer.Option(help="VALUE=ARM: an arm column value (repeat).")] = None,
+    variables: Annotated[list[str] | None, typer.Option(help="Demographic columns to keep (comma or repeat).")] = None,
+    weights: Annotated[list[str] | None, typer.Option(help="Design-weight columns (comma or repeat).")] = None,
+    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Confirm replacing a wave already imported.")] = False,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
-    """Import one wave's answers (participant_id + one column per item; CSV, XLSX, Parquet or SPSS .sav)."""
+    """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
+    CSV, XLSX, Parquet or SPSS .sav. Every column is an item or declared; see --ignore-extra."""
+    refuse_repeated(sys.argv[1:], ("--wave", "--id-column", "--wave-column", "--arm-column", "--arm"))
+    layout = WaveLayout(
+        id_column=None if row_ids else (id_column or "participant_id"),
+        row_ids=row_ids,
+        wave=wave,
+        wave_column=wave_column,
+        wave_values=_pairs("--wave-value", wave_value or []),
+        wave_suffixes=_pairs("--wave-suffix", wave_suffix or []),
+        arm_column=arm_column,
+        arm=arm,
+        arm_values=_pairs("--arm-value", arm_value or []),
+        variables=_names(variables or []),
+        weights=_names(weights or []),
+        ignore_extra=ignore_extra,
+    )
+    if row_ids and id_column:
+        raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
     with open_workspace(workspace) as ws:
-        out = import_wave(ws, wave, file, replace=replace)
+        out = import_survey(ws, file, layout, replace=replace)
     replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
-    console.print(f"Wave {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    console.print(f"Waves {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
+    if out["created"]:
+        console.print(f"Respondents created or updated from the file: {out['created']:,}.")
+    for code, n in out["absent"].items():
+        if n:
+            console.print(f"Wave {code}: {n:,} respondents with every answer blank: absent at that wave.")
+    if out["weights"]:
+        console.print(f"Design weights stored: {', '.join(out['weights'])}.")
+    if out["ignored"]:
+        console.print(f"Columns left out (--ignore-extra): {', '.join(out['ignored'])}.")
+    if out["user_missing"]:
+        listed = ", ".join(f"{c} ({n:,} cells)" for c, n in out["user_missing"].items())
+        console.print(f"SPSS user-missing codes read as no answer: {listed}.")
     hint("klero analyse (once the later wave is in too)", workspace=workspace)
+
+
+@survey_app.command("respondents")
+def survey_respondents_cmd(
+    file: Path,
+    id_column: Annotated[str | None, typer.Option(help="Column with the respondent ids (as given).")] = None,
+    row_ids: Annotated[bool, typer.Option("--row-ids", help="Ids are the file row numbers.")] = False,
+    arm_column: Annotated[str | None, typer.Option(help="Column with each respondent's arm.")] = None,
+    arm: Annotated[str | None, typer.Option(help="One arm for every respondent of the file.")] = None,
+    arm_value: Annotated[list[str] | None, typer.Option(help="VALUE=ARM: an arm column value (repeat).")] = None,
+    variables: Annotated[list[str] | None, typer.Option(help="Demographic columns to keep (comma or repeat).")] = None,
+    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Create respondents from a file (no registry or letters needed): ids as given, arm
+    (participant/treatment, invited/non-participant, control), demographics as declared variables."""
+    refuse_repeated(sys.argv[1:], ("--id-column", "--arm-column", "--arm"))
+    if row_ids and id_column:
+        raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
+    layout = WaveLayout(
+        id_column=None if row_ids else (id_column or "participant_id"),
+        row_ids=row_ids,
+        wave="",
+        arm_column=arm_column,
+        arm=arm,
+        arm_values=_pairs("--arm-value", arm_value or []),
+        variables=_names(variables or []),
+        ignore_extra=ignore_extra,
+    )
+    with open_workspace(workspace) as ws:
+        out = import_respondents(ws, file, layout)
+    arms = ", ".join(f"{n:,} {a}" for a, n in sorted(out["arms"].items()))
+    console.print(f"Respondents created or updated: {out['respondents']:,} ({arms}).")
+    if out["ignored"]:
+        console.print(f"Columns left out (--ignore-extra): {', '.join(out['ignored'])}.")
 
 
 control_app = typer.Typer(
@@ -648,16 +937,23 @@ def analyse_cmd(
         Path | None, typer.Option(help="Also write every analysis table as DIR/<name>.csv (UTF-8, ',').")
     ] = None,
     weights: Annotated[
-        str, typer.Option(help="raking (to the quota population margins; n stays the real n) or none.")
+        str,
+        typer.Option(
+            help="raking (to the quota population margins), none, or an imported design-weight column "
+            "(design-based SEs; never frequency weights)."
+        ),
     ] = "raking",
 ) -> None:
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
-    if weights not in ("raking", "none"):
-        raise KleroError(f"--weights {weights!r}: use raking or none.", code="bad_weights")
     with open_workspace(workspace) as ws, progress_bars() as bars:
         out = analyse(ws, pre=pre, post=post, weights=weights, progress=bars)
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
+    for row in out["exclusions"].itertuples(index=False):
+        if row.n_excluded and not row.item:
+            console.print(f"Wave {row.wave}: {row.n_excluded:,} respondents absent (every answer blank), left out.")
+        elif row.item:
+            console.print(f"Item {row.item}: never answered, no analysis of it.")
     if output is not None:
         written = write_tables(out, output)
         console.print(f"Wrote {len(written)} tables to {output}.")
@@ -674,7 +970,7 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     for name, table in sorted(tables.items()):
         target = folder / f"{name}.csv"
         partial = target.with_suffix(".csv.partial")
-        table.to_csv(partial, index=False, encoding="utf-8")
+        integer_counts(table).to_csv(partial, index=False, encoding="utf-8")
         partial.replace(target)
         written.append(target)
     return written

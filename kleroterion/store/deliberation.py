@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
+from deliberation.analysis import integer_counts
 from deliberation.instrument import Instrument
 from kleroterion.deferred import deferred
 from kleroterion.errors import StoreError
@@ -71,6 +72,7 @@ class DeliberationStore(StoreCore):
         return len(participants)
 
     def participants(self) -> pd.DataFrame:
+        """Respondents: ``participant_id, letter_code, arm`` + their features (the columns exist when empty)."""
         rows = self.query("SELECT id, letter_code, arm, features FROM participants ORDER BY id")
         return pd.DataFrame.from_records(
             [
@@ -81,8 +83,29 @@ class DeliberationStore(StoreCore):
                     **json.loads(r["features"]),
                 }
                 for r in rows
-            ]
+            ],
+            columns=None if rows else ["participant_id", "letter_code", "arm"],
         )
+
+    def save_weights(self, wave: str, weights: pd.DataFrame) -> int:
+        """Replace the design weights of ``wave`` (``participant_id, name, weight``; NaN rows skipped: the
+        respondent was absent at the wave). Called inside the wave import's transaction."""
+        rows = [
+            (wave, str(r.participant_id), str(r.name), float(r.weight))
+            for r in weights.itertuples(index=False)
+            if not pd.isna(r.weight)
+        ]
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM respondent_weights WHERE wave_code = ?", (wave,))
+            conn.executemany(
+                "INSERT INTO respondent_weights (wave_code, participant_id, name, weight) VALUES (?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def weights(self) -> pd.DataFrame:
+        """Stored design weights: ``participant_id, wave, name, weight``."""
+        rows = self.query("SELECT participant_id, wave_code, name, weight FROM respondent_weights")
+        return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "wave", "name", "weight"])
 
     def wave_answer_count(self, wave: str) -> int:
         """How many answers of ``wave`` are stored (0 before its first import)."""
@@ -347,7 +370,7 @@ class DeliberationStore(StoreCore):
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO analyses (run_at, kind, parameters, result) VALUES (?, ?, ?, ?)",
-                (now_iso(), kind, _to_json(parameters), table.to_json(orient="records")),
+                (now_iso(), kind, _to_json(parameters), integer_counts(table).to_json(orient="records")),
             )
             self.audit("analysis.run", parameters={"kind": kind, **parameters}, result={"rows": len(table)})
             return int(cur.lastrowid or 0)

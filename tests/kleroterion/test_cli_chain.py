@@ -288,7 +288,7 @@ def test_analyse_weights_none_supersedes_the_weighted_table(
     assert "not requested" in table["note"].iloc[0]
     capsys.readouterr()
     assert run_cli(monkeypatch, "analyse", "--weights", "design", "-w", ws) == 1
-    assert "use raking or none" in flat(capsys.readouterr().out)
+    assert "use raking, none or an imported weight column" in flat(capsys.readouterr().out)
     assert run_cli(monkeypatch, "analyse", "-w", ws) == 0  # back to the default (raking) for later tests
     with Workspace.open(chain["root"]) as opened:
         again = opened.store.analysis("opinion_change_weighted")

@@ -184,7 +184,11 @@ def test_select_tiny_pool_exact_probabilities(
         "gini",
         "seconds",
         "panel",
+        "seed",
+        "relaxation",
+        "notes",
     }
+    assert report["seed"] == 3 and report["relaxation"] == [] and report["notes"] == []
     assert report["engine"] == backend
     assert report["panel_size"] == 2
     assert report["min_probability"] == pytest.approx(0.5)
