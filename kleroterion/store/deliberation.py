@@ -6,7 +6,6 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
-from deliberation.analysis import integer_counts
 from deliberation.instrument import Instrument
 from kleroterion.deferred import deferred
 from kleroterion.errors import StoreError
@@ -370,7 +369,7 @@ class DeliberationStore(StoreCore):
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO analyses (run_at, kind, parameters, result) VALUES (?, ?, ?, ?)",
-                (now_iso(), kind, _to_json(parameters), integer_counts(table).to_json(orient="records")),
+                (now_iso(), kind, _to_json(parameters), _integer_counts(table).to_json(orient="records")),
             )
             self.audit("analysis.run", parameters={"kind": kind, **parameters}, result={"rows": len(table)})
             return int(cur.lastrowid or 0)
@@ -378,3 +377,11 @@ class DeliberationStore(StoreCore):
     def analysis(self, kind: str) -> pd.DataFrame | None:
         rows = self.query("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return pd.DataFrame(json.loads(rows[0]["result"])) if rows else None
+
+
+def _integer_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """``deliberation.analysis.integer_counts``, imported when a table is saved (it brings scipy, which
+    ``klero status`` must not load)."""
+    from deliberation.analysis import integer_counts
+
+    return integer_counts(table)
