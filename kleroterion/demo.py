@@ -248,6 +248,7 @@ def run_demo(out: Path) -> DemoResult:
     with Workspace.create(root, settings, key=DEMO_KEY) as ws:
         with (root / PROCESS_FILE).open("a", encoding="utf-8") as process_toml:  # remit, form, sessions
             process_toml.write("\n" + (DATA / "report.toml").read_text(encoding="utf-8"))
+        shutil.copyfile(DATA / "wijken.csv", root / "wijken.csv")  # the areas file [report] areas names
         _step(f"Workspace created in {root}")
         registry_file, traits = _write_registry(out, rng)
         r = lottery.import_registry(ws, registry_file)

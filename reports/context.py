@@ -99,11 +99,14 @@ class CouncilReportContext:
     fit: list[FitRow] = field(default_factory=list)
     control: list[ControlRow] = field(default_factory=list)
     item_texts: dict[str, str] = field(default_factory=dict)
-    #: Names in the report's language of the process's own sign-up categories (``process.toml``); the
-    #: built-in ones (gender, age band, education, wijk) take theirs from the locale strings.
+    #: Names in the report's language of every sign-up category (``process.toml``, or the built-in gender,
+    #: age band and education) and of ``wijk`` (``reports.labels.build_labels``).
     category_labels: dict[str, str] = field(default_factory=dict)
-    #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
+    #: Labels of those categories' values, ``{category: {value: label}}``; ``wijk`` maps codes to the names
+    #: of the process's areas file. A value without a label shows itself.
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Wijk codes shown as codes because the areas file names none (the report says so once).
+    unnamed_areas: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -84,6 +84,11 @@ class SelectionReportContext:
     replacements: list[ReplacementRow]
     replay_command: str
     suppression_threshold: int = 5
+    #: Category names and value labels in the report's language (``reports.labels.build_labels``).
+    category_labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Wijk codes shown as codes because the areas file names none (said once in the report).
+    unnamed_areas: list[str] = field(default_factory=list)
 
 
 def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:

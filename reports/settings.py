@@ -11,6 +11,7 @@ They live in the workspace's ``process.toml`` next to ``[process]``::
     participation_reason = "..."          # why this form (``participation_reason_en``)
     limitations = ["...", "..."]          # (``limitations_en``)
     sources = ["..."]                     # data sources of the population figures (``sources_en``)
+    areas = "wijken.csv"                  # names of the wijk/buurt codes: CSV code,name[,name_en]
 
     [[session]]
     date = 2027-03-06
@@ -57,6 +58,7 @@ REPORT_KEYS = (
     "response_due",
     "participation_rung",
     "participation_model",
+    "areas",
 )
 SESSION_KEYS = ("date", "hours", "title", "title_en", "format")
 
@@ -83,6 +85,7 @@ class ReportSettings:
     response_due: str = ""
     participation_rung: str = ""
     participation_model: str = ""
+    areas: str = ""  # the areas file, relative to the workspace
     sessions: tuple[Session, ...] = ()
 
     def text(self, key: str, lang: str) -> str:
@@ -138,6 +141,11 @@ def _report_table(data: Mapping[str, Any], problems: ProblemCollector) -> dict[s
         if due is None:
             problems.add("[report] must be a date (YYYY-MM-DD)", column="response_due", value=data["response_due"])
         out["response_due"] = due or ""
+    if "areas" in data:
+        if not isinstance(data["areas"], str) or not data["areas"].strip():
+            problems.add('[report] must be a file name, e.g. "wijken.csv"', column="areas", value=data["areas"])
+        else:
+            out["areas"] = data["areas"].strip()
     for key, allowed in (("participation_rung", RUNGS), ("participation_model", MODELS)):
         if key in data:
             if data[key] not in allowed:

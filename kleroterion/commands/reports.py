@@ -30,6 +30,7 @@ from reports.council import (
     reason_category,
     response_rows,
 )
+from reports.labels import Labels, build_labels, parse_areas
 from reports.outcomes import (
     FeedbackContext,
     RecommendationRow,
@@ -48,7 +49,6 @@ from reports.selection import (
     replay_command,
 )
 from sortition.registry import age_bands, ages_on
-from sortition.signup import DEFAULT_CATEGORIES
 
 KINDS = ("council", "selection", "feedback")
 
@@ -90,8 +90,10 @@ def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
     for category in categories:
         rows = [r for r in context.composition if r.category == category]
         name = context.category_labels.get(category) or t.get(f"char_{category}", category)
+        values = context.value_labels.get(category, {})
         shares = "; ".join(
-            f"{r.feature}: {f['pct'](r.population_share)}, {f['pct'](r.pool_share)}, {f['pct'](r.panel_share)}"
+            f"{values.get(r.feature, r.feature)}: "
+            + ", ".join(f["pct"](s) for s in (r.population_share, r.pool_share, r.panel_share))
             for r in rows
         )
         charts[f"composition_{category}"] = composition_chart(
@@ -100,18 +102,36 @@ def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
             labels=[t["population"], t["pool"], t["panel"]],
             caption=f"{t['chart_composition']}: {name}",
             alt=f"{t['chart_composition']} ({name}; {t['population']}, {t['pool']}, {t['panel']}): {shares}.",
+            value_labels=values,
         )
     wijken = [r for r in context.response_by_group if r.characteristic == "wijk"]
     if wijken:
-        rates = "; ".join(f"{r.group}: {f['pct'](r.rate)}" for r in wijken)
+        areas = context.value_labels.get("wijk", {})
+        rates = "; ".join(f"{areas.get(r.group, r.group)}: {f['pct'](r.rate)}" for r in wijken)
         charts["response_wijk"] = rate_chart(
-            [r.group for r in wijken],
+            [areas.get(r.group, r.group) for r in wijken],
             [r.rate for r in wijken],
             caption=t["chart_response"],
             alt=f"{t['chart_response']}: {rates}.",
             chart_id="chart-response-wijk",
         )
     return charts
+
+
+def _labels(ws: Workspace, *, lang: str, shown_areas: list[str]) -> Labels:
+    """Labels of the sign-up categories and of the shown wijk codes (names from the process's areas file)."""
+    areas: dict[str, dict[str, str]] = {}
+    name = ws.report_settings.areas
+    if name:
+        path = ws.root / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KleroError(
+                f"{path}: cannot read the areas file named in [report] areas ({exc}).", code="bad_areas"
+            ) from exc
+        areas = parse_areas(text, source=str(path))
+    return build_labels(ws.signup_categories, lang=lang, areas=areas, shown_areas=shown_areas)
 
 
 def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportContext:
@@ -129,9 +149,13 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
     texts = {i.code: i.text for i in instrument.items}
-    own = [c for c in ws.signup_categories if c not in DEFAULT_CATEGORIES]  # built-ins: locale strings
+    composition = composition_rows(quotas, pool, panel, threshold=threshold)
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
+    response_by_group = _response_by_group(ws, pool, threshold)
+    shown_areas = [r.feature for r in composition if r.category == "wijk"]
+    shown_areas += [r.group for r in response_by_group if r.characteristic == "wijk"]
+    labels = _labels(ws, lang=lang, shown_areas=shown_areas)
     context = CouncilReportContext(
         process_name=ws.settings.name,
         municipality=ws.settings.municipality,
@@ -146,7 +170,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         seed=draw["seed"],
         pool_hash=draw["pool_hash"],
         fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
-        composition=composition_rows(quotas, pool, panel, threshold=threshold),
+        composition=composition,
         change=change_rows(change, texts),
         knowledge={k: float(v) for k, v in gain.iloc[0].items()},
         t1_respondents=t1,
@@ -160,7 +184,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         participation_rung=settings.participation_rung,
         participation_model=settings.participation_model,
         participation_reason=settings.text("participation_reason", lang),
-        response_by_group=_response_by_group(ws, pool, threshold),
+        response_by_group=response_by_group,
         replacements={c: reasons.count(c) for c in REPLACEMENT_REASONS if c in reasons},
         packets=packet_rows(ws.store.packet_arguments()),
         packet_reviews=packet_reviews(ws.store.packet_versions()),
@@ -175,8 +199,9 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),
         control=control_rows(ws.store.analysis("control_ancova")),
-        category_labels={c.name: c.label(lang) for c in own},
-        value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
         item_texts=texts,
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
@@ -191,6 +216,8 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
     alternate_ids = draw["result"].get("alternates", [])
     alternates = pool[pool["id"].isin(alternate_ids)]
     threshold = ws.settings.suppression_threshold
+    areas = quotas.loc[quotas["category"] == "wijk", "feature"].astype(str).tolist()
+    labels = _labels(ws, lang=lang, shown_areas=areas)
     return SelectionReportContext(
         process_name=ws.settings.name,
         municipality=ws.settings.municipality,
@@ -229,6 +256,9 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
             number=draw["parameters"].get("number"),
         ),
         suppression_threshold=threshold,
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
     )
 
 

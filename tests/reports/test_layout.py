@@ -14,7 +14,6 @@ from docx.shared import Cm
 
 from kleroterion.commands.common import open_workspace
 from kleroterion.commands.reports import BUILDERS
-from kleroterion.demo import run_demo
 from reports.docx import MARGIN_CM, TEXT_WIDTH_CM, column_widths
 from reports.render import render_html
 
@@ -24,13 +23,6 @@ PT_PER_CM = 72 / 2.54
 #: The stylesheet's page: A4, margins 2 cm top and bottom, 1.8 cm left and right.
 TEXT_LEFT, TEXT_RIGHT = 1.8 * PT_PER_CM, (21.0 - 1.8) * PT_PER_CM
 TOLERANCE = 0.5  # points: rounding in the PDF's glyph positions
-
-
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("layout")
-    run_demo(out)
-    return out
 
 
 def words_outside_text_area(pdf: Path) -> list[str]:
@@ -57,8 +49,8 @@ def test_the_word_check_sees_a_word_off_the_page(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed (make sysdeps)")
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_word_is_inside_the_text_area(demo_out: Path, kind: str, lang: str) -> None:
-    assert words_outside_text_area(demo_out / f"{kind}-report.{lang}.pdf") == []
+def test_every_word_is_inside_the_text_area(report_demo: Path, kind: str, lang: str) -> None:
+    assert words_outside_text_area(report_demo / f"{kind}-report.{lang}.pdf") == []
 
 
 def split_rows(html: str) -> list[str]:
@@ -85,8 +77,8 @@ def test_the_row_check_sees_a_split_row() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("lang", LANGS)
-def test_no_table_row_is_split_over_two_pages(demo_out: Path, kind: str, lang: str) -> None:
-    with open_workspace(demo_out / "workspace") as ws:
+def test_no_table_row_is_split_over_two_pages(report_demo: Path, kind: str, lang: str) -> None:
+    with open_workspace(report_demo / "workspace") as ws:
         context = BUILDERS[kind](ws, lang=lang, today="2027-05-01")
     html = render_html(f"{kind}.html.j2", context, lang=lang)
     assert split_rows(html) == []
@@ -96,8 +88,8 @@ def test_no_table_row_is_split_over_two_pages(demo_out: Path, kind: str, lang: s
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_docx_is_a4_with_fitting_tables(demo_out: Path, kind: str) -> None:
-    doc = Document(str(demo_out / f"{kind}-report.nl.docx"))
+def test_docx_is_a4_with_fitting_tables(report_demo: Path, kind: str) -> None:
+    doc = Document(str(report_demo / f"{kind}-report.nl.docx"))
     section = doc.sections[0]
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
     assert round(section.left_margin.cm, 2) == MARGIN_CM["left"]

@@ -112,6 +112,8 @@ def _template_source(name: str) -> str:
     text = (folder / name).read_text(encoding="utf-8")
     if "{% extends" in text:
         text += (folder / "base.html.j2").read_text(encoding="utf-8")
+    for partial in sorted(set(re.findall(r'{% (?:include|import) "(_[\w.]+)"', text))):
+        text += (folder / partial).read_text(encoding="utf-8")
     return text
 
 
