@@ -97,7 +97,10 @@ class CouncilReportContext:
     peakedness: list[PeakRow] = field(default_factory=list)
     charts: dict[str, Chart] = field(default_factory=dict)
     fit: list[FitRow] = field(default_factory=list)
+    #: Participants vs control (``control_ancova``) and every invitee vs control, the intention-to-treat
+    #: contrast (``control_ancova_itt``); the control group is a random sample of never-invited addresses.
     control: list[ControlRow] = field(default_factory=list)
+    control_itt: list[ControlRow] = field(default_factory=list)
     item_texts: dict[str, str] = field(default_factory=dict)
     #: Names in the report's language of every sign-up category (``process.toml``, or the built-in gender,
     #: age band and education) and of ``wijk`` (``reports.labels.build_labels``).

@@ -1,7 +1,7 @@
 """HTML report -> DOCX (python-docx): the rendered HTML is the single source; headings stay headings,
 tables stay tables (with a repeating header row), lists stay lists.
 
-Only the tags our templates use are mapped: h1-h3, p, blockquote, li, table/caption/tr/th/td, code, strong,
+Only the tags our templates use are mapped: h1-h4, p, blockquote, li, table/caption/tr/th/td, code, strong,
 img (a PNG data URI becomes a picture with its alt text as description) and figcaption; nav (the table of
 contents with PDF page numbers) is left out.
 """
@@ -19,6 +19,7 @@ BLOCKS = {
     "h1": "Title",
     "h2": "Heading 1",
     "h3": "Heading 2",
+    "h4": "Heading 3",
     "p": "Normal",
     "blockquote": "Quote",
     "figcaption": "Caption",

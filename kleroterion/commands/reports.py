@@ -199,6 +199,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),
         control=control_rows(ws.store.analysis("control_ancova")),
+        control_itt=control_rows(ws.store.analysis("control_ancova_itt")),
         category_labels=dict(labels.categories),
         value_labels={k: dict(v) for k, v in labels.values.items()},
         unnamed_areas=list(labels.unnamed_areas),
