@@ -12,7 +12,7 @@ from typing import Any
 
 from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.store import Store
-from reports.settings import ReportSettings, report_settings
+from reports.settings import REPORT_TEMPLATE, ReportSettings, report_settings
 from sortition.signup import SignupCategory, categories_from_settings
 
 PROCESS_FILE = "process.toml"
@@ -125,7 +125,7 @@ class Workspace:
         except OSError as exc:
             raise StoreError(f"Cannot create the workspace folder {root}: {exc}", path=str(root)) from exc
         _write_key(root / KEY_FILE, key.hex() if key is not None else secrets.token_hex(32))
-        (root / PROCESS_FILE).write_text(settings.to_toml(), encoding="utf-8")
+        (root / PROCESS_FILE).write_text(settings.to_toml() + REPORT_TEMPLATE, encoding="utf-8")
         workspace = cls.open(root)
         workspace.store.audit(
             "workspace.init", parameters={"name": settings.name, "municipality": settings.municipality}

@@ -10,6 +10,7 @@ import pandas as pd
 
 from deliberation.disclosure import suppressed_cells
 from reports.outcomes import RecommendationRow
+from reports.settings import Missing
 
 if TYPE_CHECKING:
     from reports.charts import Chart
@@ -101,6 +102,10 @@ class CouncilReportContext:
     #: contrast (``control_ancova_itt``); the control group is a random sample of never-invited addresses.
     control: list[ControlRow] = field(default_factory=list)
     control_itt: list[ControlRow] = field(default_factory=list)
+    #: What the council version still lacks (``reports.settings.missing_settings`` plus recommendations);
+    #: when any, the report is a draft: a CONCEPT/DRAFT mark and a checklist page instead of gaps in the body.
+    missing: list[Missing] = field(default_factory=list)
+    draft: bool = False
     item_texts: dict[str, str] = field(default_factory=dict)
     #: Names in the report's language of every sign-up category (``process.toml``, or the built-in gender,
     #: age band and education) and of ``wijk`` (``reports.labels.build_labels``).

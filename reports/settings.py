@@ -197,3 +197,77 @@ def report_settings(report: Any, sessions: Any, *, source: str) -> ReportSetting
     )
     ordered = sorted((s for s in parsed if s is not None), key=lambda s: s.held_on)
     return ReportSettings(**fields, sessions=tuple(ordered))
+
+
+#: Settings a council version needs, in the order of the report; each with where it is set.
+REQUIRED = (
+    ("remit", "[report] remit"),
+    ("commitment", "[report] commitment"),
+    ("response_due", "[report] response_due"),
+    ("participation_rung", "[report] participation_rung"),
+    ("participation_model", "[report] participation_model"),
+    ("participation_reason", "[report] participation_reason"),
+    ("sessions", "[[session]]"),
+    ("sources", "[report] sources"),
+)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One thing a council version needs that is not set: its key and where to set it."""
+
+    key: str
+    where: str
+
+
+def missing_settings(settings: ReportSettings, *, lang: str) -> list[Missing]:
+    """What a council report in ``lang`` lacks: every unset entry of ``REQUIRED`` and, in an English report,
+    every Dutch text without its ``_en`` translation. Empty: the report can go to the council as it is."""
+    missing = []
+    for key, where in REQUIRED:
+        if key in TEXT_KEYS:
+            present = bool(settings.texts.get(key, {}).get("nl") or settings.texts.get(key, {}).get(lang))
+            translated = not present or lang == "nl" or bool(settings.texts.get(key, {}).get(lang))
+        elif key in LIST_KEYS:
+            present = bool(settings.lists.get(key, {}))
+            translated = not present or lang == "nl" or bool(settings.lists.get(key, {}).get(lang))
+        elif key == "sessions":
+            present = bool(settings.sessions)
+            translated = lang == "nl" or all(s.title.get(lang) or not s.title for s in settings.sessions)
+        else:
+            present, translated = bool(getattr(settings, key)), True
+        if not present:
+            missing.append(Missing(key=key, where=where))
+        elif not translated:
+            missing.append(Missing(key=f"{key}_{lang}", where=f"{where}_{lang}"))
+    return missing
+
+
+#: A commented ``[report]`` template ``klero init`` appends to ``process.toml``: remove the ``#`` and fill in.
+REPORT_TEMPLATE = """
+# Report settings: a council report without them is a draft (CONCEPT) with a checklist of what is missing.
+# Remove the "#" in front of a line and fill it in. Texts ending in _en are the English translations.
+#
+# [report]
+# remit = "De vraag aan het panel, woord voor woord"
+# remit_en = "The question to the panel, word for word"
+# commitment = "Wat de raad met de uitkomst doet"
+# commitment_en = "What the council will do with the outcome"
+# response_due = 2027-12-31                 # by when the council responds
+# participation_rung = "adviseren"          # informeren, raadplegen, adviseren, coproduceren, meebeslissen
+# participation_model = "citizens_assembly" # citizens_assembly, citizens_jury, citizens_council, deliberative_poll, ...
+# participation_reason = "Waarom deze vorm"
+# participation_reason_en = "Why this form"
+# sources = ["Bron: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0"]
+# sources_en = ["Source: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0"]
+# limitations = ["Wat de lezer moet weten over de grenzen van de uitkomst"]
+# limitations_en = ["What the reader should know about the limits of the outcome"]
+# areas = "wijken.csv"                      # names of the wijk codes: CSV with code,name,name_en
+#
+# [[session]]                               # one table per meeting of the panel
+# date = 2027-03-06
+# hours = 3.5
+# title = "Kennismaking en informatie"
+# title_en = "Introduction and information"
+# format = "plenary"                        # plenary, small_groups, online or mixed
+"""

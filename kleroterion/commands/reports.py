@@ -48,6 +48,7 @@ from reports.selection import (
     quota_rows,
     replay_command,
 )
+from reports.settings import Missing, missing_settings
 from sortition.registry import age_bands, ages_on
 
 KINDS = ("council", "selection", "feedback")
@@ -156,6 +157,10 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
     shown_areas = [r.feature for r in composition if r.category == "wijk"]
     shown_areas += [r.group for r in response_by_group if r.characteristic == "wijk"]
     labels = _labels(ws, lang=lang, shown_areas=shown_areas)
+    recommendations = _recommendations(ws)
+    missing = missing_settings(settings, lang=lang)
+    if not recommendations:
+        missing.append(Missing(key="recommendations", where="klero recommendation add"))
     context = CouncilReportContext(
         process_name=ws.settings.name,
         municipality=ws.settings.municipality,
@@ -178,7 +183,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         limitations=settings.lines("limitations", lang),
         suppression_threshold=threshold,
         report_date=today,
-        recommendations=_recommendations(ws),
+        recommendations=recommendations,
         commitment=settings.text("commitment", lang),
         response_due=settings.response_due,
         participation_rung=settings.participation_rung,
@@ -204,6 +209,8 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         value_labels={k: dict(v) for k, v in labels.values.items()},
         unnamed_areas=list(labels.unnamed_areas),
         item_texts=texts,
+        missing=missing,
+        draft=bool(missing),
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
 

@@ -258,7 +258,7 @@ def sections(html: str) -> dict[str, str]:
 def test_absent_data_is_said_not_hidden(lang: str) -> None:
     t = load_strings(lang)
     text = sections(render_html("council.html.j2", _context(lang=lang), lang=lang))
-    assert t["not_set"] in text["remit"] and t["not_set"] in text["form"]
+    assert t["see_checklist"] in text["remit"] and t["see_checklist"] in text["form"]
     assert t["no_letters"] in text["recruitment"] and t["sel_no_replacements"] in text["recruitment"]
     assert t["no_packets"] in text["information"]
     assert t["no_sessions"] in text["deliberation"] and t["no_groups"] in text["deliberation"]
