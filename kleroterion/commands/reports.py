@@ -39,6 +39,7 @@ from reports.outcomes import (
     recommendation_rows,
     status_counts,
 )
+from reports.public import PublicAccountContext, letter_strata, mean_chance, quota_shares
 from reports.render import FORMATS, LANGS, formatters, load_strings, render_report
 from reports.selection import (
     ReplacementRow,
@@ -51,7 +52,7 @@ from reports.selection import (
 from reports.settings import Missing, missing_settings
 from sortition.registry import age_bands, ages_on
 
-KINDS = ("council", "selection", "feedback")
+KINDS = ("council", "selection", "feedback", "public")
 
 
 def _recommendations(ws: Workspace) -> list[RecommendationRow]:
@@ -290,8 +291,72 @@ def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext
     )
 
 
-BUILDERS = {"council": council_context, "selection": selection_context, "feedback": feedback_context}
-TITLES = {"council": "report_title", "selection": "selection_title", "feedback": "feedback_title"}
+def public_context(ws: Workspace, *, lang: str, today: str) -> PublicAccountContext:
+    """The public account of the draw: letters, sign-ups, quotas and their sources, chances, seeds."""
+    draws = ws.store.letter_draws()
+    if not draws:
+        raise KleroError(
+            "No letters drawn yet: the public account needs `klero letters draw` first.", code="no_letters"
+        )
+    draw = ws.store.latest_panel_draw()
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+    pool = ws.store.pool()
+    probabilities = ws.store.selection_probabilities(int(draw["id"]))
+    letters = ws.store.letters()
+    first = draws[0]["parameters"]
+    stratify_by = str(first.get("stratify_by") or "")
+    strata = letter_strata(letters)
+    labels = _labels(ws, lang=lang, shown_areas=[s.stratum for s in strata] if stratify_by == "wijk" else [])
+    sources = {c.name: c.source for c in ws.signup_categories}
+    return PublicAccountContext(
+        process_name=ws.settings.name,
+        municipality=ws.settings.municipality,
+        lang=lang,
+        report_date=today,
+        eligible=int(first.get("eligible", 0)),
+        letters_sent=sum(int(d["letter_count"]) for d in draws),
+        letter_min_age=int(first.get("min_age", 16)),
+        stratify_by=stratify_by,
+        letter_strata=strata,
+        letter_seed=", ".join(str(d["seed"]) for d in draws),
+        signups=len(pool),
+        panel_size=size,
+        alternates=len(draw["result"].get("alternates", [])),
+        quotas=quota_shares(quotas, sources),
+        algorithm=str(draw["algorithm"]),
+        seed=str(draw["seed"]),
+        public_value=str(draw["parameters"].get("public_value") or ""),
+        seat_chances=probability_rows(quotas, pool, probabilities, threshold=ws.settings.suppression_threshold),
+        mean_seat_chance=mean_chance([float(p) for p in probabilities]),
+        replay_command=replay_command(
+            algorithm=str(draw["algorithm"]),
+            engine=str(draw["engine"]),
+            seed=str(draw["seed"]),
+            alternates=len(draw["result"].get("alternates", [])),
+            public_value=draw["parameters"].get("public_value"),
+            lottery_size=draw["parameters"].get("lottery_size"),
+            number=draw["parameters"].get("number"),
+        ),
+        sources=ws.report_settings.lines("sources", lang),
+        suppression_threshold=ws.settings.suppression_threshold,
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
+    )
+
+
+BUILDERS = {
+    "council": council_context,
+    "selection": selection_context,
+    "feedback": feedback_context,
+    "public": public_context,
+}
+TITLES = {
+    "council": "report_title",
+    "selection": "selection_title",
+    "feedback": "feedback_title",
+    "public": "public_title",
+}
 
 
 def write_report(ws: Workspace, *, kind: str, lang: str, fmt: str, out: Path, today: str | None = None) -> Path:
@@ -371,6 +436,14 @@ def report_feedback_cmd(
 ) -> None:
     """The participants' feedback report: what the council decided per recommendation, and why."""
     _report_cmd("feedback", workspace, lang, fmt, out)
+
+
+@report_app.command("public")
+def report_public_cmd(
+    workspace: WorkspaceOption = Path("."), lang: LangOption = "nl", fmt: FormatOption = "html", out: OutOption = None
+) -> None:
+    """Verantwoording van de loting: a one-page public account of how the draw worked (no personal data)."""
+    _report_cmd("public", workspace, lang, fmt, out)
 
 
 @recommendation_app.command("add")
