@@ -25,6 +25,18 @@ _NAMES = {
 _AREA_CODE = re.compile(r"^(WK|BU)\d{6}(\d{2})?$")
 
 
+#: How an English report marks a text it only has in Dutch.
+DUTCH_ORIGINAL = "Dutch original"
+
+
+def in_language(dutch: str, english: str, lang: str) -> str:
+    """A text in the report's language: Dutch for ``nl``; for ``en`` the English text, or, when there is
+    none, the Dutch original marked as such ("Dutch original: …"), never silently mixed."""
+    if lang == "nl" or not dutch:
+        return dutch if lang == "nl" else english
+    return english or f"{DUTCH_ORIGINAL}: {dutch}"
+
+
 def age_band_label(value: str, lang: str) -> str:
     """'16-24' -> '16–24 jaar' / '16–24 years'; '70+' -> '70 jaar en ouder' / '70 and over'."""
     if value.endswith("+") and value[:-1].isdigit():

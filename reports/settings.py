@@ -31,6 +31,7 @@ from datetime import date
 from typing import Any
 
 from kleroterion.errors import ProblemCollector
+from reports.labels import in_language
 
 #: The participatieladder (e.g. gmb-2021-240024), lowest rung first.
 RUNGS = ("informeren", "raadplegen", "adviseren", "coproduceren", "meebeslissen")
@@ -73,7 +74,8 @@ class Session:
     format: str = "plenary"
 
     def title_in(self, lang: str) -> str:
-        return self.title.get(lang) or self.title.get("nl", "")
+        """The title in ``lang``; in English without a translation, the Dutch title marked as such."""
+        return in_language(self.title.get("nl", ""), self.title.get("en", ""), lang)
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,17 @@ class ReportSettings:
     sessions: tuple[Session, ...] = ()
 
     def text(self, key: str, lang: str) -> str:
-        """A text setting in ``lang``; the Dutch text when there is no translation; "" when unset."""
+        """A text setting in ``lang``; without a translation the Dutch text, marked as such in English
+        (``reports.labels.in_language``); "" when unset."""
         by_lang = self.texts.get(key, {})
-        return by_lang.get(lang) or by_lang.get("nl", "")
+        return in_language(by_lang.get("nl", ""), by_lang.get("en", ""), lang)
 
     def lines(self, key: str, lang: str) -> list[str]:
+        """A list setting in ``lang``; without a translation the Dutch lines, each marked in English."""
         by_lang = self.lists.get(key, {})
-        return list(by_lang.get(lang) or by_lang.get("nl", ()))
+        if lang != "nl" and by_lang.get(lang):
+            return list(by_lang[lang])
+        return [in_language(line, "", lang) for line in by_lang.get("nl", ())]
 
 
 def _iso_date(value: Any) -> str | None:

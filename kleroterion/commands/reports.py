@@ -30,7 +30,7 @@ from reports.council import (
     reason_category,
     response_rows,
 )
-from reports.labels import Labels, build_labels, parse_areas
+from reports.labels import Labels, build_labels, in_language, parse_areas
 from reports.outcomes import (
     FeedbackContext,
     RecommendationRow,
@@ -55,8 +55,26 @@ from sortition.registry import age_bands, ages_on
 KINDS = ("council", "selection", "feedback", "public")
 
 
-def _recommendations(ws: Workspace) -> list[RecommendationRow]:
-    return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
+def _recommendations(ws: Workspace, lang: str = "nl") -> list[RecommendationRow]:
+    """The recommendations with the council's responses; the store holds them in Dutch only, so an English
+    report shows each text as its Dutch original, marked as such."""
+    rows = recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
+    if lang == "nl":
+        return rows
+
+    def mark(text: str) -> str:
+        return in_language(text, "", lang) if text else text
+
+    return [
+        dataclasses.replace(
+            r,
+            text=mark(r.text),
+            minority=mark(r.minority),
+            reason=mark(r.reason),
+            updates=[dataclasses.replace(u, reason=mark(u.reason)) for u in r.updates],
+        )
+        for r in rows
+    ]
 
 
 def _response_by_group(ws: Workspace, pool: pd.DataFrame, threshold: int) -> list[ResponseRow]:
@@ -150,7 +168,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
     if change is None or gain is None:
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
-    texts = {i.code: i.text for i in instrument.items}
+    texts = {i.code: in_language(i.text, i.text_en, lang) for i in instrument.items}
     composition = composition_rows(quotas, pool, panel, threshold=threshold)
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
@@ -158,7 +176,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
     shown_areas = [r.feature for r in composition if r.category == "wijk"]
     shown_areas += [r.group for r in response_by_group if r.characteristic == "wijk"]
     labels = _labels(ws, lang=lang, shown_areas=shown_areas)
-    recommendations = _recommendations(ws)
+    recommendations = _recommendations(ws, lang)
     missing = missing_settings(settings, lang=lang)
     if not recommendations:
         missing.append(Missing(key="recommendations", where="klero recommendation add"))
@@ -192,14 +210,23 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         participation_reason=settings.text("participation_reason", lang),
         response_by_group=response_by_group,
         replacements={c: reasons.count(c) for c in REPLACEMENT_REASONS if c in reasons},
-        packets=packet_rows(ws.store.packet_arguments()),
-        packet_reviews=packet_reviews(ws.store.packet_versions()),
+        packets=[
+            dataclasses.replace(p, title=in_language(p.title, "", lang), option=in_language(p.option, "", lang))
+            for p in packet_rows(ws.store.packet_arguments())
+        ],
+        packet_reviews=[
+            dataclasses.replace(r, title=in_language(r.title, "", lang))
+            for r in packet_reviews(ws.store.packet_versions())
+        ],
         sessions=[
             SessionRow(held_on=s.held_on, hours=s.hours, title=s.title_in(lang), format=s.format)
             for s in settings.sessions
         ],
         groups=group_summary(ws.store.groups()),
-        evaluation=evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold),
+        evaluation=[
+            dataclasses.replace(e, text=texts.get(e.item, in_language(e.text, "", lang)))
+            for e in evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold)
+        ],
         peakedness=peak_rows(ws.store.analysis("single_peakedness"), threshold=threshold),
         fit=fit_rows(
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
@@ -273,7 +300,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
 
 def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext:
     """The participants' feedback report: per recommendation the council's decision, reason and next step."""
-    rows = _recommendations(ws)
+    rows = _recommendations(ws, lang)
     if not rows:
         raise KleroError(
             "No recommendations yet: add them with `klero recommendation add TEXT`.", code="no_recommendations"

@@ -159,11 +159,11 @@ def test_report_settings_are_read_from_process_toml(workspace: Workspace) -> Non
         fh.write(SETTINGS)
     settings = workspace.report_settings
     assert settings.text("remit", "nl") == "Hoe wonen we straks?"
-    assert settings.text("remit", "en") == "Hoe wonen we straks?"  # no translation: the original words
+    assert settings.text("remit", "en") == "Dutch original: Hoe wonen we straks?"  # no translation: marked
     assert settings.response_due == "2027-12-31"
     assert [s.held_on for s in settings.sessions] == ["2027-03-06", "2027-04-03"]
-    assert [s.title_in("en") for s in settings.sessions] == ["First", "Tweede"]
-    assert settings.lines("limitations", "en") == ["Klein panel."]
+    assert [s.title_in("en") for s in settings.sessions] == ["First", "Dutch original: Tweede"]
+    assert settings.lines("limitations", "en") == ["Dutch original: Klein panel."]
 
 
 def test_bad_report_settings_list_every_problem_and_exit_1(
