@@ -56,24 +56,26 @@ KINDS = ("council", "selection", "feedback", "public")
 
 
 def _recommendations(ws: Workspace, lang: str = "nl") -> list[RecommendationRow]:
-    """The recommendations with the council's responses; the store holds them in Dutch only, so an English
-    report shows each text as its Dutch original, marked as such."""
-    rows = recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
+    """The recommendations with the council's responses. An English report shows a recommendation's
+    English wording where it was given (``--text-en``), else its Dutch original marked as such; the
+    council's reasons are recorded in Dutch and always shown marked."""
+    stored = ws.store.recommendations()
+    rows = recommendation_rows(stored, ws.store.council_responses())
     if lang == "nl":
         return rows
 
-    def mark(text: str) -> str:
-        return in_language(text, "", lang) if text else text
+    def mark(text: str, english: str = "") -> str:
+        return in_language(text, english, lang) if text else text
 
     return [
         dataclasses.replace(
             r,
-            text=mark(r.text),
-            minority=mark(r.minority),
+            text=mark(r.text, str(rec.get("text_en") or "")),
+            minority=mark(r.minority, str(rec.get("minority_en") or "")),
             reason=mark(r.reason),
             updates=[dataclasses.replace(u, reason=mark(u.reason)) for u in r.updates],
         )
-        for r in rows
+        for r, rec in zip(rows, stored, strict=True)
     ]
 
 
@@ -409,11 +411,28 @@ def write_council_report(ws: Workspace, *, lang: str, fmt: str, out: Path) -> Pa
     return write_report(ws, kind="council", lang=lang, fmt=fmt, out=out)
 
 
-def add_recommendation(ws: Workspace, text: str, *, support_pct: float | None, minority: str = "") -> int:
-    """Record a recommendation in the panel's words; support in percent of the panel."""
+def add_recommendation(
+    ws: Workspace,
+    text: str,
+    *,
+    support_pct: float | None,
+    minority: str = "",
+    text_en: str = "",
+    minority_en: str = "",
+) -> int:
+    """Record a recommendation in the panel's words (and, if given, their English wording); support in
+    percent of the panel."""
     if not text.strip():
         raise KleroError("A recommendation needs a text.", code="bad_recommendation")
-    return ws.store.add_recommendation(text=text.strip(), support=check_support(support_pct), minority=minority)
+    if minority_en.strip() and not minority.strip():
+        raise KleroError("--minority-en translates --minority: give the Dutch text too.", code="bad_recommendation")
+    return ws.store.add_recommendation(
+        text=text.strip(),
+        support=check_support(support_pct),
+        minority=minority,
+        text_en=text_en.strip(),
+        minority_en=minority_en.strip(),
+    )
 
 
 def record_response(
@@ -479,10 +498,14 @@ def recommendation_add_cmd(
     workspace: WorkspaceOption = Path("."),
     support: Annotated[float | None, typer.Option(help="Support in the panel, in percent.")] = None,
     minority: Annotated[str, typer.Option(help="Minority position, in the panel's words.")] = "",
+    text_en: Annotated[str, typer.Option(help="The recommendation in English, for English reports.")] = "",
+    minority_en: Annotated[str, typer.Option(help="The minority position in English.")] = "",
 ) -> None:
     """Add a recommendation as worded by the panel."""
     with open_workspace(workspace) as ws:
-        rec_id = add_recommendation(ws, text, support_pct=support, minority=minority)
+        rec_id = add_recommendation(
+            ws, text, support_pct=support, minority=minority, text_en=text_en, minority_en=minority_en
+        )
     console.print(f"Recommendation {rec_id} added.")
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import shutil
 import sqlite3
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from kleroterion.commands.common import open_workspace
+from kleroterion.commands.reports import write_report
 from reports.labels import DUTCH_ORIGINAL, in_language
 from reports.settings import report_settings
+from tests.conftest import run_cli
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "peel_en_maas"
 MARK = f"{DUTCH_ORIGINAL}: "
@@ -85,3 +89,19 @@ def test_the_english_report_uses_the_english_item_texts(report_demo: Path) -> No
     opinion = [i for i in instrument["items"] if i["kind"] in ("likert", "scale")]
     assert opinion and all(i["text_en"] in text for i in opinion)
     assert MARK in text  # the recommendations exist only in Dutch: marked, not hidden
+
+
+@pytest.mark.slow
+def test_a_recommendation_with_an_english_wording_shows_it_in_english(
+    report_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(report_demo / "workspace", root)
+    dutch, english = "Maak een woningloket in elke kern.", "Open a housing desk in every village."
+    args = ("recommendation", "add", dutch, "--text-en", english, "--support", "70", "-w", str(root))
+    assert run_cli(monkeypatch, *args) == 0
+    with open_workspace(root) as ws:
+        en = write_report(ws, kind="council", lang="en", fmt="html", out=tmp_path / "en.html").read_text()
+        nl = write_report(ws, kind="council", lang="nl", fmt="html", out=tmp_path / "nl.html").read_text()
+    assert english in visible_text(en) and dutch not in visible_text(en)
+    assert dutch in visible_text(nl) and english not in visible_text(nl)
