@@ -8,7 +8,9 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: demo test lint typecheck pytest bench lock test-latest clean
+SYSDEPS := poppler-utils chromium
+
+.PHONY: sysdeps demo test lint typecheck pytest bench lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +31,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# Debian packages the tests use: poppler-utils (pdftotext -bbox for the report layout test) and chromium
+# (the axe accessibility test, driven by Playwright). Installed only when missing; needs root (CI runs as root).
+sysdeps:
+	@command -v pdftotext >/dev/null && command -v chromium >/dev/null \
+		|| apt-get install -y --no-install-recommends $(SYSDEPS) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(SYSDEPS))
+
+pytest: $(STAMP) sysdeps
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

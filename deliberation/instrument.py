@@ -32,6 +32,7 @@ class Item:
     missing: tuple[str, ...] = ()
     reverse: bool = False
     section: str = ""  # "evaluation": asked after the event about the event, not an opinion item
+    text_en: str = ""  # the English wording, for English reports ("" = none: the report marks the Dutch)
 
     @property
     def is_knowledge(self) -> bool:
@@ -125,7 +126,8 @@ def _bounds_problem(kind: str, low: Any, high: Any) -> str:
 def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
     """Build an instrument from a parsed TOML document; every problem is reported at once.
 
-    Expected shape: ``name``, ``[[items]]`` with ``code, text, kind`` (+ ``min, max`` for scales,
+    Expected shape: ``name``, ``[[items]]`` with ``code, text, kind`` (``text_en``: the English wording;
+    + ``min, max`` for scales,
     ``options`` and ``correct`` for knowledge items, ``options`` (3 to 7) for ranking items,
     ``dont_know``/``missing`` codes), and
     ``[[waves]]`` with ``code, kind``.
@@ -178,6 +180,7 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
                 missing=_codes(raw.get("missing")),
                 reverse=bool(raw.get("reverse", False)),
                 section=section,
+                text_en=str(raw.get("text_en") or ""),
             )
         )
     waves = []

@@ -364,7 +364,20 @@ def _records(layout: CsvLayout) -> Iterator[tuple[int, list[str]]]:
 
 #: Columns of an XLSX instrument (see ``read_instrument_workbook``); the first two of each are required.
 INSTRUMENT_SHEETS = {
-    "items": ("code", "kind", "text", "min", "max", "options", "correct", "dont_know", "missing", "reverse", "section"),
+    "items": (
+        "code",
+        "kind",
+        "text",
+        "text_en",
+        "min",
+        "max",
+        "options",
+        "correct",
+        "dont_know",
+        "missing",
+        "reverse",
+        "section",
+    ),
     "waves": ("code", "kind", "label"),
 }
 WORKBOOK_HINT = "fix the workbook (sheets 'items' and 'waves') and define the poll again"
@@ -376,7 +389,7 @@ def read_instrument_workbook(path: Path) -> tuple[dict[str, Any], dict[str, list
     each entry of ``items`` and ``waves`` (blank rows and rows with a bad cell are left out), for
     messages; and the bad cells, so the caller reports them with the instrument's own problems.
 
-    Sheet ``items``: one row per item with ``code, kind`` and optionally ``text, min, max, options``
+    Sheet ``items``: one row per item with ``code, kind`` and optionally ``text, text_en, min, max, options``
     (``a=label; b=label``, in order), ``correct``, ``dont_know`` and ``missing`` (codes separated by
     ``;``), ``reverse`` (yes/no), ``section``. Sheet ``waves``: ``code, kind`` and optionally ``label``.
     The instrument's name is the file name without extension. Bad cells are reported by sheet, row and

@@ -14,7 +14,7 @@ from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.example import LABELS, example, example_seed
 from kleroterion.seeds import fresh_seed
 from kleroterion.store import Store
-from reports.settings import ReportSettings, report_settings
+from reports.settings import REPORT_TEMPLATE, ReportSettings, report_settings
 
 if TYPE_CHECKING:  # sortition.signup imports pandas (via sortition.registry): `klero status` stays light
     from sortition.signup import SignupCategory
@@ -157,7 +157,8 @@ class Workspace:
         except OSError as exc:
             raise StoreError(f"Cannot create the workspace folder {root}: {exc}", path=str(root)) from exc
         _write_key(root / KEY_FILE, key.hex() if key is not None else secrets.token_hex(32))
-        extra = "\n" + extra_settings if extra_settings.strip() else ""
+        # the reader's own settings, or a commented template of them to fill in
+        extra = "\n" + extra_settings if extra_settings.strip() else REPORT_TEMPLATE
         (root / PROCESS_FILE).write_text(settings.to_toml() + extra, encoding="utf-8")
         workspace = cls.open(root)
         workspace.store.audit(

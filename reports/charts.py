@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,7 +52,13 @@ def _png(fig: Figure) -> str:
 
 
 def composition_chart(
-    rows: Sequence[CompositionRow], *, labels: Sequence[str], caption: str, alt: str, category: str
+    rows: Sequence[CompositionRow],
+    *,
+    labels: Sequence[str],
+    caption: str,
+    alt: str,
+    category: str,
+    value_labels: Mapping[str, str] | None = None,
 ) -> Chart:
     """Grouped bars: population, sign-up and panel share per value of one characteristic.
 
@@ -65,7 +71,7 @@ def composition_chart(
         values = [(r.population_share, r.pool_share, r.panel_share)[k] for r in part]
         positions = [i + (k - 1) * width for i in range(len(part))]
         ax.barh(positions, [0 if math.isnan(v) else v * 100 for v in values], height=width, label=label, color=colour)
-    ax.set_yticks(range(len(part)), [r.feature for r in part])
+    ax.set_yticks(range(len(part)), [(value_labels or {}).get(r.feature, r.feature) for r in part])
     ax.invert_yaxis()
     ax.set_xlabel("%")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from deliberation.disclosure import suppressed_cells
 from reports.outcomes import RecommendationRow
+from reports.settings import Missing
 
 if TYPE_CHECKING:
     from reports.charts import Chart
@@ -98,16 +99,26 @@ class CouncilReportContext:
     peakedness: list[PeakRow] = field(default_factory=list)
     charts: dict[str, Chart] = field(default_factory=dict)
     fit: list[FitRow] = field(default_factory=list)
+    #: Participants vs control (``control_ancova``) and every invitee vs control, the intention-to-treat
+    #: contrast (``control_ancova_itt``); the control group is a random sample of never-invited addresses.
     control: list[ControlRow] = field(default_factory=list)
+    control_itt: list[ControlRow] = field(default_factory=list)
+    #: What the council version still lacks (``reports.settings.missing_settings`` plus recommendations);
+    #: when any, the report is a draft: a CONCEPT/DRAFT mark and a checklist page instead of gaps in the body.
+    missing: list[Missing] = field(default_factory=list)
+    draft: bool = False
     item_texts: dict[str, str] = field(default_factory=dict)
-    #: Names in the report's language of the process's own sign-up categories (``process.toml``); the
-    #: built-in ones (gender, age band, education, wijk) take theirs from the locale strings.
+    #: Names in the report's language of every sign-up category (``process.toml``, or the built-in gender,
+    #: age band and education) and of ``wijk`` (``reports.labels.build_labels``).
     category_labels: dict[str, str] = field(default_factory=dict)
-    #: Labels of those categories' values, ``{category: {value: label}}`` (a value without one shows itself).
+    #: Labels of those categories' values, ``{category: {value: label}}``; ``wijk`` maps codes to the names
+    #: of the process's areas file. A value without a label shows itself.
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     draws: list[DrawRow] = field(default_factory=list)
     #: Each group's chance of a seat from letter to panel (``reports.selection.end_to_end_summary``).
     end_to_end: EndToEndSummary | None = None
+    #: Wijk codes shown as codes because the areas file names none (the report says so once).
+    unnamed_areas: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,13 @@ def formatters(lang: str) -> dict[str, Callable[..., str]]:
             return "–"
         return format_date(date.fromisoformat(str(value)[:10]), format="long", locale=locale)
 
-    return {"num": num, "pct": pct, "pval": pval, "date": long_date}
+    def short_date(value: str | None) -> str:
+        """An ISO date as '31 dec. 2027' / '31 Dec 2027' (for narrow table columns)."""
+        if not value:
+            return "–"
+        return format_date(date.fromisoformat(str(value)[:10]), format="medium", locale=locale)
+
+    return {"num": num, "pct": pct, "pval": pval, "date": long_date, "sdate": short_date}
 
 
 def make_environment(lang: str, *, override_dir: Path | None = None) -> Environment:

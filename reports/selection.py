@@ -199,6 +199,11 @@ class SelectionReportContext:
     #: each group's chance of a seat from letter to panel (None for draws made before it was recorded);
     #: also meant for the public account of the draw
     end_to_end: EndToEndSummary | None = None
+    #: Category names and value labels in the report's language (``reports.labels.build_labels``).
+    category_labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Wijk codes shown as codes because the areas file names none (said once in the report).
+    unnamed_areas: list[str] = field(default_factory=list)
 
 
 def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:

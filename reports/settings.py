@@ -11,6 +11,7 @@ They live in the workspace's ``process.toml`` next to ``[process]``::
     participation_reason = "..."          # why this form (``participation_reason_en``)
     limitations = ["...", "..."]          # (``limitations_en``)
     sources = ["..."]                     # data sources of the population figures (``sources_en``)
+    areas = "wijken.csv"                  # names of the wijk/buurt codes: CSV code,name[,name_en]
 
     [[session]]
     date = 2027-03-06
@@ -30,6 +31,7 @@ from datetime import date
 from typing import Any
 
 from kleroterion.errors import ProblemCollector
+from reports.labels import in_language
 
 #: The participatieladder (e.g. gmb-2021-240024), lowest rung first.
 RUNGS = ("informeren", "raadplegen", "adviseren", "coproduceren", "meebeslissen")
@@ -57,6 +59,7 @@ REPORT_KEYS = (
     "response_due",
     "participation_rung",
     "participation_model",
+    "areas",
 )
 SESSION_KEYS = ("date", "hours", "title", "title_en", "format")
 
@@ -71,7 +74,8 @@ class Session:
     format: str = "plenary"
 
     def title_in(self, lang: str) -> str:
-        return self.title.get(lang) or self.title.get("nl", "")
+        """The title in ``lang``; in English without a translation, the Dutch title marked as such."""
+        return in_language(self.title.get("nl", ""), self.title.get("en", ""), lang)
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,21 @@ class ReportSettings:
     response_due: str = ""
     participation_rung: str = ""
     participation_model: str = ""
+    areas: str = ""  # the areas file, relative to the workspace
     sessions: tuple[Session, ...] = ()
 
     def text(self, key: str, lang: str) -> str:
-        """A text setting in ``lang``; the Dutch text when there is no translation; "" when unset."""
+        """A text setting in ``lang``; without a translation the Dutch text, marked as such in English
+        (``reports.labels.in_language``); "" when unset."""
         by_lang = self.texts.get(key, {})
-        return by_lang.get(lang) or by_lang.get("nl", "")
+        return in_language(by_lang.get("nl", ""), by_lang.get("en", ""), lang)
 
     def lines(self, key: str, lang: str) -> list[str]:
+        """A list setting in ``lang``; without a translation the Dutch lines, each marked in English."""
         by_lang = self.lists.get(key, {})
-        return list(by_lang.get(lang) or by_lang.get("nl", ()))
+        if lang != "nl" and by_lang.get(lang):
+            return list(by_lang[lang])
+        return [in_language(line, "", lang) for line in by_lang.get("nl", ())]
 
 
 def _iso_date(value: Any) -> str | None:
@@ -138,6 +147,11 @@ def _report_table(data: Mapping[str, Any], problems: ProblemCollector) -> dict[s
         if due is None:
             problems.add("[report] must be a date (YYYY-MM-DD)", column="response_due", value=data["response_due"])
         out["response_due"] = due or ""
+    if "areas" in data:
+        if not isinstance(data["areas"], str) or not data["areas"].strip():
+            problems.add('[report] must be a file name, e.g. "wijken.csv"', column="areas", value=data["areas"])
+        else:
+            out["areas"] = data["areas"].strip()
     for key, allowed in (("participation_rung", RUNGS), ("participation_model", MODELS)):
         if key in data:
             if data[key] not in allowed:
@@ -189,3 +203,77 @@ def report_settings(report: Any, sessions: Any, *, source: str) -> ReportSetting
     )
     ordered = sorted((s for s in parsed if s is not None), key=lambda s: s.held_on)
     return ReportSettings(**fields, sessions=tuple(ordered))
+
+
+#: Settings a council version needs, in the order of the report; each with where it is set.
+REQUIRED = (
+    ("remit", "[report] remit"),
+    ("commitment", "[report] commitment"),
+    ("response_due", "[report] response_due"),
+    ("participation_rung", "[report] participation_rung"),
+    ("participation_model", "[report] participation_model"),
+    ("participation_reason", "[report] participation_reason"),
+    ("sessions", "[[session]]"),
+    ("sources", "[report] sources"),
+)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One thing a council version needs that is not set: its key and where to set it."""
+
+    key: str
+    where: str
+
+
+def missing_settings(settings: ReportSettings, *, lang: str) -> list[Missing]:
+    """What a council report in ``lang`` lacks: every unset entry of ``REQUIRED`` and, in an English report,
+    every Dutch text without its ``_en`` translation. Empty: the report can go to the council as it is."""
+    missing = []
+    for key, where in REQUIRED:
+        if key in TEXT_KEYS:
+            present = bool(settings.texts.get(key, {}).get("nl") or settings.texts.get(key, {}).get(lang))
+            translated = not present or lang == "nl" or bool(settings.texts.get(key, {}).get(lang))
+        elif key in LIST_KEYS:
+            present = bool(settings.lists.get(key, {}))
+            translated = not present or lang == "nl" or bool(settings.lists.get(key, {}).get(lang))
+        elif key == "sessions":
+            present = bool(settings.sessions)
+            translated = lang == "nl" or all(s.title.get(lang) or not s.title for s in settings.sessions)
+        else:
+            present, translated = bool(getattr(settings, key)), True
+        if not present:
+            missing.append(Missing(key=key, where=where))
+        elif not translated:
+            missing.append(Missing(key=f"{key}_{lang}", where=f"{where}_{lang}"))
+    return missing
+
+
+#: A commented ``[report]`` template ``klero init`` appends to ``process.toml``: remove the ``#`` and fill in.
+REPORT_TEMPLATE = """
+# Report settings: a council report without them is a draft (CONCEPT) with a checklist of what is missing.
+# Remove the "#" in front of a line and fill it in. Texts ending in _en are the English translations.
+#
+# [report]
+# remit = "De vraag aan het panel, woord voor woord"
+# remit_en = "The question to the panel, word for word"
+# commitment = "Wat de raad met de uitkomst doet"
+# commitment_en = "What the council will do with the outcome"
+# response_due = 2027-12-31                 # by when the council responds
+# participation_rung = "adviseren"          # informeren, raadplegen, adviseren, coproduceren, meebeslissen
+# participation_model = "citizens_assembly" # citizens_assembly, citizens_jury, citizens_council, deliberative_poll, ...
+# participation_reason = "Waarom deze vorm"
+# participation_reason_en = "Why this form"
+# sources = ["Bron: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0"]
+# sources_en = ["Source: CBS, Kerncijfers wijken en buurten 2024 (85984NED), CC BY 4.0"]
+# limitations = ["Wat de lezer moet weten over de grenzen van de uitkomst"]
+# limitations_en = ["What the reader should know about the limits of the outcome"]
+# areas = "wijken.csv"                      # names of the wijk codes: CSV with code,name,name_en
+#
+# [[session]]                               # one table per meeting of the panel
+# date = 2027-03-06
+# hours = 3.5
+# title = "Kennismaking en informatie"
+# title_en = "Introduction and information"
+# format = "plenary"                        # plenary, small_groups, online or mixed
+"""

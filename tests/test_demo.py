@@ -22,6 +22,7 @@ class CompositionTable(HTMLParser):
         self.row: list[str] = []
         self.rows: list[list[str]] = []
         self.cell: str | None = None
+        self.code: str | None = None  # the cells show labels; the code is in data-code
         self.panel_counts: list[int] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -29,7 +30,7 @@ class CompositionTable(HTMLParser):
         if tag == "table" and data.get("id") == "composition-table":
             self.inside = True
         if self.inside and tag in ("td", "th"):
-            self.cell = ""
+            self.cell, self.code = "", data.get("data-code")
             if "data-count" in data:
                 self.panel_counts.append(int(data["data-count"] or 0))
         if self.inside and tag == "tr":
@@ -39,7 +40,7 @@ class CompositionTable(HTMLParser):
         if tag == "table":
             self.inside = False
         if self.inside and tag in ("td", "th") and self.cell is not None:
-            self.row.append(self.cell.strip())
+            self.row.append(self.code or self.cell.strip())
             self.cell = None
         if self.inside and tag == "tr" and self.row:
             self.rows.append(self.row)

@@ -30,6 +30,7 @@ from reports.council import (
     reason_category,
     response_rows,
 )
+from reports.labels import Labels, build_labels, in_language, parse_areas
 from reports.outcomes import (
     FeedbackContext,
     RecommendationRow,
@@ -38,6 +39,7 @@ from reports.outcomes import (
     recommendation_rows,
     status_counts,
 )
+from reports.public import PublicAccountContext, letter_strata, mean_chance, quota_shares
 from reports.render import FORMATS, LANGS, formatters, load_strings, render_report
 from reports.selection import (
     ReplacementRow,
@@ -49,11 +51,11 @@ from reports.selection import (
     quota_rows,
     replay_command,
 )
+from reports.settings import Missing, missing_settings
 from sortition.progress import Progress
 from sortition.registry import age_bands, ages_on
-from sortition.signup import DEFAULT_CATEGORIES
 
-KINDS = ("council", "selection", "feedback")
+KINDS = ("council", "selection", "feedback", "public")
 
 
 def _process_name(ws: Workspace, lang: str) -> str:
@@ -62,8 +64,28 @@ def _process_name(ws: Workspace, lang: str) -> str:
     return f"{ws.settings.name} ({label})" if label else ws.settings.name
 
 
-def _recommendations(ws: Workspace) -> list[RecommendationRow]:
-    return recommendation_rows(ws.store.recommendations(), ws.store.council_responses())
+def _recommendations(ws: Workspace, lang: str = "nl") -> list[RecommendationRow]:
+    """The recommendations with the council's responses. An English report shows a recommendation's
+    English wording where it was given (``--text-en``), else its Dutch original marked as such; the
+    council's reasons are recorded in Dutch and always shown marked."""
+    stored = ws.store.recommendations()
+    rows = recommendation_rows(stored, ws.store.council_responses())
+    if lang == "nl":
+        return rows
+
+    def mark(text: str, english: str = "") -> str:
+        return in_language(text, english, lang) if text else text
+
+    return [
+        dataclasses.replace(
+            r,
+            text=mark(r.text, str(rec.get("text_en") or "")),
+            minority=mark(r.minority, str(rec.get("minority_en") or "")),
+            reason=mark(r.reason),
+            updates=[dataclasses.replace(u, reason=mark(u.reason)) for u in r.updates],
+        )
+        for r, rec in zip(rows, stored, strict=True)
+    ]
 
 
 def _response_by_group(ws: Workspace, pool: pd.DataFrame, threshold: int) -> list[ResponseRow]:
@@ -99,8 +121,10 @@ def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
     for category in categories:
         rows = [r for r in context.composition if r.category == category]
         name = context.category_labels.get(category) or t.get(f"char_{category}", category)
+        values = context.value_labels.get(category, {})
         shares = "; ".join(
-            f"{r.feature}: {f['pct'](r.population_share)}, {f['pct'](r.pool_share)}, {f['pct'](r.panel_share)}"
+            f"{values.get(r.feature, r.feature)}: "
+            + ", ".join(f["pct"](s) for s in (r.population_share, r.pool_share, r.panel_share))
             for r in rows
         )
         charts[f"composition_{category}"] = composition_chart(
@@ -109,18 +133,36 @@ def _charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
             labels=[t["population"], t["pool"], t["panel"]],
             caption=f"{t['chart_composition']}: {name}",
             alt=f"{t['chart_composition']} ({name}; {t['population']}, {t['pool']}, {t['panel']}): {shares}.",
+            value_labels=values,
         )
     wijken = [r for r in context.response_by_group if r.characteristic == "wijk"]
     if wijken:
-        rates = "; ".join(f"{r.group}: {f['pct'](r.rate)}" for r in wijken)
+        areas = context.value_labels.get("wijk", {})
+        rates = "; ".join(f"{areas.get(r.group, r.group)}: {f['pct'](r.rate)}" for r in wijken)
         charts["response_wijk"] = rate_chart(
-            [r.group for r in wijken],
+            [areas.get(r.group, r.group) for r in wijken],
             [r.rate for r in wijken],
             caption=t["chart_response"],
             alt=f"{t['chart_response']}: {rates}.",
             chart_id="chart-response-wijk",
         )
     return charts
+
+
+def _labels(ws: Workspace, *, lang: str, shown_areas: list[str]) -> Labels:
+    """Labels of the sign-up categories and of the shown wijk codes (names from the process's areas file)."""
+    areas: dict[str, dict[str, str]] = {}
+    name = ws.report_settings.areas
+    if name:
+        path = ws.root / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KleroError(
+                f"{path}: cannot read the areas file named in [report] areas ({exc}).", code="bad_areas"
+            ) from exc
+        areas = parse_areas(text, source=str(path))
+    return build_labels(ws.signup_categories, lang=lang, areas=areas, shown_areas=shown_areas)
 
 
 def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportContext:
@@ -137,10 +179,18 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
     if change is None or gain is None:
         raise KleroError("No analysis yet: run `klero analyse` first.", code="no_analysis")
     instrument = load_instrument(ws)
-    texts = {i.code: i.text for i in instrument.items}
-    own = [c for c in ws.signup_categories if c not in DEFAULT_CATEGORIES]  # built-ins: locale strings
+    texts = {i.code: in_language(i.text, i.text_en, lang) for i in instrument.items}
+    composition = composition_rows(quotas, pool, panel, threshold=threshold)
     t1 = ws.store.wave_respondents("T1", arms=("participant", "invited"))  # a control group is not invited
     reasons = [reason_category(str(r["reason"])) for r in ws.store.replacements(int(draw["id"]))]
+    response_by_group = _response_by_group(ws, pool, threshold)
+    shown_areas = [r.feature for r in composition if r.category == "wijk"]
+    shown_areas += [r.group for r in response_by_group if r.characteristic == "wijk"]
+    labels = _labels(ws, lang=lang, shown_areas=shown_areas)
+    recommendations = _recommendations(ws, lang)
+    missing = missing_settings(settings, lang=lang)
+    if not recommendations:
+        missing.append(Missing(key="recommendations", where="klero recommendation add"))
     context = CouncilReportContext(
         process_name=_process_name(ws, lang),
         municipality=ws.settings.municipality,
@@ -155,7 +205,7 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         seed=draw["seed"],
         pool_hash=draw["pool_hash"],
         fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
-        composition=composition_rows(quotas, pool, panel, threshold=threshold),
+        composition=composition,
         change=change_rows(change, texts),
         knowledge={k: float(v) for k, v in gain.iloc[0].items()},
         t1_respondents=t1,
@@ -163,32 +213,45 @@ def council_context(ws: Workspace, *, lang: str, today: str) -> CouncilReportCon
         limitations=settings.lines("limitations", lang),
         suppression_threshold=threshold,
         report_date=today,
-        recommendations=_recommendations(ws),
+        recommendations=recommendations,
         commitment=settings.text("commitment", lang),
         response_due=settings.response_due,
         participation_rung=settings.participation_rung,
         participation_model=settings.participation_model,
         participation_reason=settings.text("participation_reason", lang),
-        response_by_group=_response_by_group(ws, pool, threshold),
+        response_by_group=response_by_group,
         replacements={c: reasons.count(c) for c in REPLACEMENT_REASONS if c in reasons},
-        packets=packet_rows(ws.store.packet_arguments()),
-        packet_reviews=packet_reviews(ws.store.packet_versions()),
+        packets=[
+            dataclasses.replace(p, title=in_language(p.title, "", lang), option=in_language(p.option, "", lang))
+            for p in packet_rows(ws.store.packet_arguments())
+        ],
+        packet_reviews=[
+            dataclasses.replace(r, title=in_language(r.title, "", lang))
+            for r in packet_reviews(ws.store.packet_versions())
+        ],
         sessions=[
             SessionRow(held_on=s.held_on, hours=s.hours, title=s.title_in(lang), format=s.format)
             for s in settings.sessions
         ],
         groups=group_summary(ws.store.groups()),
-        evaluation=evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold),
+        evaluation=[
+            dataclasses.replace(e, text=texts.get(e.item, in_language(e.text, "", lang)))
+            for e in evaluation_rows(ws.store.analysis("evaluation"), threshold=threshold)
+        ],
         peakedness=peak_rows(ws.store.analysis("single_peakedness"), threshold=threshold),
         fit=fit_rows(
             ws.store.analysis("representativeness_population"), ws.store.analysis("representativeness_nominal")
         ),
         control=control_rows(ws.store.analysis("control_ancova")),
-        category_labels={c.name: c.label(lang) for c in own},
-        value_labels={c.name: {v.value: label for v in c.values if (label := v.label(lang))} for c in own},
+        control_itt=control_rows(ws.store.analysis("control_ancova_itt")),
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
         item_texts=texts,
         draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
         end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
+        missing=missing,
+        draft=bool(missing),
     )
     return dataclasses.replace(context, charts=_charts(context, lang))
 
@@ -202,6 +265,8 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
     alternate_ids = draw["result"].get("alternates", [])
     alternates = pool[pool["id"].isin(alternate_ids)]
     threshold = ws.settings.suppression_threshold
+    areas = quotas.loc[quotas["category"] == "wijk", "feature"].astype(str).tolist()
+    labels = _labels(ws, lang=lang, shown_areas=areas)
     return SelectionReportContext(
         process_name=_process_name(ws, lang),
         municipality=ws.settings.municipality,
@@ -242,12 +307,15 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         suppression_threshold=threshold,
         draws=draw_history(ws.store.selection_draws(), ws.store.replacements()),
         end_to_end=end_to_end_summary(draw["result"].get("end_to_end"), threshold=threshold),
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
     )
 
 
 def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext:
     """The participants' feedback report: per recommendation the council's decision, reason and next step."""
-    rows = _recommendations(ws)
+    rows = _recommendations(ws, lang)
     if not rows:
         raise KleroError(
             "No recommendations yet: add them with `klero recommendation add TEXT`.", code="no_recommendations"
@@ -265,8 +333,72 @@ def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext
     )
 
 
-BUILDERS = {"council": council_context, "selection": selection_context, "feedback": feedback_context}
-TITLES = {"council": "report_title", "selection": "selection_title", "feedback": "feedback_title"}
+def public_context(ws: Workspace, *, lang: str, today: str) -> PublicAccountContext:
+    """The public account of the draw: letters, sign-ups, quotas and their sources, chances, seeds."""
+    draws = ws.store.letter_draws()
+    if not draws:
+        raise KleroError(
+            "No letters drawn yet: the public account needs `klero letters draw` first.", code="no_letters"
+        )
+    draw = ws.store.latest_panel_draw()
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+    pool = ws.store.pool()
+    probabilities = ws.store.selection_probabilities(int(draw["id"]))
+    letters = ws.store.letters()
+    first = draws[0]["parameters"]
+    stratify_by = str(first.get("stratify_by") or "")
+    strata = letter_strata(letters)
+    labels = _labels(ws, lang=lang, shown_areas=[s.stratum for s in strata] if stratify_by == "wijk" else [])
+    sources = {c.name: c.source for c in ws.signup_categories}
+    return PublicAccountContext(
+        process_name=_process_name(ws, lang),
+        municipality=ws.settings.municipality,
+        lang=lang,
+        report_date=today,
+        eligible=int(first.get("eligible", 0)),
+        letters_sent=sum(int(d["letter_count"]) for d in draws),
+        letter_min_age=int(first.get("min_age", 16)),
+        stratify_by=stratify_by,
+        letter_strata=strata,
+        letter_seed=", ".join(str(d["seed"]) for d in draws),
+        signups=len(pool),
+        panel_size=size,
+        alternates=len(draw["result"].get("alternates", [])),
+        quotas=quota_shares(quotas, sources),
+        algorithm=str(draw["algorithm"]),
+        seed=str(draw["seed"]),
+        public_value=str(draw["parameters"].get("public_value") or ""),
+        seat_chances=probability_rows(quotas, pool, probabilities, threshold=ws.settings.suppression_threshold),
+        mean_seat_chance=mean_chance([float(p) for p in probabilities]),
+        replay_command=replay_command(
+            algorithm=str(draw["algorithm"]),
+            engine=str(draw["engine"]),
+            seed=str(draw["seed"]),
+            alternates=len(draw["result"].get("alternates", [])),
+            public_value=draw["parameters"].get("public_value"),
+            lottery_size=draw["parameters"].get("lottery_size"),
+            number=draw["parameters"].get("number"),
+        ),
+        sources=ws.report_settings.lines("sources", lang),
+        suppression_threshold=ws.settings.suppression_threshold,
+        category_labels=dict(labels.categories),
+        value_labels={k: dict(v) for k, v in labels.values.items()},
+        unnamed_areas=list(labels.unnamed_areas),
+    )
+
+
+BUILDERS = {
+    "council": council_context,
+    "selection": selection_context,
+    "feedback": feedback_context,
+    "public": public_context,
+}
+TITLES = {
+    "council": "report_title",
+    "selection": "selection_title",
+    "feedback": "feedback_title",
+    "public": "public_title",
+}
 
 
 def write_report(
@@ -279,7 +411,7 @@ def write_report(
     today: str | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Render one report (``council``, ``selection`` or ``feedback``) and record its hash in the store.
+    """Render one report (``council``, ``selection``, ``feedback`` or ``public``) and record its hash in the store.
 
     ``progress`` (``sortition.progress``) hears the rendering steps of ``reports.render.render_report``.
     """
@@ -306,11 +438,28 @@ def write_council_report(ws: Workspace, *, lang: str, fmt: str, out: Path) -> Pa
     return write_report(ws, kind="council", lang=lang, fmt=fmt, out=out)
 
 
-def add_recommendation(ws: Workspace, text: str, *, support_pct: float | None, minority: str = "") -> int:
-    """Record a recommendation in the panel's words; support in percent of the panel."""
+def add_recommendation(
+    ws: Workspace,
+    text: str,
+    *,
+    support_pct: float | None,
+    minority: str = "",
+    text_en: str = "",
+    minority_en: str = "",
+) -> int:
+    """Record a recommendation in the panel's words (and, if given, their English wording); support in
+    percent of the panel."""
     if not text.strip():
         raise KleroError("A recommendation needs a text.", code="bad_recommendation")
-    return ws.store.add_recommendation(text=text.strip(), support=check_support(support_pct), minority=minority)
+    if minority_en.strip() and not minority.strip():
+        raise KleroError("--minority-en translates --minority: give the Dutch text too.", code="bad_recommendation")
+    return ws.store.add_recommendation(
+        text=text.strip(),
+        support=check_support(support_pct),
+        minority=minority,
+        text_en=text_en.strip(),
+        minority_en=minority_en.strip(),
+    )
 
 
 def record_response(
@@ -365,16 +514,28 @@ def report_feedback_cmd(
     _report_cmd("feedback", workspace, lang, fmt, out)
 
 
+@report_app.command("public")
+def report_public_cmd(
+    workspace: WorkspaceOption = Path("."), lang: LangOption = "nl", fmt: FormatOption = "html", out: OutOption = None
+) -> None:
+    """Verantwoording van de loting: a one-page public account of how the draw worked (no personal data)."""
+    _report_cmd("public", workspace, lang, fmt, out)
+
+
 @recommendation_app.command("add")
 def recommendation_add_cmd(
     text: str,
     workspace: WorkspaceOption = Path("."),
     support: Annotated[float | None, typer.Option(help="Support in the panel, in percent.")] = None,
     minority: Annotated[str, typer.Option(help="Minority position, in the panel's words.")] = "",
+    text_en: Annotated[str, typer.Option(help="The recommendation in English, for English reports.")] = "",
+    minority_en: Annotated[str, typer.Option(help="The minority position in English.")] = "",
 ) -> None:
     """Add a recommendation as worded by the panel."""
     with open_workspace(workspace) as ws:
-        rec_id = add_recommendation(ws, text, support_pct=support, minority=minority)
+        rec_id = add_recommendation(
+            ws, text, support_pct=support, minority=minority, text_en=text_en, minority_en=minority_en
+        )
     console.print(f"Recommendation {rec_id} added.")
     hint("klero report council --format pdf", workspace=workspace)
 

@@ -23,12 +23,16 @@ class ReportStore(StoreCore):
             return int(cur.lastrowid or 0)
 
     # -- recommendations and council responses ------------------------------------------------
-    def add_recommendation(self, *, text: str, support: float | None, minority: str) -> int:
-        """Append one recommendation (``support`` as a share 0..1 of the panel, or None)."""
+    def add_recommendation(
+        self, *, text: str, support: float | None, minority: str, text_en: str = "", minority_en: str = ""
+    ) -> int:
+        """Append one recommendation (``support`` as a share 0..1 of the panel, or None); ``text_en`` and
+        ``minority_en``: the English wording, if any."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO recommendations (added_at, text, support, minority) VALUES (?, ?, ?, ?)",
-                (now_iso(), text, support, minority),
+                "INSERT INTO recommendations (added_at, text, support, minority, text_en, minority_en)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now_iso(), text, support, minority, text_en, minority_en),
             )
             rec_id = int(cur.lastrowid or 0)
             self.audit(

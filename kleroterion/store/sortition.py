@@ -45,6 +45,11 @@ class SortitionStore(StoreCore):
             )
         return draw_id
 
+    def letter_draws(self) -> list[dict[str, Any]]:
+        """Every letter draw, oldest first: ``id, drawn_at, seed, parameters`` (dict), ``letter_count``."""
+        rows = self.query("SELECT id, drawn_at, seed, parameters, letter_count FROM letter_draws ORDER BY id")
+        return [{**dict(r), "parameters": json.loads(r["parameters"] or "{}")} for r in rows]
+
     def letter_addresses(self) -> pd.DataFrame:
         """Code and address key of every letter drawn so far (what a new draw must avoid; no join)."""
         rows = self.query("SELECT code, address_key FROM letters ORDER BY code")

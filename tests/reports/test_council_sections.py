@@ -159,11 +159,11 @@ def test_report_settings_are_read_from_process_toml(workspace: Workspace) -> Non
         fh.write(SETTINGS)
     settings = workspace.report_settings
     assert settings.text("remit", "nl") == "Hoe wonen we straks?"
-    assert settings.text("remit", "en") == "Hoe wonen we straks?"  # no translation: the original words
+    assert settings.text("remit", "en") == "Dutch original: Hoe wonen we straks?"  # no translation: marked
     assert settings.response_due == "2027-12-31"
     assert [s.held_on for s in settings.sessions] == ["2027-03-06", "2027-04-03"]
-    assert [s.title_in("en") for s in settings.sessions] == ["First", "Tweede"]
-    assert settings.lines("limitations", "en") == ["Klein panel."]
+    assert [s.title_in("en") for s in settings.sessions] == ["First", "Dutch original: Tweede"]
+    assert settings.lines("limitations", "en") == ["Dutch original: Klein panel."]
 
 
 def test_bad_report_settings_list_every_problem_and_exit_1(
@@ -258,7 +258,7 @@ def sections(html: str) -> dict[str, str]:
 def test_absent_data_is_said_not_hidden(lang: str) -> None:
     t = load_strings(lang)
     text = sections(render_html("council.html.j2", _context(lang=lang), lang=lang))
-    assert t["not_set"] in text["remit"] and t["not_set"] in text["form"]
+    assert t["see_checklist"] in text["remit"] and t["see_checklist"] in text["form"]
     assert t["no_letters"] in text["recruitment"] and t["sel_no_replacements"] in text["recruitment"]
     assert t["no_packets"] in text["information"]
     assert t["no_sessions"] in text["deliberation"] and t["no_groups"] in text["deliberation"]

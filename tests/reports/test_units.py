@@ -16,6 +16,7 @@ from kleroterion.errors import KleroError, StoreError
 from kleroterion.workspace import Workspace
 from reports.context import CouncilReportContext, composition_rows
 from reports.outcomes import FeedbackContext, check_response, recommendation_rows, status_counts
+from reports.public import PublicAccountContext
 from reports.render import load_strings
 from reports.selection import SelectionReportContext, probability_rows, replay_command
 from tests.conftest import make_pool, make_quotas
@@ -112,6 +113,8 @@ def _template_source(name: str) -> str:
     text = (folder / name).read_text(encoding="utf-8")
     if "{% extends" in text:
         text += (folder / "base.html.j2").read_text(encoding="utf-8")
+    for partial in sorted(set(re.findall(r'{% (?:include|import) "(_[\w.]+)"', text))):
+        text += (folder / partial).read_text(encoding="utf-8")
     return text
 
 
@@ -121,6 +124,7 @@ def _template_source(name: str) -> str:
         (CouncilReportContext, "council.html.j2"),
         (SelectionReportContext, "selection.html.j2"),
         (FeedbackContext, "feedback.html.j2"),
+        (PublicAccountContext, "public.html.j2"),
     ],
 )
 def test_every_context_field_is_used_by_its_template(context: type, template: str) -> None:
@@ -129,7 +133,7 @@ def test_every_context_field_is_used_by_its_template(context: type, template: st
     assert unused == []
 
 
-@pytest.mark.parametrize("template", ["council.html.j2", "selection.html.j2", "feedback.html.j2"])
+@pytest.mark.parametrize("template", ["council.html.j2", "selection.html.j2", "feedback.html.j2", "public.html.j2"])
 def test_every_string_a_template_uses_exists_in_both_languages(template: str) -> None:
     source = _template_source(template)
     keys = set(re.findall(r"\bt\.(?!get\b)(\w+)", source))
