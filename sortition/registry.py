@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kleroterion.errors import ProblemCollector
+from sortition.bands import AGE_BANDS  # re-exported: the bands live where sortition.signup reads them
 
 # canonical name -> accepted source names (lower case), first is the BRP name
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -399,15 +400,6 @@ def latest_birth(on: date, min_age: int) -> int:
     in other years, as in ``ages_on``).
     """
     return (on.year - min_age) * 10000 + on.month * 100 + on.day
-
-
-AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("16-24", 16, 24),
-    ("25-39", 25, 39),
-    ("40-54", 40, 54),
-    ("55-69", 55, 69),
-    ("70+", 70, 200),
-)
 
 
 def age_bands(ages: pd.Series, bands: tuple[tuple[str, int, int], ...] = AGE_BANDS) -> pd.Series:

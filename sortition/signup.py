@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kleroterion.errors import KleroError
-from sortition.registry import AGE_BANDS
+from sortition.bands import AGE_BANDS
 
 #: Where the population shares of a category come from when quotas are derived.
 SHARE_SOURCES = ("registry", "shares-file", "settings")
