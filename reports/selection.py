@@ -81,6 +81,10 @@ class EndToEndSummary:
     ratio: dict[str, float | None]
     notes: list[str]
     unavailable: str = ""
+    #: the model's choices as data (``end_to_end_record``'s ``choices``): ``pooled`` {feature: levels},
+    #: ``penalty`` {feature: λ}, ``calibrated`` and ``features`` (lists); the templates word them per
+    #: language with the category labels. Empty for draws recorded before it was stored (``notes`` then).
+    choices: dict[str, Any] = field(default_factory=dict)
 
 
 def end_to_end_summary(record: Mapping[str, Any] | None, *, threshold: int) -> EndToEndSummary | None:
@@ -112,7 +116,12 @@ def end_to_end_summary(record: Mapping[str, Any] | None, *, threshold: int) -> E
     for category in record["ratio"]:  # over the groups shown: a hidden group's chance stays hidden
         shown = [r.end_to_end for r in rows if r.category == str(category) and r.n > 0]
         ratio[str(category)] = max(shown) / min(shown) if shown and min(shown) > 0 else None
-    return EndToEndSummary(rows=rows, ratio=ratio, notes=[str(n) for n in record.get("notes", [])])
+    return EndToEndSummary(
+        rows=rows,
+        ratio=ratio,
+        notes=[str(n) for n in record.get("notes", [])],
+        choices=dict(record.get("choices") or {}),
+    )
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,13 @@ def end_to_end_record(
         "groups": [_json_row(r) for r in table.to_dict("records")],
         "ratio": {c: (None if math.isinf(v) else v) for c, v in ratios.items()},
         "notes": list(model.notes),
+        # the same choices as data, so a report can say them in its own language with its labels
+        "choices": {
+            "pooled": {f: list(levels) for f, levels in model.pooled.items()},
+            "penalty": dict(model.penalty),
+            "calibrated": sorted({str(f) for f in model.calibration["feature"]}),
+            "features": list(model.features),
+        },
         "bootstrap": bootstrap,
         "n_invited": model.n_invited,
         "n_signups": model.n_signups,

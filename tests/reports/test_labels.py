@@ -100,6 +100,11 @@ def test_wijk_names_from_the_areas_file_replace_the_codes(report_demo: Path, tmp
     shutil.copytree(report_demo / "workspace", root)
     names = "".join(f"WK1894{i:02d},Kern {i},Village {i}\n" for i in range(1, 12))
     (root / "wijken.csv").write_text("code,name,name_en\n" + names, encoding="utf-8")
+    process = root / "process.toml"  # the demo's report settings name the areas file only in a comment
+    process.write_text(
+        process.read_text(encoding="utf-8").replace('# areas = "wijken.csv"', 'areas = "wijken.csv"', 1),
+        encoding="utf-8",
+    )
     with open_workspace(root) as ws:
         for lang, word in (("nl", "Kern"), ("en", "Village")):
             html = write_report(ws, kind="council", lang=lang, fmt="html", out=tmp_path / "c.html").read_text()

@@ -83,7 +83,10 @@ def test_selection_report_shows_each_groups_end_to_end_chance(pooled: Workspace,
     html = report.write_report(pooled, kind="selection", lang="en", fmt="html", out=tmp_path / "s.html").read_text()
     table = html[html.index('<table id="end-to-end-table">') :]
     table = table[: table.index("</table>")]
-    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", table, re.S)]
+    cells = [  # a cell showing a label carries its code in data-code
+        code.group(1) if (code := re.search(r'data-code="([^"]*)"', attrs)) else re.sub(r"<[^>]+>", "", c).strip()
+        for attrs, c in re.findall(r"<t[hd]([^>]*)>(.*?)</t[hd]>", table, re.S)
+    ]
     by_group = {(g["category"], g["feature"]): g for g in record["groups"]}
     for (category, feature), group in by_group.items():
         i = cells.index(feature, cells.index(category))
