@@ -36,11 +36,11 @@ def select_within_flex(
     quotas were met as given). When no relaxation within the flex bounds exists,
     ``InfeasibleQuotaError`` with the engine's diagnosis (the quotas that conflict)."""
     bounds = quotas[["category", "feature", "min", "max"]]
-    none = pd.DataFrame(columns=list(RELAXATION_COLUMNS))
-    try:
+
+    def draw(limits: pd.DataFrame) -> SelectionResult:
         return select_panel(
             pool,
-            bounds,
+            limits,
             size=size,
             rng=rng,
             algorithm=algorithm,
@@ -48,23 +48,15 @@ def select_within_flex(
             address_column=address_column,
             progress=progress,
             cancel=cancel,
-        ), none
+        )
+
+    try:
+        return draw(bounds), pd.DataFrame(columns=list(RELAXATION_COLUMNS))
     except InfeasibleQuotaError as exc:
         if "min_flex" not in quotas.columns:
             raise
         relaxed, table = _relaxed(pool, quotas, exc, size=size, address_column=address_column)
-    result = select_panel(
-        pool,
-        relaxed,
-        size=size,
-        rng=rng,
-        algorithm=algorithm,
-        engine=engine,
-        address_column=address_column,
-        progress=progress,
-        cancel=cancel,
-    )
-    return result, table
+    return draw(relaxed), table
 
 
 def _relaxed(

@@ -77,3 +77,14 @@ def hint(command: str, *, workspace: Path | None = None, as_json: bool = False) 
     if workspace is not None and workspace != Path("."):
         command += f" -w {workspace}"
     console.print(f"Next: {command}", markup=False, soft_wrap=True)
+
+
+def export_and_tell(workspace: Path, kind: str, file: Path, *, encoding: str, what: str) -> None:
+    """Write the organiser's list ``kind`` (``kleroterion.lists``) to ``file`` and say what was written."""
+    from kleroterion.exports import describe
+    from kleroterion.lists import export_list
+
+    with open_workspace(workspace) as ws:
+        result = export_list(ws, kind, file, encoding=encoding)
+    for line in describe(result, what=what):
+        console.print(line, soft_wrap=True)

@@ -52,13 +52,21 @@ from deliberation.responses import WaveLayout, drop_absent, shape_respondents, s
 from deliberation.subgroups import subgroup_change
 from deliberation.weighted import ARM_LABELS, declared_variables, design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
-from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
+from kleroterion.commands.common import (
+    EncodingOption,
+    WorkspaceOption,
+    console,
+    export_and_tell,
+    hint,
+    open_workspace,
+    progress_bars,
+)
 from kleroterion.commands.options import refuse_repeated
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
-from kleroterion.exports import DEFAULT_ENCODING, describe
+from kleroterion.exports import DEFAULT_ENCODING
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file
-from kleroterion.lists import control_id, export_list
+from kleroterion.lists import control_id
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.pool import person_id
@@ -923,10 +931,7 @@ def poll_control_export_cmd(
     file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
 ) -> None:
     """Write the control group's mailing list to FILE (.csv or .xlsx): survey id, name and address."""
-    with open_workspace(workspace) as ws:
-        result = export_list(ws, "control", file, encoding=encoding)
-    for line in describe(result, what="control-group addresses"):
-        console.print(line, soft_wrap=True)
+    export_and_tell(workspace, "control", file, encoding=encoding, what="control-group addresses")
 
 
 def analyse_cmd(

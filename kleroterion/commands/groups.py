@@ -9,12 +9,12 @@ import pandas as pd
 import typer
 
 from deliberation.groups import assign_groups, choose_move, group_balance
-from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace
+from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, export_and_tell, hint, open_workspace
 from kleroterion.commands.deliberation import sync_participants
 from kleroterion.errors import KleroError, ProblemCollector
-from kleroterion.exports import DEFAULT_ENCODING, describe
+from kleroterion.exports import DEFAULT_ENCODING
 from kleroterion.io import read_table
-from kleroterion.lists import export_list, group_list
+from kleroterion.lists import group_list
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 
@@ -262,10 +262,7 @@ def groups_export_cmd(
     file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
 ) -> None:
     """Write the small groups to FILE (.csv or .xlsx): group, moderator, participant id, name, contact."""
-    with open_workspace(workspace) as ws:
-        result = export_list(ws, "groups", file, encoding=encoding)
-    for line in describe(result, what="group members"):
-        console.print(line, soft_wrap=True)
+    export_and_tell(workspace, "groups", file, encoding=encoding, what="group members")
 
 
 @groups_app.command("reassign")

@@ -12,6 +12,7 @@ from kleroterion.commands.common import (
     EncodingOption,
     WorkspaceOption,
     console,
+    export_and_tell,
     hint,
     open_workspace,
     progress_bars,
@@ -26,8 +27,7 @@ from kleroterion.commands.panel_lottery import (
     write_tickets,
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
-from kleroterion.exports import DEFAULT_ENCODING, describe
-from kleroterion.lists import export_list
+from kleroterion.exports import DEFAULT_ENCODING
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
@@ -563,10 +563,7 @@ def panel_export_cmd(
 ) -> None:
     """Write the panel, its alternates in order, the replaced and the replacements to FILE (.csv or .xlsx):
     invitation code, name, address, contact details and sign-up answers, and a status per person."""
-    with open_workspace(workspace) as ws:
-        result = export_list(ws, "panel", file, encoding=encoding)
-    for line in describe(result, what="people"):
-        console.print(line, soft_wrap=True)
+    export_and_tell(workspace, "panel", file, encoding=encoding, what="people")
 
 
 @panel_app.command("verify")
