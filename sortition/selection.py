@@ -5,7 +5,9 @@ The engine seam: ``select_panel`` takes a pool, a quota table and an engine name
 distribution over feasible panels (maximin, nash, leximin; goldilocks natively) by column generation;
 person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
 drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
-distribution: its probabilities are estimated by repeated draws, with a stated standard error.
+distribution: its probabilities are estimated by repeated draws, with a stated standard error. Both
+engines run it through sortition-algorithms' greedy code with the caller's generator (the native engine
+has no greedy algorithm of its own), so a legacy draw replays from its seed like a native one.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from kleroterion.errors import InfeasibleQuotaError, KleroError
 
 ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks")
 ENGINES = ("sortition-algorithms", "native")
-#: Which algorithms each engine offers (goldilocks only natively; legacy only in sortition-algorithms).
+#: Which algorithms each engine offers (goldilocks only natively; legacy in both, always computed by
+#: sortition-algorithms' greedy algorithm, whose only randomness is the caller's generator).
 ENGINE_ALGORITHMS = {
     "sortition-algorithms": ("maximin", "leximin", "nash", "legacy"),
-    "native": ("maximin", "leximin", "nash", "goldilocks"),
+    "native": ("maximin", "leximin", "nash", "goldilocks", "legacy"),
 }
 LEGACY_ESTIMATE_RUNS = 200
 
@@ -152,15 +155,18 @@ def select_panel(
         )
     if pool["id"].duplicated().any():
         raise KleroError("The pool has duplicate ids.", code="duplicate_pool_ids")
-    if engine == "native":
+    if engine == "native" and algorithm != "legacy":
         return _select_native(pool, quotas, size=size, rng=rng, algorithm=algorithm, address_column=address_column)
     from sortition_algorithms import errors as sa_errors
 
+    if algorithm == "legacy":
+        # the greedy walk picks "the r-th remaining person" of a feature: fix the order the pool hash ignores
+        pool = pool.sort_values("id", key=lambda ids: ids.astype(str), kind="stable").reset_index(drop=True)
     features, people = library_inputs(pool, quotas, address_column)
     try:
         with _library_randomness(rng):
             if algorithm == "legacy":
-                return _select_legacy(pool, features, people, size, rng, address_column)
+                return _select_legacy(pool, features, people, size, rng, address_column, engine=engine)
             panels, weights = _distribution(algorithm, features, people, size, address_column)
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
@@ -268,7 +274,15 @@ def _select_legacy(
     size: int,
     rng: np.random.Generator,
     address_column: str | None,
+    *,
+    engine: str,
 ) -> SelectionResult:
+    """The Sortition Foundation's greedy algorithm (sortition-algorithms), its probabilities estimated.
+
+    Its only randomness is ``rng`` (through ``_library_randomness``) and it walks the pool in id order, so
+    the same seed gives the same panel in any process. ``engine`` is the engine the caller asked for: a
+    replay of the draw then takes this same path.
+    """
     from sortition_algorithms.committee_generation.legacy import find_random_sample_legacy
 
     address_cols = [address_column] if address_column else []
@@ -292,10 +306,13 @@ def _select_legacy(
         panels=(drawn,),
         weights=(1.0,),
         algorithm="legacy",
-        engine="sortition-algorithms",
+        engine=engine,
         exact=False,
         probability_se=se,
-        notes=(f"legacy probabilities estimated from {runs} repeated draws (standard error ≤ {se:.3f})",),
+        notes=(
+            "legacy is sortition-algorithms' greedy algorithm, with this draw's seed",
+            f"legacy probabilities estimated from {runs} repeated draws (standard error ≤ {se:.3f})",
+        ),
     )
 
 

@@ -202,7 +202,8 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
         problems.append(f"the replayed panel differs: stored only {only_stored}, replay only {only_replayed}")
     if order != stored_alternates:
         problems.append("the replayed alternates (or their order) differ from the stored ones")
-    if problems and draw["engine"] == "sortition-algorithms" and digest == draw["pool_hash"]:
+    library_search = draw["engine"] == "sortition-algorithms" and draw["algorithm"] != "legacy"
+    if problems and library_search and digest == draw["pool_hash"]:
         problems.append(
             "note: sortition-algorithms' panel search follows Python's string hashing (PYTHONHASHSEED), so its "
             "draws do not replay in another process; use --engine native for a draw anyone can replay"

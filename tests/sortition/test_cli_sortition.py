@@ -282,7 +282,7 @@ def test_select_bad_input_exits_1_with_the_cell(
 
 
 @pytest.mark.parametrize(
-    ("backend", "algorithm"), [("native", "legacy"), ("sortition-algorithms", "goldilocks"), ("gurobi", "maximin")]
+    ("backend", "algorithm"), [("native", "diversimax"), ("sortition-algorithms", "goldilocks"), ("gurobi", "maximin")]
 )
 def test_select_rejects_unknown_backend_or_algorithm(
     backend: str, algorithm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -372,8 +372,12 @@ def test_letters_bad_oversample_exits_1(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sortition-algorithms", "native"])
-def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(backend: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "algorithm"), [("sortition-algorithms", "maximin"), ("native", "maximin"), ("native", "legacy")]
+)
+def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(
+    backend: str, algorithm: str, tmp_path: Path
+) -> None:
     # the panel list an engine returns may follow Python's per-process string hashing; a stored seed must
     # still replay in another process, so run `klero select` under three PYTHONHASHSEED values
     import os
@@ -400,6 +404,8 @@ def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(
                 "6",
                 "--engine",
                 backend,
+                "--algorithm",
+                algorithm,
                 "--seed",
                 "11",
                 "--json",
