@@ -13,9 +13,9 @@ has no greedy algorithm of its own), so a legacy draw replays from its seed like
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,10 @@ LEGACY_ESTIMATE_RUNS = 200
 class SelectionResult:
     """A drawn panel with the distribution it was drawn from.
 
-    ``probabilities`` is indexed by person id; ``panels``/``weights`` is the distribution over panels
-    (one panel with weight 1 for legacy). ``probability_se`` is 0 for exact probabilities.
+    ``probabilities`` is indexed by the id of everyone who could be drawn; ``panels``/``weights`` is the
+    distribution over panels (one panel with weight 1 for legacy). ``probability_se`` is 0 for exact
+    probabilities. ``excluded``: the pool members left out of this draw (rotation: earlier rounds'
+    members and anyone at their addresses), sorted; they are not in ``probabilities``.
     """
 
     panel: tuple[str, ...]
@@ -50,6 +52,7 @@ class SelectionResult:
     exact: bool
     probability_se: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    excluded: tuple[str, ...] = ()
 
 
 class _GeneratorRandom:
@@ -139,11 +142,21 @@ def select_panel(
     algorithm: str = "maximin",
     engine: str = "native",
     address_column: str | None = "address_key",
+    exclude: Collection[str] = (),
 ) -> SelectionResult:
     """Select a panel of ``size`` from ``pool`` (an ``id`` column plus one column per quota category).
 
-    At most one person per value of ``address_column`` (None: no address check).
+    At most one person per value of ``address_column`` (None: no address check). ``exclude``: ids that
+    may not be drawn (a rotating council's earlier members); with an address column, everyone at their
+    addresses is left out too (``rotation_exclusions``). The result names who was left out.
     """
+    if exclude:
+        left_out, notes = rotation_exclusions(pool, exclude, address_column=address_column)
+        rest = pool[~pool["id"].astype(str).isin(left_out)].reset_index(drop=True)
+        result = select_panel(
+            rest, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine, address_column=address_column
+        )
+        return replace(result, notes=(*result.notes, *notes), excluded=tuple(sorted(left_out)))
     if algorithm not in ALGORITHMS:
         raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
     if engine not in ENGINES:
@@ -171,6 +184,31 @@ def select_panel(
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
     return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine=engine)
+
+
+def rotation_exclusions(
+    pool: pd.DataFrame, exclude: Collection[str], *, address_column: str | None
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Who a rotating council's next round leaves out, and lines saying so.
+
+    The ids in ``exclude`` that are in the pool plus, when ``address_column`` is given (one person per
+    household), every pool member sharing a non-missing address with one of them. Ids not in the pool are
+    counted in a note (an earlier round's member who did not sign up again), never dropped silently.
+    """
+    ids = pool["id"].astype(str)
+    wanted = {str(person) for person in exclude}
+    direct = ids.isin(wanted)
+    left_out = direct.copy()
+    if address_column is not None:
+        addresses = pool.loc[direct.to_numpy(), address_column].dropna()
+        left_out |= pool[address_column].isin(set(addresses)).to_numpy()
+    absent = len(wanted - set(ids))
+    notes = [f"{int(direct.sum())} pool member(s) excluded from this draw (earlier rounds or an exclusion list)"]
+    if int(left_out.sum()) > int(direct.sum()):
+        notes.append(f"{int(left_out.sum() - direct.sum())} more excluded for living at their address")
+    if absent:
+        notes.append(f"{absent} excluded id(s) are not in this pool")
+    return frozenset(ids[left_out.to_numpy()]), tuple(notes)
 
 
 def _drawn(

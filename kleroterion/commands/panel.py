@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,12 +18,13 @@ from kleroterion.commands.panel_lottery import (
     write_tickets,
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
+from kleroterion.pool_files import read_excluded_ids
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
 from sortition.pool import pool_hash
 from sortition.quotas import quotas_met
-from sortition.selection import SelectionResult, fairness_summary, select_panel
+from sortition.selection import SelectionResult, fairness_summary, rotation_exclusions, select_panel
 
 
 # -- actions -------------------------------------------------------------------------------------
@@ -35,16 +37,33 @@ def draw_panel(
     algorithm: str,
     engine: str,
     alternates: int,
+    exclude: Sequence[str] = (),
 ) -> tuple[SelectionResult, list[str]]:
-    """The panel and its ordered alternates from one seed: the one path both drawing and replay take."""
+    """The panel and its ordered alternates from one seed: the one path both drawing and replay take.
+
+    ``exclude``: ids left out with their households (a rotating council's earlier members).
+    """
     rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine)
+    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine, exclude=exclude)
     order: list[str] = []
     if alternates > 0:
         order, _reserve = select_alternates(
-            pool, result.panel, quotas, count=alternates, rng=rng, algorithm=algorithm, engine=engine
+            pool,
+            result.panel,
+            quotas,
+            count=alternates,
+            rng=rng,
+            algorithm=algorithm,
+            engine=engine,
+            exclude=exclude,
         )
     return result, order
+
+
+def exclusions(ws: Workspace, *, exclude_previous: bool, exclude_ids: Sequence[str]) -> list[str]:
+    """The ids a draw leaves out: those given plus, with ``exclude_previous``, every earlier panel member."""
+    earlier = ws.store.earlier_panel_members() if exclude_previous else []
+    return sorted({*exclude_ids, *earlier})
 
 
 def select_panel_action(
@@ -56,12 +75,17 @@ def select_panel_action(
     alternates: int = 0,
     engine: str = "native",
     lottery_size: int | None = None,
+    exclude_previous: bool = False,
+    exclude_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Draw the panel (and alternates) and store it with the distribution it came from.
 
     With ``lottery_size`` M nothing is drawn yet: the distribution is rounded to a transparent lottery
     of M numbered tickets (``make_lottery_action``); ``draw_from_lottery_action`` then picks one.
+    Rotation: ``exclude_previous`` leaves out everyone who sat on an earlier panel of this workspace,
+    ``exclude_ids`` further ids, each with their household; the list is stored so the draw replays.
     """
+    excluded = exclusions(ws, exclude_previous=exclude_previous, exclude_ids=exclude_ids)
     if lottery_size is not None:
         return make_lottery_action(
             ws,
@@ -71,10 +95,18 @@ def select_panel_action(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            exclude=excluded,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     result, order = draw_panel(
-        pool, quotas, size=size, seed=seed, algorithm=algorithm, engine=engine, alternates=alternates
+        pool,
+        quotas,
+        size=size,
+        seed=seed,
+        algorithm=algorithm,
+        engine=engine,
+        alternates=alternates,
+        exclude=excluded,
     )
     panel = pool[pool["id"].isin(result.panel)]
     if not quotas_met(panel, quotas):
@@ -91,9 +123,16 @@ def select_panel_action(
             "alternates": alternates,
             "exact": result.exact,
             "probability_se": result.probability_se,
+            **({"excluded": excluded} if excluded else {}),
         },
         "versions": versions(),
-        "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
+        "result": {
+            **summary,
+            "panel": list(result.panel),
+            "panels_in_distribution": len(result.panels),
+            "left_out": len(result.excluded),
+            "notes": list(result.notes),
+        },
     }
     members = [(pid, "panel", rank) for rank, pid in enumerate(result.panel, start=1)]
     if alternates > 0:
@@ -116,6 +155,8 @@ def select_panel_action(
         "fairness": summary,
         "pool_size": len(pool),
         "size": size,
+        "left_out": len(result.excluded),
+        "notes": list(result.notes),
     }
 
 
@@ -145,6 +186,8 @@ def replace_member_action(
         seed = fresh_seed() if seed is None else seed
         members = ws.store.panel_members()
         involved = members.loc[members["draw_id"] == int(draw["id"]), "person_id"].tolist()  # incl. declined, left
+        rotated, _ = rotation_exclusions(pool, draw["parameters"].get("excluded", []), address_column="address_key")
+        involved += sorted(rotated)  # a rotating council's earlier members stay out of replacements too
         person_in, candidates = draw_pool_replacement(
             pool, panel, person, quotas, rng=generator(seed), exclude=involved
         )
@@ -193,6 +236,7 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
             algorithm=str(draw["algorithm"]),
             engine=str(draw["engine"]),
             alternates=int(draw["parameters"].get("alternates", 0)),
+            exclude=list(draw["parameters"].get("excluded", [])),
         )
         replayed_panel = list(replayed.panel)
         _compare_distribution(ws.store.draw_distribution(int(draw["id"])), replayed, problems)
@@ -265,6 +309,17 @@ def panel_select_cmd(
     lottery_out: Annotated[
         Path | None, typer.Option(help="With --lottery-size: write the numbered panels (number, members) here.")
     ] = None,
+    exclude_previous: Annotated[
+        bool,
+        typer.Option(
+            help="Rotating council: leave out everyone who sat on an earlier panel of this workspace, "
+            "and anyone at their address."
+        ),
+    ] = False,
+    exclude: Annotated[
+        Path | None,
+        typer.Option(help="A file of ids to leave out (an 'id' column or one column), with their households."),
+    ] = None,
 ) -> None:
     """Select the panel (and alternates) from the pool within the quotas, or make a transparent lottery."""
     if lottery_out is not None and lottery_size is None:
@@ -273,6 +328,7 @@ def panel_select_cmd(
         raise KleroError(
             f"Cannot write {lottery_out}: the folder {lottery_out.parent} does not exist.", code="bad_path"
         )
+    exclude_ids = read_excluded_ids(exclude) if exclude is not None else []
     with open_workspace(workspace) as ws:
         out = select_panel_action(
             ws,
@@ -282,6 +338,8 @@ def panel_select_cmd(
             alternates=alternates,
             engine=engine,
             lottery_size=lottery_size,
+            exclude_previous=exclude_previous,
+            exclude_ids=exclude_ids,
         )
     f = out["fairness"]
     if lottery_size is not None:
@@ -302,6 +360,8 @@ def panel_select_cmd(
         f"{len(out['alternates'])} alternates. Selection probability min {f['min_probability']:.3f}, "
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
+    for note in out["notes"]:
+        console.print(f"Note: {note}.")
 
 
 @panel_app.command("draw-from-lottery")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from kleroterion.commands.common import console
-from kleroterion.pool_files import read_categories, read_respondents
+from kleroterion.pool_files import read_categories, read_excluded_ids, read_respondents
 from kleroterion.seeds import fresh_seed, generator
 from sortition.quotas import check_quota_bounds
 from sortition.selection import ALGORITHMS, ENGINES, fairness_summary, select_panel
@@ -32,15 +32,27 @@ def select_cmd(
     out: Annotated[Path | None, typer.Option(help="Write the panel's rows to this CSV.")] = None,
     probabilities: Annotated[Path | None, typer.Option(help="Write id,probability for everyone to this CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    exclude: Annotated[
+        Path | None,
+        typer.Option(help="Ids to leave out (rotation; an 'id' column or one column), with their households."),
+    ] = None,
 ) -> None:
     """Select a panel of SIZE from RESPONDENTS within the quotas of CATEGORIES (no workspace)."""
     quotas = read_categories(categories)
     pool = read_respondents(respondents, quotas, address_column=address_column)
     check_quota_bounds(quotas, size)
+    excluded = read_excluded_ids(exclude) if exclude is not None else []
     seed = fresh_seed() if seed is None else seed
     started = time.perf_counter()
     result = select_panel(
-        pool, quotas, size=size, rng=generator(seed), algorithm=algorithm, engine=engine, address_column=address_column
+        pool,
+        quotas,
+        size=size,
+        rng=generator(seed),
+        algorithm=algorithm,
+        engine=engine,
+        address_column=address_column,
+        exclude=excluded,
     )
     seconds = time.perf_counter() - started
     summary = fairness_summary(result.probabilities, size=size)
@@ -58,6 +70,7 @@ def select_cmd(
         "gini": summary["gini"],
         "seconds": round(seconds, 3),
         "panel": list(result.panel),
+        "excluded": list(result.excluded),
     }
     if as_json:
         typer.echo(json.dumps(report))

@@ -249,6 +249,17 @@ class SortitionStore(StoreCore):
         rows = self.query(sql + " ORDER BY role DESC, rank", params)
         return pd.DataFrame([tuple(r) for r in rows], columns=["draw_id", "person_id", "role", "rank", "status"])
 
+    def earlier_panel_members(self) -> list[str]:
+        """Everyone who sat on a panel of this workspace: drawn members, replacements, promoted alternates.
+
+        Sorted and without repeats; what ``klero panel select --exclude-previous`` leaves out.
+        """
+        rows = self.query(
+            "SELECT DISTINCT person_id FROM panel_members WHERE role IN ('panel', 'replacement')"
+            " OR (role = 'alternate' AND status != 'active') ORDER BY person_id"
+        )
+        return [str(r["person_id"]) for r in rows]
+
     def quota_set(self, set_id: int) -> tuple[int, pd.DataFrame]:
         """One stored quota set by id: (panel size, table)."""
         head = self.query("SELECT panel_size FROM quota_sets WHERE id = ?", (set_id,))

@@ -184,6 +184,7 @@ def test_select_tiny_pool_exact_probabilities(
         "gini",
         "seconds",
         "panel",
+        "excluded",
     }
     assert report["engine"] == backend
     assert report["panel_size"] == 2
@@ -194,6 +195,18 @@ def test_select_tiny_pool_exact_probabilities(
     assert len({p for p in report["panel"] if p in "cd"}) == 1
     written = pd.read_csv(probs, dtype={"id": str})
     assert dict(zip(written["id"], written["probability"], strict=True)) == pytest.approx(dict.fromkeys("abcd", 0.5))
+
+
+def test_select_exclude_file_leaves_those_ids_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    categories, respondents = tiny_files(tmp_path)
+    excluded = write(tmp_path / "served.csv", ["id", "a", "d"])
+    options = ("--exclude", str(excluded), "--seed", "3", "--json")
+    assert run(monkeypatch, *select_args(categories, respondents, 2, *options)) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["panel"], report["excluded"]) == (["b", "c"], ["a", "d"])
+    assert report["min_probability"] == pytest.approx(1.0)
 
 
 def test_select_replication_example_small_20(

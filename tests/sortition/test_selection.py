@@ -43,3 +43,32 @@ def test_legacy_from_either_engine_meets_quotas_and_replays_from_its_seed(engine
         select_panel(pool, quotas, size=6, rng=np.random.default_rng(s), algorithm="legacy").panel for s in range(6)
     }
     assert len(other) > 1  # the seed matters
+
+
+def test_rotation_excludes_earlier_members_and_their_households() -> None:
+    pool, quotas = mixed_pool(60)
+    pool.loc[pool["id"] == "p7", "address_key"] = "p1-addr"  # p7 lives with p1
+    first = select_panel(pool, quotas, size=6, rng=np.random.default_rng(1), algorithm="leximin")
+    earlier = [*first.panel, "p1", "gone"]  # p1 (and so p7) excluded; "gone" did not sign up again
+    second = select_panel(pool, quotas, size=6, rng=np.random.default_rng(2), algorithm="leximin", exclude=earlier)
+    assert not set(second.panel) & {*first.panel, "p1", "p7"}
+    assert set(second.excluded) == {*first.panel, "p1", "p7"}
+    assert set(second.probabilities.index).isdisjoint(second.excluded)
+    assert second.probabilities.sum() == pytest.approx(6.0)
+    assert any("not in this pool" in note for note in second.notes)
+    assert quotas_met(pool[pool["id"].isin(second.panel)], quotas)
+
+
+@pytest.mark.parametrize("algorithm", ["leximin", "legacy"])
+def test_second_round_never_draws_a_first_round_member(algorithm: str) -> None:
+    # three rounds of a rotating council over one pool: no one sits twice (seeded, so the draws repeat)
+    pool, quotas = mixed_pool(60)
+    served: list[str] = []
+    for round_seed in range(3):
+        result = select_panel(
+            pool, quotas, size=6, rng=np.random.default_rng(round_seed), algorithm=algorithm, exclude=served
+        )
+        assert not set(result.panel) & set(served)
+        assert all(result.probabilities.get(person, 0.0) == 0.0 for person in served)
+        served += result.panel
+    assert len(set(served)) == 18
