@@ -199,7 +199,7 @@ def rotation_exclusions(
     wanted = {str(person) for person in exclude}
     direct = ids.isin(wanted)
     left_out = direct.copy()
-    if address_column is not None:
+    if address_column is not None and address_column in pool.columns:  # else the engine names the gap
         addresses = pool.loc[direct.to_numpy(), address_column].dropna()
         left_out |= pool[address_column].isin(set(addresses)).to_numpy()
     absent = len(wanted - set(ids))
