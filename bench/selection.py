@@ -14,11 +14,15 @@ for the issue on the same machine type (``REFERENCE_SECONDS``), marked "ref". Th
 engine's sorted profile is higher where the two first differ by more than 1e-7: for leximin that is the
 better distribution (the leximin profile is unique, and the lexicographically larger one is closer to it).
 
-``--scaling`` times the native engine alone for n = 500, 1000, 2000, 4000 (``--sizes``) on three generated
-pools (``--kinds``; k = n/10): ``resampled`` (example_large_200's respondents resampled; 2-3 types),
+``--scaling`` times the native engine alone for n = 500, 1000, 2000, 4000 (``--sizes``) and generator seeds
+(``--seeds``) on generated pools (``--kinds``; k = n/10 unless said): ``resampled`` (example_large_200's
+respondents resampled; 2-3 types),
 ``diverse`` (five categories with 720 possible value combinations, 10 % of people in two-person households,
 quotas ±20 % around the pool's own shares: everyone can get k/n) and ``skewed`` (the same categories with
-self-selection, quotas ±10 % around the population: the realistic case, many leximin levels).
+self-selection, quotas ±10 % around the population: the realistic case, many leximin levels), and issue 16's
+``tight`` (n 300-400, k 30, seven categories, exact quotas, ~90 % distinct types) and ``climate`` (k 175,
+five categories incl. an opinion on climate policy) from ``sortition.synthetic_pools``. Native rows also
+count leximin levels, master solves (simplex pivots), pricing calls (of which ILPs) and panels.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import pandas as pd
 
 from kleroterion.pool_files import read_pool_folder
 from sortition.selection import library_inputs, probabilities_from_distribution
+from sortition.synthetic_pools import climate_pool, tight_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"  # the pools ship with the project (data/README.md)
@@ -139,6 +144,41 @@ def skewed_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int,
     return pool, quotas, size, "address_key"
 
 
+#: what the native worker counts (``count_engine_work``): leximin levels, master LP solves and their simplex
+#: pivots, pricing calls (``PanelOracle.best``) and how many of them needed the ILP
+WORK = {"levels": 0, "solves": 0, "pivots": 0, "pricing": 0, "ilp": 0}
+
+
+def count_engine_work() -> None:
+    """Wrap the engine's master solve, level master, pricing and ILP to count calls (bench process only)."""
+    from sortition import columngen
+
+    solve, level_master = columngen.MasterLP.solve, columngen._level_master
+    best, ilp = columngen.PanelOracle.best, columngen.PanelOracle._solve_ilp
+
+    def counted_solve(self: columngen.MasterLP) -> None:
+        solve(self)
+        WORK["solves"] += 1
+        WORK["pivots"] += int(self.model.getInfo().simplex_iteration_count)
+
+    def counted_level_master(*args: object, **kwargs: object) -> object:
+        WORK["levels"] += 1
+        return level_master(*args, **kwargs)  # type: ignore[arg-type]
+
+    def counted_best(self: columngen.PanelOracle, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        WORK["pricing"] += 1
+        return best(self, weights)
+
+    def counted_ilp(self: columngen.PanelOracle, weights: np.ndarray) -> np.ndarray:
+        WORK["ilp"] += 1
+        return ilp(self, weights)
+
+    columngen.MasterLP.solve = counted_solve  # type: ignore[method-assign]
+    columngen._level_master = counted_level_master  # type: ignore[assignment]
+    columngen.PanelOracle.best = counted_best  # type: ignore[method-assign]
+    columngen.PanelOracle._solve_ilp = counted_ilp  # type: ignore[method-assign]
+
+
 def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: str, address: str | None) -> list:
     sys.path.insert(0, str(ROOT))
     from sortition.engine import find_distribution
@@ -146,6 +186,7 @@ def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: s
     panels, weights = find_distribution(
         pool, quotas, size=size, algorithm=algorithm, rng=np.random.default_rng(0), address_column=address
     )
+    WORK["panels"] = len(panels)
     return probabilities_from_distribution(pool["id"], panels, weights).tolist()
 
 
@@ -175,10 +216,10 @@ def run_library(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: 
 
 def worker(args: argparse.Namespace) -> None:
     """Child process: one engine, one algorithm, one pool; prints a JSON line."""
-    kind, _, number = args.worker_pool.partition(":")
-    generated = POOL_KINDS.get(kind)
-    pool, quotas, size, address = generated(int(number)) if generated else load(Path(args.worker_pool), args.size)
+    pool, quotas, size, address = pool_of(args.worker_pool, args.size)
     run = run_native if args.worker_engine == "native" else run_library
+    if args.worker_engine == "native":
+        count_engine_work()
     import sortition_algorithms.committee_generation  # noqa: F401
 
     import sortition.engine  # noqa: F401  (imports before the clock starts, for both engines)
@@ -201,6 +242,7 @@ def worker(args: argparse.Namespace) -> None:
                 "peak_mb": peak_mb,
                 "n": len(pool),
                 "k": size,
+                "work": WORK,
             }
         )
     )
@@ -286,27 +328,59 @@ def compare(args: argparse.Namespace) -> None:
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
-POOL_KINDS = {"resampled": scaled_pool, "diverse": diverse_pool, "skewed": skewed_pool}
+POOL_KINDS = {
+    "resampled": scaled_pool,
+    "diverse": diverse_pool,
+    "skewed": skewed_pool,
+    "tight": tight_pool,  # sortition.synthetic_pools: k 30, seven categories, exact quotas
+    "climate": climate_pool,  # k 175, five categories incl. climate opinion
+}
+
+
+def pool_of(spec: str, size: int | None) -> tuple[pd.DataFrame, pd.DataFrame, int, str | None]:
+    """A pool folder, or a generated pool ``KIND:N`` or ``KIND:N:SEED`` (seed 0 by default)."""
+    kind, _, rest = spec.partition(":")
+    if kind not in POOL_KINDS:
+        return load(Path(spec), size)
+    number, _, seed = rest.partition(":")
+    return POOL_KINDS[kind](int(number), int(seed or 0))  # type: ignore[operator]
+
+
+def work(result: dict) -> str:
+    """Levels, master solves (pivots), pricing calls (ILPs) and panels of a native run."""
+    w = result.get("work") or {}
+    if not w:
+        return "- | - | - | -"
+    return f"{w['levels']} | {w['solves']} ({w['pivots']}) | {w['pricing']} ({w['ilp']}) | {w.get('panels', '-')}"
 
 
 def scaling(args: argparse.Namespace) -> None:
     """Native engine only, for each pool kind and n (k = n/10); types counted as the engine counts them."""
     from sortition.engine import build_space
 
-    print("| pool | n | k | types | algorithm | native s (cpu) | peak RSS MB | min π | max π |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    print(
+        f"load average {os.getloadavg()[0]:.1f} at the start\n\n"
+        "| pool | n | seed | k | types | algorithm | native s (cpu) | peak RSS MB | levels | master solves (pivots) "
+        "| pricing calls (ILP) | panels | min π | max π |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.kinds.split(","):
         for n in (int(x) for x in args.sizes.split(",")):
-            pool, quotas, size, address = POOL_KINDS[kind](n)
-            types = build_space(pool, quotas, size=size, address_column=address)[0].n_types
-            for algorithm in args.algorithms.split(","):
-                result = spawn("native", f"{kind}:{n}", algorithm, args)
-                head = f"| {kind} | {n} | {size} | {types} | {algorithm} | {timing(result)} |"
-                if result["status"] != "ok":
-                    print(f"{head} - | - | - |", flush=True)
-                    continue
-                profile = result["profile"]
-                print(f"{head} {result['peak_mb']:.0f} | {profile[0]:.7f} | {profile[-1]:.7f} |", flush=True)
+            for seed in (int(x) for x in args.seeds.split(",")):
+                spec = f"{kind}:{n}:{seed}"
+                pool, quotas, size, address = pool_of(spec, None)
+                types = build_space(pool, quotas, size=size, address_column=address)[0].n_types
+                for algorithm in args.algorithms.split(","):
+                    result = spawn("native", spec, algorithm, args)
+                    head = f"| {kind} | {n} | {seed} | {size} | {types} | {algorithm} | {timing(result)} |"
+                    if result["status"] != "ok":
+                        print(f"{head} - | - | - | - | - | - | - |", flush=True)
+                        continue
+                    profile = result["profile"]
+                    print(
+                        f"{head} {result['peak_mb']:.0f} | {work(result)} | {profile[0]:.7f} | {profile[-1]:.7f} |",
+                        flush=True,
+                    )
 
 
 def main() -> None:
@@ -318,6 +392,7 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="native engine on generated pools of growing n")
     parser.add_argument("--kinds", default="resampled,diverse,skewed", help="--scaling pool kinds")
     parser.add_argument("--sizes", default="500,1000,2000,4000", help="--scaling pool sizes n")
+    parser.add_argument("--seeds", default="0", help="--scaling generator seeds (instances of each kind and n)")
     parser.add_argument("--worker-engine", help=argparse.SUPPRESS)
     parser.add_argument("--worker-pool", help=argparse.SUPPRESS)
     parser.add_argument("--worker-algorithm", help=argparse.SUPPRESS)

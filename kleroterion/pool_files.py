@@ -376,3 +376,23 @@ def read_select_settings(path: Path) -> SelectSettings:
         seed=int(seed) if seed else None,
         notes=tuple(notes),
     )
+
+
+def read_excluded_ids(path: Path) -> list[str]:
+    """Ids a draw must leave out (a rotating council's earlier members): the ``id`` column, or the only column.
+
+    Empty cells are skipped (a blank line is no id); any other layout is an error naming the columns.
+    """
+    frame = read_table(path)
+    if "id" in frame.columns:
+        column = "id"
+    elif len(frame.columns) == 1:
+        column = str(frame.columns[0])
+    else:
+        raise KleroError(
+            f"{path.name}: an exclusion file needs an 'id' column or a single column; "
+            f"it has {', '.join(frame.columns)}.",
+            code="bad_exclusion_file",
+        )
+    ids = [str(value).strip() for value in frame[column]]
+    return [person for person in ids if person]

@@ -39,11 +39,13 @@ def select_alternates(
     engine: str = "sortition-algorithms",
     address_column: str | None = "address_key",
     tolerance: float = 1.0,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[str], SelectionResult]:
     """Draw ``count`` ordered alternates from the pool members not on the panel nor at a panel address.
 
     The reserve meets proportional quotas of its own (``alternate_quotas``); its order (who is asked
-    first) is a uniform random permutation. Returns the ordered ids and the selection result.
+    first) is a uniform random permutation. ``exclude`` as in ``select_panel`` (rotation). Returns the
+    ordered ids and the selection result.
     """
     rest = pool[~pool["id"].isin(panel)]
     if address_column:
@@ -58,6 +60,7 @@ def select_alternates(
         algorithm=algorithm,
         engine=engine,
         address_column=address_column,
+        exclude=exclude,
     )
     order = list(result.panel)
     rng.shuffle(order)

@@ -4,6 +4,8 @@ used is returned for the report; when none exists, the error stands."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import highspy
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ def select_within_flex(
     address_column: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    exclude: Collection[str] = (),
 ) -> tuple[SelectionResult, pd.DataFrame]:
     """``select_panel`` on ``quotas`` (``progress``/``cancel`` passed on, ``sortition.progress``); if they are
     infeasible and ``quotas`` has ``min_flex``/``max_flex``,
@@ -48,6 +51,7 @@ def select_within_flex(
             address_column=address_column,
             progress=progress,
             cancel=cancel,
+            exclude=exclude,
         )
 
     try:

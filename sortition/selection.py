@@ -5,15 +5,17 @@ The engine seam: ``select_panel`` takes a pool, a quota table and an engine name
 distribution over feasible panels (maximin, nash, leximin; goldilocks and end-to-end natively) by column generation;
 person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
 drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
-distribution: its probabilities are estimated by repeated draws, with a stated standard error.
+distribution: its probabilities are estimated by repeated draws, with a stated standard error. Both
+engines run it through sortition-algorithms' greedy code with the caller's generator (the native engine
+has no greedy algorithm of its own), so a legacy draw replays from its seed like a native one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,10 +25,11 @@ from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks", "end-to-end")
 ENGINES = ("sortition-algorithms", "native")
-#: Which algorithms each engine offers (goldilocks only natively; legacy only in sortition-algorithms).
+#: Which algorithms each engine offers (goldilocks only natively; legacy in both, always computed by
+#: sortition-algorithms' greedy algorithm, whose only randomness is the caller's generator).
 ENGINE_ALGORITHMS = {
     "sortition-algorithms": ("maximin", "leximin", "nash", "legacy"),
-    "native": ("maximin", "leximin", "nash", "goldilocks", "end-to-end"),
+    "native": ("maximin", "leximin", "nash", "goldilocks", "end-to-end", "legacy"),
 }
 LEGACY_ESTIMATE_RUNS = 200
 
@@ -35,8 +38,10 @@ LEGACY_ESTIMATE_RUNS = 200
 class SelectionResult:
     """A drawn panel with the distribution it was drawn from.
 
-    ``probabilities`` is indexed by person id; ``panels``/``weights`` is the distribution over panels
-    (one panel with weight 1 for legacy). ``probability_se`` is 0 for exact probabilities.
+    ``probabilities`` is indexed by the id of everyone who could be drawn; ``panels``/``weights`` is the
+    distribution over panels (one panel with weight 1 for legacy). ``probability_se`` is 0 for exact
+    probabilities. ``excluded``: the pool members left out of this draw (rotation: earlier rounds'
+    members and anyone at their addresses), sorted; they are not in ``probabilities``.
     """
 
     panel: tuple[str, ...]
@@ -48,6 +53,7 @@ class SelectionResult:
     exact: bool
     probability_se: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    excluded: tuple[str, ...] = ()
 
 
 class _GeneratorRandom:
@@ -139,13 +145,31 @@ def select_panel(
     address_column: str | None = "address_key",
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    exclude: Collection[str] = (),
 ) -> SelectionResult:
     """Select a panel of ``size`` from ``pool`` (an ``id`` column plus one column per quota category).
 
     At most one person per value of ``address_column`` (None: no address check). ``progress`` and
     ``cancel`` follow ``sortition.progress``: the native engine reports every step (see
-    ``sortition.engine.find_distribution``); sortition-algorithms only its start and end.
+    ``sortition.engine.find_distribution``); sortition-algorithms only its start and end. ``exclude``:
+    ids that may not be drawn (a rotating council's earlier members); with an address column, everyone
+    at their addresses is left out too (``rotation_exclusions``). The result names who was left out.
     """
+    if exclude:
+        left_out, notes = rotation_exclusions(pool, exclude, address_column=address_column)
+        rest = pool[~pool["id"].astype(str).isin(left_out)].reset_index(drop=True)
+        result = select_panel(
+            rest,
+            quotas,
+            size=size,
+            rng=rng,
+            algorithm=algorithm,
+            engine=engine,
+            address_column=address_column,
+            progress=progress,
+            cancel=cancel,
+        )
+        return replace(result, notes=(*result.notes, *notes), excluded=tuple(sorted(left_out)))
     if algorithm not in ALGORITHMS:
         raise KleroError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.", code="bad_algo")
     if engine not in ENGINES:
@@ -157,30 +181,52 @@ def select_panel(
         )
     if pool["id"].duplicated().any():
         raise KleroError("The pool has duplicate ids.", code="duplicate_pool_ids")
-    if engine == "native":
-        return _select_native(
-            pool,
-            quotas,
-            size=size,
-            rng=rng,
-            algorithm=algorithm,
-            address_column=address_column,
-            tracker=Tracker(progress, cancel),
-        )
     tracker = Tracker(progress, cancel)
+    if engine == "native" and algorithm != "legacy":
+        return _select_native(
+            pool, quotas, size=size, rng=rng, algorithm=algorithm, address_column=address_column, tracker=tracker
+        )
     tracker.step("selection", 0, 1, f"sortition-algorithms {algorithm}")
     from sortition_algorithms import errors as sa_errors
 
+    if algorithm == "legacy":
+        # the greedy walk picks "the r-th remaining person" of a feature: fix the order the pool hash ignores
+        pool = pool.sort_values("id", key=lambda ids: ids.astype(str), kind="stable").reset_index(drop=True)
     features, people = library_inputs(pool, quotas, address_column)
     try:
         with _library_randomness(rng):
             if algorithm == "legacy":
-                return _select_legacy(pool, features, people, size, rng, address_column)
+                return _select_legacy(pool, features, people, size, rng, address_column, engine=engine)
             panels, weights = _distribution(algorithm, features, people, size, address_column)
     except sa_errors.SortitionBaseError as exc:
         raise _translate_library_error(exc) from exc
     tracker.step("selection", 1, 1, "done")
     return _drawn(pool, panels, weights, rng, algorithm=algorithm, engine=engine)
+
+
+def rotation_exclusions(
+    pool: pd.DataFrame, exclude: Collection[str], *, address_column: str | None
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Who a rotating council's next round leaves out, and lines saying so.
+
+    The ids in ``exclude`` that are in the pool plus, when ``address_column`` is given (one person per
+    household), every pool member sharing a non-missing address with one of them. Ids not in the pool are
+    counted in a note (an earlier round's member who did not sign up again), never dropped silently.
+    """
+    ids = pool["id"].astype(str)
+    wanted = {str(person) for person in exclude}
+    direct = ids.isin(wanted)
+    left_out = direct.copy()
+    if address_column is not None and address_column in pool.columns:  # else the engine names the gap
+        addresses = pool.loc[direct.to_numpy(), address_column].dropna()
+        left_out |= pool[address_column].isin(set(addresses)).to_numpy()
+    absent = len(wanted - set(ids))
+    notes = [f"{int(direct.sum())} pool member(s) excluded from this draw (earlier rounds or an exclusion list)"]
+    if int(left_out.sum()) > int(direct.sum()):
+        notes.append(f"{int(left_out.sum() - direct.sum())} more excluded for living at their address")
+    if absent:
+        notes.append(f"{absent} excluded id(s) are not in this pool")
+    return frozenset(ids[left_out.to_numpy()]), tuple(notes)
 
 
 def _drawn(
@@ -292,7 +338,15 @@ def _select_legacy(
     size: int,
     rng: np.random.Generator,
     address_column: str | None,
+    *,
+    engine: str,
 ) -> SelectionResult:
+    """The Sortition Foundation's greedy algorithm (sortition-algorithms), its probabilities estimated.
+
+    Its only randomness is ``rng`` (through ``_library_randomness``) and it walks the pool in id order, so
+    the same seed gives the same panel in any process. ``engine`` is the engine the caller asked for: a
+    replay of the draw then takes this same path.
+    """
     from sortition_algorithms.committee_generation.legacy import find_random_sample_legacy
 
     address_cols = [address_column] if address_column else []
@@ -316,10 +370,13 @@ def _select_legacy(
         panels=(drawn,),
         weights=(1.0,),
         algorithm="legacy",
-        engine="sortition-algorithms",
+        engine=engine,
         exact=False,
         probability_se=se,
-        notes=(f"legacy probabilities estimated from {runs} repeated draws (standard error ≤ {se:.3f})",),
+        notes=(
+            "legacy is sortition-algorithms' greedy algorithm, with this draw's seed",
+            f"legacy probabilities estimated from {runs} repeated draws (standard error ≤ {se:.3f})",
+        ),
     )
 
 

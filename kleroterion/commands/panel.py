@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,13 +29,14 @@ from kleroterion.commands.panel_lottery import (
 )
 from kleroterion.errors import InfeasibleQuotaError, KleroError
 from kleroterion.exports import DEFAULT_ENCODING
+from kleroterion.pool_files import read_excluded_ids
 from kleroterion.seeds import fresh_seed, generator
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement, draw_pool_replacement, select_alternates
 from sortition.pool import pool_hash
 from sortition.progress import Progress
 from sortition.quotas import quotas_met
-from sortition.selection import SelectionResult, fairness_summary, select_panel
+from sortition.selection import SelectionResult, fairness_summary, rotation_exclusions, select_panel
 
 
 # -- actions -------------------------------------------------------------------------------------
@@ -48,16 +50,35 @@ def draw_panel(
     engine: str,
     alternates: int,
     progress: Progress | None = None,
+    exclude: Sequence[str] = (),
 ) -> tuple[SelectionResult, list[str]]:
-    """The panel and its ordered alternates from one seed: the one path both drawing and replay take."""
+    """The panel and its ordered alternates from one seed: the one path both drawing and replay take.
+
+    ``exclude``: ids left out with their households (a rotating council's earlier members).
+    """
     rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine, progress=progress)
+    result = select_panel(
+        pool, quotas, size=size, rng=rng, algorithm=algorithm, engine=engine, progress=progress, exclude=exclude
+    )
     order: list[str] = []
     if alternates > 0:
         order, _reserve = select_alternates(
-            pool, result.panel, quotas, count=alternates, rng=rng, algorithm=algorithm, engine=engine
+            pool,
+            result.panel,
+            quotas,
+            count=alternates,
+            rng=rng,
+            algorithm=algorithm,
+            engine=engine,
+            exclude=exclude,
         )
     return result, order
+
+
+def exclusions(ws: Workspace, *, exclude_previous: bool, exclude_ids: Sequence[str]) -> list[str]:
+    """The ids a draw leaves out: those given plus, with ``exclude_previous``, every earlier panel member."""
+    earlier = ws.store.earlier_panel_members() if exclude_previous else []
+    return sorted({*exclude_ids, *earlier})
 
 
 def select_panel_action(
@@ -71,15 +92,20 @@ def select_panel_action(
     lottery_size: int | None = None,
     progress: Progress | None = None,
     redraw_reason: str | None = None,
+    exclude_previous: bool = False,
+    exclude_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Draw the panel (and alternates) and store it with the distribution it came from.
 
     With ``lottery_size`` M nothing is drawn yet: the distribution is rounded to a transparent lottery
     of M numbered tickets (``make_lottery_action``); ``draw_from_lottery_action`` then picks one.
     When a panel was drawn before, a new draw needs ``redraw_reason`` (see ``redraw_record``); every
-    draw stays stored.
+    draw stays stored. Rotation: ``exclude_previous`` leaves out everyone who sat on an earlier panel of
+    this workspace, ``exclude_ids`` further ids, each with their household; the list is stored so the draw
+    replays.
     """
     redraw = redraw_record(ws, redraw_reason)
+    excluded = exclusions(ws, exclude_previous=exclude_previous, exclude_ids=exclude_ids)
     if lottery_size is not None:
         return make_lottery_action(
             ws,
@@ -91,6 +117,7 @@ def select_panel_action(
             lottery_size=lottery_size,
             progress=progress,
             redraw=redraw,
+            exclude=excluded,
         )
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     pool, pool_probabilities = pool_for_algorithm(ws, pool, quotas, algorithm)
@@ -103,6 +130,7 @@ def select_panel_action(
         engine=engine,
         alternates=alternates,
         progress=progress,
+        exclude=excluded,
     )
     panel = pool[pool["id"].isin(result.panel)]
     if not quotas_met(panel, quotas):
@@ -120,9 +148,16 @@ def select_panel_action(
             "exact": result.exact,
             "probability_se": result.probability_se,
             **({"redraw": redraw} if redraw else {}),
+            **({"excluded": excluded} if excluded else {}),
         },
         "versions": versions(),
-        "result": {**summary, "panel": list(result.panel), "panels_in_distribution": len(result.panels)},
+        "result": {
+            **summary,
+            "panel": list(result.panel),
+            "panels_in_distribution": len(result.panels),
+            "left_out": len(result.excluded),
+            "notes": list(result.notes),
+        },
     }
     if pool_probabilities is not None:
         record["parameters"]["pool_probabilities"] = pool_probabilities
@@ -156,6 +191,8 @@ def select_panel_action(
         "pool_size": len(pool),
         "size": size,
         "end_to_end": record["result"]["end_to_end"],
+        "left_out": len(result.excluded),
+        "notes": list(result.notes),
     }
 
 
@@ -237,6 +274,8 @@ def replace_member_action(
         seed = fresh_seed() if seed is None else seed
         members = ws.store.panel_members()
         involved = members.loc[members["draw_id"] == int(draw["id"]), "person_id"].tolist()  # incl. declined, left
+        rotated, _ = rotation_exclusions(pool, draw["parameters"].get("excluded", []), address_column="address_key")
+        involved += sorted(rotated)  # a rotating council's earlier members stay out of replacements too
         person_in, candidates = draw_pool_replacement(
             pool, panel, person, quotas, rng=generator(seed), exclude=involved
         )
@@ -335,6 +374,7 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
             algorithm=str(draw["algorithm"]),
             engine=str(draw["engine"]),
             alternates=int(draw["parameters"].get("alternates", 0)),
+            exclude=list(draw["parameters"].get("excluded", [])),
         )
         replayed_panel = list(replayed.panel)
         _compare_distribution(ws.store.draw_distribution(int(draw["id"])), replayed, problems)
@@ -344,7 +384,8 @@ def verify_panel_action(ws: Workspace) -> dict[str, Any]:
         problems.append(f"the replayed panel differs: stored only {only_stored}, replay only {only_replayed}")
     if order != stored_alternates:
         problems.append("the replayed alternates (or their order) differ from the stored ones")
-    if problems and draw["engine"] == "sortition-algorithms" and digest == draw["pool_hash"]:
+    library_search = draw["engine"] == "sortition-algorithms" and draw["algorithm"] != "legacy"
+    if problems and library_search and digest == draw["pool_hash"]:
         problems.append(
             "note: sortition-algorithms' panel search follows Python's string hashing (PYTHONHASHSEED), so its "
             "draws do not replay in another process; use --engine native for a draw anyone can replay"
@@ -419,6 +460,17 @@ def panel_select_cmd(
     reason: Annotated[
         str | None, typer.Option(help="With --redraw: why the panel is drawn again (shown in the reports).")
     ] = None,
+    exclude_previous: Annotated[
+        bool,
+        typer.Option(
+            help="Rotating council: leave out everyone who sat on an earlier panel of this workspace, "
+            "and anyone at their address."
+        ),
+    ] = False,
+    exclude: Annotated[
+        Path | None,
+        typer.Option(help="A file of ids to leave out (an 'id' column or one column), with their households."),
+    ] = None,
 ) -> None:
     """Select the panel (and alternates) from the pool within the quotas, or make a transparent lottery."""
     if redraw and not (reason or "").strip():
@@ -431,6 +483,7 @@ def panel_select_cmd(
         raise KleroError(
             f"Cannot write {lottery_out}: the folder {lottery_out.parent} does not exist.", code="bad_path"
         )
+    exclude_ids = read_excluded_ids(exclude) if exclude is not None else []
     with open_workspace(workspace) as ws, progress_bars() as bars:
         out = select_panel_action(
             ws,
@@ -442,6 +495,8 @@ def panel_select_cmd(
             lottery_size=lottery_size,
             redraw_reason=reason if redraw else None,
             progress=bars,
+            exclude_previous=exclude_previous,
+            exclude_ids=exclude_ids,
         )
     f = out["fairness"]
     if lottery_size is not None:
@@ -463,6 +518,8 @@ def panel_select_cmd(
         f"max {f['max_probability']:.3f}, Gini {f['gini']:.3f}."
     )
     print_end_to_end(out["end_to_end"])
+    for note in out["notes"]:
+        console.print(f"Note: {note}.")
     hint("klero poll define instrument.toml", workspace=workspace)
     if out["redraw"]:
         console.print(

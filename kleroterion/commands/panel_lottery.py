@@ -9,6 +9,7 @@ ticket N's panel, with alternates, as the panel draw; ``klero panel verify`` rep
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -65,20 +66,24 @@ def make_lottery(
     algorithm: str,
     tickets: int,
     progress: Progress | None = None,
+    exclude: Sequence[str] = (),
 ) -> tuple[SelectionResult, Tickets, dict[str, float], pd.Series]:
     """The distribution, its numbered tickets 1..M, the fairness lost and the lottery probabilities.
 
     One generator from ``seed`` computes the native distribution and then the rounding, so the same
     seed, pool and quotas give the same published ticket list: the one path both drawing and replay take.
+    ``exclude``: ids left out with their households (rotation), as in ``select_panel``.
     """
     rng = generator(seed)
-    result = select_panel(pool, quotas, size=size, rng=rng, algorithm=algorithm, engine="native", progress=progress)
+    result = select_panel(
+        pool, quotas, size=size, rng=rng, algorithm=algorithm, engine="native", progress=progress, exclude=exclude
+    )
     weights = np.asarray(result.weights, dtype=float)
     rounded = round_to_lottery(result.panels, weights, m=tickets, rng=rng)
     lost = fairness_lost(result.panels, weights, rounded)
     counts = np.array([count for _, count in rounded], dtype=float)
     probabilities = probabilities_from_distribution(
-        pool["id"].astype(str), [panel for panel, _ in rounded], counts / counts.sum()
+        result.probabilities.index.to_series(), [panel for panel, _ in rounded], counts / counts.sum()
     )
     return result, number_panels(rounded), lost, probabilities
 
@@ -92,6 +97,7 @@ def lottery_alternates(
     number: int,
     count: int,
     algorithm: str,
+    exclude: Sequence[str] = (),
 ) -> list[str]:
     """Ordered alternates for the panel on ticket ``number``, drawn as for any panel.
 
@@ -102,7 +108,14 @@ def lottery_alternates(
         return []
     derived = int(hashlib.sha256(f"{seed}:{number}".encode()).hexdigest(), 16)
     order, _reserve = select_alternates(
-        pool, tuple(sorted(panel)), quotas, count=count, rng=generator(derived), algorithm=algorithm, engine="native"
+        pool,
+        tuple(sorted(panel)),
+        quotas,
+        count=count,
+        rng=generator(derived),
+        algorithm=algorithm,
+        engine="native",
+        exclude=exclude,
     )
     return order
 
@@ -118,6 +131,7 @@ def make_lottery_action(
     lottery_size: int,
     progress: Progress | None = None,
     redraw: dict[str, Any] | None = None,
+    exclude: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Round the fair distribution to ``lottery_size`` equally likely numbered panels and store them.
 
@@ -136,7 +150,14 @@ def make_lottery_action(
     set_id, size, quotas, pool, digest, seed = draw_inputs(ws, seed=seed, public_value=public_value)
     pool, pool_probabilities = pool_for_algorithm(ws, pool, quotas, algorithm)
     result, tickets, lost, probabilities = make_lottery(
-        pool, quotas, size=size, seed=seed, algorithm=algorithm, tickets=lottery_size, progress=progress
+        pool,
+        quotas,
+        size=size,
+        seed=seed,
+        algorithm=algorithm,
+        tickets=lottery_size,
+        progress=progress,
+        exclude=exclude,
     )
     position = {panel: j for j, panel in enumerate(result.panels, start=1)}
     summary = fairness_summary(probabilities, size=size)
@@ -153,6 +174,7 @@ def make_lottery_action(
             "exact": True,
             "probability_se": 0.0,
             **({"redraw": redraw} if redraw else {}),
+            **({"excluded": list(exclude)} if exclude else {}),
         },
         "versions": versions(),
         "result": {
@@ -186,6 +208,8 @@ def make_lottery_action(
         "panels_in_lottery": record["result"]["panels_in_lottery"],
         "redraw": redraw,
         "groups_stale": False,
+        "left_out": len(result.excluded),
+        "notes": list(result.notes),
     }
 
 
@@ -239,7 +263,14 @@ def draw_from_lottery_action(ws: Workspace, number_text: str) -> dict[str, Any]:
     seed = int(lottery["seed"])
     count = int(lottery["parameters"].get("alternates", 0))
     order = lottery_alternates(
-        pool, quotas, panel, seed=seed, number=number, count=count, algorithm=str(lottery["algorithm"])
+        pool,
+        quotas,
+        panel,
+        seed=seed,
+        number=number,
+        count=count,
+        algorithm=str(lottery["algorithm"]),
+        exclude=list(lottery["parameters"].get("excluded", [])),
     )
     members_frame = pool[pool["id"].isin(panel)]
     if len(members_frame) != size or not quotas_met(members_frame, quotas):
@@ -308,6 +339,7 @@ def replay_lottery_draw(
         seed=int(lottery["seed"]),
         algorithm=str(lottery["algorithm"]),
         tickets=int(lottery["parameters"]["lottery_size"]),
+        exclude=list(lottery["parameters"].get("excluded", [])),
     )
     stored = ws.store.lottery_tickets(lottery_id)
     differing = [n for (n, panel), (_, again) in zip(stored, replayed, strict=False) if panel != again]
@@ -328,5 +360,6 @@ def replay_lottery_draw(
         number=number,
         count=int(lottery["parameters"].get("alternates", 0)),
         algorithm=str(lottery["algorithm"]),
+        exclude=list(lottery["parameters"].get("excluded", [])),
     )
     return sorted(panel), order

@@ -16,7 +16,7 @@ import typer
 from kleroterion.commands.common import console, progress_bars
 from kleroterion.commands.options import refuse_repeated
 from kleroterion.errors import KleroError
-from kleroterion.pool_files import read_categories, read_people, read_select_settings
+from kleroterion.pool_files import read_categories, read_excluded_ids, read_people, read_select_settings
 from kleroterion.seeds import fresh_seed, generator
 from sortition.flex import select_within_flex
 from sortition.quotas import check_quota_bounds
@@ -70,6 +70,10 @@ def select_cmd(
     out: Annotated[Path | None, typer.Option(help="Write the panel's rows to this CSV.")] = None,
     probabilities: Annotated[Path | None, typer.Option(help="Write id,probability for everyone to this CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    exclude: Annotated[
+        Path | None,
+        typer.Option(help="Ids to leave out (rotation; an 'id' column or one column), with their households."),
+    ] = None,
 ) -> None:
     """Select a panel of SIZE from RESPONDENTS within the quotas of CATEGORIES (no workspace).
 
@@ -106,6 +110,7 @@ def select_cmd(
     address_key = "address_key" if addresses else None
     if "min_flex" not in quotas.columns:
         check_quota_bounds(quotas, size)  # with flex bounds, the engine finds the smallest relaxation instead
+    excluded = read_excluded_ids(exclude) if exclude is not None else []
     seed = fresh_seed() if seed is None else seed
     started = time.perf_counter()
     with progress_bars(as_json=as_json) as bars:
@@ -118,6 +123,7 @@ def select_cmd(
             engine=engine,
             address_column=address_key,
             progress=bars,
+            exclude=excluded,
         )
     seconds = time.perf_counter() - started
     summary = fairness_summary(result.probabilities, size=size)
@@ -144,6 +150,7 @@ def select_cmd(
         "relaxation": relaxation.to_dict("records"),
         "notes": notes,
         "panel": list(result.panel),
+        "excluded": list(result.excluded),
     }
     if as_json:
         typer.echo(json.dumps(report, default=int))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +13,30 @@ from kleroterion.errors import StoreError
 from kleroterion.store.core import StoreCore, _to_json, now_iso
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 else:
-    pd = deferred("pandas")  # ``klero status`` needs no pandas (kleroterion.deferred)
+    np = deferred("numpy")  # ``klero status`` needs neither (kleroterion.deferred)
+    pd = deferred("pandas")
 
 
 def _none(value: Any) -> Any:
     return None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _pack_panel(panel: frozenset[str], position: dict[str, int]) -> bytes:
+    """One panel as a zlib-compressed bitmap over the draw's sorted people (``draw_people``; migration 0011)."""
+    bits = np.zeros(len(position), dtype=bool)
+    bits[[position[person] for person in panel]] = True
+    return zlib.compress(np.packbits(bits).tobytes(), 6)
+
+
+def _unpack_panel(row: sqlite3.Row, people: np.ndarray) -> frozenset[str]:
+    """A stored panel: the bitmap of ``_pack_panel`` when present, else the JSON members of older draws."""
+    if row["packed"] is None:
+        return frozenset(json.loads(row["members"]))
+    bits = np.unpackbits(np.frombuffer(zlib.decompress(row["packed"]), dtype=np.uint8), count=len(people))
+    return frozenset(people[bits.astype(bool)].tolist())
 
 
 class SortitionStore(StoreCore):
@@ -203,11 +222,15 @@ class SortitionStore(StoreCore):
                 "INSERT INTO panel_members (draw_id, person_id, role, rank) VALUES (?, ?, ?, ?)",
                 [(draw_id, pid, role, rank) for pid, role, rank in members],
             )
+            people = sorted(set().union(*(panel for panel, _ in distribution)))
+            if distribution:
+                conn.execute("INSERT INTO draw_people (draw_id, ids) VALUES (?, ?)", (draw_id, json.dumps(people)))
+            position = {person: j for j, person in enumerate(people)}
             conn.executemany(
-                "INSERT INTO draw_panels (draw_id, position, weight, members) VALUES (?, ?, ?, ?)",
+                "INSERT INTO draw_panels (draw_id, position, weight, members, packed) VALUES (?, ?, ?, '', ?)",
                 [
-                    (draw_id, position, float(weight), json.dumps(sorted(panel)))
-                    for position, (panel, weight) in enumerate(distribution, start=1)
+                    (draw_id, number, float(weight), _pack_panel(panel, position))
+                    for number, (panel, weight) in enumerate(distribution, start=1)
                 ],
             )
             conn.executemany(
@@ -238,17 +261,26 @@ class SortitionStore(StoreCore):
 
     def draw_distribution(self, draw_id: int) -> list[tuple[frozenset[str], float]]:
         """The (panel, weight) pairs a draw came from, in stored order (empty for draws before 0005)."""
-        rows = self.query("SELECT weight, members FROM draw_panels WHERE draw_id = ? ORDER BY position", (draw_id,))
-        return [(frozenset(json.loads(r["members"])), float(r["weight"])) for r in rows]
+        rows = self.query(
+            "SELECT weight, members, packed FROM draw_panels WHERE draw_id = ? ORDER BY position", (draw_id,)
+        )
+        people = self._draw_people(draw_id)
+        return [(_unpack_panel(r, people), float(r["weight"])) for r in rows]
+
+    def _draw_people(self, draw_id: int) -> np.ndarray:
+        """The sorted ids a draw's packed panels index (empty before migration 0011)."""
+        ids = self.scalar("SELECT ids FROM draw_people WHERE draw_id = ?", (draw_id,))
+        return np.array(json.loads(ids) if ids else [], dtype=object)
 
     def lottery_tickets(self, draw_id: int) -> list[tuple[int, frozenset[str]]]:
         """The numbered tickets 1..m of a lottery draw, each with its panel."""
         rows = self.query(
-            "SELECT t.ticket, p.members FROM lottery_tickets t JOIN draw_panels p"
+            "SELECT t.ticket, p.members, p.packed FROM lottery_tickets t JOIN draw_panels p"
             " ON p.draw_id = t.draw_id AND p.position = t.position WHERE t.draw_id = ? ORDER BY t.ticket",
             (draw_id,),
         )
-        return [(int(r["ticket"]), frozenset(json.loads(r["members"]))) for r in rows]
+        people = self._draw_people(draw_id)
+        return [(int(r["ticket"]), _unpack_panel(r, people)) for r in rows]
 
     def latest_lottery_draw(self) -> dict[str, Any]:
         """The most recent transparent lottery (``klero panel select --lottery-size M``)."""
@@ -273,6 +305,17 @@ class SortitionStore(StoreCore):
             params = (role,)
         rows = self.query(sql + " ORDER BY role DESC, rank", params)
         return pd.DataFrame([tuple(r) for r in rows], columns=["draw_id", "person_id", "role", "rank", "status"])
+
+    def earlier_panel_members(self) -> list[str]:
+        """Everyone who sat on a panel of this workspace: drawn members, replacements, promoted alternates.
+
+        Sorted and without repeats; what ``klero panel select --exclude-previous`` leaves out.
+        """
+        rows = self.query(
+            "SELECT DISTINCT person_id FROM panel_members WHERE role IN ('panel', 'replacement')"
+            " OR (role = 'alternate' AND status != 'active') ORDER BY person_id"
+        )
+        return [str(r["person_id"]) for r in rows]
 
     def quota_set(self, set_id: int) -> tuple[int, pd.DataFrame]:
         """One stored quota set by id: (panel size, table)."""

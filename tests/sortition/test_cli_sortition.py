@@ -187,6 +187,7 @@ def test_select_tiny_pool_exact_probabilities(
         "seed",
         "relaxation",
         "notes",
+        "excluded",
     }
     assert report["seed"] == 3 and report["relaxation"] == [] and report["notes"] == []
     assert report["engine"] == backend
@@ -198,6 +199,18 @@ def test_select_tiny_pool_exact_probabilities(
     assert len({p for p in report["panel"] if p in "cd"}) == 1
     written = pd.read_csv(probs, dtype={"id": str})
     assert dict(zip(written["id"], written["probability"], strict=True)) == pytest.approx(dict.fromkeys("abcd", 0.5))
+
+
+def test_select_exclude_file_leaves_those_ids_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    categories, respondents = tiny_files(tmp_path)
+    excluded = write(tmp_path / "served.csv", ["id", "a", "d"])
+    options = ("--exclude", str(excluded), "--seed", "3", "--json")
+    assert run(monkeypatch, *select_args(categories, respondents, 2, *options)) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["panel"], report["excluded"]) == (["b", "c"], ["a", "d"])
+    assert report["min_probability"] == pytest.approx(1.0)
 
 
 def test_select_replication_example_small_20(
@@ -286,7 +299,7 @@ def test_select_bad_input_exits_1_with_the_cell(
 
 
 @pytest.mark.parametrize(
-    ("backend", "algorithm"), [("native", "legacy"), ("sortition-algorithms", "goldilocks"), ("gurobi", "maximin")]
+    ("backend", "algorithm"), [("native", "diversimax"), ("sortition-algorithms", "goldilocks"), ("gurobi", "maximin")]
 )
 def test_select_rejects_unknown_backend_or_algorithm(
     backend: str, algorithm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -376,8 +389,12 @@ def test_letters_bad_oversample_exits_1(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sortition-algorithms", "native"])
-def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(backend: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "algorithm"), [("sortition-algorithms", "maximin"), ("native", "maximin"), ("native", "legacy")]
+)
+def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(
+    backend: str, algorithm: str, tmp_path: Path
+) -> None:
     # the panel list an engine returns may follow Python's per-process string hashing; a stored seed must
     # still replay in another process, so run `klero select` under three PYTHONHASHSEED values
     import os
@@ -404,6 +421,8 @@ def test_select_same_seed_same_panel_across_processes_with_other_string_hashing(
                 "6",
                 "--engine",
                 backend,
+                "--algorithm",
+                algorithm,
                 "--seed",
                 "11",
                 "--json",

@@ -254,3 +254,28 @@ def test_pool_draw_when_no_alternate_fits(
     )
     assert audit["result"]["candidates"] == expected
     capsys.readouterr()
+
+
+def test_second_round_with_exclude_previous_never_draws_a_first_round_member(
+    drawn: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(drawn.root)
+    first = drawn.store.latest_panel_draw()
+    first_panel, _ = drawn.store.current_panel(int(first["id"]))
+    extra = sorted(set(drawn.store.pool()["id"]) - set(first_panel))[0]  # one more, from a file
+    write(tmp_path / "excluded.csv", ["id", extra])
+    options = ("--exclude-previous", "--exclude", str(tmp_path / "excluded.csv"), "--alternates", "4")
+    # a new round replaces the sitting panel, so it is a re-draw on the record, with its reason
+    rotation = ("--redraw", "--reason", "tweede ronde van de roulerende raad")
+    code = run(monkeypatch, "panel", "select", "--seed", "7", *options, *rotation, "-w", root)
+    text = " ".join(capsys.readouterr().out.split())
+    assert code == 0, text
+    assert "11 pool member(s) excluded" in text
+    second = drawn.store.latest_panel_draw()
+    second_panel, second_alternates = drawn.store.current_panel(int(second["id"]))
+    assert not set(second_panel + second_alternates) & {*first_panel, extra}
+    assert second["parameters"]["excluded"] == sorted({*first_panel, extra})
+    probabilities = drawn.store.selection_probabilities(int(second["id"]))
+    assert set(probabilities.index).isdisjoint(first_panel) and probabilities.sum() == pytest.approx(10.0)
+    assert run(monkeypatch, "panel", "verify", "-w", root) == 0, capsys.readouterr().out
+    assert drawn.store.earlier_panel_members() == sorted({*first_panel, *second_panel})

@@ -240,3 +240,33 @@ def test_selection_report_replays_a_lottery_draw(
         "&amp;&amp; klero panel draw-from-lottery --number 9"
     )
     assert expected in " ".join(report.read_text(encoding="utf-8").split())
+
+
+def test_rotating_lottery_leaves_out_earlier_members_and_replays(
+    drawn: Workspace,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = str(drawn.root)
+    first, _ = drawn.store.current_panel(int(drawn.store.latest_panel_draw()["id"]))
+    published = tmp_path / "round2.csv"
+    args = [
+        "panel",
+        "select",
+        "--lottery-size",
+        str(M),
+        "--seed",
+        "5",
+        "--alternates",
+        "3",
+        "--exclude-previous",
+        "--redraw",
+        "--reason",
+        "ronde 2",
+    ]
+    assert run(monkeypatch, *args, "--lottery-out", str(published), "-w", root) == 0
+    assert all(not set(members) & set(first) for members in read_tickets(published).values())
+    assert run(monkeypatch, "panel", "draw-from-lottery", "--number", "9", "-w", root) == 0
+    panel, alternates = drawn.store.current_panel(int(drawn.store.latest_panel_draw()["id"]))
+    assert not set(panel + alternates) & set(first)
+    assert run(monkeypatch, "panel", "verify", "-w", root) == 0
