@@ -140,6 +140,12 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(records, columns=columns).fillna("")
 
 
+def _group_number(name: str) -> int | str:
+    """A group as its number (groups are stored as "group N"); another name as it is."""
+    number = name.removeprefix("group ")
+    return int(number) if number.isdigit() else name
+
+
 def group_list(ws: Workspace) -> pd.DataFrame:
     """Active members of every small group: ``groep``, ``gespreksleider``, ``deelnemer_id`` and,
     for panel members, invitation code, name and contact details."""
@@ -155,7 +161,7 @@ def group_list(ws: Workspace) -> pd.DataFrame:
         names = addresses.loc[code, list(NAME_COLUMNS)].to_dict() if code in addresses.index else {}
         records.append(
             {
-                "groep": m.group,
+                "groep": _group_number(str(m.group)),
                 "gespreksleider": m.moderator,
                 "deelnemer_id": m.participant_id,
                 "uitnodigingscode": code,

@@ -250,7 +250,7 @@ def member_lines(people: pd.DataFrame) -> list[str]:
     """Each group with its moderator, then one line per member: participant id and name."""
     lines = []
     for (group, moderator), part in people.groupby(["groep", "gespreksleider"], sort=False):
-        lines.append(f"{group}" + (f" (moderator: {moderator})" if moderator else "") + ":")
+        lines.append(f"group {group}" + (f" (moderator: {moderator})" if moderator else "") + ":")
         for r in part.itertuples(index=False):
             name = " ".join(str(n) for n in (r.voornamen, r.voorvoegsel, r.geslachtsnaam) if n)
             lines.append(f"  {r.deelnemer_id}  {name}")
