@@ -114,7 +114,7 @@ def read_table(path: Path) -> pd.DataFrame:
             frame = _read_csv(path)
     except InputError:
         raise
-    except (ValueError, OSError, KeyError) as exc:
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:  # a damaged XLSX is a bad zip
         raise InputError(
             str(path),
             [Problem(f"cannot read the file: {exc}")],

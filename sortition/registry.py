@@ -120,7 +120,10 @@ def parse_dates(values: pd.Series) -> pd.Series:
         missing = parsed.isna()
         if not missing.any():
             break
-        parsed[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+        got = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+        # a date pandas cannot hold in nanoseconds (e.g. 29990101) is no birth date: NaT, reported as such
+        representable = got.notna() & (got >= pd.Timestamp.min) & (got <= pd.Timestamp.max)
+        parsed[missing] = got.where(representable).astype("datetime64[ns]")
     return parsed
 
 
