@@ -62,9 +62,46 @@ class ProcessSettings:
             raise KleroError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}", code="bad_settings")
         if data.get("language", "nl") not in ("nl", "en"):
             raise KleroError(f"{source}: language must be 'nl' or 'en'", code="bad_settings")
+        data = {  # a TOML date (retention_date = 2027-12-31, unquoted) reads as a date: keep it as text
+            k: v.isoformat() if k in ("reference_date", "retention_date") and isinstance(v, date) else v
+            for k, v in data.items()
+        }
+        _check_types(data, source=source)
         if data.get("example"):
             example(str(data["example"]))  # a clear error for an unknown example
         return cls(**data)
+
+
+def _check_types(data: dict[str, Any], *, source: str) -> None:
+    """Each ``[process]`` setting of the type its default has; dates as YYYY-MM-DD; the suppression
+    threshold a whole number ≥ 1 (0 or less would switch suppression off). One message lists them all."""
+    problems = []
+    for name, field_ in ProcessSettings.__dataclass_fields__.items():
+        if name not in data:
+            continue
+        value, default = data[name], field_.default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            problems.append(f"{name} = {value!r} must be true or false")
+        elif (
+            isinstance(default, int)
+            and not isinstance(default, bool)
+            and (isinstance(value, bool) or not isinstance(value, int))
+        ):
+            problems.append(f"{name} = {value!r} must be a whole number")
+        elif isinstance(default, str) and not isinstance(value, str):
+            problems.append(f"{name} = {value!r} must be text in quotes")
+    threshold = data.get("suppression_threshold", 1)
+    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold < 1:
+        problems.append(f"suppression_threshold = {threshold} must be 1 or more (it hides counts below it)")
+    for name in ("reference_date", "retention_date"):
+        value = data.get(name, "")
+        if isinstance(value, str) and value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                problems.append(f"{name} = {value!r} is not a date (use YYYY-MM-DD)")
+    if problems:
+        raise KleroError(f"{source} [process]: " + "; ".join(problems) + ".", code="bad_settings")
 
 
 class Workspace:

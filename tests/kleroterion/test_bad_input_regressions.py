@@ -48,3 +48,34 @@ def test_a_damaged_xlsx_is_named_not_a_traceback(
     assert run_cli(monkeypatch, "registry", "import", str(damaged), "-w", str(workspace.root)) == 1
     out = capsys.readouterr().out
     assert "brp.xlsx" in out and "cannot read the file" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('suppression_threshold = "five"', "suppression_threshold = 'five' must be a whole number"),
+        ("suppression_threshold = -1", "suppression_threshold = -1 must be 1 or more"),
+        ('retention_date = "31-12-2027"', "retention_date = '31-12-2027' is not a date"),
+        ("exclude_restricted = 1", "exclude_restricted = 1 must be true or false"),
+    ],
+)
+def test_a_process_setting_of_the_wrong_type_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    assert run_cli(monkeypatch, "init", str(tmp_path / "ws"), "--name", "T", "--municipality", "M") == 0
+    process = tmp_path / "ws" / "process.toml"
+    key = line.split(" = ")[0]
+    text = "\n".join(row for row in process.read_text(encoding="utf-8").splitlines() if not row.startswith(key))
+    process.write_text(text.replace("[process]", "[process]\n" + line, 1) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "status", "-w", str(tmp_path / "ws")) == 1
+    assert message in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_unquoted_toml_date_is_read_as_the_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli(monkeypatch, "init", str(tmp_path / "ws"), "--name", "T", "--municipality", "M") == 0
+    process = tmp_path / "ws" / "process.toml"
+    text = "\n".join(r for r in process.read_text(encoding="utf-8").splitlines() if not r.startswith("retention_date"))
+    process.write_text(text.replace("[process]", "[process]\nretention_date = 2027-12-31", 1) + "\n", encoding="utf-8")
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.settings.retention_date == "2027-12-31"
