@@ -8,6 +8,7 @@ cell is reported with its file, row and column.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,10 @@ def _flex_columns(frame: pd.DataFrame, quotas: pd.DataFrame, problems: ProblemCo
     )
 
 
+#: How far a category's shares may sum from 1 (rounded published figures) before the file is refused.
+SHARE_TOLERANCE = 0.01
+
+
 def read_shares(path: Path, categories: Sequence[SignupCategory] = DEFAULT_CATEGORIES) -> dict[str, dict[str, float]]:
     """Population shares from a ``category,feature,share`` file (e.g. CBS education, a survey's opinion).
 
@@ -134,8 +139,9 @@ def read_shares(path: Path, categories: Sequence[SignupCategory] = DEFAULT_CATEG
         except ValueError:
             problems.add("not a number", row=int(row), column="share", value=rec["share"])
             continue
-        if share < 0:
-            problems.add("a share cannot be negative", row=int(row), column="share", value=rec["share"])
+        if not math.isfinite(share) or not 0 <= share <= 1:
+            problems.add("a share is a decimal from 0 to 1", row=int(row), column="share", value=rec["share"])
+            continue
         if normalise(rec["category"]) == "wijk":
             out.setdefault("wijk", {})[str(rec["feature"]).strip()] = share
             continue
@@ -156,6 +162,10 @@ def read_shares(path: Path, categories: Sequence[SignupCategory] = DEFAULT_CATEG
             )
             continue
         out.setdefault(category.name, {})[value] = share
+    for name, shares in out.items():  # never renormalised silently
+        total = sum(shares.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            problems.add(f"the shares of {name} sum to {total:g}, not 1", column="share")
     problems.raise_if_any("write one row per category and value, shares as decimals")
     return out
 

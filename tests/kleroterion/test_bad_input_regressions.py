@@ -79,3 +79,30 @@ def test_an_unquoted_toml_date_is_read_as_the_date(tmp_path: Path, monkeypatch: 
     process.write_text(text.replace("[process]", "[process]\nretention_date = 2027-12-31", 1) + "\n", encoding="utf-8")
     with Workspace.open(tmp_path / "ws") as ws:
         assert ws.settings.retention_date == "2027-12-31"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["laag,nan", "middelbaar,0.37", "hoog,0.36"], "row 2, column 'share': a share is a decimal from 0 to 1"),
+        (["laag,0.27", "middelbaar,inf", "hoog,0.36"], "row 3, column 'share': a share is a decimal from 0 to 1"),
+        (["laag,0.5", "middelbaar,0.5", "hoog,0.5"], "the shares of education sum to 1.5, not 1"),
+    ],
+)
+def test_shares_that_are_not_a_distribution_are_refused(tmp_path: Path, rows: list[str], message: str) -> None:
+    from kleroterion.errors import InputError
+    from kleroterion.pool_files import read_shares
+
+    shares = tmp_path / "shares.csv"
+    shares.write_text("category,feature,share\n" + "".join(f"education,{r}\n" for r in rows), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_shares(shares)
+    assert message in str(caught.value)
+
+
+def test_rounded_published_shares_are_accepted(tmp_path: Path) -> None:
+    from kleroterion.pool_files import read_shares
+
+    shares = tmp_path / "shares.csv"
+    shares.write_text("category,feature,share\neducation,laag,0.27\neducation,middelbaar,0.37\neducation,hoog,0.365\n")
+    assert read_shares(shares)["education"] == {"laag": 0.27, "middelbaar": 0.37, "hoog": 0.365}
