@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DATA, run_cli
+from tests.deliberation.test_knowledge import PUBLISHED
 
 INSTRUMENT = """name = "t"
 [[items]]
@@ -231,29 +232,7 @@ def cor_sood(base: Path, monkeypatch: pytest.MonkeyPatch, poll: str) -> Path:
 
 @pytest.mark.parametrize(
     ("poll", "n", "k1", "k2", "gain", "se", "sd1", "standardised"),
-    [
-        # soodoku/dp-learning tabs/poll_gains.csv (commit 0370a5e1), DOMAIN.md §3.3
-        (
-            "wtu-1996",
-            230,
-            0.39913043478260873,
-            0.6869565217391305,
-            0.2878260869565218,
-            0.01753020287893481,
-            0.24189775608134537,
-            1.1898667090559187,
-        ),
-        (
-            "swepco-1996",
-            232,
-            0.4353448275862069,
-            0.6379310344827587,
-            0.20258620689655174,
-            0.020204973066791244,
-            0.2345685217621958,
-            0.8636547025774092,
-        ),
-    ],
+    [(poll, *figures) for poll, figures in PUBLISHED.items()],  # soodoku/dp-learning poll_gains.csv
 )
 def test_cor_sood_batteries_imported_as_they_are(
     tmp_path: Path,

@@ -10,7 +10,7 @@ from kleroterion.errors import KleroError
 from sortition.engine import END_TO_END, find_distribution
 from sortition.lottery import fairness_lost, number_panels, panel_for_number, round_to_lottery
 from sortition.selection import probabilities_from_distribution, select_panel
-from tests.sortition.test_engine import FIVE, FOUR, ONE_EACH, check_distribution, make_quotas
+from tests.sortition.test_engine import FIVE, FOUR, ONE_EACH, check_distribution, feasible_panels, make_quotas
 
 
 def with_q(pool: pd.DataFrame, q: dict[str, float]) -> pd.DataFrame:
@@ -141,19 +141,10 @@ def brute_force_weighted_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size:
     Enumerates all panels, then level by level ``max z`` s.t. ``q_i·π_i ≥ z`` (unfixed), ``q_i·π_i ≥ f_i``
     (fixed), ``Σλ = 1``; person i is fixed at z* when ``max q_i·π_i`` with every unfixed person held at
     ``≥ z*`` does not exceed z* (the textbook leximin: no duals, no types, no column generation)."""
-    from itertools import combinations
-
     from scipy.optimize import linprog
 
     ids = pool["id"].tolist()
-    by_id = pool.set_index("id")
-    panels = []
-    for panel in combinations(ids, size):
-        members = by_id.loc[list(panel)]
-        if members["address_key"].duplicated().any():
-            continue
-        if all(r.min <= int((members[r.category] == r.feature).sum()) <= r.max for r in quotas.itertuples(index=False)):
-            panels.append(panel)
+    panels = feasible_panels(pool, quotas, size)
     value = np.array([[q[k] * (person in panel) for panel in panels] for k, person in enumerate(ids)])  # q_i·1[i∈P]
     n_panels = value.shape[1]
     fixed = np.where(value.any(axis=1), np.nan, 0.0)

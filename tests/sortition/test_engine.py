@@ -254,6 +254,21 @@ def test_example_large_200_leximin() -> None:
 
 
 # --- leximin against an independent brute force ---------------------------------------------------
+def feasible_panels(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> list[tuple[str, ...]]:
+    """Every panel of ``size`` (itertools.combinations) meeting every quota, at most one per address."""
+    from itertools import combinations
+
+    by_id = pool.set_index("id")
+    panels = []
+    for panel in combinations(pool["id"].tolist(), size):
+        members = by_id.loc[list(panel)]
+        if members["address_key"].duplicated().any():
+            continue
+        if all(q.min <= int((members[q.category] == q.feature).sum()) <= q.max for q in quotas.itertuples(index=False)):
+            panels.append(panel)
+    return panels
+
+
 def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> np.ndarray:
     """Sorted leximin profile over *every* feasible panel, by scipy's HiGHS ``linprog`` only.
 
@@ -261,19 +276,10 @@ def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> 
     unfixed i, ``π_i ≥ f_i`` for fixed i, ``Σλ = 1``; person i is fixed at z* when ``max π_i`` under the
     same constraints (with z = z*) does not exceed z* (the textbook leximin, no duals, no types).
     """
-    from itertools import combinations
-
     from scipy.optimize import linprog
 
     ids = pool["id"].tolist()
-    by_id = pool.set_index("id")
-    panels = []
-    for panel in combinations(ids, size):
-        members = by_id.loc[list(panel)]
-        if members["address_key"].duplicated().any():
-            continue
-        if all(q.min <= int((members[q.category] == q.feature).sum()) <= q.max for q in quotas.itertuples(index=False)):
-            panels.append(panel)
+    panels = feasible_panels(pool, quotas, size)
     incidence = np.array([[person in panel for panel in panels] for person in ids], dtype=float)  # n x P
     p = incidence.shape[1]
     covered = incidence.any(axis=1)
