@@ -17,7 +17,7 @@ import pandas as pd
 from deliberation.analysis import wave_matrix
 from deliberation.instrument import Instrument
 from deliberation.regression import ols_hc2
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 MIN_BOOTSTRAP = 2000
 ANCOVA_COLUMNS = (

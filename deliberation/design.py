@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from deliberation.weighting import kish_n_eff
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 REGRESSION_COLUMNS = ("term", "coefficient", "se", "t", "df", "p_value", "ci_low", "ci_high")
 CONTRAST_COLUMNS = (

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from deliberation.regression import ols_cluster
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 GROUP_INDEX_COLUMNS = (
     "group",

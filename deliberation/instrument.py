@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kleroterion.errors import ProblemCollector
+from sortition.errors import ProblemCollector
 
 ITEM_KINDS = ("likert", "scale", "yesno", "knowledge", "ranking")
 WAVE_KINDS = ("recruit", "arrival", "post", "followup")

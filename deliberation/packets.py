@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InputError, Problem, ProblemCollector
+from sortition.errors import InputError, Problem, ProblemCollector
 
 SIDES = ("pro", "con")
 BALANCE_COLUMNS = (

@@ -17,7 +17,7 @@ from scipy import stats
 
 from deliberation.analysis import rescaled_attitudes
 from deliberation.instrument import Instrument
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 NOMINAL_COLUMNS = (
     "variable",

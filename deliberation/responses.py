@@ -17,7 +17,7 @@ import pandas as pd
 
 from deliberation.instrument import Instrument, Item
 from deliberation.waves import ID_COLUMN, canonical_ranking, cell_problems
-from kleroterion.errors import KleroError, ProblemCollector
+from sortition.errors import KleroError, ProblemCollector
 
 #: Arms as stored; ``invited`` is an invited non-participant.
 ARMS = ("participant", "invited", "control")

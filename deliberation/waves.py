@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from deliberation.instrument import RANKING_SEPARATOR, Instrument, Item
-from kleroterion.errors import ProblemCollector
+from sortition.errors import ProblemCollector
 
 ID_COLUMN = "participant_id"
 

@@ -15,7 +15,7 @@ from deliberation.control import _outcome_matrix
 from deliberation.design import CONTRAST_COLUMNS, RAO_SCOTT_TABLE_COLUMNS, rao_scott_independence, weighted_contrast
 from deliberation.instrument import Instrument
 from deliberation.weighting import weighted_mean
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 OUTCOME_COLUMNS = ("participant_id", "outcome", "pre", "post")
 

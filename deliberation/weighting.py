@@ -14,7 +14,7 @@ from scipy import stats
 
 from deliberation.analysis import items_waves, pairs_of
 from deliberation.instrument import Instrument
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 TOLERANCE = 1e-6
 MARGIN_COLUMNS = ("variable", "category", "n", "target_share", "unweighted_share", "weighted_share")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kleroterion.errors import ProblemCollector
+from sortition.errors import ProblemCollector
 from sortition.signup import SignupCategory
 
 #: Category names of the characteristics that are not sign-up categories.

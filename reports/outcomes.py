@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 STATUSES = ("adopted", "partly", "rejected", "pending")
 

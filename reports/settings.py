@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kleroterion.errors import ProblemCollector
 from reports.labels import in_language
+from sortition.errors import ProblemCollector
 
 #: The participatieladder (e.g. gmb-2021-240024), lowest rung first.
 RUNGS = ("informeren", "raadplegen", "adviseren", "coproduceren", "meebeslissen")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.errors import InfeasibleQuotaError, KleroError
 from sortition.quotas import derive_quotas, quota_breaks
 from sortition.selection import SelectionResult, select_panel
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 INF = highspy.kHighsInf
 PRICE_EPS = 1e-9  # a column improves the master LP if its reduced cost is below -PRICE_EPS

@@ -31,7 +31,6 @@ import pandas as pd
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from kleroterion.errors import InfeasibleQuotaError, KleroError
 from sortition.columngen import (
     INF,
     MasterLP,
@@ -46,6 +45,7 @@ from sortition.columngen import (
     reaches_uniform,
     uniform_level,
 )
+from sortition.errors import InfeasibleQuotaError, KleroError
 from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")

@@ -10,9 +10,9 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InfeasibleQuotaError
 from sortition.columngen import panel_model
 from sortition.engine import build_space
+from sortition.errors import InfeasibleQuotaError
 from sortition.progress import Cancel, Progress
 from sortition.selection import SelectionResult, select_panel
 

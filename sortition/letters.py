@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 from sortition.quotas import largest_remainder
 
 #: Look-alike-free alphabet (no 0/O, 1/I/L, U): 30 symbols, ~4.9 bits each.

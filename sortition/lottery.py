@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 ROUNDING_TRIALS = 64  # starts tried by the systematic rounding; the best (smallest deviation) is kept
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kleroterion.errors import ProblemCollector
+from sortition.errors import ProblemCollector
 from sortition.letters import is_valid_code
 from sortition.signup import CODE_ALIASES, DEFAULT_CATEGORIES, SignupCategory, normalise
 

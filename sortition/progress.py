@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kleroterion.errors import Cancelled
+from sortition.errors import Cancelled
 
 #: ``progress(stage, done, total, message)``
 Progress = Callable[[str, int, int | None, str], None]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 POOLED = "(pooled)"
 MIN_INVITED = 30

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.errors import InfeasibleQuotaError, KleroError
 
 #: Columns of a quota table, as in the published ``category,feature,min,max`` format plus targets.
 QUOTA_COLUMNS = ("category", "feature", "population_share", "target", "rounded", "min", "max")

@@ -18,8 +18,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import ProblemCollector
 from sortition.bands import AGE_BANDS  # re-exported: the bands live where sortition.signup reads them
+from sortition.errors import ProblemCollector
 
 # canonical name -> accepted source names (lower case), first is the BRP name
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import InfeasibleQuotaError, KleroError
+from sortition.errors import InfeasibleQuotaError, KleroError
 from sortition.progress import Cancel, Progress, Tracker
 
 ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks", "end-to-end")

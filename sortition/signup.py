@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kleroterion.errors import KleroError
 from sortition.bands import AGE_BANDS
+from sortition.errors import KleroError
 
 #: Where the population shares of a category come from when quotas are derived.
 SHARE_SOURCES = ("registry", "shares-file", "settings")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kleroterion.errors import KleroError
+from sortition.errors import KleroError
 
 STRATA_COLUMNS = ("stratum", "population", "signups", "rate", "available")
 
