@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kleroterion.app.letters import draw_letters
+from kleroterion.app.pool import import_pool
+from kleroterion.app.quotas import derive_workspace_quotas
+from kleroterion.app.registry import import_registry
 from kleroterion.commands import panel as stage2
-from kleroterion.commands import sortition as lottery
 from kleroterion.demo import DATA, DEMO_KEY, DEMO_SEED, _simulate_signups, _write_registry
 from kleroterion.seeds import generator
 from kleroterion.workspace import ProcessSettings, Workspace
@@ -64,10 +67,10 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
     rows: list[dict[str, object]] = []
     with Workspace.create(base / "ws", settings, key=DEMO_KEY) as ws:
         registry_file, traits = _write_registry(base, rng)
-        lottery.import_registry(ws, registry_file)
-        lottery.draw_letters_action(ws, count=letters, seed=seed + 1, stratify_by="wijk", code_seed=seed + 5)
-        lottery.import_pool(ws, _simulate_signups(ws, base, traits, rng))
-        lottery.derive_quotas_action(ws, size=size, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
+        import_registry(ws, registry_file)
+        draw_letters(ws, count=letters, seed=seed + 1, stratify_by="wijk", code_seed=seed + 5)
+        import_pool(ws, _simulate_signups(ws, base, traits, rng))
+        derive_workspace_quotas(ws, size=size, tolerance=1.0, extra=[DATA / "education_shares_synthetic.csv"])
         if drop:
             _, _, quotas = ws.store.quotas()
             kept = quotas[~quotas["category"].isin(drop)].reset_index(drop=True)

@@ -145,14 +145,14 @@ print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mb": peak, "o
 DRAW = """
 import json, sys, time
 from pathlib import Path
-from kleroterion.commands.sortition import draw_letters_action
+from kleroterion.app.letters import draw_letters
 from kleroterion.workspace import Workspace
 ws = Workspace.open(Path(sys.argv[1]))
 start = time.perf_counter()
-out = draw_letters_action(ws, count=int(sys.argv[2]), seed=int(sys.argv[3]), stratify_by="wijk")
+out = draw_letters(ws, count=int(sys.argv[2]), seed=int(sys.argv[3]), stratify_by="wijk")
 seconds = time.perf_counter() - start
 ws.store.close()
-print(json.dumps({"seconds": seconds, "letters": out["letters"], "eligible": out["eligible"]}))
+print(json.dumps({"seconds": seconds, "letters": out.letters, "eligible": out.eligible}))
 """
 
 

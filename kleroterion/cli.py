@@ -34,12 +34,12 @@ class KleroGroup(LazyGroup):
     """
 
     COMMANDS = (
-        LazyCommand("registry", "kleroterion.commands.sortition:registry_app", "Import the registry (BRP) extract."),
+        LazyCommand("registry", "kleroterion.commands.registry:registry_app", "Import the registry (BRP) extract."),
         LazyCommand(
-            "letters", "kleroterion.commands.sortition:letters_app", "Stage 1: draw and export invitation letters."
+            "letters", "kleroterion.commands.letters:letters_app", "Stage 1: draw and export invitation letters."
         ),
-        LazyCommand("pool", "kleroterion.commands.sortition:pool_app", "Import sign-ups into the pool."),
-        LazyCommand("quotas", "kleroterion.commands.sortition:quotas_app", "Derive and show the quotas."),
+        LazyCommand("pool", "kleroterion.commands.pool:pool_app", "Import sign-ups into the pool."),
+        LazyCommand("quotas", "kleroterion.commands.quotas:quotas_app", "Derive and show the quotas."),
         LazyCommand("panel", "kleroterion.commands.panel:panel_app", "Stage 2: select the panel and its alternates."),
         LazyCommand("poll", "kleroterion.commands.deliberation:poll_app", "Define the poll instrument."),
         LazyCommand(

@@ -88,7 +88,7 @@ class EndToEndSummary:
 
 
 def end_to_end_summary(record: Mapping[str, Any] | None, *, threshold: int) -> EndToEndSummary | None:
-    """The draw record's ``end_to_end`` part (``kleroterion.commands.fairness.end_to_end_record``) for a
+    """The draw record's ``end_to_end`` part (``kleroterion.app.fairness.end_to_end_record``) for a
     report, with groups under ``threshold`` suppressed (and complementary suppression per category).
     ``None`` for draws made before end-to-end chances were recorded."""
     if record is None:

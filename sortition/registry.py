@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -411,6 +411,45 @@ def age_bands(ages: pd.Series, bands: tuple[tuple[str, int, int], ...] = AGE_BAN
     for label, low, high in bands:
         out[(ages >= low) & (ages <= high)] = label
     return out
+
+
+def whole_years(birth: np.ndarray, on: date) -> np.ndarray:
+    """Whole years of age on ``on`` of integer YYYYMMDD birth dates: ``(YYYYMMDD_on − birth) // 10000``.
+
+    The MMDD part of the difference is negative exactly when the birthday is still to come that year,
+    so the floor division subtracts that year (as ``ages_on`` does from ISO dates)."""
+    return (on.year * 10000 + on.month * 100 + on.day - np.asarray(birth, dtype=np.int64)) // 10000
+
+
+def category_labels(codes: np.ndarray, labels: Sequence[str], *, unknown: str) -> pd.Series:
+    """Codes into ``labels`` as a Series of labels; code -1 (an empty cell) becomes ``unknown``."""
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(labels))).astype(object).fillna(unknown)
+
+
+def population_shares(
+    birth: np.ndarray,
+    categories: Mapping[str, tuple[np.ndarray, Sequence[str]]],
+    *,
+    on: date,
+    unknown: str,
+) -> dict[str, dict[str, float]]:
+    """Shares of gender, age band (``AGE_BANDS``, from ``whole_years`` on ``on``) and wijk among residents.
+
+    ``birth`` holds the residents' YYYYMMDD birth dates and ``categories`` maps ``gender`` and ``wijk``
+    to (codes, labels) of the same residents (code -1: ``unknown``). Each share is count / residents;
+    for the age band, count / residents in some band (one younger than the youngest band is left out).
+    Keys are sorted within each of ``gender``, ``age_band``, ``wijk``."""
+    ages = pd.Series(whole_years(birth, on))
+
+    def shares(values: pd.Series) -> dict[str, float]:
+        counts = values.value_counts(normalize=True).sort_index()
+        return {str(k): float(v) for k, v in counts.items()}
+
+    return {
+        "gender": shares(category_labels(*categories["gender"], unknown=unknown)),
+        "age_band": shares(age_bands(ages)),
+        "wijk": shares(category_labels(*categories["wijk"], unknown=unknown)),
+    }
 
 
 def generalise_birth_dates(birth_dates: pd.Series, on: date) -> pd.Series:

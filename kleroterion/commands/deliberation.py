@@ -52,6 +52,7 @@ from deliberation.responses import WaveLayout, drop_absent, shape_respondents, s
 from deliberation.subgroups import subgroup_change
 from deliberation.weighted import ARM_LABELS, declared_variables, design_weighted_tables, representativeness_by_arm
 from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
+from kleroterion.app.registry import eligible_residents
 from kleroterion.commands.common import (
     EncodingOption,
     WorkspaceOption,
@@ -62,7 +63,6 @@ from kleroterion.commands.common import (
     progress_bars,
 )
 from kleroterion.commands.options import refuse_repeated
-from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
 from kleroterion.exports import DEFAULT_ENCODING
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file

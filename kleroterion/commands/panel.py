@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from kleroterion.app.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.commands.common import (
     EncodingOption,
     WorkspaceOption,
@@ -19,7 +20,6 @@ from kleroterion.commands.common import (
     progress_bars,
     versions,
 )
-from kleroterion.commands.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.commands.panel_lottery import (
     draw_from_lottery_action,
     draw_inputs,

@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from kleroterion.app.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.commands.common import versions
-from kleroterion.commands.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.errors import KleroError
 from kleroterion.seeds import generator, public_seed
 from kleroterion.workspace import Workspace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,20 @@ else:  # ``klero status`` needs neither (kleroterion.deferred)
 IMPORT_CACHE_KIB = 262_144
 FETCH_ROWS = 500_000
 INSERT_ROWS = 20_000  # rows turned into Python values at a time
+
+
+@dataclass(frozen=True)
+class RegistryImport:
+    """The workspace's registry extract as imported: source, hash, reference date and counts."""
+
+    id: int
+    imported_at: str
+    source_name: str
+    sha256: str
+    reference_date: str
+    row_count: int
+    restricted_count: int
+    legal_basis: str
 
 
 class RegistryStore(StoreCore):
@@ -160,3 +175,22 @@ class RegistryStore(StoreCore):
     def registry_info(self) -> dict[str, Any] | None:
         rows = self.query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
         return dict(rows[0]) if rows else None
+
+    def registry_import(self) -> RegistryImport | None:
+        """The registry extract of this workspace (the latest import), or None before any import."""
+        row = self._conn.execute(
+            "SELECT id, imported_at, source_name, sha256, reference_date, row_count, restricted_count, legal_basis"
+            " FROM registry_imports ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return RegistryImport(
+            id=int(row["id"]),
+            imported_at=str(row["imported_at"]),
+            source_name=str(row["source_name"]),
+            sha256=str(row["sha256"]),
+            reference_date=str(row["reference_date"]),
+            row_count=int(row["row_count"]),
+            restricted_count=int(row["restricted_count"]),
+            legal_basis=str(row["legal_basis"] or ""),
+        )

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kleroterion.deferred import deferred
@@ -39,6 +40,28 @@ def _unpack_panel(row: sqlite3.Row, people: np.ndarray) -> frozenset[str]:
     return frozenset(people[bits.astype(bool)].tolist())
 
 
+@dataclass(frozen=True)
+class LetterDrawRecord:
+    """One stored letter draw: its id, time, seed, parameters (as the draw recorded them) and size."""
+
+    id: int
+    drawn_at: str
+    seed: str
+    parameters: dict[str, Any]
+    letter_count: int
+
+    @property
+    def stratify_by(self) -> str | None:
+        """The column the letters were allocated over (None: not stratified)."""
+        value = self.parameters.get("stratify_by")
+        return str(value) if value else None
+
+    @property
+    def min_age(self) -> int:
+        """The minimum age of the draw's eligible residents."""
+        return int(self.parameters.get("min_age", 16))
+
+
 class SortitionStore(StoreCore):
     # -- letters ----------------------------------------------------------------------------
     def save_letters(self, letters: pd.DataFrame, *, seed: str, parameters: dict[str, Any]) -> int:
@@ -68,6 +91,22 @@ class SortitionStore(StoreCore):
         """Every letter draw, oldest first: ``id, drawn_at, seed, parameters`` (dict), ``letter_count``."""
         rows = self.query("SELECT id, drawn_at, seed, parameters, letter_count FROM letter_draws ORDER BY id")
         return [{**dict(r), "parameters": json.loads(r["parameters"] or "{}")} for r in rows]
+
+    def letter_draw_records(self) -> list[LetterDrawRecord]:
+        """Every letter draw, oldest first, as typed records."""
+        rows = self._conn.execute(
+            "SELECT id, drawn_at, seed, parameters, letter_count FROM letter_draws ORDER BY id"
+        ).fetchall()
+        return [
+            LetterDrawRecord(
+                id=int(r["id"]),
+                drawn_at=str(r["drawn_at"]),
+                seed=str(r["seed"]),
+                parameters=json.loads(r["parameters"] or "{}"),
+                letter_count=int(r["letter_count"]),
+            )
+            for r in rows
+        ]
 
     def letter_addresses(self) -> pd.DataFrame:
         """Code and address key of every letter drawn so far (what a new draw must avoid; no join)."""

@@ -64,7 +64,8 @@ def modules_imported_by(*args: str) -> list[str]:
         f"import sys; sys.argv = ['klero', *{list(args)!r}]\n"
         "from kleroterion.cli import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('pandas', 'numpy', 'pyarrow', 'scipy', 'kleroterion.commands.sortition')\n"
+        "heavy = ('pandas', 'numpy', 'pyarrow', 'scipy',"
+        " 'kleroterion.commands.registry', 'kleroterion.commands.letters')\n"
         "print('HEAVY', [m for m in heavy if m in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

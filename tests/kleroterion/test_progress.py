@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from kleroterion.commands import sortition as registry_cmds
+from kleroterion.app import registry as registry_cmds
 from kleroterion.commands.deliberation import ANALYSIS_STAGE, ANALYSIS_STEPS, analyse
 from kleroterion.errors import Cancelled
 from kleroterion.progress import RichProgress
@@ -58,7 +58,7 @@ def test_registry_import_reports_rows_per_chunk_and_the_rows_stored(
     monkeypatch.setattr("kleroterion.io.BLOCK", 256)
     events: list[Event] = []
     out = registry_cmds.import_registry(workspace, registry_file(tmp_path, 45), progress=record(events))
-    assert out["residents"] == 45
+    assert out.residents == 45
     assert_monotone(events)
     stage = registry_cmds.IMPORT_STAGE
     reads = [e for e in events if e[0] == stage]

@@ -96,7 +96,8 @@ def test_fixed_key_and_code_seed_repeat_the_letters_exactly(tmp_path: Path) -> N
 
     import numpy as np
 
-    from kleroterion.commands.sortition import draw_letters_action, import_registry
+    from kleroterion.app.letters import draw_letters
+    from kleroterion.app.registry import import_registry
     from kleroterion.workspace import ProcessSettings
     from sortition.synthetic import generate_registry
 
@@ -111,7 +112,7 @@ def test_fixed_key_and_code_seed_repeat_the_letters_exactly(tmp_path: Path) -> N
     for name, key in (("a", b"k" * 32), ("b", b"k" * 32), ("c", None)):
         with Workspace.create(tmp_path / name, settings, key=key) as ws:
             import_registry(ws, brp)
-            draw_letters_action(ws, count=20, seed=7, code_seed=None if key is None else 11)
+            draw_letters(ws, count=20, seed=7, code_seed=None if key is None else 11)
             drawn.append(ws.store.letters().sort_values("address_key").reset_index(drop=True))
     assert (tmp_path / "a" / ".klero-key").read_text().strip() == (b"k" * 32).hex()
     pd.testing.assert_frame_equal(drawn[0], drawn[1], check_like=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kleroterion.commands.fairness import end_to_end_record, pool_for_algorithm
+from kleroterion.app.fairness import end_to_end_record, pool_for_algorithm
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
 from reports.selection import end_to_end_summary

@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kleroterion.app.letters import draw_letters
+from kleroterion.app.pool import import_pool
+from kleroterion.app.registry import import_registry
 from kleroterion.commands import panel as panel_cmds
-from kleroterion.commands import sortition as lottery_cmds
 from kleroterion.errors import InfeasibleQuotaError
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement
@@ -72,8 +74,8 @@ def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
         f"{1000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
         for i in range(80)
     ]
-    lottery_cmds.import_registry(workspace, write(tmp_path / "brp.csv", [HEADER, *rows]))
-    lottery_cmds.draw_letters_action(workspace, count=60, seed=1)
+    import_registry(workspace, write(tmp_path / "brp.csv", [HEADER, *rows]))
+    draw_letters(workspace, count=60, seed=1)
     letters = workspace.store.letters().head(40).reset_index(drop=True)
     signups = pd.DataFrame(
         {
@@ -84,7 +86,7 @@ def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
         }
     )
     signups.to_csv(tmp_path / "signups.csv", index=False)
-    lottery_cmds.import_pool(workspace, tmp_path / "signups.csv")
+    import_pool(workspace, tmp_path / "signups.csv")
     quotas = make_quotas(
         [
             ("gender", "V", 5, 5),
@@ -218,7 +220,7 @@ def test_verify_fails_when_the_pool_changed_since_the_draw(
     pd.DataFrame({"code": late["code"], "gender": ["V"], "age_band": ["70+"], "education": ["hoog"]}).to_csv(
         tmp_path / "late.csv", index=False
     )
-    lottery_cmds.import_pool(drawn, tmp_path / "late.csv")
+    import_pool(drawn, tmp_path / "late.csv")
     assert run(monkeypatch, "panel", "verify", "-w", str(drawn.root)) == 1
     assert "(pool changed)" in " ".join(capsys.readouterr().out.split())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kleroterion.commands import sortition as lottery_cmds
+from kleroterion.app.pool import import_pool
 from kleroterion.workspace import Workspace
 from sortition.quotas import quotas_met
 from tests.conftest import run_cli as run
@@ -203,7 +203,7 @@ def test_draw_from_lottery_without_a_lottery_or_after_the_pool_changed(
     pd.DataFrame({"code": late["code"], "gender": ["V"], "age_band": ["70+"], "education": ["hoog"]}).to_csv(
         tmp_path / "late.csv", index=False
     )
-    lottery_cmds.import_pool(pooled, tmp_path / "late.csv")
+    import_pool(pooled, tmp_path / "late.csv")
     capsys.readouterr()
     before = pooled.store.table_counts()
     assert run(monkeypatch, "panel", "draw-from-lottery", "--number", "1", "-w", root) == 1

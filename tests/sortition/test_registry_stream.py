@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kleroterion.commands import sortition as lottery
+from kleroterion.app import letters as lottery_letters
+from kleroterion.app import registry as lottery
 from kleroterion.io import read_table
 from kleroterion.workspace import Workspace
 from sortition.letters import draw_letters
@@ -177,14 +178,14 @@ def test_compact_draw_equals_the_frame_draw_and_survives_a_lost_copy(
     frame = workspace.store.residents()
     frame = frame[ages_on(frame["birth_date"], workspace.reference_date) >= 18]
     expected = draw_letters(frame, count=6, rng=np.random.default_rng(11), stratify_by="wijk")
-    out = lottery.draw_letters_action(workspace, count=6, seed=11, stratify_by="wijk", min_age=18)
-    assert out["eligible"] == len(frame)
+    out = lottery_letters.draw_letters(workspace, count=6, seed=11, stratify_by="wijk", min_age=18)
+    assert out.eligible == len(frame)
     letters = workspace.store.letters().sort_values("resident_id")
     assert letters["resident_id"].tolist() == sorted(expected["resident_id"])
     assert sorted(letters["inclusion_probability"]) == pytest.approx(sorted(expected["inclusion_probability"]))
     # the copy is derived data: removed, it is rebuilt from SQLite and the next draw still avoids old addresses
     workspace.store.columns_path.unlink()
-    lottery.draw_letters_action(workspace, count=6, seed=12, stratify_by="wijk", min_age=18)
+    lottery_letters.draw_letters(workspace, count=6, seed=12, stratify_by="wijk", min_age=18)
     assert workspace.store.columns_path.exists()
     both = workspace.store.letters()
     assert len(both) == 12 and both["address_key"].is_unique

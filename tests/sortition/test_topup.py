@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kleroterion.commands.fairness import signup_frames
+from kleroterion.app.fairness import signup_frames
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
 from sortition.topup import combined_letter_probability, plan_topup

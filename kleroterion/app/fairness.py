@@ -1,5 +1,8 @@
 """End-to-end fairness of a draw: the sign-up model from the workspace's letters and pool (issue 19).
 
+Read-only helpers of the panel use cases (``end_to_end_record``, ``pool_for_algorithm``) and of the
+letters' top-up (``topup_strata``); they compute, and store nothing themselves.
+
 The store's letters carry every invitee's exact letter probability ``p_i`` and registry features; the
 pool says who signed up and what they reported. ``sortition.propensity`` turns these into each pool
 member's probability of being in the pool, ``q_i = p_i·ŝ_i``, which the ``end-to-end`` algorithm
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kleroterion.app.registry import eligible_mask, strata
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
 from sortition.engine import END_TO_END, POOL_PROBABILITY
@@ -87,8 +91,7 @@ def _over_the_waves(ws: Workspace, letters: pd.DataFrame) -> pd.Series:
     """``sortition.topup.combined_letter_probability`` for this workspace's letter waves."""
     from sortition.topup import combined_letter_probability
 
-    draws = [record["parameters"] for record in ws.store.audit_records("letters.draw")]
-    plans = {(d.get("stratify_by"), int(d.get("min_age", 16))) for d in draws}
+    plans = {(d.stratify_by, d.min_age) for d in ws.store.letter_draw_records()}
     if len(plans) > 1:
         raise KleroError(
             "The letter waves were stratified differently (or for other ages), so a resident's chance of a "
@@ -106,11 +109,9 @@ def _address_counts(
     """Stratum labels, eligible residents and eligible addresses per stratum (an address counts in the
     stratum of its first eligible resident, as in the letter draw); optionally only addresses without a
     letter yet."""
-    from kleroterion.commands.sortition import _strata, eligible_mask
-
     columns = ws.store.resident_columns()
     mask, _ = eligible_mask(ws, columns, min_age=min_age)
-    stratum, labels = _strata(columns, stratify_by)
+    stratum, labels = strata(columns, stratify_by)
     code = np.where(stratum < 0, len(labels) - 1, stratum)
     population = np.bincount(code[mask], minlength=len(labels))
     keep = mask
@@ -248,12 +249,12 @@ def topup_strata(ws: Workspace, *, min_age: int = 16) -> tuple[str, pd.DataFrame
     ``population``: eligible residents; ``available``: eligible addresses without a letter (an address
     counts in the stratum of its first eligible resident, as in the draw); ``signups``: pool members;
     ``rate``: the sign-up model's mean registry prediction over the stratum's invitees."""
-    draws = ws.store.audit_records("letters.draw")
+    draws = ws.store.letter_draw_records()
     if not draws:
         raise KleroError(
             "No letters yet: a top-up follows a first letter draw (`klero letters draw`).", code="no_letters"
         )
-    stratify_by = draws[0]["parameters"].get("stratify_by")
+    stratify_by = draws[0].stratify_by
     if not stratify_by:
         raise KleroError(
             "The first letters were not stratified, so there are no strata to aim a top-up at; "

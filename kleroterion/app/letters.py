@@ -1,0 +1,198 @@
+"""``klero letters``: draw the invitation letters (stage 1), plan a top-up wave, export the mail merge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kleroterion.app.fairness import topup_strata
+from kleroterion.app.registry import eligible_mask, require_registry, strata
+from kleroterion.errors import KleroError
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult
+from kleroterion.lists import export_list
+from kleroterion.seeds import generator
+from kleroterion.store.residents import CATEGORIES
+from kleroterion.workspace import Workspace
+from sortition.letters import draw_letter_rows, make_codes
+from sortition.progress import Cancel, Progress, Tracker
+from sortition.topup import plan_topup
+
+DRAW_STAGE = "letters draw"
+
+
+@dataclass(frozen=True)
+class Oversample:
+    """Factors multiplying some strata's share of the letters (``wijk=WK01:2``): one column at a time."""
+
+    column: str
+    factors: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LetterDraw:
+    """One stored letter draw: its id, the letters and addresses drawn, who was eligible, the seed."""
+
+    draw_id: int
+    letters: int
+    eligible: int
+    restricted_excluded: int
+    addresses: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class TopupPlan:
+    """A second wave's letters per stratum of the first wave (``sortition.topup.plan_topup``'s table:
+    ``stratum, extra_letters, rate, share_now, expected_share, population_share``)."""
+
+    stratify_by: str
+    count: int
+    table: pd.DataFrame
+
+    @property
+    def allocation(self) -> dict[str, int]:
+        """Letters per stratum that gets any."""
+        return {str(r.stratum): int(r.extra_letters) for r in self.table.itertuples(index=False) if r.extra_letters}
+
+
+@dataclass(frozen=True)
+class TopupDraw:
+    """A top-up wave: the plan, and the draw (None when only planned)."""
+
+    plan: TopupPlan
+    draw: LetterDraw | None
+
+
+def draw_letters(
+    ws: Workspace,
+    *,
+    count: int,
+    seed: int | None = None,
+    stratify_by: str | None = None,
+    min_age: int = 16,
+    oversample: Oversample | None = None,
+    code_seed: int | None = None,
+    allocation: dict[str, int] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> LetterDraw:
+    """Draw letters (stage 1), one per address, never to an address drawn before; one transaction.
+
+    Invitation codes come from ``secrets`` so nobody can guess one; ``code_seed`` fixes them (tests);
+    in a workspace of a shipped example both seeds are the example's. ``oversample`` stratifies over
+    its column (``stratify_by`` may name the same column or none). ``allocation`` gives the letters per
+    stratum (a top-up planned from the sign-up model)."""
+    tracker = Tracker(progress, cancel)
+    require_registry(ws)
+    if oversample is not None:
+        if stratify_by not in (None, oversample.column):
+            raise KleroError(
+                f"--oversample uses the column {oversample.column!r} but --stratify-by is {stratify_by!r}; "
+                "use one column.",
+                code="bad_oversample",
+            )
+        stratify_by = oversample.column
+    if stratify_by is not None and stratify_by not in CATEGORIES:
+        raise KleroError(
+            f"Cannot allocate letters over {stratify_by!r}: use one of {', '.join(CATEGORIES)}.",
+            code="bad_stratum_column",
+            column=stratify_by,
+        )
+    seed = ws.draw_seed("letters") if seed is None else seed
+    tracker.step(DRAW_STAGE, 0, 2, "reading the residents")
+    with ws.store.transaction():
+        columns = ws.store.resident_columns()
+        mask, excluded = eligible_mask(ws, columns, min_age=min_age)
+        stratum, labels = strata(columns, stratify_by)
+        earlier = ws.store.letter_addresses()
+        factors = oversample.factors if oversample is not None else {}
+        picks = draw_letter_rows(
+            columns.address,
+            stratum,
+            labels,
+            eligible=mask,
+            n_addresses=len(columns.address_keys),
+            excluded=columns.address_mask(earlier["address_key"]),
+            count=count,
+            rng=generator(seed),
+            oversample=factors or None,
+            allocation=allocation,
+        )
+        eligible = int(mask.sum())
+        letters = pd.DataFrame(
+            {
+                "resident_id": columns.pseudonyms_of(picks.rows),
+                "address_key": columns.keys_of(picks.addresses),
+                "stratum": picks.strata,
+                "inclusion_probability": picks.inclusion_probability,
+            }
+        )
+        letters["code"] = make_codes(
+            len(letters),
+            generator(ws.draw_seed("codes") if code_seed is None else code_seed),
+            taken=frozenset(earlier["code"]),
+        )
+        tracker.step(DRAW_STAGE, 1, 2, f"{len(letters):,} letters drawn")
+        params = {
+            "count": count,
+            "stratify_by": stratify_by,
+            "min_age": min_age,
+            "oversample": factors,
+            **({"allocation": allocation} if allocation is not None else {}),
+            "one_per_address": True,
+            "eligible": eligible,
+            "restricted_excluded": excluded,
+        }
+        draw_id = ws.store.save_letters(letters, seed=str(seed), parameters=params)
+        tracker.step(DRAW_STAGE, 2, 2, f"{len(letters):,} letters stored")  # cancelled here: rolled back
+    return LetterDraw(
+        draw_id=draw_id,
+        letters=len(letters),
+        eligible=eligible,
+        restricted_excluded=excluded,
+        addresses=int(letters["address_key"].nunique()),
+        seed=seed,
+    )
+
+
+def plan_letter_topup(ws: Workspace, *, count: int, min_age: int = 16) -> TopupPlan:
+    """Spread ``count`` second-wave letters over the first wave's strata so that the expected pool comes
+    closest to the population (``sortition.topup.plan_topup`` on the workspace's sign-up model)."""
+    stratify_by, table = topup_strata(ws, min_age=min_age)
+    return TopupPlan(stratify_by=stratify_by, count=count, table=plan_topup(table, count=count))
+
+
+def draw_letter_topup(
+    ws: Workspace,
+    *,
+    count: int,
+    seed: int | None = None,
+    min_age: int = 16,
+    plan_only: bool = False,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> TopupDraw:
+    """Plan a top-up wave and (unless ``plan_only``) draw it; plan and draw read one state of the store."""
+    with ws.store.transaction():
+        plan = plan_letter_topup(ws, count=count, min_age=min_age)
+        if plan_only:
+            return TopupDraw(plan=plan, draw=None)
+        draw = draw_letters(
+            ws,
+            count=count,
+            seed=seed,
+            stratify_by=plan.stratify_by,
+            min_age=min_age,
+            allocation=plan.allocation,
+            progress=progress,
+            cancel=cancel,
+        )
+    return TopupDraw(plan=plan, draw=draw)
+
+
+def export_letters(ws: Workspace, path: Path, *, encoding: str = DEFAULT_ENCODING) -> ExportResult:
+    """Write the mail-merge list (code, name, address with huisletter and toevoeging) as CSV or XLSX;
+    audited without personal data."""
+    return export_list(ws, "letters", path, encoding=encoding)

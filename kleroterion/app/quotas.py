@@ -1,0 +1,120 @@
+"""``klero quotas``: derive quotas proportional to the population, or import an edited quota file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kleroterion.app.registry import registry_shares
+from kleroterion.errors import InputError, Problem
+from kleroterion.io import read_table, sha256_file
+from kleroterion.pool_files import quotas_from_frame, read_shares
+from kleroterion.workspace import Workspace
+from sortition.progress import Cancel, Progress, Tracker
+from sortition.quotas import check_quota_bounds, derive_quotas
+
+DERIVE_STAGE = "quotas derive"
+#: Columns of an editable quota file, in order.
+QUOTA_FILE_COLUMNS = ("category", "feature", "min", "max", "population_share", "target")
+
+
+@dataclass(frozen=True)
+class QuotaSet:
+    """A stored quota set: its id, the table (``category, feature, min, max, population_share, target``),
+    the categories with quotas and those left without (no population shares from any source)."""
+
+    quota_set_id: int
+    quotas: pd.DataFrame
+    categories: tuple[str, ...] = ()
+    without_shares: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        """Rows of the quota table."""
+        return len(self.quotas)
+
+
+def derive_workspace_quotas(
+    ws: Workspace,
+    *,
+    size: int,
+    tolerance: float = 1.0,
+    extra: list[Path] | None = None,
+    min_age: int = 16,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> QuotaSet:
+    """Quotas for every sign-up category of the process plus wijk, proportional to the population.
+
+    Shares come from the registry (wijk, and gender and age band when their ``source`` is registry), from
+    ``population_shares`` in ``process.toml``, and from ``extra`` ``category,feature,share`` files (which
+    take precedence). A category with no shares from any of these gets no quotas; it is named in
+    ``without_shares`` so the caller can say so.
+    """
+    tracker = Tracker(progress, cancel)
+    categories = ws.signup_categories
+    tracker.step(DERIVE_STAGE, 0, 2, "population shares")
+    with ws.store.transaction():
+        registry = registry_shares(ws, min_age=min_age)
+        registry["gender"] = {k: v for k, v in registry["gender"].items() if v > 0}
+        from_files: dict[str, dict[str, float]] = {}
+        for path in extra or []:
+            from_files.update(read_shares(path, categories))
+        first = [c for c in categories if c.source == "registry"]
+        order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
+        declared = {c.name: c for c in categories}
+        shares: dict[str, dict[str, float]] = {}
+        for name in order:
+            if name in from_files:
+                shares[name] = from_files[name]
+            elif name == "wijk" or declared[name].source == "registry":
+                shares[name] = registry[name]
+            elif declared[name].population_shares:
+                shares[name] = dict(declared[name].population_shares)
+        sources = ["registry"]
+        if any(c.source == "settings" and c.name not in from_files for c in categories):
+            sources.append("process.toml")
+        sources.extend(path.name for path in extra or [])
+        quotas = derive_quotas(shares, size=size, tolerance=tolerance)
+        tracker.step(DERIVE_STAGE, 1, 2, f"{len(quotas)} quota rows")
+        set_id = ws.store.save_quotas(quotas, panel_size=size, source="+".join(sources), tolerance=tolerance)
+        tracker.step(DERIVE_STAGE, 2, 2, f"quota set {set_id} stored")  # cancelled here: rolled back
+    return QuotaSet(
+        quota_set_id=set_id,
+        quotas=quotas,
+        categories=tuple(sorted(shares)),
+        without_shares=tuple(c.name for c in categories if c.name not in shares),
+    )
+
+
+def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
+    """Store a ``category,feature,min,max`` file (optionally with population_share, target) as the quotas;
+    the quota set and its audit record commit together."""
+    frame = read_table(path)
+    quotas = quotas_from_frame(frame, source=path.name)
+    problems = []
+    for col in ("population_share", "target"):
+        values: list[float | None] = []
+        for row, text in (frame[col] if col in frame.columns else pd.Series(dtype=str)).items():
+            try:
+                values.append(float(str(text).replace(",", ".")) if str(text).strip() else None)
+            except ValueError:
+                problems.append(Problem("not a number", row=int(row), column=col, value=text))
+                values.append(None)
+        quotas[col] = values if col in frame.columns else None
+    if problems:
+        raise InputError(path.name, problems, hint="write shares and targets as decimals, or leave them empty")
+    check_quota_bounds(quotas, size)
+    with ws.store.transaction():
+        set_id = ws.store.save_quotas(quotas, panel_size=size, source=f"file:{path.name}", tolerance=0.0)
+        ws.store.audit(
+            "quotas.import", parameters={"file": path.name, "size": size}, input_hashes={path.name: sha256_file(path)}
+        )
+    return QuotaSet(quota_set_id=set_id, quotas=quotas, categories=tuple(dict.fromkeys(quotas["category"].astype(str))))
+
+
+def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
+    """Write an editable quota file: category,feature,min,max then population_share,target."""
+    quotas.reindex(columns=list(QUOTA_FILE_COLUMNS)).to_csv(path, index=False, float_format="%.6g")
