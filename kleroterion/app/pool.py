@@ -54,7 +54,7 @@ def import_pool(
     tracker.step(IMPORT_STAGE, 0, 2, path.name)
     categories = ws.signup_categories
     with ws.store.transaction():
-        if use_sheet and ws.store.selection_draws():
+        if use_sheet and ws.store.pool_drawn_from():
             raise KleroError(
                 "The pool has been drawn from, so its answers cannot change any more: import with "
                 "--keep-stored, or leave the conflicting rows as they are in the pool.",

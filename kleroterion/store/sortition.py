@@ -289,6 +289,10 @@ class SortitionStore(StoreCore):
             )
         return draw_id
 
+    def pool_drawn_from(self) -> bool:
+        """True once any panel or lottery has been drawn from the pool (its answers are then frozen)."""
+        return self._conn.execute("SELECT EXISTS (SELECT 1 FROM selection_draws)").fetchone()[0] == 1
+
     def selection_draws(self) -> list[dict[str, Any]]:
         out = []
         for r in self.query("SELECT * FROM selection_draws ORDER BY id"):
