@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from kleroterion.app.letters import Oversample, TopupPlan, draw_letter_topup, draw_letters, export_letters
-from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace
+from kleroterion.commands.common import (
+    EncodingOption,
+    WorkspaceOption,
+    console,
+    hint,
+    open_workspace,
+    progress_bars,
+)
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.exports import DEFAULT_ENCODING, describe
 
@@ -71,8 +78,8 @@ def letters_draw_cmd(
                 "leave out --oversample and --stratify-by.",
                 code="bad_option",
             )
-        with open_workspace(workspace) as ws:
-            wave = draw_letter_topup(ws, count=count, seed=seed, min_age=min_age, plan_only=plan_only)
+        with open_workspace(workspace) as ws, progress_bars() as bars:
+            wave = draw_letter_topup(ws, count=count, seed=seed, min_age=min_age, plan_only=plan_only, progress=bars)
         _print_plan(wave.plan)
         if wave.draw is None:
             console.print("Nothing drawn (--plan-only).")
@@ -85,8 +92,10 @@ def letters_draw_cmd(
     if plan_only:
         raise KleroError("--plan-only goes with --topup.", code="bad_option")
     factors = parse_oversample(oversample or [])
-    with open_workspace(workspace) as ws:
-        out = draw_letters(ws, count=count, seed=seed, stratify_by=stratify_by, min_age=min_age, oversample=factors)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = draw_letters(
+            ws, count=count, seed=seed, stratify_by=stratify_by, min_age=min_age, oversample=factors, progress=bars
+        )
     console.print(
         f"Drew {out.letters:,} letters from {out.eligible:,} eligible residents "
         f"({out.restricted_excluded} restricted excluded), one per address. Seed {out.seed}."

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kleroterion.app.pool import import_pool
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 
 pool_app = typer.Typer(help="Import sign-ups into the pool.", no_args_is_help=True)
 
@@ -29,8 +29,8 @@ def pool_import_cmd(
 
     Import the same sheet again when it has grown: only the new codes are added. A code already in the
     pool with other answers stops the import until you choose --keep-stored or --use-sheet."""
-    with open_workspace(workspace) as ws:
-        out = import_pool(ws, file, keep_stored=keep_stored, use_sheet=use_sheet)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = import_pool(ws, file, keep_stored=keep_stored, use_sheet=use_sheet, progress=bars)
     console.print(f"{file.name}: {out.summary}{':' if out.conflicts else '.'}")
     kept = "changed to the sheet's answers" if out.corrected else "kept as in the pool"
     for line in out.conflicts[:20]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kleroterion.app.quotas import derive_workspace_quotas, import_quotas, write_quotas
-from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
+from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
 
 quotas_app = typer.Typer(help="Derive and show the quotas.", no_args_is_help=True)
 
@@ -24,8 +24,8 @@ def quotas_derive_cmd(
     ] = None,
 ) -> None:
     """Derive quotas proportional to the registry (plus extra shares, e.g. CBS education)."""
-    with open_workspace(workspace) as ws:
-        out = derive_workspace_quotas(ws, size=size, tolerance=tolerance, extra=shares)
+    with open_workspace(workspace) as ws, progress_bars() as bars:
+        out = derive_workspace_quotas(ws, size=size, tolerance=tolerance, extra=shares, progress=bars)
     console.print(out.quotas[["category", "feature", "target", "min", "max"]].to_string(index=False))
     for name in out.without_shares:
         console.print(
