@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kleroterion.commands import panel as stage2
+from kleroterion.app.panel import SelectRequest, select_panel
 from kleroterion.commands import sortition as lottery
 from kleroterion.demo import DATA, DEMO_KEY, DEMO_SEED, _simulate_signups, _write_registry
 from kleroterion.seeds import generator
@@ -77,7 +77,7 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
         truth = true_signup(pool)
         for algorithm in ("leximin", "end-to-end"):
             start = time.perf_counter()
-            out = stage2.select_panel_action(ws, algorithm=algorithm, seed=seed + 2)
+            out = select_panel(ws, SelectRequest(algorithm=algorithm, seed=seed + 2))
             seconds = time.perf_counter() - start
             draw = ws.store.latest_panel_draw()
             pi = pool["id"].map(ws.store.selection_probabilities(int(draw["id"]))).to_numpy(dtype=float)
@@ -104,7 +104,7 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
                         "cell_ratio": cell_ratio(pool, letter_p * truth * pi),
                         "lowest_per_10k": float(chances["end_to_end"].min() * 10_000),
                         "highest_per_10k": float(chances["end_to_end"].max() * 10_000),
-                        "min_pi": out["fairness"]["min_probability"],
+                        "min_pi": out.record.fairness["min_probability"],
                         "seconds": seconds,
                     }
                 )

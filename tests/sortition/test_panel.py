@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kleroterion.commands import panel as panel_cmds
+from kleroterion.app.panel import SelectRequest, select_panel
 from kleroterion.commands import sortition as lottery_cmds
 from kleroterion.errors import InfeasibleQuotaError
 from kleroterion.workspace import Workspace
@@ -102,7 +102,7 @@ def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def drawn(pooled: Workspace) -> Workspace:
     """``pooled`` with a panel of 10 and 6 alternates drawn by the default (native) engine, seed 42."""
-    panel_cmds.select_panel_action(pooled, seed=42, alternates=6)
+    select_panel(pooled, SelectRequest(seed=42, alternates=6))
     return pooled
 
 
