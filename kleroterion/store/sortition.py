@@ -301,21 +301,25 @@ class SortitionStore(StoreCore):
         found = [r for r in self.draw_records() if r.draw_id == draw_id]
         if not found:
             raise StoreError(f"Draw {draw_id} does not exist.", code="no_draw")
-        return replace(found[0], probabilities=self.selection_probabilities(draw_id).to_dict())
+        return self._with_probabilities(found[0])
 
     def latest_panel_record(self) -> DrawRecord:
-        """The most recent panel draw, typed; ``StoreError`` when there is none."""
+        """The most recent panel draw, typed, with its probabilities; ``StoreError`` when there is none."""
         draws = self.draw_records("panel")
         if not draws:
             raise StoreError("No panel drawn yet: run `klero panel select` first.", code="no_panel_draw")
-        return draws[-1]
+        return self._with_probabilities(draws[-1])
 
     def latest_lottery_record(self) -> DrawRecord:
         """The most recent transparent lottery (``klero panel select --lottery-size M``), typed."""
         draws = self.draw_records("lottery")
         if not draws:
             raise StoreError("No lottery yet: run `klero panel select --lottery-size M` first.", code="no_lottery_draw")
-        return draws[-1]
+        return self._with_probabilities(draws[-1])
+
+    def _with_probabilities(self, record: DrawRecord) -> DrawRecord:
+        """``record`` with its per-person selection probabilities (their own table)."""
+        return replace(record, probabilities=self.selection_probabilities(int(record.draw_id or 0)).to_dict())
 
     def draw_distribution(self, draw_id: int) -> list[tuple[frozenset[str], float]]:
         """The (panel, weight) pairs a draw came from, in stored order (empty for draws before 0005)."""
@@ -345,7 +349,11 @@ class SortitionStore(StoreCore):
         draws = [d for d in self.selection_draws() if d["kind"] == "lottery"]
         if not draws:
             raise StoreError("No lottery yet: run `klero panel select --lottery-size M` first.", code="no_lottery_draw")
-        return draws[-1]
+        return self._with_probabilities(draws[-1])
+
+    def _with_probabilities(self, record: DrawRecord) -> DrawRecord:
+        """``record`` with its per-person selection probabilities (their own table)."""
+        return replace(record, probabilities=self.selection_probabilities(int(record.draw_id or 0)).to_dict())
 
     def draws_from_lottery(self, lottery_draw_id: int) -> list[dict[str, Any]]:
         """Panel draws that picked a ticket of this lottery (at most one is allowed)."""
