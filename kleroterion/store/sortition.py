@@ -349,11 +349,7 @@ class SortitionStore(StoreCore):
         draws = [d for d in self.selection_draws() if d["kind"] == "lottery"]
         if not draws:
             raise StoreError("No lottery yet: run `klero panel select --lottery-size M` first.", code="no_lottery_draw")
-        return self._with_probabilities(draws[-1])
-
-    def _with_probabilities(self, record: DrawRecord) -> DrawRecord:
-        """``record`` with its per-person selection probabilities (their own table)."""
-        return replace(record, probabilities=self.selection_probabilities(int(record.draw_id or 0)).to_dict())
+        return draws[-1]
 
     def draws_from_lottery(self, lottery_draw_id: int) -> list[dict[str, Any]]:
         """Panel draws that picked a ticket of this lottery (at most one is allowed)."""
