@@ -79,10 +79,10 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
             start = time.perf_counter()
             out = select_panel(ws, SelectRequest(algorithm=algorithm, seed=seed + 2))
             seconds = time.perf_counter() - start
-            draw = ws.store.latest_panel_draw()
-            pi = pool["id"].map(ws.store.selection_probabilities(int(draw["id"]))).to_numpy(dtype=float)
+            draw = ws.store.latest_panel_record()
+            pi = pool["id"].map(draw.probabilities).to_numpy(dtype=float)
             categories = [c for c in ("age_band", "education", "gender", "wijk") if c in pool.columns]
-            model_ratio = draw["result"]["end_to_end"]["ratio"]
+            model_ratio = (draw.end_to_end or {})["ratio"]
             true_table = end_to_end_by_group(
                 pool,
                 groups=categories,
