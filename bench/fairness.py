@@ -77,7 +77,8 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
         truth = true_signup(pool)
         for algorithm in ("leximin", "end-to-end"):
             start = time.perf_counter()
-            out = select_panel(ws, SelectRequest(algorithm=algorithm, seed=seed + 2))
+            again = "bench: the next algorithm on the same pool" if algorithm != "leximin" else None
+            out = select_panel(ws, SelectRequest(algorithm=algorithm, seed=seed + 2, redraw_reason=again))
             seconds = time.perf_counter() - start
             draw = ws.store.latest_panel_record()
             pi = pool["id"].map(draw.probabilities).to_numpy(dtype=float)
