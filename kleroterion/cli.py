@@ -227,9 +227,10 @@ def _panel_status(ws: Workspace, counts: dict[str, int]) -> dict[str, Any] | Non
     """The latest panel draw in numbers; the panel module (pandas, the engine) loads only once there is one."""
     if not counts.get("selection_draws"):
         return None
-    from kleroterion.commands.panel import panel_status
+    from kleroterion.app.panel import panel_status
 
-    return panel_status(ws)
+    status = panel_status(ws)
+    return None if status is None else status.to_dict()
 
 
 @cli.command()

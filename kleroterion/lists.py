@@ -93,8 +93,7 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     ``volgorde`` (the order of an alternate, from 1), ``vervangt`` / ``vervangen_door`` (pool ids),
     ``reden`` (why someone left), ``deelnemer_id`` (pool id), ``uitnodigingscode``, name, address,
     then the contact details and the answers kept from the sign-up."""
-    draw = ws.store.latest_panel_draw()
-    draw_id = int(draw["id"])
+    draw_id = int(ws.store.latest_panel_record().draw_id or 0)
     members = ws.store.panel_member_details(draw_id)
     replaced_by = {r["person_out"]: r for r in ws.store.replacements(draw_id)}
     replaces = {r["person_in"]: r["person_out"] for r in ws.store.replacements(draw_id)}

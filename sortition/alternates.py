@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sortition.errors import InfeasibleQuotaError, KleroError
+from sortition.progress import Cancel
 from sortition.quotas import derive_quotas, quota_breaks
 from sortition.selection import SelectionResult, select_panel
 
@@ -36,16 +37,18 @@ def select_alternates(
     count: int,
     rng: np.random.Generator,
     algorithm: str = "maximin",
-    engine: str = "sortition-algorithms",
+    engine: str = "native",
     address_column: str | None = "address_key",
     tolerance: float = 1.0,
     exclude: Sequence[str] = (),
+    cancel: Cancel | None = None,
 ) -> tuple[list[str], SelectionResult]:
     """Draw ``count`` ordered alternates from the pool members not on the panel nor at a panel address.
 
     The reserve meets proportional quotas of its own (``alternate_quotas``); its order (who is asked
-    first) is a uniform random permutation. ``exclude`` as in ``select_panel`` (rotation). Returns the
-    ordered ids and the selection result.
+    first) is a uniform random permutation. ``exclude`` and ``cancel`` as in ``select_panel`` (rotation,
+    ``sortition.progress``). The engine defaults to ``native``, as ``select_panel``'s. Returns the ordered
+    ids and the selection result.
     """
     rest = pool[~pool["id"].isin(panel)]
     if address_column:
@@ -60,6 +63,7 @@ def select_alternates(
         algorithm=algorithm,
         engine=engine,
         address_column=address_column,
+        cancel=cancel,
         exclude=exclude,
     )
     order = list(result.panel)

@@ -4,15 +4,26 @@ Flanigan, Kehne, Procaccia, "Fair sortition made transparent", NeurIPS 2021: rou
 to integer ticket counts ``x_P`` with ``Σ_P x_P = m``, number the ``m`` tickets 1..m in a published
 order, and draw one number uniformly (e.g. with physical dice or balls). Person ``i``'s probability
 becomes ``π'_i = Σ_{P∋i} x_P / m``; ``fairness_lost`` reports the change from ``π_i``.
+
+``make_lottery`` computes the native distribution and its numbered tickets from one seed (the path both
+making and replaying a lottery take); ``lottery_alternates`` draws the alternates of the ticket drawn.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
+from sortition.alternates import select_alternates
 from sortition.errors import KleroError
+from sortition.progress import Cancel, Progress
+from sortition.selection import SelectionResult, probabilities_from_distribution, select_panel
+
+#: a published lottery: tickets 1..m, each with its panel
+Tickets = Sequence[tuple[int, frozenset[str]]]
 
 ROUNDING_TRIALS = 64  # starts tried by the systematic rounding; the best (smallest deviation) is kept
 
@@ -104,3 +115,80 @@ def panel_for_number(numbered: Sequence[tuple[int, frozenset[str]]], number: int
     if ticket != number:
         raise KleroError("The numbered list is not in ticket order 1..m.", code="bad_ticket")
     return panel
+
+
+def seeded_generator(seed: int) -> np.random.Generator:
+    """numpy ``SeedSequence → PCG64`` generator for a stored seed (the same as ``kleroterion.seeds.generator``)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+
+
+def make_lottery(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    *,
+    size: int,
+    seed: int,
+    algorithm: str,
+    tickets: int,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    exclude: Sequence[str] = (),
+) -> tuple[SelectionResult, list[tuple[int, frozenset[str]]], dict[str, float], pd.Series]:
+    """The distribution, its numbered tickets 1..M, the fairness lost and the lottery probabilities.
+
+    One generator from ``seed`` computes the native distribution and then the rounding, so the same
+    seed, pool and quotas give the same published ticket list: the one path both drawing and replay take.
+    ``exclude``: ids left out with their households (rotation), as in ``select_panel``.
+    """
+    rng = seeded_generator(seed)
+    result = select_panel(
+        pool,
+        quotas,
+        size=size,
+        rng=rng,
+        algorithm=algorithm,
+        engine="native",
+        progress=progress,
+        cancel=cancel,
+        exclude=exclude,
+    )
+    weights = np.asarray(result.weights, dtype=float)
+    rounded = round_to_lottery(result.panels, weights, m=tickets, rng=rng)
+    lost = fairness_lost(result.panels, weights, rounded)
+    counts = np.array([count for _, count in rounded], dtype=float)
+    probabilities = probabilities_from_distribution(
+        result.probabilities.index.to_series(), [panel for panel, _ in rounded], counts / counts.sum()
+    )
+    return result, number_panels(rounded), lost, probabilities
+
+
+def lottery_alternates(
+    pool: pd.DataFrame,
+    quotas: pd.DataFrame,
+    panel: frozenset[str],
+    *,
+    seed: int,
+    number: int,
+    count: int,
+    algorithm: str,
+    exclude: Sequence[str] = (),
+) -> list[str]:
+    """Ordered alternates for the panel on ticket ``number``, drawn as for any panel.
+
+    Their generator's seed is ``SHA-256("{lottery seed}:{number}")``: fixed by the published seed and the
+    public number, so anyone can replay them, and unknown before the number is drawn.
+    """
+    if count <= 0:
+        return []
+    derived = int(hashlib.sha256(f"{seed}:{number}".encode()).hexdigest(), 16)
+    order, _reserve = select_alternates(
+        pool,
+        tuple(sorted(panel)),
+        quotas,
+        count=count,
+        rng=seeded_generator(derived),
+        algorithm=algorithm,
+        engine="native",
+        exclude=exclude,
+    )
+    return order

@@ -37,19 +37,6 @@ def open_workspace(path: Path) -> Workspace:
     return Workspace.open(path)
 
 
-def versions() -> dict[str, str]:
-    """Versions of the libraries a draw depends on (recorded with every draw)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("kleroterion", "sortition-algorithms", "highspy", "numpy", "pandas", "scipy"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def is_quiet() -> bool:
     """True under ``klero --quiet`` (read from the running click context; False outside the CLI)."""
     from typer._click.globals import get_current_context  # typer vendors click and exposes no alias

@@ -85,8 +85,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from kleroterion.app.panel import verify_panel
 from kleroterion.commands.common import WorkspaceOption, console, open_workspace
-from kleroterion.commands.panel import verify_panel_action
 from kleroterion.errors import KleroError
 from kleroterion.store.privacy import ADDRESS_PSEUDONYM, Minimisation
 from kleroterion.workspace import Workspace
@@ -238,7 +238,7 @@ def _replays(ws: Workspace) -> bool:
     """True when the latest panel draw replays now (False when there is none or it does not)."""
     try:
         ws.store.latest_panel_draw()
-        verify_panel_action(ws)
+        verify_panel(ws)
     except KleroError:
         return False
     return True
@@ -270,7 +270,7 @@ def _rehash(ws: Workspace, before: dict[int, str], *, replayed: bool, action: st
             changed.append(draw_id)
     if replayed:
         try:
-            verify_panel_action(ws)
+            verify_panel(ws)
         except KleroError as exc:
             raise KleroError(
                 "Nothing was changed: with the addresses pseudonymised the panel draw would no longer replay "

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kleroterion.deferred import deferred
@@ -16,6 +16,8 @@ from kleroterion.store.core import StoreCore, _to_json, now_iso
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+    from sortition.draw_record import DrawRecord
 else:
     np = deferred("numpy")  # ``klero status`` needs neither (kleroterion.deferred)
     pd = deferred("pandas")
@@ -301,6 +303,65 @@ class SortitionStore(StoreCore):
                 rec[key] = json.loads(rec[key])
             out.append(rec)
         return out
+
+    # -- typed draw records (sortition.draw_record) ------------------------------------------
+    def save_draw(
+        self,
+        record: DrawRecord,
+        *,
+        quota_set_id: int,
+        probabilities: pd.Series,
+        members: list[tuple[str, str, int]],
+        distribution: Sequence[tuple[frozenset[str], float]] = (),
+        tickets: Sequence[int] = (),
+    ) -> int:
+        """Store a typed draw record (``save_selection`` with ``record.to_dict()``); returns the draw id."""
+        return self.save_selection(
+            quota_set_id=quota_set_id,
+            kind=record.kind,
+            record=record.to_dict(),
+            probabilities=probabilities,
+            members=members,
+            distribution=distribution,
+            tickets=tickets,
+        )
+
+    def draw_records(self, kind: str | None = None) -> list[DrawRecord]:
+        """Every stored draw (of ``kind``: ``panel`` or ``lottery``), oldest first, as typed records."""
+        from sortition.draw_record import DrawRecord
+
+        return [
+            DrawRecord.from_dict(
+                d, kind=d["kind"], draw_id=int(d["id"]), quota_set_id=int(d["quota_set_id"]), drawn_at=d["drawn_at"]
+            )
+            for d in self.selection_draws()
+            if kind is None or d["kind"] == kind
+        ]
+
+    def draw_record(self, draw_id: int) -> DrawRecord:
+        """One stored draw by id, with its per-person probabilities; ``StoreError`` when there is none."""
+        found = [r for r in self.draw_records() if r.draw_id == draw_id]
+        if not found:
+            raise StoreError(f"Draw {draw_id} does not exist.", code="no_draw")
+        return self._with_probabilities(found[0])
+
+    def latest_panel_record(self) -> DrawRecord:
+        """The most recent panel draw, typed, with its probabilities; ``StoreError`` when there is none."""
+        draws = self.draw_records("panel")
+        if not draws:
+            raise StoreError("No panel drawn yet: run `klero panel select` first.", code="no_panel_draw")
+        return self._with_probabilities(draws[-1])
+
+    def latest_lottery_record(self) -> DrawRecord:
+        """The most recent transparent lottery (``klero panel select --lottery-size M``), typed."""
+        draws = self.draw_records("lottery")
+        if not draws:
+            raise StoreError("No lottery yet: run `klero panel select --lottery-size M` first.", code="no_lottery_draw")
+        return self._with_probabilities(draws[-1])
+
+    def _with_probabilities(self, record: DrawRecord) -> DrawRecord:
+        """``record`` with its per-person selection probabilities (their own table)."""
+        return replace(record, probabilities=self.selection_probabilities(int(record.draw_id or 0)).to_dict())
 
     def draw_distribution(self, draw_id: int) -> list[tuple[frozenset[str], float]]:
         """The (panel, weight) pairs a draw came from, in stored order (empty for draws before 0005)."""

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from kleroterion.app.letters import draw_letters
+from kleroterion.app.panel import SelectRequest, select_panel
 from kleroterion.app.pool import import_pool
 from kleroterion.app.registry import import_registry
-from kleroterion.commands import panel as panel_cmds
 from kleroterion.errors import InfeasibleQuotaError
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement
@@ -104,7 +104,7 @@ def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def drawn(pooled: Workspace) -> Workspace:
     """``pooled`` with a panel of 10 and 6 alternates drawn by the default (native) engine, seed 42."""
-    panel_cmds.select_panel_action(pooled, seed=42, alternates=6)
+    select_panel(pooled, SelectRequest(seed=42, alternates=6))
     return pooled
 
 
