@@ -149,7 +149,7 @@ class AnalysisRun:
         """The run of ``tables`` made with ``options``; its parameters name the bootstrap seeds of the
         contrasts that were run (as strings: 128-bit integers) and nothing that was not used."""
         used = {c: str(s) for c, s in sorted(options.bootstrap_seeds.items()) if _ran_contrast(c, tables)}
-        parameters = {"pre": options.pre, "post": options.post, "weights": options.weights}
+        parameters: dict[str, Any] = {"pre": options.pre, "post": options.post, "weights": options.weights}
         if used:
             parameters |= {"n_bootstrap": options.n_bootstrap, "bootstrap_seeds": used}
         return cls(parameters, dict(tables))

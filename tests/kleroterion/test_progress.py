@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from kleroterion.commands import sortition as registry_cmds
 from kleroterion.app.analysis import ANALYSIS_STAGE, ANALYSIS_STEPS, analyse
+from kleroterion.commands import sortition as registry_cmds
 from kleroterion.errors import Cancelled
 from kleroterion.progress import RichProgress
 from kleroterion.workspace import Workspace
