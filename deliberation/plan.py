@@ -75,7 +75,7 @@ from deliberation.representativeness import (
 from deliberation.responses import drop_absent, unanswered_items
 from deliberation.subgroups import subgroup_change
 from deliberation.weighted import ARM_LABELS, declared_variables, design_weighted_tables, representativeness_by_arm
-from deliberation.weighting import kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
+from deliberation.weighting import TOLERANCE, kish_n_eff, rake, rao_scott_goodness_of_fit, weighted_change
 from sortition.errors import KleroError
 
 #: groups of tables ``analysis_steps`` yields, each one progress step
@@ -325,7 +325,7 @@ def _population_tables(
     options: AnalysisOptions,
 ) -> dict[str, Table]:
     """Participants vs population (goodness of fit) and opinion change weighted by raking to the
-    population margins of the quota set (tolerance 1e-6); nothing when there are no quotas."""
+    population margins of the quota set (``TOLERANCE``); nothing when there are no quotas."""
     margins = population_margins(data.quotas, participants)
     if margins is None:
         note = "the quotas have no population_share column: raking and the population comparison are unavailable"
@@ -352,7 +352,7 @@ def _population_tables(
         "post": options.post,
         "group": "participants",
         "weighted": True,
-        "weights": f"raked to {', '.join(margins)} (tolerance 1e-6), T1 weight on complete pairs",
+        "weights": f"raked to {', '.join(margins)} (tolerance {TOLERANCE:g}), {options.pre} weight on complete pairs",
         "n_eff_panel": kish_n_eff(raked),
         "note": "with a panel of a few dozen, weighting is mostly cosmetic; compare with opinion_change",
     }
