@@ -98,8 +98,8 @@ def core_table(sizes: tuple[int, ...]) -> pd.DataFrame:
 
 def full_analysis() -> tuple[float, int, int]:
     """Seconds for ``analyse`` on a stored poll of FULL respondents; (seconds, answers, tables)."""
-    from kleroterion.commands.deliberation import analyse
-    from kleroterion.commands.groups import assign_groups_action
+    from kleroterion.app.analysis import AnalysisRequest, analyse
+    from kleroterion.app.groups import assign_small_groups
     from kleroterion.workspace import ProcessSettings, Workspace
 
     rng = np.random.default_rng(5800)
@@ -122,9 +122,9 @@ def full_analysis() -> tuple[float, int, int]:
             ws.store.save_quotas(quotas, panel_size=FULL["participant"], source="bench", tolerance=1.0)
             args = pd.DataFrame({"option": ["X", "X"], "side": ["pro", "con"], "text": ["a b", "c d"], "source": "S"})
             ws.store.save_packet("bench", args)
-            assign_groups_action(ws, size=8, balance=["gender", "education"], seed=1)
+            assign_small_groups(ws, size=8, balance=["gender", "education"], seed=1)
             start = time.perf_counter()
-            tables = analyse(ws, pre="T1", post="T3")
+            tables = analyse(ws, AnalysisRequest(pre="T1", post="T3")).tables
             seconds = time.perf_counter() - start
     return seconds, len(answers), len(tables)
 

@@ -41,13 +41,13 @@ class KleroGroup(LazyGroup):
         LazyCommand("pool", "kleroterion.commands.pool:pool_app", "Import sign-ups into the pool."),
         LazyCommand("quotas", "kleroterion.commands.quotas:quotas_app", "Derive and show the quotas."),
         LazyCommand("panel", "kleroterion.commands.panel:panel_app", "Stage 2: select the panel and its alternates."),
-        LazyCommand("poll", "kleroterion.commands.deliberation:poll_app", "Define the poll instrument."),
+        LazyCommand("poll", "kleroterion.commands.poll:poll_app", "Define the poll instrument."),
         LazyCommand(
             "packet",
             "kleroterion.commands.packets:packet_app",
             "Briefing packets: arguments, balance, sign-off, receipts.",
         ),
-        LazyCommand("survey", "kleroterion.commands.deliberation:survey_app", "Import survey waves."),
+        LazyCommand("survey", "kleroterion.commands.survey:survey_app", "Import survey waves."),
         LazyCommand(
             "groups",
             "kleroterion.commands.groups:groups_app",
@@ -55,7 +55,7 @@ class KleroGroup(LazyGroup):
         ),
         LazyCommand(
             "analyse",
-            "kleroterion.commands.deliberation:analyse_cmd",
+            "kleroterion.commands.analyse:analyse_cmd",
             "The full analysis (stored in the workspace); prints opinion change and knowledge gain.",
         ),
         LazyCommand("report", "kleroterion.commands.reports:report_app", "Render reports."),

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
-from kleroterion.commands import deliberation as poll
+from kleroterion.app.poll import load_instrument
 from kleroterion.commands import reports as report
 from kleroterion.commands.common import console
 from kleroterion.errors import KleroError
@@ -173,7 +173,7 @@ def _simulate_answers(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.ra
     the deliberation (opinion shifts, knowledge, their evaluation of the event), everyone else answering
     again without it. Simulated in address order (invitees) and draw order (control), so the figures do
     not depend on the workspace key or the invitation codes."""
-    instrument = poll.load_instrument(ws)
+    instrument = load_instrument(ws)
     letters = ws.store.letters().sort_values("address_key", kind="stable")
     education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
     invited = pd.DataFrame(

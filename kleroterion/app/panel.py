@@ -114,7 +114,7 @@ def check_unchanged(ws: Workspace, redraw: Redraw | None) -> None:
 
 def resync_participants(ws: Workspace) -> None:
     """After the panel changed: the respondents' arms follow the current panel (when respondents exist)."""
-    from kleroterion.commands.deliberation import sync_participants  # MERGE: kleroterion.app.participants
+    from kleroterion.app.participants import sync_participants
 
     if not ws.store.participants().empty:
         sync_participants(ws)
@@ -260,13 +260,13 @@ class Replaced:
 def move_into_group(ws: Workspace, person_out: str, person_in: str) -> str | None:
     """The replacement takes the drop-out's seat in their small group; the group's name, or ``None``
     when no groups were assigned or the drop-out sat in none."""
-    from kleroterion.commands.groups import reassign_after_dropout  # MERGE: kleroterion.app.groups
+    from kleroterion.app.groups import reassign_after_dropout
 
     groups = ws.store.groups()
     resync_participants(ws)
     if groups.empty or person_out not in set(groups["participant_id"]):
         return None
-    return str(reassign_after_dropout(ws, person_out, replacement=person_in)["group"])
+    return str(reassign_after_dropout(ws, person_out, replacement=person_in).group)
 
 
 def replace_member(ws: Workspace, request: ReplaceRequest) -> Replaced:

@@ -11,8 +11,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from kleroterion.app.poll import load_instrument
 from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace, progress_bars
-from kleroterion.commands.deliberation import load_instrument
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
 from reports.charts import Chart, change_chart, composition_chart, rate_chart

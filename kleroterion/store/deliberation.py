@@ -13,6 +13,8 @@ from kleroterion.store.core import StoreCore, _to_json, now_iso
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from deliberation.plan import AnalysisRun
 else:
     pd = deferred("pandas")  # ``klero status`` needs no pandas (kleroterion.deferred)
 
@@ -366,6 +368,7 @@ class DeliberationStore(StoreCore):
         return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "group"])
 
     def save_analysis(self, kind: str, table: pd.DataFrame, *, parameters: dict[str, Any]) -> int:
+        """Store one table made outside an analysis run (``group_balance``)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO analyses (run_at, kind, parameters, result) VALUES (?, ?, ?, ?)",
@@ -374,7 +377,69 @@ class DeliberationStore(StoreCore):
             self.audit("analysis.run", parameters={"kind": kind, **parameters}, result={"rows": len(table)})
             return int(cur.lastrowid or 0)
 
+    def save_analysis_run(self, run: AnalysisRun) -> int:
+        """Store one analysis run whole, in one transaction: the run with the parameters the core used,
+        every table keyed by the run's id, then status ``complete``; a failure halfway stores nothing
+        and the previous complete run stays the one reports read. Returns the run id."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO analysis_runs (started_at, status, parameters) VALUES (?, 'running', ?)",
+                (now_iso(), _to_json(dict(run.parameters))),
+            )
+            run_id = int(cur.lastrowid or 0)
+            for name, table in run.tables.items():
+                conn.execute(
+                    "INSERT INTO analysis_tables (run_id, name, parameters, result) VALUES (?, ?, ?, ?)",
+                    (
+                        run_id,
+                        name,
+                        _to_json(dict(table.parameters)),
+                        _integer_counts(table.frame).to_json(orient="records"),
+                    ),
+                )
+            conn.execute(
+                "UPDATE analysis_runs SET status = 'complete', finished_at = ? WHERE id = ?", (now_iso(), run_id)
+            )
+            self.audit(
+                "analysis.run",
+                parameters=dict(run.parameters),
+                result={"run_id": run_id, "tables": sorted(run.tables)},
+            )
+        return run_id
+
+    def latest_complete_run(self) -> dict[str, Any] | None:
+        """The latest complete analysis run: ``id, started_at, finished_at, parameters`` (dict) and
+        ``tables`` (name -> the parameters that made it); None before the first run."""
+        rows = self.query(
+            "SELECT id, started_at, finished_at, parameters FROM analysis_runs"
+            " WHERE status = 'complete' ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        run = rows[0]
+        tables = self.query("SELECT name, parameters FROM analysis_tables WHERE run_id = ? ORDER BY name", (run["id"],))
+        return {
+            "id": int(run["id"]),
+            "started_at": run["started_at"],
+            "finished_at": run["finished_at"],
+            "parameters": json.loads(run["parameters"]),
+            "tables": {t["name"]: json.loads(t["parameters"]) for t in tables},
+        }
+
     def analysis(self, kind: str) -> pd.DataFrame | None:
+        """Table ``kind`` of the latest complete analysis run. A kind that analysis runs make but the
+        latest run did not (e.g. no control arm any more) is None, never an older run's table; a kind
+        no run makes (``group_balance``, or a workspace analysed before runs existed) comes from the
+        ``analyses`` table."""
+        rows = self.query(
+            "SELECT t.result FROM analysis_tables t WHERE t.name = ? AND t.run_id ="
+            " (SELECT MAX(id) FROM analysis_runs WHERE status = 'complete')",
+            (kind,),
+        )
+        if rows:
+            return pd.DataFrame(json.loads(rows[0]["result"]))
+        if self.scalar("SELECT 1 FROM analysis_tables WHERE name = ? LIMIT 1", (kind,)):
+            return None
         rows = self.query("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return pd.DataFrame(json.loads(rows[0]["result"])) if rows else None
 

@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 from deliberation.instrument import instrument_from_dict
-from kleroterion.commands.deliberation import analyse
+from deliberation.plan import AnalysisRun
+from kleroterion.app.analysis import AnalysisRequest, analyse
 from sortition.signup import DEFAULT_CATEGORIES
 
 INSTRUMENT = instrument_from_dict(
@@ -61,9 +62,10 @@ class MemoryStore:
     def groups(self) -> pd.DataFrame:
         return pd.DataFrame(columns=["participant_id", "group"])
 
-    def save_analysis(self, kind: str, table: pd.DataFrame, *, parameters: dict[str, Any]) -> int:
-        self.saved[kind] = (table, parameters)
-        return len(self.saved)
+    def save_analysis_run(self, run: AnalysisRun) -> int:
+        self.saved = {name: (t.frame, dict(t.parameters)) for name, t in run.tables.items()}
+        self.run_parameters = dict(run.parameters)
+        return 1
 
 
 def test_analyse_stores_all_tables() -> None:
@@ -95,7 +97,7 @@ def test_analyse_stores_all_tables() -> None:
     answers["raw"] = answers["raw"].replace({"True": "1", "False": "0"})
     store = MemoryStore(participants, answers)
     workspace = SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES)
-    out = analyse(workspace, pre="T1", post="T2")  # type: ignore[arg-type]
+    out = analyse(workspace, AnalysisRequest(pre="T1", post="T2")).tables  # type: ignore[arg-type]
     assert {"opinion_change", "knowledge_gain"} <= set(out)
     assert set(out) == set(store.saved)
     tests = out["opinion_tests"].set_index("item")

@@ -21,7 +21,7 @@ from deliberation.peakedness import (
     summarise_single_peakedness,
 )
 from deliberation.waves import validate_wave
-from kleroterion.commands.deliberation import analyse
+from kleroterion.app.analysis import AnalysisRequest, analyse
 from kleroterion.errors import InputError
 from kleroterion.workspace import Workspace
 from sortition.signup import DEFAULT_CATEGORIES
@@ -168,7 +168,7 @@ def test_analyse_stores_single_peakedness_when_rankings_at_both_waves() -> None:
     answers = pd.DataFrame(rows, columns=["participant_id", "wave", "item_code", "raw"])
     store = RankingStore(participants, answers)
     workspace = SimpleNamespace(store=store, signup_categories=DEFAULT_CATEGORIES)
-    out = analyse(workspace, pre="T1", post="T2")  # type: ignore[arg-type]
+    out = analyse(workspace, AnalysisRequest(pre="T1", post="T2")).tables  # type: ignore[arg-type]
     table, params = store.saved["single_peakedness"]
     assert out["single_peakedness"] is table
     row = table.iloc[0]

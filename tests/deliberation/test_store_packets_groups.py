@@ -8,8 +8,8 @@ import pytest
 
 from deliberation.analysis import score_answers
 from deliberation.instrument import instrument_from_dict
-from kleroterion.commands.deliberation import analyse
-from kleroterion.commands.groups import assign_groups_action
+from kleroterion.app.analysis import AnalysisRequest, analyse
+from kleroterion.app.groups import assign_small_groups
 from kleroterion.workspace import Workspace
 
 INSTRUMENT = instrument_from_dict(
@@ -41,11 +41,11 @@ def test_packet_and_groups_round_trip_and_analyses(workspace: Workspace) -> None
     )
     ws.store.save_packet("Brochure", args)
     ws.store.save_packet("Brochure", args.iloc[:2])  # version 2 replaces version 1 in analyses
-    assignment = assign_groups_action(ws, size=8, balance=["gender"], seed=42)
+    assignment = assign_small_groups(ws, size=8, balance=["gender"], seed=42).assignment
     assert sorted(ws.store.groups()["participant_id"]) == sorted(ids)
     assert assignment["group"].nunique() == 4
 
-    out = analyse(ws, pre="T1", post="T2")
+    out = analyse(ws, AnalysisRequest(pre="T1", post="T2")).tables
     balance = out["packet_balance"]
     assert balance["version"].tolist() == [2]
     assert balance[["option", "n_pro", "n_con", "words_pro", "words_con"]].values.tolist() == [["X", 1, 1, 2, 1]]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from deliberation.instrument import instrument_from_dict
-from kleroterion.commands.deliberation import define_poll, load_instrument
+from kleroterion.app.poll import define_poll, load_instrument
 from kleroterion.workspace import Workspace
 from tests.conftest import DATA, run_cli
 from tests.kleroterion.test_cli_chain import flat
@@ -41,7 +41,7 @@ def test_workbook_defines_the_same_instrument_as_the_shipped_toml(workspace: Wor
     path = _workbook(tmp_path / "Wonen in Peel en Maas.xlsx", data["items"], data["waves"])
     out = define_poll(workspace, path)
     expected = instrument_from_dict(data, source="toml")
-    assert out["items"] == len(expected.items) and out["waves"] == ["T1", "T2"]
+    assert out.items == len(expected.items) and out.waves == ("T1", "T2")
     stored = load_instrument(workspace)
     assert dataclasses.asdict(stored) == dataclasses.asdict(expected)  # name = file stem = the TOML's name
     assert stored.item("R1").is_ranking and list(stored.item("R1").options) == ["a", "b", "c", "d"]

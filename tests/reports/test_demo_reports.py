@@ -405,7 +405,11 @@ def stored_analysis(demo: Path, kind: str) -> pd.DataFrame:
     import json
 
     con = sqlite3.connect(demo / "workspace" / "store.sqlite")
-    (result,) = con.execute("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)).fetchone()
+    (result,) = con.execute(
+        "SELECT result FROM analysis_tables WHERE name = ? AND run_id ="
+        " (SELECT MAX(id) FROM analysis_runs WHERE status = 'complete')",
+        (kind,),
+    ).fetchone()
     con.close()
     return pd.DataFrame(json.loads(result))
 

@@ -1,0 +1,45 @@
+"""Respondents of the Deliberative Poll from the lottery: every invitee, and the sitting panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from kleroterion.workspace import Workspace
+from sortition.pool import person_id
+
+
+def sync_participants(ws: Workspace) -> int:
+    """Every invitee is a respondent (pseudonymous id from the code); the sitting members of the latest
+    panel draw (after replacements; a re-draw supersedes earlier draws) are participants. Returns how
+    many respondents were stored (0 without letters: respondents then come from survey files)."""
+    letters = ws.store.letters()
+    if letters.empty:
+        return 0
+    panel = set(current_panel_ids(ws))
+    pool = ws.store.pool()
+    features = pool.set_index("letter_code") if len(pool) else pd.DataFrame()
+    characteristics = [c.name for c in ws.signup_categories]
+    rows = []
+    for code in letters["code"]:
+        pid = person_id(code)
+        rec: dict[str, Any] = {
+            "participant_id": pid,
+            "letter_code": code,
+            "arm": "participant" if pid in panel else "invited",
+        }
+        if code in features.index:
+            rec.update({c: features.at[code, c] for c in characteristics if c in features})
+        rows.append(rec)
+    frame = pd.DataFrame(rows).fillna("")
+    if len(frame):  # the wijk of every invitee is known from the registry
+        frame["wijk"] = letters["wijk"].fillna("").astype(str).to_numpy()
+    return ws.store.save_participants(frame)
+
+
+def current_panel_ids(ws: Workspace) -> list[str]:
+    """The sitting members of the latest panel draw (none before the first draw)."""
+    if not any(d["kind"] == "panel" for d in ws.store.selection_draws()):
+        return []
+    return ws.store.current_panel(int(ws.store.latest_panel_draw()["id"]))[0]
