@@ -18,10 +18,11 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.languages import LANGUAGES
 from sortition.progress import Cancel, Progress, Tracker
 
 RENDER_STAGE = "rendering"
-LANGS = ("nl", "en")
+LANGS = LANGUAGES  # the one list (reports.languages); a locale and a strings file for each
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 FORMATS = ("html", "pdf", "docx")
 
