@@ -98,8 +98,8 @@ def core_table(sizes: tuple[int, ...]) -> pd.DataFrame:
 
 def full_analysis() -> tuple[float, int, int]:
     """Seconds for ``analyse`` on a stored poll of FULL respondents; (seconds, answers, tables)."""
-    from kleroterion.commands.deliberation import analyse
-    from kleroterion.commands.groups import assign_groups_action
+    from kleroterion.commands.deliberation import analyse  # MERGE: kleroterion.app.analysis
+    from kleroterion.commands.groups import assign_groups_action  # MERGE: kleroterion.app.groups
     from kleroterion.workspace import ProcessSettings, Workspace
 
     rng = np.random.default_rng(5800)

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kleroterion.commands import panel as stage2
-from kleroterion.commands import sortition as lottery
-from kleroterion.demo import DATA, DEMO_KEY, DEMO_SEED, _simulate_signups, _write_registry
+from kleroterion.commands import panel as stage2  # MERGE: kleroterion.app.panel
+from kleroterion.commands import sortition as lottery  # MERGE: kleroterion.app.registry, .letters, .pool, .quotas
+from kleroterion.demo import DATA, DEMO_SEED, EXAMPLE, _simulate_signups, _write_registry
+from kleroterion.example import example
 from kleroterion.seeds import generator
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.propensity import end_to_end_by_group, spread_ratio
@@ -62,7 +63,7 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
     )
     rng = generator(seed)
     rows: list[dict[str, object]] = []
-    with Workspace.create(base / "ws", settings, key=DEMO_KEY) as ws:
+    with Workspace.create(base / "ws", settings, key=example(EXAMPLE).key) as ws:
         registry_file, traits = _write_registry(base, rng)
         lottery.import_registry(ws, registry_file)
         lottery.draw_letters_action(ws, count=letters, seed=seed + 1, stratify_by="wijk", code_seed=seed + 5)

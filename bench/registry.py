@@ -145,7 +145,7 @@ print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mb": peak, "o
 DRAW = """
 import json, sys, time
 from pathlib import Path
-from kleroterion.commands.sortition import draw_letters_action
+from kleroterion.commands.sortition import draw_letters_action  # MERGE: kleroterion.app.letters
 from kleroterion.workspace import Workspace
 ws = Workspace.open(Path(sys.argv[1]))
 start = time.perf_counter()

@@ -25,13 +25,15 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
-from kleroterion.commands import deliberation as poll
-from kleroterion.commands import reports as report
+from kleroterion.app.reports import KINDS, ReportRequest, render_reports
 from kleroterion.commands.common import console
+from kleroterion.commands.deliberation import load_instrument  # MERGE: kleroterion.app.poll
 from kleroterion.errors import KleroError
 from kleroterion.example import EXAMPLES
 from kleroterion.seeds import generator
 from kleroterion.workspace import PROCESS_FILE, Workspace
+from reports.languages import LANGUAGES
+from reports.render import FORMATS
 from sortition.pool import person_id
 from sortition.registry import age_bands, ages_on, pseudonymise
 from sortition.synthetic import generate_registry, simulate_signups
@@ -173,7 +175,7 @@ def _simulate_answers(ws: Workspace, out: Path, traits: pd.DataFrame, rng: np.ra
     the deliberation (opinion shifts, knowledge, their evaluation of the event), everyone else answering
     again without it. Simulated in address order (invitees) and draw order (control), so the figures do
     not depend on the workspace key or the invitation codes."""
-    instrument = poll.load_instrument(ws)
+    instrument = load_instrument(ws)
     letters = ws.store.letters().sort_values("address_key", kind="stable")
     education = pd.Series(traits["education"].to_numpy(), index=pseudonymise(traits["bsn"], ws.key).to_numpy())
     invited = pd.DataFrame(
@@ -327,12 +329,11 @@ def run_demo(out: Path) -> DemoResult:
                 with Workspace.open(Path()) as ws:
                     stored = {kind: ws.store.analysis(kind) for kind in ANALYSES}
                 _report_analysis({kind: frame for kind, frame in stored.items() if frame is not None})
-    reports = []
+    request = ReportRequest(kinds=KINDS, languages=LANGUAGES, formats=FORMATS, folder=out)
     with Workspace.open(root) as ws, console.status("Rendering the council, selection and feedback reports…"):
-        for kind in report.KINDS:
-            for lang in ("nl", "en"):
-                for fmt in ("html", "pdf", "docx"):
-                    target = out / f"{kind}-report.{lang}.{fmt}"
-                    reports.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
-    _step(f"Reports: {len(reports)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX) in {out}")
-    return DemoResult(workspace=root, reports=tuple(reports))
+        written = render_reports(ws, request)
+    _step(
+        f"Reports: {len(written.reports)} files ({', '.join(KINDS)} × {', '.join(LANGUAGES)} × "
+        f"{', '.join(f.upper() for f in FORMATS)}) in {out}"
+    )
+    return DemoResult(workspace=root, reports=written.paths)

@@ -1,6 +1,6 @@
 """Store methods of the personal data lifecycle: find, minimise and delete personal data, then make
 sure the deleted text has left the database file. What is removed, column by column, and why the rest
-is kept, is in ``kleroterion.commands.privacy``."""
+is kept, is in ``kleroterion.app.privacy``."""
 
 from __future__ import annotations
 
