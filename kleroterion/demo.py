@@ -331,9 +331,9 @@ def run_demo(out: Path) -> DemoResult:
                 _report_analysis({kind: frame for kind, frame in stored.items() if frame is not None})
     request = ReportRequest(kinds=KINDS, languages=LANGUAGES, formats=FORMATS, folder=out)
     with Workspace.open(root) as ws, console.status("Rendering the council, selection and feedback reports…"):
-        written = render_reports(ws, request)
+        made = render_reports(ws, request)
     _step(
-        f"Reports: {len(written.reports)} files ({', '.join(KINDS)} × {', '.join(LANGUAGES)} × "
+        f"Reports: {len(made.reports)} files ({', '.join(KINDS)} × {', '.join(LANGUAGES)} × "
         f"{', '.join(f.upper() for f in FORMATS)}) in {out}"
     )
-    return DemoResult(workspace=root, reports=written.paths)
+    return DemoResult(workspace=root, reports=made.paths)

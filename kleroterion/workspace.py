@@ -169,7 +169,9 @@ class Workspace:
             return tomllib.loads(process.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(
-                f"{process}: not valid TOML ({exc}); fix or restore the file.", code="bad_process_file", path=str(process)
+                f"{process}: not valid TOML ({exc}); fix or restore the file.",
+                code="bad_process_file",
+                path=str(process),
             ) from exc
 
     @classmethod
@@ -224,7 +226,9 @@ class Workspace:
             data = tomllib.loads(process.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(
-                f"{process}: not valid TOML ({exc}); fix or restore the file.", code="bad_process_file", path=str(process)
+                f"{process}: not valid TOML ({exc}); fix or restore the file.",
+                code="bad_process_file",
+                path=str(process),
             ) from exc
         settings = ProcessSettings.from_mapping(dict(data.get("process", {})), source=str(process))
         try:

@@ -31,9 +31,7 @@ FORMATS = ("html", "pdf", "docx")
 def check_format(fmt: str) -> str:
     """``fmt`` when it is one of ``FORMATS``; otherwise a ``KleroError`` (``unsupported_format``)."""
     if fmt not in FORMATS:
-        raise KleroError(
-            f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.", code="unsupported_format", format=fmt
-        )
+        raise KleroError(f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.", code="unsupported_format", format=fmt)
     return fmt
 
 

@@ -79,6 +79,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import TypedDict
 
 import pandas as pd
 
@@ -183,7 +184,7 @@ def purge(ws: Workspace, *, today: date, reason: str | None) -> PurgeResult:
     then scrub the database file. Refuses as ``purge_plan`` does."""
     plan = purge_plan(ws, today=today, reason=reason)
     if plan.empty:  # scrub all the same: an earlier run may have been stopped before it finished
-        return PurgeResult(plan.counts, removed=False, draws_rehashed=(), **ws.store.scrub())
+        return PurgeResult(plan.counts, removed=False, draws_rehashed=(), **_scrub(ws))
     with ws.store.transaction():
         replayed = _replays(ws)
         before = _pool_hashes(ws)
@@ -206,7 +207,7 @@ def purge(ws: Workspace, *, today: date, reason: str | None) -> PurgeResult:
             result={**result, "residents_copy_deleted": plan.columns_file},
         )
     ws.store.remove_resident_columns()
-    return PurgeResult(plan.counts, removed=True, draws_rehashed=tuple(rehashed), **ws.store.scrub())
+    return PurgeResult(plan.counts, removed=True, draws_rehashed=tuple(rehashed), **_scrub(ws))
 
 
 def erase_person(ws: Workspace, code: str, *, reason: str = ERASE_REASON) -> EraseResult:
@@ -228,7 +229,7 @@ def erase_person(ws: Workspace, code: str, *, reason: str = ERASE_REASON) -> Era
     extra = [k for k in features if k not in keep] if person["referenced"] else []
     contact = person["contact"] not in (None, "{}")
     if not person["named"] and not contact and not extra and not (person["pool_id"] and not person["referenced"]):
-        return EraseResult(erased=False, **ws.store.scrub())  # scrub all the same: an earlier run may have been stopped
+        return EraseResult(erased=False, **_scrub(ws))  # scrub all the same: an earlier run may have been stopped
     with ws.store.transaction():
         replayed = _replays(ws)
         before = _pool_hashes(ws)
@@ -259,8 +260,19 @@ def erase_person(ws: Workspace, code: str, *, reason: str = ERASE_REASON) -> Era
         sign_up_deleted=deleted,
         answers_dropped=dropped,
         draws_rehashed=tuple(rehashed),
-        **ws.store.scrub(),
+        **_scrub(ws),
     )
+
+
+class _Sizes(TypedDict):
+    bytes_before: int
+    bytes_after: int
+
+
+def _scrub(ws: Workspace) -> _Sizes:
+    """Scrub the database file (``Store.scrub``); its size before and after."""
+    sizes = ws.store.scrub()
+    return {"bytes_before": sizes["bytes_before"], "bytes_after": sizes["bytes_after"]}
 
 
 def _replays(ws: Workspace) -> bool:

@@ -495,9 +495,7 @@ def render_reports(
     for kind, lang, fmt in combos:
         target = request.out or request.folder / default_name(kind, lang, fmt)
         written.append(
-            _write(
-                ws, kind=kind, lang=lang, fmt=fmt, out=target, today=request.today, progress=progress, cancel=cancel
-            )
+            _write(ws, kind=kind, lang=lang, fmt=fmt, out=target, today=request.today, progress=progress, cancel=cancel)
         )
     return ReportResult(reports=tuple(written))
 

@@ -184,7 +184,8 @@ class StoreCore:
 
     def table_counts(self) -> dict[str, int]:
         names = [
-            r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            r[0]
+            for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         ]
         return {name: int(self._scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
 
