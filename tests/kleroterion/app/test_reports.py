@@ -94,12 +94,14 @@ def test_one_report_goes_to_the_file_named_and_progress_is_heard(chain_copy: Pat
 
 
 def test_a_cancelled_render_writes_and_records_nothing(chain_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
     with Workspace.open(chain_copy) as ws:
         before = rendered(ws)
         with pytest.raises(Cancelled):
-            render_reports(ws, ReportRequest(kinds=("selection",), folder=tmp_path), cancel=lambda: True)
+            render_reports(ws, ReportRequest(kinds=("selection",), folder=out), cancel=lambda: True)
         assert rendered(ws) == before
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.iterdir()) == []
 
 
 def test_recommendations_and_responses_are_listed_in_order(chain_copy: Path) -> None:
