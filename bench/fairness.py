@@ -28,7 +28,8 @@ from kleroterion.app.panel import SelectRequest, select_panel
 from kleroterion.app.pool import import_pool
 from kleroterion.app.quotas import derive_workspace_quotas
 from kleroterion.app.registry import import_registry
-from kleroterion.demo import DATA, DEMO_KEY, DEMO_SEED, _simulate_signups, _write_registry
+from kleroterion.demo import DATA, DEMO_SEED, EXAMPLE, _simulate_signups, _write_registry
+from kleroterion.example import example
 from kleroterion.seeds import generator
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.propensity import end_to_end_by_group, spread_ratio
@@ -65,7 +66,7 @@ def run(name: str, seed: int, letters: int, size: int, drop: tuple[str, ...], ba
     )
     rng = generator(seed)
     rows: list[dict[str, object]] = []
-    with Workspace.create(base / "ws", settings, key=DEMO_KEY) as ws:
+    with Workspace.create(base / "ws", settings, key=example(EXAMPLE).key) as ws:
         registry_file, traits = _write_registry(base, rng)
         import_registry(ws, registry_file)
         draw_letters(ws, count=letters, seed=seed + 1, stratify_by="wijk", code_seed=seed + 5)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,9 +18,7 @@ from kleroterion.commands.common import QUIET_KEY, WorkspaceOption, console, hin
 from kleroterion.console_io import owned_stdout
 from kleroterion.errors import InputError, KleroError
 from kleroterion.lazy import LazyCommand, LazyGroup
-
-if TYPE_CHECKING:
-    from kleroterion.workspace import Workspace
+from reports.languages import LANGUAGES
 
 
 class KleroGroup(LazyGroup):
@@ -34,20 +31,20 @@ class KleroGroup(LazyGroup):
     """
 
     COMMANDS = (
-        LazyCommand("registry", "kleroterion.commands.registry:registry_app", "Import the registry (BRP) extract."),
+        LazyCommand("registry", "kleroterion.commands.sortition:registry_app", "Import the registry (BRP) extract."),
         LazyCommand(
-            "letters", "kleroterion.commands.letters:letters_app", "Stage 1: draw and export invitation letters."
+            "letters", "kleroterion.commands.sortition:letters_app", "Stage 1: draw and export invitation letters."
         ),
-        LazyCommand("pool", "kleroterion.commands.pool:pool_app", "Import sign-ups into the pool."),
-        LazyCommand("quotas", "kleroterion.commands.quotas:quotas_app", "Derive and show the quotas."),
+        LazyCommand("pool", "kleroterion.commands.sortition:pool_app", "Import sign-ups into the pool."),
+        LazyCommand("quotas", "kleroterion.commands.sortition:quotas_app", "Derive and show the quotas."),
         LazyCommand("panel", "kleroterion.commands.panel:panel_app", "Stage 2: select the panel and its alternates."),
-        LazyCommand("poll", "kleroterion.commands.poll:poll_app", "Define the poll instrument."),
+        LazyCommand("poll", "kleroterion.commands.deliberation:poll_app", "Define the poll instrument."),
         LazyCommand(
             "packet",
             "kleroterion.commands.packets:packet_app",
             "Briefing packets: arguments, balance, sign-off, receipts.",
         ),
-        LazyCommand("survey", "kleroterion.commands.survey:survey_app", "Import survey waves."),
+        LazyCommand("survey", "kleroterion.commands.deliberation:survey_app", "Import survey waves."),
         LazyCommand(
             "groups",
             "kleroterion.commands.groups:groups_app",
@@ -55,7 +52,7 @@ class KleroGroup(LazyGroup):
         ),
         LazyCommand(
             "analyse",
-            "kleroterion.commands.analyse:analyse_cmd",
+            "kleroterion.commands.deliberation:analyse_cmd",
             "The full analysis (stored in the workspace); prints opinion change and knowledge gain.",
         ),
         LazyCommand("report", "kleroterion.commands.reports:report_app", "Render reports."),
@@ -144,7 +141,7 @@ def init(
     directory: Path,
     name: Annotated[str, typer.Option(help="Name of the process.")],
     municipality: Annotated[str, typer.Option(help="Municipality.")],
-    language: Annotated[str, typer.Option(help="Report language: nl or en.")] = "nl",
+    language: Annotated[str, typer.Option(help="Report language: " + " or ".join(LANGUAGES) + ".")] = LANGUAGES[0],
     reference_date: Annotated[str | None, typer.Option(help="Reference date of the registry (YYYY-MM-DD).")] = None,
     retention_date: Annotated[str, typer.Option(help="Date to delete personal data (YYYY-MM-DD).")] = "",
     settings_file: Annotated[
@@ -160,26 +157,21 @@ def init(
     ] = "",
 ) -> None:
     """Create a process workspace in DIRECTORY."""
-    from kleroterion.workspace import ProcessSettings, Workspace, read_settings_file
+    from kleroterion.app.workspace import InitRequest, init_workspace
 
-    for label, value in (("reference date", reference_date), ("retention date", retention_date)):
-        if value:
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise KleroError(f"The {label} {value!r} is not a date (use YYYY-MM-DD).", code="bad_date") from None
-    settings = ProcessSettings(
-        name=name,
-        municipality=municipality,
-        language=language,
-        reference_date=reference_date or date.today().isoformat(),
-        retention_date=retention_date,
-        example=example,
+    made = init_workspace(
+        InitRequest(
+            directory=directory,
+            name=name,
+            municipality=municipality,
+            language=language,
+            reference_date=reference_date,
+            retention_date=retention_date,
+            settings_file=settings_file,
+            example=example,
+        )
     )
-    if language not in ("nl", "en"):
-        raise KleroError("--language must be nl or en.", code="bad_language")
-    with Workspace.create(directory, settings, extra_settings=read_settings_file(settings_file)) as ws:
-        label = ws.example_label("en")
+    label = made.example_label
     console.print(f"Workspace '{name}' ({municipality}) created in {directory}" + (f" ({label})." if label else "."))
     hint(f"klero registry import extract.csv -w {directory}")
 
@@ -190,16 +182,18 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
 ) -> None:
     """Counts of what the workspace holds."""
+    from kleroterion.app.status import workspace_status
+
     with open_workspace(workspace) as ws:
-        counts = ws.store.table_counts()
-        if as_json:
-            typer.echo(json.dumps(_status_record(ws, counts), sort_keys=True))
-            return
-        label = ws.example_label("en")
-        console.print(f"{ws.settings.name} — {ws.settings.municipality}" + (f" ({label.upper()})" if label else ""))
-        for table in ("residents", "letters", "pool_members", "selection_draws", "answers", "audit_log"):
-            console.print(f"  {table:<16} {counts.get(table, 0):>8,}")
-        drawn = _panel_status(ws, counts)
+        shown = workspace_status(ws)
+    if as_json:
+        typer.echo(json.dumps(shown.to_record(), sort_keys=True))
+        return
+    label = shown.example_label
+    console.print(f"{shown.name} — {shown.municipality}" + (f" ({label.upper()})" if label else ""))
+    for table, count in shown.shown_counts():
+        console.print(f"  {table:<16} {count:>8,}")
+    drawn = shown.panel
     if drawn:
         redraws = f"; re-drawn {drawn['redraws']}x, last reason: {drawn['redraw_reason']}" if drawn["redraws"] else ""
         console.print(
@@ -207,30 +201,6 @@ def status(
             f"{drawn['alternates']:,} alternates waiting, {drawn['replaced']:,} replaced.",
             soft_wrap=True,
         )
-
-
-def _status_record(ws: Workspace, counts: dict[str, int]) -> dict[str, object]:
-    """The workspace status as plain data: settings, table counts and the latest panel draw
-    (``panel.panel_status``: members, alternates, replaced, draws; ``alternates_left`` and
-    ``replacements`` kept for earlier readers)."""
-    return {
-        "name": ws.settings.name,
-        "municipality": ws.settings.municipality,
-        "reference_date": ws.settings.reference_date,
-        "example": ws.settings.example,
-        "counts": counts,
-        "panel": _panel_status(ws, counts),
-    }
-
-
-def _panel_status(ws: Workspace, counts: dict[str, int]) -> dict[str, Any] | None:
-    """The latest panel draw in numbers; the panel module (pandas, the engine) loads only once there is one."""
-    if not counts.get("selection_draws"):
-        return None
-    from kleroterion.app.panel import panel_status
-
-    status = panel_status(ws)
-    return None if status is None else status.to_dict()
 
 
 @cli.command()

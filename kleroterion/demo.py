@@ -26,12 +26,14 @@ from rich.progress import Progress
 
 from deliberation.synthetic import latent_attitudes, simulate_wave
 from kleroterion.app.poll import load_instrument
-from kleroterion.commands import reports as report
+from kleroterion.app.reports import KINDS, ReportRequest, render_reports
 from kleroterion.commands.common import console
 from kleroterion.errors import KleroError
 from kleroterion.example import EXAMPLES
 from kleroterion.seeds import generator
 from kleroterion.workspace import PROCESS_FILE, Workspace
+from reports.languages import LANGUAGES
+from reports.render import FORMATS
 from sortition.pool import person_id
 from sortition.registry import age_bands, ages_on, pseudonymise
 from sortition.synthetic import generate_registry, simulate_signups
@@ -327,12 +329,11 @@ def run_demo(out: Path) -> DemoResult:
                 with Workspace.open(Path()) as ws:
                     stored = {kind: ws.store.analysis(kind) for kind in ANALYSES}
                 _report_analysis({kind: frame for kind, frame in stored.items() if frame is not None})
-    reports = []
+    request = ReportRequest(kinds=KINDS, languages=LANGUAGES, formats=FORMATS, folder=out)
     with Workspace.open(root) as ws, console.status("Rendering the council, selection and feedback reports…"):
-        for kind in report.KINDS:
-            for lang in ("nl", "en"):
-                for fmt in ("html", "pdf", "docx"):
-                    target = out / f"{kind}-report.{lang}.{fmt}"
-                    reports.append(report.write_report(ws, kind=kind, lang=lang, fmt=fmt, out=target))
-    _step(f"Reports: {len(reports)} files ({', '.join(report.KINDS)} × nl, en × HTML, PDF, DOCX) in {out}")
-    return DemoResult(workspace=root, reports=tuple(reports))
+        made = render_reports(ws, request)
+    _step(
+        f"Reports: {len(made.reports)} files ({', '.join(KINDS)} × {', '.join(LANGUAGES)} × "
+        f"{', '.join(f.upper() for f in FORMATS)}) in {out}"
+    )
+    return DemoResult(workspace=root, reports=made.paths)

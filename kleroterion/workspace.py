@@ -14,6 +14,7 @@ from kleroterion.errors import KleroError, StoreError, WorkspaceNotFoundError
 from kleroterion.example import LABELS, example, example_seed
 from kleroterion.seeds import fresh_seed
 from kleroterion.store import Store
+from reports.languages import LANGUAGES, check_language
 from reports.settings import REPORT_TEMPLATE, ReportSettings, report_settings
 
 if TYPE_CHECKING:  # sortition.signup imports pandas (via sortition.registry): `klero status` stays light
@@ -60,8 +61,7 @@ class ProcessSettings:
         unknown = set(data) - known
         if unknown:
             raise KleroError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}", code="bad_settings")
-        if data.get("language", "nl") not in ("nl", "en"):
-            raise KleroError(f"{source}: language must be 'nl' or 'en'", code="bad_settings")
+        check_language(str(data.get("language", LANGUAGES[0])), where=f"{source} [process] language")
         data = {  # a TOML date (retention_date = 2027-12-31, unquoted) reads as a date: keep it as text
             k: v.isoformat() if k in ("reference_date", "retention_date") and isinstance(v, date) else v
             for k, v in data.items()
@@ -168,7 +168,11 @@ class Workspace:
         try:
             return tomllib.loads(process.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
+            raise StoreError(
+                f"{process}: not valid TOML ({exc}); fix or restore the file.",
+                code="bad_process_file",
+                path=str(process),
+            ) from exc
 
     @classmethod
     def create(
@@ -184,7 +188,9 @@ class Workspace:
         same figures each run); ``key`` fixes it for tests. ``extra_settings`` (TOML, e.g. ``[report]``
         and ``[[session]]``) is appended to ``process.toml``; it must parse and may not hold ``[process]``."""
         if (root / PROCESS_FILE).exists():
-            raise StoreError(f"{root} already holds a workspace ({PROCESS_FILE} exists).", path=str(root))
+            raise StoreError(
+                f"{root} already holds a workspace ({PROCESS_FILE} exists).", code="workspace_exists", path=str(root)
+            )
         if key is None and settings.example:
             key = example(settings.example).key
         _check_extra_settings(extra_settings)
@@ -192,7 +198,9 @@ class Workspace:
             root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
             root.chmod(PRIVATE_FOLDER)  # also an existing folder: it is about to hold personal data
         except OSError as exc:
-            raise StoreError(f"Cannot create the workspace folder {root}: {exc}", path=str(root)) from exc
+            raise StoreError(
+                f"Cannot create the workspace folder {root}: {exc}", code="cannot_create_workspace", path=str(root)
+            ) from exc
         _write_key(root / KEY_FILE, key.hex() if key is not None else secrets.token_hex(32))
         # the reader's own settings, or a commented template of them to fill in
         extra = "\n" + extra_settings if extra_settings.strip() else REPORT_TEMPLATE
@@ -217,12 +225,18 @@ class Workspace:
         try:
             data = tomllib.loads(process.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{process}: not valid TOML ({exc}); fix or restore the file.", path=str(process)) from exc
+            raise StoreError(
+                f"{process}: not valid TOML ({exc}); fix or restore the file.",
+                code="bad_process_file",
+                path=str(process),
+            ) from exc
         settings = ProcessSettings.from_mapping(dict(data.get("process", {})), source=str(process))
         try:
             key = bytes.fromhex((root / KEY_FILE).read_text(encoding="utf-8").strip())
         except (OSError, ValueError) as exc:
-            raise StoreError(f"The workspace key {root / KEY_FILE} is missing or damaged.", path=str(root)) from exc
+            raise StoreError(
+                f"The workspace key {root / KEY_FILE} is missing or damaged.", code="bad_key", path=str(root)
+            ) from exc
         return cls(root, settings, key)
 
 
@@ -236,6 +250,7 @@ def _write_key(path: Path, key_hex: str) -> None:
         raise StoreError(
             f"{path} exists but {path.parent} holds no {PROCESS_FILE}: a leftover of an interrupted `klero init`? "
             "Remove the key file only if no data was pseudonymised with it.",
+            code="key_exists",
             path=str(path),
         ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -1,5 +1,8 @@
 """Charts for the council report (matplotlib, Agg backend): PNG bytes plus a text alternative.
 
+``council_charts`` builds every picture of the council report from its context (pure: context in,
+charts out); the chart functions below draw one each.
+
 Every chart repeats numbers that the report also gives in a table; ``alt`` says what the chart shows
 so a screen reader user loses nothing. Charts are drawn from context rows, never from raw data.
 """
@@ -13,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reports.context import ChangeRow, CompositionRow
+from reports.context import ChangeRow, CompositionRow, CouncilReportContext
+from reports.render import formatters, load_strings
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,3 +108,49 @@ def rate_chart(groups: Sequence[str], rates: Sequence[float], *, caption: str, a
     ax.set_xlabel("%")
     ax.spines[["top", "right"]].set_visible(False)
     return Chart(id=chart_id, caption=caption, alt=alt, png_base64=_png(fig))
+
+
+def council_charts(context: CouncilReportContext, lang: str) -> dict[str, Chart]:
+    """The council report's pictures, each with a text alternative whose numbers are also in a table:
+    opinion change (``change``), composition per characteristic (``composition_<category>``) and the
+    response rate per wijk (``response_wijk``); a picture without rows is left out."""
+    t, f = load_strings(lang), formatters(lang)
+    charts: dict[str, Chart] = {}
+    if context.change:
+        moved = ", ".join(
+            f"{r.item} ({r.text}) {f['num'](r.mean_change, 2)} [{f['num'](r.ci_low, 2)}; {f['num'](r.ci_high, 2)}]"
+            for r in context.change
+        )
+        charts["change"] = change_chart(
+            context.change, caption=t["chart_change"], alt=f"{t['chart_change']}: {moved}.", xlabel=t["change"]
+        )
+    categories = list(dict.fromkeys(r.category for r in context.composition))
+    for category in categories:
+        rows = [r for r in context.composition if r.category == category]
+        name = context.category_labels.get(category) or t.get(f"char_{category}", category)
+        values = context.value_labels.get(category, {})
+        shares = "; ".join(
+            f"{values.get(r.feature, r.feature)}: "
+            + ", ".join(f["pct"](s) for s in (r.population_share, r.pool_share, r.panel_share))
+            for r in rows
+        )
+        charts[f"composition_{category}"] = composition_chart(
+            context.composition,
+            category=category,
+            labels=[t["population"], t["pool"], t["panel"]],
+            caption=f"{t['chart_composition']}: {name}",
+            alt=f"{t['chart_composition']} ({name}; {t['population']}, {t['pool']}, {t['panel']}): {shares}.",
+            value_labels=values,
+        )
+    wijken = [r for r in context.response_by_group if r.characteristic == "wijk"]
+    if wijken:
+        areas = context.value_labels.get("wijk", {})
+        rates = "; ".join(f"{areas.get(r.group, r.group)}: {f['pct'](r.rate)}" for r in wijken)
+        charts["response_wijk"] = rate_chart(
+            [areas.get(r.group, r.group) for r in wijken],
+            [r.rate for r in wijken],
+            caption=t["chart_response"],
+            alt=f"{t['chart_response']}: {rates}.",
+            chart_id="chart-response-wijk",
+        )
+    return charts

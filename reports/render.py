@@ -18,12 +18,21 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.languages import LANGUAGES
+from sortition.errors import KleroError
 from sortition.progress import Cancel, Progress, Tracker
 
 RENDER_STAGE = "rendering"
-LANGS = ("nl", "en")
+LANGS = LANGUAGES  # the one list (reports.languages); a locale and a strings file for each
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 FORMATS = ("html", "pdf", "docx")
+
+
+def check_format(fmt: str) -> str:
+    """``fmt`` when it is one of ``FORMATS``; otherwise a ``KleroError`` (``unsupported_format``)."""
+    if fmt not in FORMATS:
+        raise KleroError(f"Unknown format {fmt!r}; use {', '.join(FORMATS)}.", code="unsupported_format", format=fmt)
+    return fmt
 
 
 def load_strings(lang: str) -> dict[str, str]:
@@ -119,8 +128,7 @@ def render_report(
     ``progress`` (``sortition.progress``, stage ``RENDER_STAGE``) hears the start, the HTML done and,
     for PDF and DOCX, the conversion done; ``cancel`` is asked before each step.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}")
+    check_format(fmt)
     tracker = Tracker(progress, cancel)
     steps = 1 if fmt == "html" else 2
     tracker.step(RENDER_STAGE, 0, steps, f"{title}: HTML")

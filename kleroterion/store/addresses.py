@@ -53,7 +53,7 @@ class AddressStore(StoreCore):
     def letter_recipients(self) -> pd.DataFrame:
         """Every letter's ``code`` with its recipient's name and address (``ADDRESS_FIELDS``), ordered
         by postcode, house number, huisletter and toevoeging."""
-        rows = self.query(
+        rows = self._query(
             _SELECT + ", l.code FROM residents r JOIN letters l ON l.resident_id = r.id"
             " ORDER BY r.postcode, CAST(r.house_number AS INTEGER), r.house_letter, r.house_suffix, l.code"
         )
@@ -63,13 +63,13 @@ class AddressStore(StoreCore):
 
     def resident_addresses(self) -> pd.DataFrame:
         """Every resident's name and address (``ADDRESS_FIELDS``), in pseudonym order."""
-        rows = self.query(_SELECT + " FROM residents r ORDER BY r.id")
+        rows = self._query(_SELECT + " FROM residents r ORDER BY r.id")
         return pd.DataFrame([_address_record(r) for r in rows], columns=list(ADDRESS_FIELDS))
 
     def panel_member_details(self, draw_id: int) -> list[dict[str, Any]]:
         """Everyone of one draw (members, alternates, replacements, any status) with their sign-up:
         ``person_id, role, rank, status, letter_code, contact`` (dict), ``features`` (dict)."""
-        rows = self.query(
+        rows = self._query(
             "SELECT m.person_id, m.role, m.rank, m.status, p.letter_code, p.contact, p.features"
             " FROM panel_members m JOIN pool_members p ON p.id = m.person_id WHERE m.draw_id = ?"
             " ORDER BY m.role DESC, m.rank",
@@ -82,5 +82,5 @@ class AddressStore(StoreCore):
 
     def pool_contacts(self) -> dict[str, tuple[str, dict[str, str]]]:
         """Pool id -> (invitation code, contact details kept from the sign-up)."""
-        rows = self.query("SELECT id, letter_code, contact FROM pool_members")
+        rows = self._query("SELECT id, letter_code, contact FROM pool_members")
         return {r["id"]: (r["letter_code"], json.loads(r["contact"] or "{}")) for r in rows}

@@ -55,6 +55,7 @@ class StoreCore:
             raise StoreError(
                 f"Unsupported database URL {url!r}: this version stores workspaces in SQLite "
                 f"('{SQLITE_PREFIX}store.sqlite').",
+                code="unsupported_database",
                 url=url,
             )
         path = Path(url[len(SQLITE_PREFIX) :])
@@ -65,7 +66,9 @@ class StoreCore:
             _create_private(path)
             self._conn = sqlite3.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"Cannot open the workspace database {path}: {exc}", path=str(path)) from exc
+            raise StoreError(
+                f"Cannot open the workspace database {path}: {exc}", code="cannot_open_database", path=str(path)
+            ) from exc
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -102,7 +105,7 @@ class StoreCore:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
-                raise StoreError(f"Migration {name} failed: {exc}", migration=name) from exc
+                raise StoreError(f"Migration {name} failed: {exc}", code="migration_failed", migration=name) from exc
             applied.append(name)
         return applied
 
@@ -125,12 +128,23 @@ class StoreCore:
         finally:
             self._in_transaction = False
 
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    # -- reading (private: only the store's modules write SQL) ------------------------------
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         return list(self._conn.execute(sql, params).fetchall())
 
-    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    # DEPRECATED (issue 20): raw SQL from outside the store. Kept only until the remaining callers (other
+    # areas' store modules and tests; listed in the app-rest report) move to typed store methods; then removed.
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Deprecated: use a typed store method (inside the store: ``_query``)."""
+        return self._query(sql, params)
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """Deprecated: use a typed store method (inside the store: ``_scalar``)."""
+        return self._scalar(sql, params)
 
     # -- audit log (append-only) -------------------------------------------------------------
     def audit(
@@ -155,7 +169,7 @@ class StoreCore:
         if action:
             sql += " WHERE action = ?"
             params = (action,)
-        rows = self.query(sql + " ORDER BY id", params)
+        rows = self._query(sql + " ORDER BY id", params)
         return [
             {
                 "id": r["id"],
@@ -170,9 +184,10 @@ class StoreCore:
 
     def table_counts(self) -> dict[str, int]:
         names = [
-            r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            r[0]
+            for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         ]
-        return {name: int(self.scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
+        return {name: int(self._scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -218,7 +218,10 @@ class DeliberationStore(StoreCore):
             known = self.packet_versions()
             listed = ", ".join(f"{t!r} v{v}" for t, v in zip(known["title"], known["version"], strict=True))
             raise StoreError(
-                f"No packet {title!r} version {version} (stored: {listed or 'none'}).", title=title, version=version
+                f"No packet {title!r} version {version} (stored: {listed or 'none'}).",
+                code="no_packet",
+                title=title,
+                version=version,
             )
         return int(found)
 
@@ -229,7 +232,11 @@ class DeliberationStore(StoreCore):
             if conn.execute(
                 "SELECT 1 FROM packet_signoffs WHERE packet_id = ? AND reviewer = ?", (packet_id, reviewer)
             ).fetchone():
-                raise StoreError(f"{reviewer} has already signed off {title!r} version {version}.", reviewer=reviewer)
+                raise StoreError(
+                    f"{reviewer} has already signed off {title!r} version {version}.",
+                    code="already_signed_off",
+                    reviewer=reviewer,
+                )
             conn.execute(
                 "INSERT INTO packet_signoffs (packet_id, reviewer, signed_at, remark) VALUES (?, ?, ?, ?)",
                 (packet_id, reviewer, now_iso(), remark),
@@ -317,7 +324,9 @@ class DeliberationStore(StoreCore):
         known = set(self.small_groups()["group"])
         unknown = sorted(set(moderators) - known)
         if unknown:
-            raise StoreError(f"No such group(s): {', '.join(unknown)} (groups: {', '.join(sorted(known))}).")
+            raise StoreError(
+                f"No such group(s): {', '.join(unknown)} (groups: {', '.join(sorted(known))}).", code="no_group"
+            )
         with self.transaction() as conn:
             conn.executemany(
                 "UPDATE small_groups SET moderator = ? WHERE name = ?", [(m, g) for g, m in moderators.items()]
@@ -336,7 +345,9 @@ class DeliberationStore(StoreCore):
         (if any) takes the seat; ``moved = (person, group name)`` moves a member to another group."""
         groups = self.groups().set_index("participant_id")["group"]
         if dropout not in groups.index:
-            raise StoreError(f"{dropout} is not an active member of any small group.", participant=dropout)
+            raise StoreError(
+                f"{dropout} is not an active member of any small group.", code="not_in_group", participant=dropout
+            )
         home = str(groups[dropout])
         with self.transaction() as conn:
             when = now_iso()

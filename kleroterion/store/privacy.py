@@ -1,6 +1,6 @@
 """Store methods of the personal data lifecycle: find, minimise and delete personal data, then make
 sure the deleted text has left the database file. What is removed, column by column, and why the rest
-is kept, is in ``kleroterion.commands.privacy``."""
+is kept, is in ``kleroterion.app.privacy``."""
 
 from __future__ import annotations
 
@@ -42,18 +42,18 @@ class PrivacyStore(StoreCore):
         """Rows that still hold personal data a purge removes (all zero after a purge)."""
         invited = "id IN (SELECT resident_id FROM letters)"
         return {
-            "residents_deleted": int(self.scalar(f"SELECT COUNT(*) FROM residents WHERE NOT {invited}")),  # noqa: S608
+            "residents_deleted": int(self._scalar(f"SELECT COUNT(*) FROM residents WHERE NOT {invited}")),  # noqa: S608
             "residents_minimised": int(
-                self.scalar(f"SELECT COUNT(*) FROM residents WHERE {invited} AND {_named()}")  # noqa: S608
+                self._scalar(f"SELECT COUNT(*) FROM residents WHERE {invited} AND {_named()}")  # noqa: S608
             ),
-            "letter_addresses": int(self.scalar(f"SELECT COUNT(*) FROM letters WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
-            "pool_addresses": int(self.scalar(f"SELECT COUNT(*) FROM pool_members WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
-            "pool_contacts": int(self.scalar("SELECT COUNT(*) FROM pool_members WHERE contact != '{}'")),
+            "letter_addresses": int(self._scalar(f"SELECT COUNT(*) FROM letters WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
+            "pool_addresses": int(self._scalar(f"SELECT COUNT(*) FROM pool_members WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
+            "pool_contacts": int(self._scalar("SELECT COUNT(*) FROM pool_members WHERE contact != '{}'")),
         }
 
     def invitees(self) -> list[dict[str, Any]]:
         """Every letter with its resident's birth date and address key, by code."""
-        rows = self.query(
+        rows = self._query(
             "SELECT l.code, l.address_key, r.birth_date FROM letters l JOIN residents r ON r.id = l.resident_id"
             " ORDER BY l.code"
         )
@@ -63,7 +63,7 @@ class PrivacyStore(StoreCore):
         """One invitee by invitation code or pool id: letter, resident and (if signed up) pool fields.
 
         ``referenced``: how many draw rows (probabilities, panel places, replacements) name the person."""
-        rows = self.query(
+        rows = self._query(
             "SELECT l.code, l.address_key, r.birth_date, p.id AS pool_id, p.contact, p.features"  # noqa: S608
             f", {_named('r')} AS named"
             " FROM letters l JOIN residents r ON r.id = l.resident_id"
@@ -77,7 +77,7 @@ class PrivacyStore(StoreCore):
         person["referenced"] = 0
         if pid is not None:
             person["referenced"] = int(
-                self.scalar(
+                self._scalar(
                     "SELECT (SELECT COUNT(*) FROM selection_probabilities WHERE person_id = ?)"
                     " + (SELECT COUNT(*) FROM panel_members WHERE person_id = ?)"
                     " + (SELECT COUNT(*) FROM replacements WHERE person_out = ? OR person_in = ?)",
@@ -88,7 +88,7 @@ class PrivacyStore(StoreCore):
 
     def quota_categories(self) -> set[str]:
         """Every category of every quota set (the pool features some draw depends on)."""
-        return {str(r["category"]) for r in self.query("SELECT DISTINCT category FROM quotas")}
+        return {str(r["category"]) for r in self._query("SELECT DISTINCT category FROM quotas")}
 
     # -- writes (each inside the caller's transaction, or its own) --------------------------
     def delete_uninvited_residents(self) -> int:
@@ -125,7 +125,7 @@ class PrivacyStore(StoreCore):
 
     def keep_pool_features(self, letter_code: str, keep: Collection[str]) -> int:
         """Drop a pool member's sign-up answers outside ``keep``; returns how many were dropped."""
-        raw = self.scalar("SELECT features FROM pool_members WHERE letter_code = ?", (letter_code,))
+        raw = self._scalar("SELECT features FROM pool_members WHERE letter_code = ?", (letter_code,))
         if raw is None:
             return 0
         features = json.loads(raw)
@@ -141,8 +141,8 @@ class PrivacyStore(StoreCore):
     # -- pool hashes accepted after pseudonymisation ---------------------------------------
     def accepted_pool_hashes(self, draw_id: int) -> set[str]:
         """The pool hash a draw recorded plus those recorded when a purge or erasure pseudonymised it."""
-        recorded = self.scalar("SELECT pool_hash FROM selection_draws WHERE id = ?", (draw_id,))
-        rows = self.query("SELECT pool_hash FROM pool_rehashes WHERE draw_id = ?", (draw_id,))
+        recorded = self._scalar("SELECT pool_hash FROM selection_draws WHERE id = ?", (draw_id,))
+        rows = self._query("SELECT pool_hash FROM pool_rehashes WHERE draw_id = ?", (draw_id,))
         return {str(recorded), *(str(r["pool_hash"]) for r in rows)}
 
     def save_pool_rehash(self, draw_id: int, pool_hash: str, *, action: str) -> None:

@@ -93,7 +93,7 @@ class RegistryStore(StoreCore):
         )
         rows = restricted = stored = 0
         with self.transaction() as conn:
-            if self.scalar("SELECT COUNT(*) FROM registry_imports"):
+            if self._scalar("SELECT COUNT(*) FROM registry_imports"):
                 raise StoreError(
                     "This workspace already holds a registry extract; start a new workspace for a new extract.",
                     code="registry_exists",
@@ -163,17 +163,21 @@ class RegistryStore(StoreCore):
             write_columns(self.columns_path, builder.finish(metadata=meta))
             columns = read_columns(self.columns_path, sha256=info["sha256"], rows=int(info["row_count"]))
         if columns is None:
-            raise StoreError(f"Cannot read the residents copy {self.columns_path}.", path=str(self.columns_path))
+            raise StoreError(
+                f"Cannot read the residents copy {self.columns_path}.",
+                code="unreadable_residents_copy",
+                path=str(self.columns_path),
+            )
         return columns
 
     def residents(
         self, columns: tuple[str, ...] = ("id", "birth_date", "gender", "address_key", "wijk", "restricted")
     ) -> pd.DataFrame:
         sql = f"SELECT {', '.join(columns)} FROM residents ORDER BY id"  # noqa: S608
-        return pd.DataFrame([tuple(r) for r in self.query(sql)], columns=list(columns))
+        return pd.DataFrame([tuple(r) for r in self._query(sql)], columns=list(columns))
 
     def registry_info(self) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
+        rows = self._query("SELECT * FROM registry_imports ORDER BY id DESC LIMIT 1")
         return dict(rows[0]) if rows else None
 
     def registry_import(self) -> RegistryImport | None:

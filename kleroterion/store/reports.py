@@ -47,7 +47,7 @@ class ReportStore(StoreCore):
     ) -> int:
         """Append one dated council response; earlier ones stay as the history of updates."""
         with self.transaction() as conn:
-            if not self.scalar("SELECT COUNT(*) FROM recommendations WHERE id = ?", (recommendation_id,)):
+            if not self._scalar("SELECT COUNT(*) FROM recommendations WHERE id = ?", (recommendation_id,)):
                 raise StoreError(
                     f"There is no recommendation {recommendation_id}: see `klero recommendation list`.",
                     code="no_recommendation",
@@ -67,10 +67,10 @@ class ReportStore(StoreCore):
         return resp_id
 
     def recommendations(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.query("SELECT * FROM recommendations ORDER BY id")]
+        return [dict(r) for r in self._query("SELECT * FROM recommendations ORDER BY id")]
 
     def council_responses(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.query("SELECT * FROM council_responses ORDER BY recommendation_id, id")]
+        return [dict(r) for r in self._query("SELECT * FROM council_responses ORDER BY recommendation_id, id")]
 
     def wave_respondents(self, wave: str, *, arms: tuple[str, ...]) -> int:
         """How many respondents of ``arms`` (e.g. participant, invited) answered anything in ``wave``."""
@@ -79,4 +79,8 @@ class ReportStore(StoreCore):
             "SELECT COUNT(DISTINCT a.participant_id) FROM answers a JOIN participants p ON p.id = a.participant_id"
             " WHERE a.wave_code = ? AND p.arm IN ("
         )
-        return int(self.scalar(sql + marks + ")", (wave, *arms)) or 0)
+        return int(self._scalar(sql + marks + ")", (wave, *arms)) or 0)
+
+    def letters_sent(self) -> int:
+        """How many invitation letters the workspace holds (every letter draw together)."""
+        return int(self._scalar("SELECT COUNT(*) FROM letters") or 0)

@@ -91,7 +91,7 @@ class SortitionStore(StoreCore):
 
     def letter_draws(self) -> list[dict[str, Any]]:
         """Every letter draw, oldest first: ``id, drawn_at, seed, parameters`` (dict), ``letter_count``."""
-        rows = self.query("SELECT id, drawn_at, seed, parameters, letter_count FROM letter_draws ORDER BY id")
+        rows = self._query("SELECT id, drawn_at, seed, parameters, letter_count FROM letter_draws ORDER BY id")
         return [{**dict(r), "parameters": json.loads(r["parameters"] or "{}")} for r in rows]
 
     def letter_draw_records(self) -> list[LetterDrawRecord]:
@@ -112,11 +112,11 @@ class SortitionStore(StoreCore):
 
     def letter_addresses(self) -> pd.DataFrame:
         """Code and address key of every letter drawn so far (what a new draw must avoid; no join)."""
-        rows = self.query("SELECT code, address_key FROM letters ORDER BY code")
+        rows = self._query("SELECT code, address_key FROM letters ORDER BY code")
         return pd.DataFrame([tuple(r) for r in rows], columns=["code", "address_key"])
 
     def letters(self) -> pd.DataFrame:
-        rows = self.query(
+        rows = self._query(
             "SELECT l.code, l.draw_id, l.resident_id, l.address_key, l.stratum, l.inclusion_probability,"
             " r.birth_date, r.gender, r.wijk FROM letters l JOIN residents r ON r.id = l.resident_id ORDER BY l.code"
         )
@@ -177,7 +177,7 @@ class SortitionStore(StoreCore):
         return len(pool)
 
     def pool(self) -> pd.DataFrame:
-        rows = self.query("SELECT id, letter_code, address_key, features FROM pool_members ORDER BY id")
+        rows = self._query("SELECT id, letter_code, address_key, features FROM pool_members ORDER BY id")
         records = [
             {
                 "id": r["id"],
@@ -214,7 +214,7 @@ class SortitionStore(StoreCore):
 
     def quotas(self) -> tuple[int, int, pd.DataFrame]:
         """The latest quota set: (id, panel size, table)."""
-        set_id = self.scalar("SELECT MAX(id) FROM quota_sets")
+        set_id = self._scalar("SELECT MAX(id) FROM quota_sets")
         if set_id is None:
             raise StoreError("No quotas yet: run `klero quotas derive --size K` first.", code="no_quotas")
         size, table = self.quota_set(int(set_id))
@@ -297,7 +297,7 @@ class SortitionStore(StoreCore):
 
     def selection_draws(self) -> list[dict[str, Any]]:
         out = []
-        for r in self.query("SELECT * FROM selection_draws ORDER BY id"):
+        for r in self._query("SELECT * FROM selection_draws ORDER BY id"):
             rec = dict(r)
             for key in ("parameters", "versions", "result"):
                 rec[key] = json.loads(rec[key])
@@ -365,7 +365,7 @@ class SortitionStore(StoreCore):
 
     def draw_distribution(self, draw_id: int) -> list[tuple[frozenset[str], float]]:
         """The (panel, weight) pairs a draw came from, in stored order (empty for draws before 0005)."""
-        rows = self.query(
+        rows = self._query(
             "SELECT weight, members, packed FROM draw_panels WHERE draw_id = ? ORDER BY position", (draw_id,)
         )
         people = self._draw_people(draw_id)
@@ -373,12 +373,12 @@ class SortitionStore(StoreCore):
 
     def _draw_people(self, draw_id: int) -> np.ndarray:
         """The sorted ids a draw's packed panels index (empty before migration 0011)."""
-        ids = self.scalar("SELECT ids FROM draw_people WHERE draw_id = ?", (draw_id,))
+        ids = self._scalar("SELECT ids FROM draw_people WHERE draw_id = ?", (draw_id,))
         return np.array(json.loads(ids) if ids else [], dtype=object)
 
     def lottery_tickets(self, draw_id: int) -> list[tuple[int, frozenset[str]]]:
         """The numbered tickets 1..m of a lottery draw, each with its panel."""
-        rows = self.query(
+        rows = self._query(
             "SELECT t.ticket, p.members, p.packed FROM lottery_tickets t JOIN draw_panels p"
             " ON p.draw_id = t.draw_id AND p.position = t.position WHERE t.draw_id = ? ORDER BY t.ticket",
             (draw_id,),
@@ -407,7 +407,7 @@ class SortitionStore(StoreCore):
         if role:
             sql += " WHERE role = ?"
             params = (role,)
-        rows = self.query(sql + " ORDER BY role DESC, rank", params)
+        rows = self._query(sql + " ORDER BY role DESC, rank", params)
         return pd.DataFrame([tuple(r) for r in rows], columns=["draw_id", "person_id", "role", "rank", "status"])
 
     def earlier_panel_members(self) -> list[str]:
@@ -415,7 +415,7 @@ class SortitionStore(StoreCore):
 
         Sorted and without repeats; what ``klero panel select --exclude-previous`` leaves out.
         """
-        rows = self.query(
+        rows = self._query(
             "SELECT DISTINCT person_id FROM panel_members WHERE role IN ('panel', 'replacement')"
             " OR (role = 'alternate' AND status != 'active') ORDER BY person_id"
         )
@@ -423,10 +423,10 @@ class SortitionStore(StoreCore):
 
     def quota_set(self, set_id: int) -> tuple[int, pd.DataFrame]:
         """One stored quota set by id: (panel size, table)."""
-        head = self.query("SELECT panel_size FROM quota_sets WHERE id = ?", (set_id,))
+        head = self._query("SELECT panel_size FROM quota_sets WHERE id = ?", (set_id,))
         if not head:
             raise StoreError(f"Quota set {set_id} does not exist.", code="no_quotas")
-        rows = self.query(
+        rows = self._query(
             "SELECT category, feature, population_share, target, min_count, max_count FROM quotas"
             " WHERE quota_set_id = ? ORDER BY rowid",
             (set_id,),
@@ -446,7 +446,7 @@ class SortitionStore(StoreCore):
 
     def current_panel(self, draw_id: int) -> tuple[list[str], list[str]]:
         """(sitting panel members, available alternates in order) of a draw, after replacements."""
-        rows = self.query(
+        rows = self._query(
             "SELECT person_id, role, rank, status FROM panel_members WHERE draw_id = ? ORDER BY role DESC, rank",
             (draw_id,),
         )
@@ -475,7 +475,7 @@ class SortitionStore(StoreCore):
                 (draw_id, person_out),
             ).rowcount
             if from_pool:
-                earlier = self.scalar(
+                earlier = self._scalar(
                     "SELECT COUNT(*) FROM panel_members WHERE draw_id = ? AND role = 'replacement'", (draw_id,)
                 )
                 joined = conn.execute(
@@ -510,12 +510,12 @@ class SortitionStore(StoreCore):
     def replacements(self, draw_id: int | None = None) -> list[dict[str, Any]]:
         """Recorded replacements (of one draw, or all), oldest first."""
         if draw_id is None:
-            return [dict(r) for r in self.query("SELECT * FROM replacements ORDER BY id")]
-        return [dict(r) for r in self.query("SELECT * FROM replacements WHERE draw_id = ? ORDER BY id", (draw_id,))]
+            return [dict(r) for r in self._query("SELECT * FROM replacements ORDER BY id")]
+        return [dict(r) for r in self._query("SELECT * FROM replacements WHERE draw_id = ? ORDER BY id", (draw_id,))]
 
     def selection_probabilities(self, draw_id: int) -> pd.Series:
         """Per-person selection probability of one draw, indexed by pool id."""
-        rows = self.query(
+        rows = self._query(
             "SELECT person_id, probability FROM selection_probabilities WHERE draw_id = ? ORDER BY person_id",
             (draw_id,),
         )

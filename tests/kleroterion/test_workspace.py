@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from datetime import date
 from pathlib import Path
@@ -63,30 +62,6 @@ def test_command_outside_a_workspace_says_so(
     assert "Traceback" not in out
     with pytest.raises(WorkspaceNotFoundError):
         Workspace.open(tmp_path)
-
-
-def test_migration_upgrades_an_empty_database(tmp_path: Path) -> None:
-    # a database that exists but has no schema: opening it applies every migration in order, once
-    from kleroterion.store import Store
-
-    path = tmp_path / "old.sqlite"
-    sqlite3.connect(path).close()
-    store = Store(f"sqlite:///{path}")
-    versions = [r["version"] for r in store.query("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [v for v, _, _ in migration_scripts()]
-    assert store.migrate() == []  # nothing left to apply on reopening
-    store.close()
-    reopened = Store(f"sqlite:///{path}")
-    assert "residents" in reopened.table_counts()
-    reopened.close()
-
-
-def test_failed_write_leaves_the_store_unchanged(workspace: Workspace) -> None:
-    before = workspace.store.table_counts()
-    with pytest.raises(RuntimeError), workspace.store.transaction():
-        workspace.store.audit("test.partial")
-        raise RuntimeError("boom")
-    assert workspace.store.table_counts() == before
 
 
 def test_fixed_key_and_code_seed_repeat_the_letters_exactly(tmp_path: Path) -> None:

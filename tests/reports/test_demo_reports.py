@@ -17,7 +17,7 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from kleroterion.commands.reports import write_report
+from kleroterion.app.reports import write_report
 from kleroterion.workspace import Workspace
 from reports.labels import build_labels
 from sortition.signup import DEFAULT_CATEGORIES

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
-from kleroterion.commands.reports import write_report
 from kleroterion.workspace import PROCESS_FILE, ProcessSettings, Workspace
 from reports.settings import REPORT_TEMPLATE, missing_settings, report_settings
 

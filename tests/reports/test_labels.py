@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
-from kleroterion.commands.reports import write_report
 from kleroterion.errors import InputError
 from reports.labels import age_band_label, build_labels, parse_areas
 from sortition.signup import DEFAULT_CATEGORIES

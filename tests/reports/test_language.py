@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
-from kleroterion.commands.reports import write_report
 from reports.labels import DUTCH_ORIGINAL, in_language
 from reports.settings import report_settings
 from tests.conftest import run_cli

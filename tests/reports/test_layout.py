@@ -12,8 +12,8 @@ import pytest
 from docx import Document
 from docx.shared import Cm
 
+from kleroterion.app.reports import BUILDERS
 from kleroterion.commands.common import open_workspace
-from kleroterion.commands.reports import BUILDERS
 from reports.docx import MARGIN_CM, TEXT_WIDTH_CM, column_widths
 from reports.render import render_html
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from deliberation.disclosure import suppressed_cells
-from kleroterion.commands import reports as report
+from kleroterion.app import reports as report
 from kleroterion.errors import KleroError, StoreError
 from kleroterion.workspace import Workspace
 from reports.context import CouncilReportContext, composition_rows

@@ -75,8 +75,8 @@ def test_without_letters_end_to_end_is_refused_and_reports_say_why(workspace: Wo
 
 
 def test_selection_report_shows_each_groups_end_to_end_chance(pooled: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    from kleroterion.app import reports as report
     from kleroterion.app.panel import SelectRequest, select_panel
-    from kleroterion.commands import reports as report
 
     select_panel(pooled, SelectRequest(algorithm="leximin", seed=3))
     record = pooled.store.latest_panel_draw()["result"]["end_to_end"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,8 @@ import pytest
 from kleroterion.app.letters import draw_letters
 from kleroterion.app.registry import import_registry
 from kleroterion.workspace import Workspace
+from tests.kleroterion.test_cli_chain import build_chain
+from tests.kleroterion.test_privacy import GIVEN, SURNAME
 from tests.sortition.test_cli_sortition import HEADER, write
 
 #: 80 residents born on 1 January 1950 + i % 50 (aged 25 to 74 on the reference date 2024-01-01),
@@ -77,3 +80,17 @@ def signup_sheet(ws: Workspace, path: Path, *, people: int = 10, education: str 
         }
     ).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def named_chain_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chain with named residents and e-mail addresses (read only: copy it to change it)."""
+    return build_chain(tmp_path_factory.mktemp("app-chain"), person=(GIVEN, SURNAME))["root"]
+
+
+@pytest.fixture
+def chain_copy(named_chain_master: Path, tmp_path: Path) -> Path:
+    """A private copy of the chain's workspace folder."""
+    root = tmp_path / "ws"
+    shutil.copytree(named_chain_master, root)
+    return root

@@ -15,8 +15,8 @@ import pytest
 import kleroterion.store.deliberation as store_module
 from deliberation.control import MIN_BOOTSTRAP
 from kleroterion.app.analysis import AnalysisRequest, analyse
+from kleroterion.app.reports import council_context
 from kleroterion.app.survey import import_wave
-from kleroterion.commands.reports import council_context  # MERGE: kleroterion.app.reports (helper D)
 from kleroterion.errors import Cancelled
 from kleroterion.workspace import Workspace
 from sortition.signup import DEFAULT_CATEGORIES
