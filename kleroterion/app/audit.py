@@ -1,0 +1,264 @@
+"""Use cases of the tamper-evident record: ``klero audit verify`` and ``klero audit anchor``.
+
+``verify_audit`` checks, in this order, and names the first broken entry:
+
+1. the hash chain (``sortition.audit_chain.first_break``): every entry's hash covers its content and the
+   hash before it, numbers run 1, 2, ... without gaps, and a published anchor (entry number + hash) still
+   matches;
+2. every draw entry's digest against the rows stored now (letters, probabilities, panel members,
+   distribution, tickets, replacements), and that no draw or replacement exists without its entry;
+3. the panel places' status, replayed from the recorded replacements;
+4. every stored selection draw (panels, lotteries, panels drawn from a lottery), replayed from its seed,
+   pool, quotas and algorithm (``replay_selection_draw``); a draw whose pool has legitimately changed
+   since (a later chained pool import) is listed as not replayable, not as broken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kleroterion.errors import KleroError
+from kleroterion.workspace import Workspace
+from sortition.audit_chain import first_break
+from sortition.progress import Cancel, Progress, Tracker
+
+from kleroterion.commands.panel import _compare_distribution, draw_panel  # MERGE: kleroterion/app/panel.py
+from kleroterion.commands.fairness import pool_for_algorithm  # MERGE: kleroterion/app/fairness.py
+from kleroterion.commands.panel_lottery import make_lottery, replay_lottery_draw  # MERGE: kleroterion/app/lottery.py
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published chain head: the hash of entry ``entry``."""
+
+    entry: int
+    hash: str
+    recorded_at: str = ""
+    workspace: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"entry": self.entry, "hash": self.hash, "recorded_at": self.recorded_at, "workspace": self.workspace},
+            indent=2,
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, at the entry it concerns (0: not tied to an entry)."""
+
+    entry: int
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """A chain that holds: its length, head and what was replayed."""
+
+    entries: int
+    head: Anchor
+    draws_checked: int
+    draws_replayed: int
+    not_replayable: tuple[str, ...]
+
+
+class AuditError(KleroError):
+    """The record does not hold: ``findings`` in entry order; the message names the first broken entry."""
+
+    code = "audit_failed"
+
+
+def read_anchor(text: str, *, source: str) -> Anchor:
+    """An anchor from ``klero audit anchor``'s JSON, or ``N:HASH`` as published."""
+    text = text.strip()
+    try:
+        if text.startswith("{"):
+            data = json.loads(text)
+            return Anchor(int(data["entry"]), str(data["hash"]))
+        number, _, digest = text.partition(":")
+        if len(digest) != 64:
+            raise ValueError(digest)
+        return Anchor(int(number), digest.lower())
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KleroError(
+            f"{source}: not an anchor. Give the JSON file `klero audit anchor` wrote, or ENTRY:HASH "
+            "(the entry number, a colon and the 64 hex digits).",
+            code="bad_anchor",
+        ) from exc
+
+
+def chain_head(ws: Workspace) -> Anchor:
+    """The current chain head, for publication (``klero audit anchor``)."""
+    chain = ws.store.audit_chain()
+    if not chain:
+        raise KleroError("The audit log is empty: nothing to anchor yet.", code="empty_audit_log")
+    last = chain[-1]
+    return Anchor(last.entry.seq, last.entry_hash, last.entry.recorded_at, ws.settings.name)
+
+
+def verify_audit(
+    ws: Workspace,
+    *,
+    anchors: Sequence[Anchor] = (),
+    replay: bool = True,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> AuditReport:
+    """Check the whole record (module docstring); ``AuditError`` naming the first broken entry."""
+    chain = ws.store.audit_chain()
+    findings: list[Finding] = []
+    broken = first_break((s.entry, s.previous_hash, s.entry_hash) for s in chain)
+    if broken is not None:
+        findings.append(Finding(broken.seq, broken.reason))
+    by_seq = {s.entry.seq: s for s in chain}
+    for anchor in anchors:
+        stored = by_seq.get(anchor.entry)
+        if stored is None:
+            findings.append(Finding(anchor.entry, "the published anchor names it, but it is not stored"))
+        elif stored.entry_hash != anchor.hash:
+            findings.append(Finding(anchor.entry, f"its hash differs from the published anchor {anchor.hash[:16]}…"))
+    findings += _digest_findings(ws, chain)
+    findings += _status_findings(ws, chain)
+    replayed, skipped = 0, []
+    draws = ws.store.selection_draws()
+    if replay and not findings:
+        tracker = Tracker(progress, cancel)
+        entry_of = {s.entry.subject: s.entry.seq for s in chain}
+        for done, draw in enumerate(draws, start=1):
+            seq = entry_of.get(f"selection_draw:{draw['id']}", 0)
+            problems, note = replay_selection_draw(ws, draw, chain_after=[s.entry.action for s in chain if s.entry.seq > seq])
+            findings += [Finding(seq, f"selection draw {draw['id']} does not replay: {p}") for p in problems]
+            if note:
+                skipped.append(f"selection draw {draw['id']}: {note}")
+            else:
+                replayed += 1
+            tracker.step("replay", done, len(draws), f"draw {draw['id']}")
+    if findings:
+        findings.sort(key=lambda f: (f.entry == 0, f.entry))
+        first = findings[0]
+        where = f"entry {first.entry}" if first.entry else "a draw with no entry"
+        action = by_seq[first.entry].entry.action if first.entry in by_seq else ""
+        lines = [f"entry {f.entry}: {f.message}" if f.entry else f.message for f in findings]
+        raise AuditError(
+            f"The audit record does not hold: first broken at {where}{f' ({action})' if action else ''}.\n  "
+            + "\n  ".join(lines),
+            entry=first.entry,
+            problems=lines,
+        )
+    head = Anchor(chain[-1].entry.seq, chain[-1].entry_hash, chain[-1].entry.recorded_at, ws.settings.name) if chain else Anchor(0, "")
+    return AuditReport(len(chain), head, len(draws), replayed, tuple(skipped))
+
+
+_NAMES = {"letter_draw": "letter draw", "selection_draw": "selection draw", "replacement": "replacement"}
+
+
+def _digest_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
+    """Each entry's digest against the rows stored now; rows vouched for by no entry."""
+    findings = []
+    vouched: set[str] = set()
+    for stored in chain:
+        entry = stored.entry
+        if not entry.subject:
+            continue
+        vouched.add(entry.subject)
+        kind, _, number = entry.subject.partition(":")
+        now = ws.store.audit_digest(entry.subject)
+        if now is None:
+            findings.append(Finding(entry.seq, f"its {_NAMES[kind]} {number} is no longer stored (deleted)"))
+        elif now != entry.digest:
+            findings.append(
+                Finding(entry.seq, f"the stored rows of its {_NAMES[kind]} {number} were changed after it was recorded")
+            )
+    for kind, ids in ws.store.audit_subject_ids().items():
+        for number in ids:
+            if f"{kind}:{number}" not in vouched:
+                findings.append(Finding(0, f"{_NAMES[kind]} {number} has no audit entry (added outside Kleroterion)"))
+    return findings
+
+
+def _status_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
+    """Panel places whose status is not what the recorded replacements make it."""
+    places = ws.store.panel_places()
+    expected = {key: "active" for key in places}
+    for draw_id, person_out, person_in in ws.store.replacement_moves():
+        expected[(draw_id, person_out)] = "replaced"
+        role, _status = places.get((draw_id, person_in), ("", ""))
+        expected[(draw_id, person_in)] = "promoted" if role == "alternate" else "active"
+    entry_of = {s.entry.subject: s.entry.seq for s in chain}
+    findings = []
+    for (draw_id, person), (_role, status) in sorted(places.items()):
+        want = expected.get((draw_id, person), "active")
+        if status != want and not (want == "active" and status == "declined"):
+            findings.append(
+                Finding(
+                    entry_of.get(f"selection_draw:{draw_id}", 0),
+                    f"in selection draw {draw_id}, {person} is {status!r}; the recorded replacements make it {want!r}",
+                )
+            )
+    return findings
+
+
+def replay_selection_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: Sequence[str]) -> tuple[list[str], str]:
+    """Replay one stored selection draw from its seed, pool, quotas, algorithm and engine.
+
+    Returns (problems, note): ``note`` says why the draw could not be replayed (its pool changed since
+    through a later chained import or erasure), problems what differs from the stored draw."""
+    from sortition.pool import pool_hash
+
+    size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+    pool = ws.store.pool()
+    digest = pool_hash(pool, quotas) if len(pool) else ""
+    if digest not in ws.store.accepted_pool_hashes(int(draw["id"])):
+        later = [a for a in chain_after if a in ("pool.import", "privacy.erase", "privacy.purge")]
+        if later:
+            return [], f"not replayable, the pool changed since by a later {later[0]}"
+        return [f"the pool hash is {digest[:16]}…, the draw recorded {draw['pool_hash'][:16]}… (pool changed)"], ""
+    pool, _ = pool_for_algorithm(ws, pool, quotas, str(draw["algorithm"]), parameters=draw["parameters"])
+    problems: list[str] = []
+    parameters = draw["parameters"]
+    if draw["kind"] == "lottery":
+        _result, tickets, _lost, _p = make_lottery(
+            pool,
+            quotas,
+            size=size,
+            seed=int(draw["seed"]),
+            algorithm=str(draw["algorithm"]),
+            tickets=int(parameters["lottery_size"]),
+            exclude=list(parameters.get("excluded", [])),
+        )
+        stored = ws.store.lottery_tickets(int(draw["id"]))
+        if stored != tickets:
+            problems.append("the replayed ticket list differs from the stored one")
+        return problems, ""
+    if "lottery_draw_id" in parameters:
+        panel, order = replay_lottery_draw(ws, draw, pool, quotas, size=size, problems=problems)
+    else:
+        replayed, order = draw_panel(
+            pool,
+            quotas,
+            size=size,
+            seed=int(draw["seed"]),
+            algorithm=str(draw["algorithm"]),
+            engine=str(draw["engine"]),
+            alternates=int(parameters.get("alternates", 0)),
+            exclude=list(parameters.get("excluded", [])),
+        )
+        panel = list(replayed.panel)
+        _compare_distribution(ws.store.draw_distribution(int(draw["id"])), replayed, problems)
+    if panel != list(draw["result"]["panel"]):
+        problems.append("the replayed panel differs from the stored one")
+    if order != list(draw["result"].get("alternates", [])):
+        problems.append("the replayed alternates (or their order) differ from the stored ones")
+    return problems, ""
+
+
+def write_anchor(anchor: Anchor, path: Path) -> None:
+    """Write the anchor JSON for publication."""
+    try:
+        path.write_text(anchor.to_json() + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise KleroError(f"Cannot write the anchor to {path}: {exc.strerror}.", code="write_failed") from exc
