@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kleroterion.commands.fairness import pool_for_algorithm  # MERGE: kleroterion/app/fairness.py
+from kleroterion.commands.panel import _compare_distribution, draw_panel  # MERGE: kleroterion/app/panel.py
+from kleroterion.commands.panel_lottery import make_lottery, replay_lottery_draw  # MERGE: kleroterion/app/lottery.py
 from kleroterion.errors import KleroError
 from kleroterion.workspace import Workspace
 from sortition.audit_chain import first_break
 from sortition.progress import Cancel, Progress, Tracker
-
-from kleroterion.commands.panel import _compare_distribution, draw_panel  # MERGE: kleroterion/app/panel.py
-from kleroterion.commands.fairness import pool_for_algorithm  # MERGE: kleroterion/app/fairness.py
-from kleroterion.commands.panel_lottery import make_lottery, replay_lottery_draw  # MERGE: kleroterion/app/lottery.py
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def verify_audit(
             findings.append(Finding(anchor.entry, "the published anchor names it, but it is not stored"))
         elif stored.entry_hash != anchor.hash:
             findings.append(Finding(anchor.entry, f"its hash differs from the published anchor {anchor.hash[:16]}…"))
-    findings += _digest_findings(ws, chain)
+    findings += _digest_findings(ws, chain, after=chain[-1].entry.seq if chain else 0)
     findings += _status_findings(ws, chain)
     replayed, skipped = 0, []
     draws = ws.store.selection_draws()
@@ -130,7 +129,9 @@ def verify_audit(
         entry_of = {s.entry.subject: s.entry.seq for s in chain}
         for done, draw in enumerate(draws, start=1):
             seq = entry_of.get(f"selection_draw:{draw['id']}", 0)
-            problems, note = replay_selection_draw(ws, draw, chain_after=[s.entry.action for s in chain if s.entry.seq > seq])
+            problems, note = replay_selection_draw(
+                ws, draw, chain_after=[s.entry.action for s in chain if s.entry.seq > seq]
+            )
             findings += [Finding(seq, f"selection draw {draw['id']} does not replay: {p}") for p in problems]
             if note:
                 skipped.append(f"selection draw {draw['id']}: {note}")
@@ -149,15 +150,20 @@ def verify_audit(
             entry=first.entry,
             problems=lines,
         )
-    head = Anchor(chain[-1].entry.seq, chain[-1].entry_hash, chain[-1].entry.recorded_at, ws.settings.name) if chain else Anchor(0, "")
+    head = (
+        Anchor(chain[-1].entry.seq, chain[-1].entry_hash, chain[-1].entry.recorded_at, ws.settings.name)
+        if chain
+        else Anchor(0, "")
+    )
     return AuditReport(len(chain), head, len(draws), replayed, tuple(skipped))
 
 
 _NAMES = {"letter_draw": "letter draw", "selection_draw": "selection draw", "replacement": "replacement"}
 
 
-def _digest_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
-    """Each entry's digest against the rows stored now; rows vouched for by no entry."""
+def _digest_findings(ws: Workspace, chain: Sequence[Any], *, after: int) -> list[Finding]:
+    """Each entry's digest against the rows stored now; rows vouched for by no entry (named as the entry
+    after the last one ``after``, where their entry was or should have been)."""
     findings = []
     vouched: set[str] = set()
     for stored in chain:
@@ -176,14 +182,20 @@ def _digest_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
     for kind, ids in ws.store.audit_subject_ids().items():
         for number in ids:
             if f"{kind}:{number}" not in vouched:
-                findings.append(Finding(0, f"{_NAMES[kind]} {number} has no audit entry (added outside Kleroterion)"))
+                findings.append(
+                    Finding(
+                        after + 1,
+                        f"missing: {_NAMES[kind]} {number} has no audit entry (deleted, or the row was added "
+                        "outside Kleroterion)",
+                    )
+                )
     return findings
 
 
 def _status_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
     """Panel places whose status is not what the recorded replacements make it."""
     places = ws.store.panel_places()
-    expected = {key: "active" for key in places}
+    expected = dict.fromkeys(places, "active")
     for draw_id, person_out, person_in in ws.store.replacement_moves():
         expected[(draw_id, person_out)] = "replaced"
         role, _status = places.get((draw_id, person_in), ("", ""))

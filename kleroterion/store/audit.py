@@ -43,7 +43,8 @@ def _letter_draw(conn: sqlite3.Connection, draw_id: int) -> dict[str, Any] | Non
         return None
     letters = _rows(
         conn,
-        "SELECT code, draw_id, resident_id, stratum, inclusion_probability FROM letters WHERE draw_id = ? ORDER BY code",
+        "SELECT code, draw_id, resident_id, stratum, inclusion_probability FROM letters WHERE draw_id = ?"
+        " ORDER BY code",
         (draw_id,),
     )
     return {"draw": head[0], "letters": letters}
@@ -75,9 +76,13 @@ def _selection_draw(conn: sqlite3.Connection, draw_id: int) -> dict[str, Any] | 
         ),
         "people": _rows(conn, "SELECT ids FROM draw_people WHERE draw_id = ?", by_draw),
         "panels": _rows(
-            conn, "SELECT position, weight, members, packed FROM draw_panels WHERE draw_id = ? ORDER BY position", by_draw
+            conn,
+            "SELECT position, weight, members, packed FROM draw_panels WHERE draw_id = ? ORDER BY position",
+            by_draw,
         ),
-        "tickets": _rows(conn, "SELECT ticket, position FROM lottery_tickets WHERE draw_id = ? ORDER BY ticket", by_draw),
+        "tickets": _rows(
+            conn, "SELECT ticket, position FROM lottery_tickets WHERE draw_id = ? ORDER BY ticket", by_draw
+        ),
         "quotas": _rows(
             conn,
             "SELECT q.category, q.feature, q.min_count, q.max_count, s.panel_size FROM quotas q"
