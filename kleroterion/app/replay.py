@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kleroterion.errors import KleroError
-from sortition.audit_chain import ChainEntry, entry_hash
+from sortition.audit_chain import ChainEntry, content_digest, entry_hash
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +32,7 @@ POOL_FILE, QUOTAS_FILE, PROBABILITIES_FILE, DRAW_FILE, README_FILE = (
     "draw.json",
     "README.txt",
 )
+QUOTA_COLUMNS = ["category", "feature", "population_share", "target", "min", "max"]
 #: Probabilities are compared to this absolute tolerance (the LP solver's, written with 17 digits).
 PROBABILITY_TOLERANCE = 1e-9
 
@@ -45,7 +46,8 @@ Files (plain UTF-8 CSV and JSON; no names, addresses, birth dates or contact det
   pool.csv           one row per person in the pool: id (the pseudonymous pool id), household (a number per
                      address, in the order of the addresses; the same number = the same address, of which at
                      most one person may sit), then the value of each quota category.
-  quotas.csv         category, feature, min, max: the quota table of the draw.
+  quotas.csv         category, feature, population_share, target, min, max: the quota table of the draw
+                     (alternates are drawn towards the population shares).
   probabilities.csv  person_id, probability: each pool member's selection probability as stored.
   draw.json          algorithm, engine, seed, panel size, parameters (ids left out, alternates, lottery),
                      library versions, the stored panel and alternates in order, and two entries of the
@@ -121,7 +123,7 @@ def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = N
     try:
         directory.mkdir(parents=True, exist_ok=True)
         kit_pool.to_csv(directory / POOL_FILE, index=False)
-        quotas[["category", "feature", "min", "max"]].to_csv(directory / QUOTAS_FILE, index=False)
+        quotas[QUOTA_COLUMNS].to_csv(directory / QUOTAS_FILE, index=False, float_format="%.17g")
         probabilities = ws.store.selection_probabilities(int(draw["id"]))
         probabilities.rename("probability").rename_axis("person_id").reset_index().to_csv(
             directory / PROBABILITIES_FILE, index=False, float_format="%.17g"
@@ -134,7 +136,7 @@ def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = N
         seq = ws.store.audit(
             "publish.kit",
             parameters={"draw_id": int(draw["id"]), "draw_entry": draw_entry.entry.seq},
-            input_hashes={"pool": kit_hash},
+            input_hashes={"pool": kit_hash, "quotas": quotas_hash(quotas)},
             result={"pool_size": len(kit_pool), "draw_entry_hash": draw_entry.entry_hash},
         )
     kit_entry = next(s for s in ws.store.audit_chain() if s.entry.seq == seq)
@@ -219,12 +221,23 @@ def _read_kit(directory: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFra
             probabilities = {row["person_id"]: float(row["probability"]) for row in csv.DictReader(handle)}
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
         raise KleroError(f"Cannot read the publish kit in {directory}: {exc}.", code="bad_kit") from exc
-    quotas["population_share"] = float("nan")
-    quotas["target"] = float("nan")
     return record, pool, quotas, probabilities
 
 
-def _entry_problems(record: dict[str, Any], pool_sha: str) -> list[str]:
+def quotas_hash(quotas: pd.DataFrame) -> str:
+    """SHA-256 of the quota table as the kit writes it (``canonical_json`` of its rows; NaN as null)."""
+    rows = quotas[QUOTA_COLUMNS].astype(object).where(quotas[QUOTA_COLUMNS].notna(), None).to_dict("records")
+    return content_digest(
+        [
+            [str(r["category"]), str(r["feature"])]
+            + [None if r[c] is None else float(r[c]) for c in ("population_share", "target")]
+            + [int(r["min"]), int(r["max"])]
+            for r in rows
+        ]
+    )
+
+
+def _entry_problems(record: dict[str, Any], pool_sha: str, quotas_sha: str) -> list[str]:
     """The kit's two chain entries must hash to what they say, the kit entry must vouch for this pool
     and name this draw's entry, and the anchor must be the kit entry."""
     problems = []
@@ -238,8 +251,11 @@ def _entry_problems(record: dict[str, Any], pool_sha: str) -> list[str]:
             problems.append(f"the {key.replace('_', ' ')} ({entry.seq}, {entry.action}) does not match its hash")
     kit, kit_hash = entries["kit_entry"]
     draw, draw_hash = entries["entry"]
-    if json.loads(kit.input_hashes).get("pool") != pool_sha:
+    recorded = json.loads(kit.input_hashes)
+    if recorded.get("pool") != pool_sha:
         problems.append("pool.csv is not the pool the kit entry recorded (its hash differs)")
+    if recorded.get("quotas") != quotas_sha:
+        problems.append("quotas.csv is not the quota table the kit entry recorded (its hash differs)")
     result, parameters = json.loads(kit.result), json.loads(kit.parameters)
     if result.get("draw_entry_hash") != draw_hash or parameters.get("draw_id") != record["draw_id"]:
         problems.append("the kit entry does not name this draw's entry")
@@ -254,14 +270,13 @@ def _entry_problems(record: dict[str, Any], pool_sha: str) -> list[str]:
 def replay_kit(directory: Path) -> ReplayResult:
     """Redraw the kit's draw from its files alone and compare; ``ReplayMismatch`` lists every difference."""
     from kleroterion.commands.fairness import stored_pool_probability  # MERGE: kleroterion/app/fairness.py
-    from kleroterion.commands.panel import draw_panel  # MERGE: kleroterion/app/panel.py
     from sortition.engine import END_TO_END
     from sortition.pool import pool_hash
 
     record, pool, quotas, stored_probabilities = _read_kit(directory)
     pool = pool.rename(columns={"household": "address_key"})
     try:
-        problems = _entry_problems(record, pool_hash(pool, quotas))
+        problems = _entry_problems(record, pool_hash(pool, quotas), quotas_hash(quotas))
     except (KeyError, TypeError, ValueError) as exc:
         raise KleroError(f"{directory / DRAW_FILE} is damaged: {exc!r}.", code="bad_kit") from exc
     parameters = record["parameters"]
@@ -269,21 +284,14 @@ def replay_kit(directory: Path) -> ReplayResult:
         stored = parameters.get("pool_probabilities") or {}
         pool = stored_pool_probability(pool, {str(k): float(v) for k, v in stored.items()})
     size = int(record["panel_size"])
-    if record.get("lottery"):
-        panel, order, probabilities = _replay_lottery(pool, quotas, size, record["lottery"])
-    else:
-        result, order = draw_panel(
-            pool,
-            quotas,
-            size=size,
-            seed=int(record["seed"]),
-            algorithm=str(record["algorithm"]),
-            engine=str(record["engine"]),
-            alternates=int(parameters.get("alternates", 0)),
-            exclude=list(parameters.get("excluded", [])),
-        )
-        panel = list(result.panel)
-        probabilities = {str(k): float(v) for k, v in result.probabilities.items()}
+    try:
+        panel, order, probabilities = _redraw(pool, quotas, size, record)
+    except KleroError as exc:  # e.g. quotas no panel meets: the kit cannot be what was drawn
+        raise ReplayMismatch(
+            f"The kit in {directory} does NOT match its replay:\n  "
+            + "\n  ".join([*problems, f"the replay fails: {exc.message}"]),
+            differences=[*problems, exc.message],
+        ) from exc
     if panel != list(record["panel"]):
         only_kit = sorted(set(record["panel"]) - set(panel))
         only_replay = sorted(set(panel) - set(record["panel"]))
@@ -310,6 +318,28 @@ def replay_kit(directory: Path) -> ReplayResult:
         int(record["anchor"]["entry"]),
         str(record["anchor"]["hash"]),
     )
+
+
+def _redraw(
+    pool: pd.DataFrame, quotas: pd.DataFrame, size: int, record: dict[str, Any]
+) -> tuple[list[str], list[str], dict[str, float]]:
+    """The panel, alternates and probabilities the kit's seed gives (the path the original draw took)."""
+    from kleroterion.commands.panel import draw_panel  # MERGE: kleroterion/app/panel.py
+
+    if record.get("lottery"):
+        return _replay_lottery(pool, quotas, size, record["lottery"])
+    parameters = record["parameters"]
+    result, order = draw_panel(
+        pool,
+        quotas,
+        size=size,
+        seed=int(record["seed"]),
+        algorithm=str(record["algorithm"]),
+        engine=str(record["engine"]),
+        alternates=int(parameters.get("alternates", 0)),
+        exclude=list(parameters.get("excluded", [])),
+    )
+    return list(result.panel), order, {str(k): float(v) for k, v in result.probabilities.items()}
 
 
 def _replay_lottery(
