@@ -63,6 +63,7 @@ class AuditReport:
     draws_checked: int
     draws_replayed: int
     not_replayable: tuple[str, ...]
+    replacements: int = 0
 
 
 class AuditError(KleroError):
@@ -124,20 +125,24 @@ def verify_audit(
     findings += _status_findings(ws, chain)
     replayed, skipped = 0, []
     draws = ws.store.selection_draws()
+    letter_draws = ws.store.letter_draws()
     if replay and not findings:
         tracker = Tracker(progress, cancel)
         entry_of = {s.entry.subject: s.entry.seq for s in chain}
-        for done, draw in enumerate(draws, start=1):
-            seq = entry_of.get(f"selection_draw:{draw['id']}", 0)
-            problems, note = replay_selection_draw(
-                ws, draw, chain_after=[s.entry.action for s in chain if s.entry.seq > seq]
-            )
-            findings += [Finding(seq, f"selection draw {draw['id']} does not replay: {p}") for p in problems]
+        jobs = [("letter_draw", d) for d in letter_draws] + [("selection_draw", d) for d in draws]
+        for done, (kind, draw) in enumerate(jobs, start=1):
+            seq = entry_of.get(f"{kind}:{draw['id']}", 0)
+            after = [s.entry.action for s in chain if s.entry.seq > seq]
+            replay_one = replay_letter_draw if kind == "letter_draw" else replay_selection_draw
+            problems, note = replay_one(ws, draw, chain_after=after)
+            findings += [Finding(seq, f"{_NAMES[kind]} {draw['id']} does not replay: {p}") for p in problems]
             if note:
-                skipped.append(f"selection draw {draw['id']}: {note}")
+                skipped.append(f"{_NAMES[kind]} {draw['id']}: {note}")
             else:
                 replayed += 1
-            tracker.step("replay", done, len(draws), f"draw {draw['id']}")
+            tracker.step("replay", done, len(jobs) + 1, f"{_NAMES[kind]} {draw['id']}")
+        findings += _replacement_findings(ws, chain)
+        tracker.step("replay", len(jobs) + 1, len(jobs) + 1, "replacements")
     if findings:
         findings.sort(key=lambda f: (f.entry == 0, f.entry))
         first = findings[0]
@@ -155,7 +160,8 @@ def verify_audit(
         if chain
         else Anchor(0, "")
     )
-    return AuditReport(len(chain), head, len(draws), replayed, tuple(skipped))
+    replacements = len(ws.store.replacements()) if replay else 0
+    return AuditReport(len(chain), head, len(letter_draws) + len(draws), replayed, tuple(skipped), replacements)
 
 
 _NAMES = {"letter_draw": "letter draw", "selection_draw": "selection draw", "replacement": "replacement"}
@@ -266,6 +272,104 @@ def replay_selection_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: S
     if order != list(draw["result"].get("alternates", [])):
         problems.append("the replayed alternates (or their order) differ from the stored ones")
     return problems, ""
+
+
+def replay_letter_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: Sequence[str]) -> tuple[list[str], str]:
+    """Redraw one letter draw from its seed and parameters on the stored registry and compare who got a
+    letter (resident pseudonym, stratum, inclusion probability; invitation codes come from ``secrets``).
+
+    Not replayable (the note) once the registry was purged or imported again after the draw."""
+    from kleroterion.commands.sortition import _strata, eligible_mask  # MERGE: kleroterion/app/registry.py
+    from kleroterion.seeds import generator
+    from sortition.letters import draw_letter_rows
+
+    later = [a for a in chain_after if a in ("registry.import", "registry.areas", "privacy.purge", "privacy.erase")]
+    if later:
+        return [], f"not replayable, the registry changed since by a later {later[0]}"
+    params = draw["parameters"]
+    columns = ws.store.resident_columns()
+    mask, _excluded = eligible_mask(ws, columns, min_age=int(params.get("min_age", 16)))
+    stratum, labels = _strata(columns, params.get("stratify_by"))
+    letters = ws.store.letters()
+    earlier = letters.loc[letters["draw_id"] < int(draw["id"]), "address_key"]
+    picks = draw_letter_rows(
+        columns.address,
+        stratum,
+        labels,
+        eligible=mask,
+        n_addresses=len(columns.address_keys),
+        excluded=columns.address_mask(earlier),
+        count=int(params["count"]),
+        rng=generator(int(draw["seed"])),
+        oversample=params.get("oversample") or None,
+        allocation=params.get("allocation"),
+    )
+    again = sorted(
+        zip(
+            columns.pseudonyms_of(picks.rows),
+            [str(s) for s in picks.strata],
+            [float(p) for p in picks.inclusion_probability],
+            strict=True,
+        )
+    )
+    mine = letters[letters["draw_id"] == int(draw["id"])]
+    stored = sorted(
+        zip(mine["resident_id"], mine["stratum"].astype(str), mine["inclusion_probability"].astype(float), strict=True)
+    )
+    if [(r, s) for r, s, _ in again] != [(r, s) for r, s, _ in stored]:
+        return ["the replayed letters (who, in which stratum) differ from the stored ones"], ""
+    if any(abs(a[2] - b[2]) > 1e-12 for a, b in zip(again, stored, strict=True)):
+        return ["the replayed inclusion probabilities differ from the stored ones"], ""
+    return [], ""
+
+
+def _replacement_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
+    """Replay every replacement in order from its draw's panel and alternates: the first alternate who
+    keeps the quotas (or the recorded quota break); a seeded draw from the pool must pick one of the
+    candidates its chained entry lists."""
+    from sortition.alternates import choose_replacement
+
+    entries = {s.entry.subject: s.entry for s in chain}
+    findings = []
+    states: dict[int, tuple[list[str], list[str]]] = {}
+    pool = None
+    for row in ws.store.replacements():
+        draw_id, replacement_id = int(row["draw_id"]), int(row["id"])
+        entry = entries[f"replacement:{replacement_id}"]
+        details = json.loads(entry.result)
+        draw = next(d for d in ws.store.selection_draws() if int(d["id"]) == draw_id)
+        panel, alternates = states.setdefault(
+            draw_id, (list(draw["result"]["panel"]), list(draw["result"].get("alternates", [])))
+        )
+        pool = ws.store.pool() if pool is None else pool
+        _size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
+        out, person_in = str(row["person_out"]), str(row["person_in"])
+        if out not in panel:
+            findings.append(Finding(entry.seq, f"replacement {replacement_id}: {out} was not on the panel then"))
+            continue
+        if details.get("from_pool"):
+            candidates = list(details.get("candidates", []))
+            if person_in not in candidates:  # the seeded pool draw: its seed and candidates are chained
+                findings.append(Finding(entry.seq, f"replacement {replacement_id}: {person_in} was no candidate"))
+        else:
+            try:
+                choice = choose_replacement(
+                    pool, panel, out, alternates, quotas, accept_break=bool(details.get("quotas_broken"))
+                )
+            except KleroError:
+                choice = None
+            if choice is None or choice.person_in != person_in:
+                findings.append(
+                    Finding(
+                        entry.seq,
+                        f"replacement {replacement_id} does not replay: the first fitting alternate is "
+                        f"{choice.person_in if choice else 'none'}, the record says {person_in}",
+                    )
+                )
+            if person_in in alternates:
+                alternates.remove(person_in)
+        panel[panel.index(out)] = person_in
+    return findings
 
 
 def write_anchor(anchor: Anchor, path: Path) -> None:

@@ -35,9 +35,9 @@ def audit_verify_cmd(
     with open_workspace(workspace) as ws, progress_bars() as bars:
         report = verify_audit(ws, anchors=anchors, replay=not no_replay, progress=bars)
     console.print(
-        f"The audit record holds: {report.entries} chained entries, {report.draws_checked} selection draws "
-        f"checked, {report.draws_replayed} replayed identically. Head: entry {report.head.entry}, "
-        f"{report.head.hash}"
+        f"The audit record holds: {report.entries} chained entries; {report.draws_checked} draws (letters and "
+        f"panels) checked, {report.draws_replayed} replayed identically; {report.replacements} replacements "
+        f"replayed. Head: entry {report.head.entry}, {report.head.hash}"
     )
     for note in report.not_replayable:
         console.print(f"  {note}")

@@ -147,7 +147,7 @@ def test_the_kit_is_chained_and_a_purge_keeps_everything_verifiable(
     assert run_cli(monkeypatch, "purge", "--reason", "test", "--yes", "-w", str(root)) == 0
     capsys.readouterr()
     assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
-    assert "2 replayed identically" in " ".join(capsys.readouterr().out.split())
+    assert "3 draws (letters and panels) checked, 2 replayed identically" in " ".join(capsys.readouterr().out.split())
     assert run_cli(monkeypatch, "publish-kit", str(tmp_path / "kit-after"), "-w", str(root)) == 0
     capsys.readouterr()
     assert run_cli(monkeypatch, "replay", str(tmp_path / "kit-after")) == 0
