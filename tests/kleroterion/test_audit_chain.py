@@ -21,6 +21,7 @@ from kleroterion.app.audit import AuditError, verify_audit
 from kleroterion.commands import panel as panel_cmds
 from kleroterion.commands import sortition as lottery_cmds
 from kleroterion.errors import StoreError
+from kleroterion.store.audit import subject_digest
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.audit_chain import GENESIS, ChainEntry, canonical_json, entry_hash, first_break
 from tests.conftest import drop_append_only_triggers, make_quotas, run_cli
@@ -263,22 +264,83 @@ def test_a_rechained_history_is_caught_by_the_published_anchor(
     assert f"{published['entry']}:{published['hash']}" in capsys.readouterr().out
     # an attacker who knows the scheme rewrites a result and recomputes every hash after it
     _tamper(chained, "UPDATE audit_log SET result = '{\"members\": 1}' WHERE action = 'pool.import'")
-    conn = sqlite3.connect(chained / "store.sqlite", isolation_level=None)
-    rows = conn.execute(
-        "SELECT id, recorded_at, actor, action, parameters, input_hashes, result, subject, digest FROM audit_log"
-        " ORDER BY id"
-    ).fetchall()
-    previous = GENESIS
-    for row in rows:
-        digest = entry_hash(ChainEntry(*row), previous)
-        conn.execute("UPDATE audit_log SET previous_hash = ?, entry_hash = ? WHERE id = ?", (previous, digest, row[0]))
-        previous = digest
-    conn.close()
+    _rechain(chained)
     assert run_cli(monkeypatch, "audit", "verify", "-w", str(chained)) == 0  # consistent on its own...
     capsys.readouterr()
     assert run_cli(monkeypatch, "audit", "verify", "--anchor", str(anchor), "-w", str(chained)) == 1
     text = " ".join(capsys.readouterr().out.split())
     assert f"first broken at entry {published['entry']}" in text and "differs from the published anchor" in text
+
+
+def _rechain(root: Path) -> None:
+    """Recompute every digest and hash from the rows as they are now: the attacker who knows the scheme."""
+    conn = sqlite3.connect(root / "store.sqlite", isolation_level=None)
+    drop_append_only_triggers(conn)
+    rows = conn.execute(
+        "SELECT id, recorded_at, actor, action, parameters, input_hashes, result, subject FROM audit_log ORDER BY id"
+    ).fetchall()
+    previous = GENESIS
+    for row in rows:
+        entry = ChainEntry(*row, digest=subject_digest(conn, row[7]) or "")
+        digest = entry_hash(entry, previous)
+        conn.execute(
+            "UPDATE audit_log SET digest = ?, previous_hash = ?, entry_hash = ? WHERE id = ?",
+            (entry.digest, previous, digest, row[0]),
+        )
+        previous = digest
+    conn.close()
+
+
+REPLAYED_TAMPERING = {
+    # rewritten and re-chained by someone who knows the scheme: only the replay can tell
+    "seed of the draw": (
+        ("UPDATE selection_draws SET seed = '43' WHERE id = 2",),
+        "selection_draw:2",
+        "selection draw 2 does not replay",
+    ),
+    "panel of the first draw": (
+        (
+            "UPDATE selection_draws SET result = json_set(result, '$.panel[0]', (SELECT MIN(id) FROM pool_members"
+            " WHERE id NOT IN (SELECT person_id FROM panel_members WHERE draw_id = 1))) WHERE id = 1",
+        ),
+        "selection_draw:1",
+        "the replayed panel differs",
+    ),
+    "letters of a draw": (
+        (
+            "UPDATE letters SET resident_id = (SELECT MIN(id) FROM residents)"
+            " WHERE code = (SELECT MIN(code) FROM letters)",
+        ),
+        "letter_draw:1",
+        "the replayed letters (who, in which stratum) differ",
+    ),
+    "replacement": (
+        (
+            "UPDATE replacements SET person_in = (SELECT person_id FROM panel_members WHERE draw_id = 2"
+            " AND role = 'alternate' AND status = 'active' ORDER BY rank DESC LIMIT 1)",
+            "UPDATE panel_members SET status = 'active' WHERE draw_id = 2 AND status = 'promoted'",
+            "UPDATE panel_members SET status = 'promoted' WHERE draw_id = 2"
+            " AND person_id = (SELECT person_in FROM replacements)",
+        ),
+        "replacement:1",
+        "replacement 1 does not replay",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLAYED_TAMPERING))
+def test_a_consistently_rechained_forgery_does_not_replay(
+    case: str, chained: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    statements, subject, message = REPLAYED_TAMPERING[case]
+    expected = _entry_of(chained, subject)
+    _tamper(chained, *statements)
+    _rechain(chained)
+    assert run_cli(monkeypatch, "audit", "verify", "--no-replay", "-w", str(chained)) == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "audit", "verify", "-w", str(chained)) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"first broken at entry {expected}" in text and message in text, text
 
 
 APPEND_ONLY = [
