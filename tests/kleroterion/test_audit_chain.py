@@ -75,9 +75,8 @@ def test_first_break_names_the_first_bad_entry(
 
 
 # -- a small chained workspace ---------------------------------------------------------------
-def _build(root: Path, tmp: Path) -> None:
-    """Registry of 80 → 60 letters → 40 sign-ups → quotas for 10 → panel (seed 41) → redraw (seed 42,
-    6 alternates) → one replacement: every kind of chained row."""
+def pooled_workspace(root: Path, tmp: Path) -> Workspace:
+    """Registry of 80 → 60 letters → 40 sign-ups → quotas for 10 (nothing drawn yet); open."""
     settings = ProcessSettings(name="Audit", municipality="Peel en Maas", reference_date="2024-01-01")
     ws = Workspace.create(root, settings)
     rows = [
@@ -107,6 +106,13 @@ def _build(root: Path, tmp: Path) -> None:
         ]
     )
     ws.store.save_quotas(quotas, panel_size=10, source="test", tolerance=1.0)
+    return ws
+
+
+def _build(root: Path, tmp: Path) -> None:
+    """``pooled_workspace`` → panel (seed 41) → redraw (seed 42, 6 alternates) → one replacement: every
+    kind of chained row."""
+    ws = pooled_workspace(root, tmp)
     panel_cmds.select_panel_action(ws, seed=41)
     panel_cmds.select_panel_action(ws, seed=42, alternates=6, redraw_reason="the venue changed")
     panel, _alternates = ws.store.current_panel(int(ws.store.latest_panel_draw()["id"]))

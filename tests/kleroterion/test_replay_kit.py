@@ -6,15 +6,19 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kleroterion.app.replay import ReplayMismatch, replay_kit
+from kleroterion.commands import panel as panel_cmds
+from kleroterion.commands.panel_lottery import draw_from_lottery_action
 from kleroterion.workspace import Workspace
 from tests.conftest import run_cli
-from tests.kleroterion.test_audit_chain import _build
+from tests.kleroterion.test_audit_chain import _build, _rechain, _tamper, pooled_workspace
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +155,53 @@ def test_the_kit_is_chained_and_a_purge_keeps_everything_verifiable(
     assert run_cli(monkeypatch, "publish-kit", str(tmp_path / "kit-after"), "-w", str(root)) == 0
     capsys.readouterr()
     assert run_cli(monkeypatch, "replay", str(tmp_path / "kit-after")) == 0
+
+
+@pytest.mark.slow
+def test_the_demo_workspace_verifies_clean_and_its_kit_replays_in_a_fresh_process(
+    demo_output: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(demo_output / "workspace", root)
+    assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "The audit record holds" in said and "replayed identically" in said
+    assert run_cli(monkeypatch, "publish-kit", str(tmp_path / "kit"), "-w", str(root)) == 0
+    capsys.readouterr()
+    clean = tmp_path / "third-party"
+    clean.mkdir()
+    klero = Path(sys.executable).with_name("klero")
+    done = subprocess.run(  # the package's own entry point, run where there is no workspace
+        [str(klero), "replay", str(tmp_path / "kit")], cwd=clean, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "The kit matches its replay" in " ".join(done.stdout.split())
+    assert list(clean.iterdir()) == []  # the replay wrote nothing
+
+
+def test_a_panel_drawn_from_a_transparent_lottery_verifies_and_replays_from_its_kit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    ws = pooled_workspace(root, tmp_path)
+    panel_cmds.select_panel_action(ws, seed=7, alternates=3, lottery_size=20)
+    drawn = draw_from_lottery_action(ws, "5")
+    ws.store.close()
+    assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
+    # the letter draw, the lottery and the panel picked from it
+    assert "3 draws (letters and panels) checked, 3 replayed" in " ".join(capsys.readouterr().out.split())
+    assert run_cli(monkeypatch, "publish-kit", str(tmp_path / "kit"), "-w", str(root)) == 0
+    record = json.loads((tmp_path / "kit" / "draw.json").read_text(encoding="utf-8"))
+    assert record["lottery"]["number"] == 5 and record["panel"] == drawn["panel"]
+    assert run_cli(monkeypatch, "replay", str(tmp_path / "kit")) == 0
+    capsys.readouterr()
+    # the published ticket list rewritten (two tickets swap panels) and everything re-chained
+    _tamper(
+        root,
+        "UPDATE lottery_tickets SET position = (SELECT MAX(position) FROM draw_panels WHERE draw_id = 1)"
+        " WHERE draw_id = 1 AND ticket = 1",
+    )
+    _rechain(root)
+    assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert "selection draw 1 does not replay: the replayed ticket list differs" in text, text
