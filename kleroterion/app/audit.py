@@ -210,7 +210,7 @@ def _status_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
     findings = []
     for (draw_id, person), (_role, status) in sorted(places.items()):
         want = expected.get((draw_id, person), "active")
-        if status != want and not (want == "active" and status == "declined"):
+        if status != want:
             findings.append(
                 Finding(
                     entry_of.get(f"selection_draw:{draw_id}", 0),

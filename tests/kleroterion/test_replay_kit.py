@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ def _edit_json(path: Path, edit: Callable[[dict[str, object]], None]) -> None:
     path.write_text(json.dumps(record), encoding="utf-8")
 
 
-def _swap_first_panel_member(record: dict) -> None:  # type: ignore[type-arg]
+def _swap_first_panel_member(record: dict[str, Any]) -> None:
     record["panel"] = ["P0000000000", *record["panel"][1:]]
 
 
