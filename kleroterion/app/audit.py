@@ -25,6 +25,7 @@ from kleroterion.commands.fairness import pool_for_algorithm  # MERGE: kleroteri
 from kleroterion.commands.panel import _compare_distribution, draw_panel  # MERGE: kleroterion/app/panel.py
 from kleroterion.commands.panel_lottery import make_lottery, replay_lottery_draw  # MERGE: kleroterion/app/lottery.py
 from kleroterion.errors import KleroError
+from kleroterion.store.audit import StoredEntry
 from kleroterion.workspace import Workspace
 from sortition.audit_chain import first_break
 from sortition.progress import Cancel, Progress, Tracker
@@ -108,9 +109,28 @@ def verify_audit(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> AuditReport:
-    """Check the whole record (module docstring); ``AuditError`` naming the first broken entry."""
+    """Check the whole record (module docstring); ``AuditError`` naming the first broken entry.
+
+    The replay (``replay``) runs only on a record whose chain, digests and statuses hold."""
     chain = ws.store.audit_chain()
-    findings: list[Finding] = []
+    findings = _chain_findings(chain, anchors)
+    findings += _digest_findings(ws, chain, after=chain[-1].entry.seq if chain else 0)
+    findings += _status_findings(ws, chain)
+    draws = ws.store.letter_draws(), ws.store.selection_draws()
+    replayed, skipped = 0, list[str]()
+    if replay and not findings:
+        replayed, skipped, problems = _replay_findings(ws, chain, *draws, tracker=Tracker(progress, cancel))
+        findings += problems
+    if findings:
+        raise _audit_error(findings, {s.entry.seq: s.entry.action for s in chain})
+    head = chain_head(ws) if chain else Anchor(0, "")
+    replacements = len(ws.store.replacements()) if replay else 0
+    return AuditReport(len(chain), head, sum(map(len, draws)), replayed, tuple(skipped), replacements)
+
+
+def _chain_findings(chain: Sequence[StoredEntry], anchors: Sequence[Anchor]) -> list[Finding]:
+    """The first break of the hash chain, and every published anchor that no longer matches."""
+    findings = []
     broken = first_break((s.entry, s.previous_hash, s.entry_hash) for s in chain)
     if broken is not None:
         findings.append(Finding(broken.seq, broken.reason))
@@ -121,53 +141,56 @@ def verify_audit(
             findings.append(Finding(anchor.entry, "the published anchor names it, but it is not stored"))
         elif stored.entry_hash != anchor.hash:
             findings.append(Finding(anchor.entry, f"its hash differs from the published anchor {anchor.hash[:16]}…"))
-    findings += _digest_findings(ws, chain, after=chain[-1].entry.seq if chain else 0)
-    findings += _status_findings(ws, chain)
-    replayed, skipped = 0, []
-    draws = ws.store.selection_draws()
-    letter_draws = ws.store.letter_draws()
-    if replay and not findings:
-        tracker = Tracker(progress, cancel)
-        entry_of = {s.entry.subject: s.entry.seq for s in chain}
-        jobs = [("letter_draw", d) for d in letter_draws] + [("selection_draw", d) for d in draws]
-        for done, (kind, draw) in enumerate(jobs, start=1):
-            seq = entry_of.get(f"{kind}:{draw['id']}", 0)
-            after = [s.entry.action for s in chain if s.entry.seq > seq]
-            replay_one = replay_letter_draw if kind == "letter_draw" else replay_selection_draw
-            problems, note = replay_one(ws, draw, chain_after=after)
-            findings += [Finding(seq, f"{_NAMES[kind]} {draw['id']} does not replay: {p}") for p in problems]
-            if note:
-                skipped.append(f"{_NAMES[kind]} {draw['id']}: {note}")
-            else:
-                replayed += 1
-            tracker.step("replay", done, len(jobs) + 1, f"{_NAMES[kind]} {draw['id']}")
-        findings += _replacement_findings(ws, chain)
-        tracker.step("replay", len(jobs) + 1, len(jobs) + 1, "replacements")
-    if findings:
-        findings.sort(key=lambda f: (f.entry == 0, f.entry))
-        first = findings[0]
-        where = f"entry {first.entry}" if first.entry else "a draw with no entry"
-        action = by_seq[first.entry].entry.action if first.entry in by_seq else ""
-        lines = [f"entry {f.entry}: {f.message}" if f.entry else f.message for f in findings]
-        raise AuditError(
-            f"The audit record does not hold: first broken at {where}{f' ({action})' if action else ''}.\n  "
-            + "\n  ".join(lines),
-            entry=first.entry,
-            problems=lines,
-        )
-    head = (
-        Anchor(chain[-1].entry.seq, chain[-1].entry_hash, chain[-1].entry.recorded_at, ws.settings.name)
-        if chain
-        else Anchor(0, "")
+    return findings
+
+
+def _replay_findings(
+    ws: Workspace,
+    chain: Sequence[StoredEntry],
+    letter_draws: list[dict[str, Any]],
+    selection_draws: list[dict[str, Any]],
+    *,
+    tracker: Tracker,
+) -> tuple[int, list[str], list[Finding]]:
+    """Replay every letter and selection draw, then every replacement: (replayed, not replayable, findings)."""
+    entry_of = {s.entry.subject: s.entry.seq for s in chain}
+    jobs = [("letter_draw", d) for d in letter_draws] + [("selection_draw", d) for d in selection_draws]
+    replayed, skipped, findings = 0, list[str](), list[Finding]()
+    for done, (kind, draw) in enumerate(jobs, start=1):
+        seq = entry_of.get(f"{kind}:{draw['id']}", 0)
+        after = [s.entry.action for s in chain if s.entry.seq > seq]
+        replay_one = replay_letter_draw if kind == "letter_draw" else replay_selection_draw
+        problems, note = replay_one(ws, draw, chain_after=after)
+        findings += [Finding(seq, f"{_NAMES[kind]} {draw['id']} does not replay: {p}") for p in problems]
+        if note:
+            skipped.append(f"{_NAMES[kind]} {draw['id']}: {note}")
+        else:
+            replayed += 1
+        tracker.step("replay", done, len(jobs) + 1, f"{_NAMES[kind]} {draw['id']}")
+    findings += _replacement_findings(ws, chain)
+    tracker.step("replay", len(jobs) + 1, len(jobs) + 1, "replacements")
+    return replayed, skipped, findings
+
+
+def _audit_error(findings: list[Finding], actions: dict[int, str]) -> AuditError:
+    """One error listing every finding in entry order; its first line names the first broken entry."""
+    findings = sorted(findings, key=lambda f: (f.entry == 0, f.entry))
+    first = findings[0]
+    where = f"entry {first.entry}" if first.entry else "a draw with no entry"
+    action = actions.get(first.entry, "")
+    lines = [f"entry {f.entry}: {f.message}" if f.entry else f.message for f in findings]
+    return AuditError(
+        f"The audit record does not hold: first broken at {where}{f' ({action})' if action else ''}.\n  "
+        + "\n  ".join(lines),
+        entry=first.entry,
+        problems=lines,
     )
-    replacements = len(ws.store.replacements()) if replay else 0
-    return AuditReport(len(chain), head, len(letter_draws) + len(draws), replayed, tuple(skipped), replacements)
 
 
 _NAMES = {"letter_draw": "letter draw", "selection_draw": "selection draw", "replacement": "replacement"}
 
 
-def _digest_findings(ws: Workspace, chain: Sequence[Any], *, after: int) -> list[Finding]:
+def _digest_findings(ws: Workspace, chain: Sequence[StoredEntry], *, after: int) -> list[Finding]:
     """Each entry's digest against the rows stored now; rows vouched for by no entry (named as the entry
     after the last one ``after``, where their entry was or should have been)."""
     findings = []
@@ -186,19 +209,19 @@ def _digest_findings(ws: Workspace, chain: Sequence[Any], *, after: int) -> list
                 Finding(entry.seq, f"the stored rows of its {_NAMES[kind]} {number} were changed after it was recorded")
             )
     for kind, ids in ws.store.audit_subject_ids().items():
-        for number in ids:
-            if f"{kind}:{number}" not in vouched:
+        for row_id in ids:
+            if f"{kind}:{row_id}" not in vouched:
                 findings.append(
                     Finding(
                         after + 1,
-                        f"missing: {_NAMES[kind]} {number} has no audit entry (deleted, or the row was added "
+                        f"missing: {_NAMES[kind]} {row_id} has no audit entry (deleted, or the row was added "
                         "outside Kleroterion)",
                     )
                 )
     return findings
 
 
-def _status_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
+def _status_findings(ws: Workspace, chain: Sequence[StoredEntry]) -> list[Finding]:
     """Panel places whose status is not what the recorded replacements make it."""
     places = ws.store.panel_places()
     expected = dict.fromkeys(places, "active")
@@ -323,7 +346,7 @@ def replay_letter_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: Sequ
     return [], ""
 
 
-def _replacement_findings(ws: Workspace, chain: Sequence[Any]) -> list[Finding]:
+def _replacement_findings(ws: Workspace, chain: Sequence[StoredEntry]) -> list[Finding]:
     """Replay every replacement in order from its draw's panel and alternates: the first alternate who
     keeps the quotas (or the recorded quota break); a seeded draw from the pool must pick one of the
     candidates its chained entry lists."""
