@@ -107,7 +107,7 @@ def _entry_record(stored: Any) -> dict[str, Any]:
 def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = None) -> KitResult:
     """Write the publish kit of a panel draw (default: the latest) to ``directory`` (module docstring);
     appends a chained ``publish.kit`` entry recording the kit pool's hash."""
-    from kleroterion.commands.common import versions  # MERGE: kleroterion/app (versions of a draw)
+    from kleroterion.commands.common import versions
     from sortition.pool import pool_hash
 
     draw = _panel_draw(ws, draw_id)

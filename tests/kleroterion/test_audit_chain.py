@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kleroterion.app.audit import AuditError, verify_audit
+from kleroterion.app.audit import Anchor, AuditError, read_anchor, verify_audit
 from kleroterion.commands import panel as panel_cmds
 from kleroterion.commands import sortition as lottery_cmds
-from kleroterion.errors import StoreError
+from kleroterion.errors import KleroError, StoreError
 from kleroterion.store.audit import subject_digest
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.audit_chain import GENESIS, ChainEntry, canonical_json, entry_hash, first_break
@@ -415,3 +415,21 @@ def test_verify_error_lists_every_finding_in_entry_order(chained: Path) -> None:
     problems = info.value.params["problems"]
     letters, draw = _entry_of(chained, "letter_draw:1"), _entry_of(chained, "selection_draw:2")
     assert [p.split(":")[0] for p in problems] == [f"entry {letters}", f"entry {draw}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7:" + "AB" * 32, Anchor(7, "ab" * 32)),
+        ('{"entry": 3, "hash": "' + "c" * 64 + '", "recorded_at": "x"}', Anchor(3, "c" * 64)),
+        ("7:abc", None),
+        ("seven:" + "a" * 64, None),
+        ('{"hash": "x"}', None),
+    ],
+)
+def test_read_anchor_takes_the_json_file_or_entry_colon_hash(text: str, expected: Anchor | None) -> None:
+    if expected is None:
+        with pytest.raises(KleroError, match="not an anchor"):
+            read_anchor(text, source="--anchor")
+    else:
+        assert read_anchor(text, source="--anchor") == expected
