@@ -71,6 +71,21 @@ class KleroGroup(LazyGroup):
             "person", "kleroterion.commands.privacy:person_app", "One person's data: erasure on request (AVG art. 17)."
         ),
         LazyCommand(
+            "audit",
+            "kleroterion.commands.audit:audit_app",
+            "The tamper-evident record: verify the chain and every draw, publish its head.",
+        ),
+        LazyCommand(
+            "publish-kit",
+            "kleroterion.commands.publish:publish_kit_cmd",
+            "Write a panel draw's publish kit (pseudonymised pool, quotas, seed, chain anchor) for `klero replay`.",
+        ),
+        LazyCommand(
+            "replay",
+            "kleroterion.commands.replay:replay_cmd",
+            "Replay a draw from its publish kit (no workspace needed); exit code 1 if it does not match.",
+        ),
+        LazyCommand(
             "select",
             "kleroterion.commands.select:select_cmd",
             "Select a panel of SIZE from RESPONDENTS within the quotas of CATEGORIES (no workspace).",
@@ -94,6 +109,9 @@ class KleroGroup(LazyGroup):
         "status",
         "purge",
         "person",
+        "audit",
+        "publish-kit",
+        "replay",
         "select",
         "demo",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -92,3 +93,11 @@ def lottery_workspace(base: Path, monkeypatch: pytest.MonkeyPatch, *, letters: i
         if run_cli(monkeypatch, *args) != 0:
             raise RuntimeError(f"klero {' '.join(args)} failed")
     return root
+
+
+def drop_append_only_triggers(conn: sqlite3.Connection) -> None:
+    """Drop the append-only triggers (migration 0022), as an attacker holding the database file would,
+    or a test that fakes an old or damaged record; ``klero audit verify`` must still notice the edit."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()]
+    for name in names:
+        conn.execute(f'DROP TRIGGER "{name}"')

@@ -5,6 +5,7 @@ area of the chain.
 """
 
 from kleroterion.store.addresses import AddressStore
+from kleroterion.store.audit import AuditStore
 from kleroterion.store.core import StoreCore, migration_scripts
 from kleroterion.store.deliberation import DeliberationStore
 from kleroterion.store.privacy import PrivacyStore
@@ -13,7 +14,7 @@ from kleroterion.store.reports import ReportStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, PrivacyStore, AddressStore):
+class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, PrivacyStore, AddressStore, AuditStore):
     """A workspace database with every area's methods."""
 
 

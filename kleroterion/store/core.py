@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sqlite3
@@ -43,6 +44,14 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+def default_actor() -> str:
+    """Who acts when nobody says: ``cli:<login name>`` of the process."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return "cli:unknown"
+
+
 def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -73,7 +82,10 @@ class StoreCore:
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._in_transaction = False
+        #: Who acts: recorded in every audit entry (the web app sets ``web:<username>``).
+        self.actor = default_actor()
         self.migrate()
+        self._chain_pending()
 
     def close(self) -> None:
         self._conn.close()
@@ -109,6 +121,15 @@ class StoreCore:
             applied.append(name)
         return applied
 
+    def _chain_pending(self) -> None:
+        """Chain the audit entries of a workspace made before migration 0021 (SQL cannot hash)."""
+        if self._conn.execute("SELECT 1 FROM audit_log WHERE entry_hash IS NULL LIMIT 1").fetchone() is None:
+            return
+        from kleroterion.store.audit import chain_pending  # the audit module's mixin subclasses this class
+
+        with self.transaction() as conn:
+            chain_pending(conn)
+
     # -- the one write path -----------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -120,6 +141,15 @@ class StoreCore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+        except sqlite3.IntegrityError as exc:
+            self._conn.execute("ROLLBACK")
+            if str(exc).startswith("append-only:"):  # the triggers of migration 0022
+                raise StoreError(
+                    f"Refused: {str(exc).removeprefix('append-only: ')}; draws and the audit log are append-only "
+                    "(`klero audit verify` checks them).",
+                    code="append_only",
+                ) from exc
+            raise
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -155,16 +185,24 @@ class StoreCore:
         input_hashes: dict[str, str] | None = None,
         result: dict[str, Any] | None = None,
     ) -> int:
-        """Append one record to the audit log (inside the current transaction if any)."""
+        """Append one chained record to the audit log (inside the current transaction if any); returns its
+        number. A draw's entry also hashes the rows the draw stored (``kleroterion.store.audit``)."""
+        from kleroterion.store.audit import append_entry, subject_of
+
         with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO audit_log (recorded_at, action, parameters, input_hashes, result) VALUES (?, ?, ?, ?, ?)",
-                (now_iso(), action, _to_json(parameters or {}), _to_json(input_hashes or {}), _to_json(result or {})),
+            return append_entry(
+                conn,
+                recorded_at=now_iso(),
+                actor=self.actor,
+                action=action,
+                parameters=_to_json(parameters or {}),
+                input_hashes=_to_json(input_hashes or {}),
+                result=_to_json(result or {}),
+                subject=subject_of(action, parameters or {}, result or {}),
             )
-            return int(cur.lastrowid or 0)
 
     def audit_records(self, action: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM audit_log"
+        sql = "SELECT id, recorded_at, actor, action, parameters, input_hashes, result FROM audit_log"
         params: tuple[Any, ...] = ()
         if action:
             sql += " WHERE action = ?"
@@ -174,6 +212,7 @@ class StoreCore:
             {
                 "id": r["id"],
                 "recorded_at": r["recorded_at"],
+                "actor": r["actor"],
                 "action": r["action"],
                 "parameters": json.loads(r["parameters"]),
                 "input_hashes": json.loads(r["input_hashes"]),
@@ -191,7 +230,17 @@ class StoreCore:
 
 
 def _split_sql(sql: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our SQL literals)."""
+    """Split a migration script into statements (no semicolons inside our SQL literals; a trigger's
+    ``BEGIN ...; END`` body stays one statement: ``sqlite3.complete_statement`` says where it ends)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     text = "\n".join(line.split("--")[0] if "--" in line else line for line in lines)
-    return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in text.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip().removesuffix(";").strip())
+    return [stmt for stmt in statements if stmt]

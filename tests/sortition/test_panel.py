@@ -16,7 +16,7 @@ from kleroterion.errors import InfeasibleQuotaError
 from kleroterion.workspace import Workspace
 from sortition.alternates import choose_replacement
 from sortition.quotas import quotas_met
-from tests.conftest import make_pool, make_quotas
+from tests.conftest import drop_append_only_triggers, make_pool, make_quotas
 from tests.conftest import run_cli as run
 from tests.sortition.test_cli_sortition import HEADER, write
 
@@ -154,6 +154,7 @@ def test_verify_replays_the_draw_and_fails_when_it_differs(
     assert "replays identically: 10 members and 6 alternates" in " ".join(capsys.readouterr().out.split())
     # a stored seed that does not produce the stored panel (as if the record had been edited)
     with drawn.store.transaction() as conn:
+        drop_append_only_triggers(conn)  # an edit the database would refuse (migration 0022)
         conn.execute("UPDATE selection_draws SET seed = '43'")
     assert run(monkeypatch, "panel", "verify", "-w", str(drawn.root)) == 1
     text = " ".join(capsys.readouterr().out.split())

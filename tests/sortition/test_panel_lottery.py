@@ -16,6 +16,7 @@ import pytest
 from kleroterion.app.pool import import_pool
 from kleroterion.workspace import Workspace
 from sortition.quotas import quotas_met
+from tests.conftest import drop_append_only_triggers
 from tests.conftest import run_cli as run
 from tests.sortition.test_panel import drawn, pooled  # noqa: F401  (fixtures)
 
@@ -120,6 +121,7 @@ def test_lottery_publish_draw_and_verify(
     )
     a, b = next((t, u) for t in positions for u in positions if positions[t] != positions[u])
     with pooled.store.transaction() as conn:
+        drop_append_only_triggers(conn)  # an edit the database would refuse (migration 0022)
         conn.execute("UPDATE lottery_tickets SET position = ? WHERE ticket = ?", (positions[b], a))
     assert run(monkeypatch, "panel", "verify", "-w", root) == 1
     assert "differs from the published one" in text_of(capsys)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from kleroterion.workspace import Workspace
-from tests.conftest import make_quotas
+from tests.conftest import drop_append_only_triggers, make_quotas
 
 
 def save_draw(
@@ -46,6 +46,7 @@ def test_packed_panels_round_trip_in_order_and_stay_small(workspace: Workspace) 
 def test_panels_stored_as_json_before_0011_still_read(workspace: Workspace) -> None:
     draw_id = save_draw(workspace, [(frozenset({"a", "b"}), 0.5), (frozenset({"a", "c"}), 0.25)])
     with workspace.store.transaction() as conn:
+        drop_append_only_triggers(conn)  # fake a draw stored before migration 0011
         conn.execute("DELETE FROM draw_people WHERE draw_id = ?", (draw_id,))
         conn.execute(
             "UPDATE draw_panels SET members = ?, packed = NULL WHERE draw_id = ? AND position = 1",
