@@ -19,16 +19,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kleroterion.commands.fairness import pool_for_algorithm  # MERGE: kleroterion/app/fairness.py
-from kleroterion.commands.panel import _compare_distribution, draw_panel  # MERGE: kleroterion/app/panel.py
-from kleroterion.commands.panel_lottery import make_lottery, replay_lottery_draw  # MERGE: kleroterion/app/lottery.py
+from kleroterion.app.fairness import pool_for_algorithm
 from kleroterion.errors import KleroError
 from kleroterion.store.audit import StoredEntry
 from kleroterion.workspace import Workspace
 from sortition.audit_chain import first_break
+from sortition.draw_record import _compare_distribution, draw_panel
+from sortition.lottery import lottery_alternates, make_lottery, panel_for_number
 from sortition.progress import Cancel, Progress, Tracker
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -302,7 +305,8 @@ def replay_letter_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: Sequ
     letter (resident pseudonym, stratum, inclusion probability; invitation codes come from ``secrets``).
 
     Not replayable (the note) once the registry was purged or imported again after the draw."""
-    from kleroterion.commands.sortition import _strata, eligible_mask  # MERGE: kleroterion/app/registry.py
+    from kleroterion.app.registry import eligible_mask
+    from kleroterion.app.registry import strata as _strata
     from kleroterion.seeds import generator
     from sortition.letters import draw_letter_rows
 
@@ -401,3 +405,43 @@ def write_anchor(anchor: Anchor, path: Path) -> None:
         path.write_text(anchor.to_json() + "\n", encoding="utf-8")
     except OSError as exc:
         raise KleroError(f"Cannot write the anchor to {path}: {exc.strerror}.", code="write_failed") from exc
+
+
+def replay_lottery_draw(  # the lottery behind a panel drawn by a public number
+    ws: Workspace, draw: dict[str, Any], pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, problems: list[str]
+) -> tuple[list[str], list[str]]:
+    """Recompute the lottery behind ``draw`` and its ticket; appends differences to ``problems``."""
+    lottery_id = int(draw["parameters"]["lottery_draw_id"])
+    lottery = next(d for d in ws.store.selection_draws() if int(d["id"]) == lottery_id)
+    number = int(draw["parameters"]["number"])
+    _result, replayed, _lost, _probabilities = make_lottery(
+        pool,
+        quotas,
+        size=size,
+        seed=int(lottery["seed"]),
+        algorithm=str(lottery["algorithm"]),
+        tickets=int(lottery["parameters"]["lottery_size"]),
+        exclude=list(lottery["parameters"].get("excluded", [])),
+    )
+    stored = ws.store.lottery_tickets(lottery_id)
+    differing = [n for (n, panel), (_, again) in zip(stored, replayed, strict=False) if panel != again]
+    if len(stored) != len(replayed) or differing:
+        problems.append(
+            f"the replayed ticket list of lottery {lottery_id} differs from the published one "
+            f"({len(differing)} tickets differ{', first ' + str(differing[0]) if differing else ''})"
+        )
+    if not 1 <= number <= len(replayed):
+        problems.append(f"ticket {number} does not exist in the replayed lottery of {len(replayed)} tickets")
+        return [], []
+    panel = panel_for_number(replayed, number)
+    order = lottery_alternates(
+        pool,
+        quotas,
+        panel,
+        seed=int(lottery["seed"]),
+        number=number,
+        count=int(lottery["parameters"].get("alternates", 0)),
+        algorithm=str(lottery["algorithm"]),
+        exclude=list(lottery["parameters"].get("excluded", [])),
+    )
+    return sorted(panel), order

@@ -107,7 +107,7 @@ def _entry_record(stored: Any) -> dict[str, Any]:
 def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = None) -> KitResult:
     """Write the publish kit of a panel draw (default: the latest) to ``directory`` (module docstring);
     appends a chained ``publish.kit`` entry recording the kit pool's hash."""
-    from kleroterion.commands.common import versions
+    from kleroterion.app.versions import versions
     from sortition.pool import pool_hash
 
     draw = _panel_draw(ws, draw_id)
@@ -269,7 +269,7 @@ def _entry_problems(record: dict[str, Any], pool_sha: str, quotas_sha: str) -> l
 
 def replay_kit(directory: Path) -> ReplayResult:
     """Redraw the kit's draw from its files alone and compare; ``ReplayMismatch`` lists every difference."""
-    from kleroterion.commands.fairness import stored_pool_probability  # MERGE: kleroterion/app/fairness.py
+    from kleroterion.app.fairness import stored_pool_probability
     from sortition.engine import END_TO_END
     from sortition.pool import pool_hash
 
@@ -324,7 +324,7 @@ def _redraw(
     pool: pd.DataFrame, quotas: pd.DataFrame, size: int, record: dict[str, Any]
 ) -> tuple[list[str], list[str], dict[str, float]]:
     """The panel, alternates and probabilities the kit's seed gives (the path the original draw took)."""
-    from kleroterion.commands.panel import draw_panel  # MERGE: kleroterion/app/panel.py
+    from sortition.draw_record import draw_panel
 
     if record.get("lottery"):
         return _replay_lottery(pool, quotas, size, record["lottery"])
@@ -347,8 +347,7 @@ def _replay_lottery(
 ) -> tuple[list[str], list[str], dict[str, float]]:
     """A panel picked from a transparent lottery: the ticket list again, the picked ticket's panel and
     its alternates; probabilities are the lottery's (tickets per panel / tickets)."""
-    from kleroterion.commands.panel_lottery import lottery_alternates, make_lottery  # MERGE: kleroterion/app/lottery.py
-    from sortition.lottery import panel_for_number
+    from sortition.lottery import lottery_alternates, make_lottery, panel_for_number
 
     _result, tickets, _lost, probabilities = make_lottery(
         pool,
