@@ -210,11 +210,15 @@ def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) 
     return import_survey(ws, path, WaveLayout(wave=wave), replace=replace)
 
 
-def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False) -> dict[str, Any]:
+def import_survey(
+    ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False, allow_empty: bool = False
+) -> dict[str, Any]:
     """Validate and store a survey file laid out as ``layout`` (see ``deliberation.responses``): its
     respondents (when it has an arm), every wave's answers and design weights, in one transaction.
-    A wave that already has answers is replaced only with ``replace``; every import stays in the
-    audit log. Respondents from letters and from files meet in the same tables."""
+    A wave that already has answers is replaced only with ``replace``; a file without a single answer
+    for a wave (no rows, or every cell blank) is refused unless ``allow_empty``, so an empty export can
+    never wipe a wave; every import stays in the audit log. Respondents from letters and from files
+    meet in the same tables."""
     instrument = load_instrument(ws)
     sync_participants(ws)
     known = frozenset(ws.store.participants()["participant_id"])
@@ -223,6 +227,8 @@ def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: boo
         layout = dataclasses.replace(layout, value_labels=spss.value_labels, user_missing=spss.user_missing)
     shaped = shape_survey(read_table(path), instrument, layout, known_ids=known, source=path.name)
     waves = list(shaped.waves["wave"])
+    if not allow_empty:
+        _refuse_empty_waves(shaped.waves, layout, path)
     stored = {w: ws.store.wave_answer_count(w) for w in waves}
     if any(stored.values()) and not replace:
         listed = ", ".join(f"Wave {w} already has {n:,} stored answers" for w, n in stored.items() if n)
@@ -260,6 +266,24 @@ def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: boo
         "replaced": sum(stored.values()),
         "user_missing": shaped.user_missing,
     }
+
+
+def _refuse_empty_waves(counts: pd.DataFrame, layout: WaveLayout, path: Path) -> None:
+    """A wave of the file (or the one ``--wave`` names) without a single answer stops the import."""
+    answered = {
+        str(w): int(r) - int(a) for w, r, a in counts[["wave", "respondents", "absent"]].itertuples(index=False)
+    }
+    if layout.wave is not None:
+        answered.setdefault(layout.wave, 0)
+    empty = [w for w, n in answered.items() if n == 0]
+    if not answered or empty:
+        which = ", ".join(empty) or "any wave"
+        raise KleroError(
+            f"{path.name}: no answers for {which} (the file has no rows, or every answer is blank); nothing "
+            "was stored. Export the survey again; to store a wave without answers on purpose, add --allow-empty.",
+            code="empty_wave",
+            source=path.name,
+        )
 
 
 def import_respondents(ws: Workspace, path: Path, layout: WaveLayout) -> dict[str, Any]:
@@ -806,6 +830,9 @@ def survey_import_cmd(
     weights: Annotated[list[str] | None, typer.Option(help="Design-weight columns (comma or repeat).")] = None,
     ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Confirm replacing a wave already imported.")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Accept a file without any answer for a wave (normally refused).")
+    ] = False,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
     """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
@@ -828,7 +855,7 @@ def survey_import_cmd(
     if row_ids and id_column:
         raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
     with open_workspace(workspace) as ws:
-        out = import_survey(ws, file, layout, replace=replace)
+        out = import_survey(ws, file, layout, replace=replace, allow_empty=allow_empty)
     replaced = f" (replacing {out['replaced']:,} earlier answers)" if out["replaced"] else ""
     console.print(f"Waves {out['wave']}: {out['respondents']:,} respondents, {out['answers']:,} answers{replaced}.")
     if out["created"]:

@@ -19,7 +19,7 @@ from kleroterion.errors import KleroError
 from kleroterion.pool_files import read_categories, read_excluded_ids, read_people, read_select_settings
 from kleroterion.seeds import fresh_seed, generator
 from sortition.flex import select_within_flex
-from sortition.quotas import check_quota_bounds
+from sortition.quotas import check_panel_size, check_quota_bounds
 from sortition.selection import ALGORITHMS, ENGINES, fairness_summary
 
 #: Options that take one value: given twice, typer would keep the last silently; we refuse.
@@ -107,6 +107,7 @@ def select_cmd(
         keep_columns=chosen.keep_columns if chosen else (),
     )
     pool = people.pool
+    check_panel_size(size, len(pool))
     address_key = "address_key" if addresses else None
     if "min_flex" not in quotas.columns:
         check_quota_bounds(quotas, size)  # with flex bounds, the engine finds the smallest relaxation instead

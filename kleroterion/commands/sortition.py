@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 
 from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
-from kleroterion.errors import InputError, KleroError, Problem
+from kleroterion.errors import InputError, KleroError, Problem, ProblemCollector
 from kleroterion.example import check_synthetic_bsns
 from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
@@ -24,7 +24,7 @@ from kleroterion.workspace import Workspace
 from sortition.letters import UNKNOWN_STRATUM, draw_letter_rows, make_codes
 from sortition.pool import build_pool
 from sortition.progress import Cancel, Progress, Tracker
-from sortition.quotas import check_quota_bounds, derive_quotas
+from sortition.quotas import check_panel_size, check_quota_bounds, derive_quotas
 from sortition.registry import (
     RegistryValidator,
     age_bands,
@@ -407,6 +407,8 @@ def derive_quotas_action(
     from_files: dict[str, dict[str, float]] = {}
     for path in extra or []:
         from_files.update(read_shares(path, categories))
+        if "wijk" in from_files:
+            _check_wijk_shares(from_files["wijk"], known=registry["wijk"], source=path.name)
     first = [c for c in categories if c.source == "registry"]
     order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
     declared = {c.name: c for c in categories}
@@ -422,6 +424,7 @@ def derive_quotas_action(
     if any(c.source == "settings" and c.name not in from_files for c in categories):
         sources.append("process.toml")
     sources.extend(path.name for path in extra or [])
+    _check_size_against_pool(ws, size)
     quotas = derive_quotas(shares, size=size, tolerance=tolerance)
     set_id = ws.store.save_quotas(quotas, panel_size=size, source="+".join(sources), tolerance=tolerance)
     return {
@@ -431,6 +434,26 @@ def derive_quotas_action(
         "without_shares": [c.name for c in categories if c.name not in shares],
         "quotas": quotas,
     }
+
+
+def _check_size_against_pool(ws: Workspace, size: int) -> None:
+    """Quotas for a panel larger than the pool are refused before they are stored (an empty pool: quotas
+    may come first; the draw checks the size again)."""
+    pool_size = len(ws.store.pool())
+    check_panel_size(size, max(pool_size, size) if pool_size == 0 else pool_size)
+
+
+def _check_wijk_shares(shares: dict[str, float], *, known: dict[str, float], source: str) -> None:
+    """Wijk shares of a file name exactly the registry's wijken: an unknown one would be a quota no
+    resident can fill, a missing one a wijk with no seat."""
+    problems = ProblemCollector(source)
+    for wijk in sorted(set(shares) - set(known)):
+        problems.add(
+            f"not a wijk of the registry extract; use one of {', '.join(sorted(known))}", column="feature", value=wijk
+        )
+    for wijk in sorted(set(known) - set(shares)):
+        problems.add(f"no share for the wijk {wijk} of the registry extract (write 0 if it has none)", column="feature")
+    problems.raise_if_any("list every wijk of the registry extract once, shares as decimals summing to 1")
 
 
 def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, Any]:
@@ -450,6 +473,7 @@ def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, A
     if problems:
         raise InputError(path.name, problems, hint="write shares and targets as decimals, or leave them empty")
     check_quota_bounds(quotas, size)
+    _check_size_against_pool(ws, size)
     set_id = ws.store.save_quotas(quotas, panel_size=size, source=f"file:{path.name}", tolerance=0.0)
     ws.store.audit(
         "quotas.import", parameters={"file": path.name, "size": size}, input_hashes={path.name: sha256_file(path)}

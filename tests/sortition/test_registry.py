@@ -15,7 +15,7 @@ from sortition.registry import ages_on, assign_areas, generalise_birth_dates, va
 def extract(n: int, *, gender: str = "M") -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "bsn": [str(1000 + i) for i in range(n)],
+            "bsn": [str(100_001_000 + i) for i in range(n)],  # the synthetic BSN block (no elfproef)
             "geboortedatum": ["19800101"] * n,
             "geslacht": [gender] * n,
             "huisnummer": [str(i + 1) for i in range(n)],
