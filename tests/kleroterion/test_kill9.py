@@ -79,7 +79,7 @@ STEPS = [
     Step("letters-draw", "letters", _nothing, ("letters", "draw", "--count", "30", "--stratify-by", "wijk")),
     Step("pool-import", "letters", _signups, ("pool", "import", "{base}/signups.csv")),
     Step("panel-select", "pool", _quotas, ("panel", "select", "--algorithm", "maximin", "--alternates", "2")),
-    Step("survey-import", "poll", _t2, LONG[:2] + ("{base}/t2.csv",) + LONG[5:]),
+    Step("survey-import", "poll", _t2, (*LONG[:2], "{base}/t2.csv", *LONG[5:])),
     Step("analyse", "poll", _t2_imported, ("analyse", "--output", "{base}/tables")),
 ]
 STAGES_FILES: dict[str, Path] = {}
@@ -135,7 +135,7 @@ def test_a_command_killed_anywhere_leaves_all_or_nothing_and_runs_again(
     after = _counts(clean_root)
     assert after != before, "the command stored nothing: no kill point could fall inside its write"
 
-    rng = random.Random(f"kill9-{step.id}")  # noqa: S311 - kill moments, not secrets
+    rng = random.Random(f"kill9-{step.id}")  # kill moments, not secrets
     for attempt in range(KILLS_PER_COMMAND):
         base = tmp_path / f"kill{attempt}"
         root = _copy(stages, step, base, monkeypatch)
