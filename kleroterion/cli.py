@@ -8,6 +8,7 @@ static table ``COMMANDS`` (see ``kleroterion.lazy``). ``bench/cli.py`` measures 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,10 @@ from kleroterion.commands.common import QUIET_KEY, WorkspaceOption, console, hin
 from kleroterion.console_io import owned_stdout
 from kleroterion.errors import InputError, KleroError
 from kleroterion.lazy import LazyCommand, LazyGroup
+
+#: The process umask while a command runs: files 0600, folders 0700, whatever writes them (reports,
+#: analysis tables, exports, lottery lists, quota files, the demo's folder).
+PRIVATE_UMASK = 0o077
 
 if TYPE_CHECKING:
     from kleroterion.workspace import Workspace
@@ -250,6 +255,14 @@ def app() -> None:
                    "problems": [{"file": ..., "row": ..., "column": ..., "value": ..., "message": ...}]}}
     """
     as_json = "--json" in sys.argv[1:]
+    previous = os.umask(PRIVATE_UMASK)  # private by default: every file a command writes is owner-only
+    try:
+        _run(as_json)
+    finally:
+        os.umask(previous)
+
+
+def _run(as_json: bool) -> None:
     with owned_stdout():
         try:
             cli(standalone_mode=False)

@@ -64,7 +64,7 @@ from kleroterion.commands.common import (
 from kleroterion.commands.options import refuse_repeated
 from kleroterion.commands.sortition import eligible_residents
 from kleroterion.errors import InputError, KleroError, Problem, StoreError
-from kleroterion.exports import DEFAULT_ENCODING
+from kleroterion.exports import DEFAULT_ENCODING, neutralise_frame
 from kleroterion.io import WORKBOOK_HINT, read_instrument_workbook, read_spss_metadata, read_table, sha256_file
 from kleroterion.lists import control_id
 from kleroterion.seeds import fresh_seed, generator
@@ -1002,7 +1002,7 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     for name, table in sorted(tables.items()):
         target = folder / f"{name}.csv"
         partial = target.with_suffix(".csv.partial")
-        integer_counts(table).to_csv(partial, index=False, encoding="utf-8")
+        neutralise_frame(integer_counts(table)).to_csv(partial, index=False, encoding="utf-8")
         partial.replace(target)
         written.append(target)
     return written

@@ -19,6 +19,7 @@ import pandas as pd
 from kleroterion.commands.common import versions
 from kleroterion.commands.fairness import bootstrap_generator, end_to_end_record, pool_for_algorithm
 from kleroterion.errors import KleroError
+from kleroterion.exports import neutralise_frame
 from kleroterion.seeds import generator, public_seed
 from kleroterion.workspace import Workspace
 from sortition.alternates import select_alternates
@@ -320,7 +321,7 @@ def write_tickets(path: Path, tickets: Tickets) -> None:
     """The published numbered list: one row per ticket, ``number`` and ``members`` (ids, space-separated)."""
     frame = pd.DataFrame({"number": [n for n, _ in tickets], "members": [" ".join(sorted(p)) for _, p in tickets]})
     try:
-        frame.to_csv(path, index=False)
+        neutralise_frame(frame).to_csv(path, index=False)
     except OSError as exc:
         raise KleroError(f"Cannot write the lottery list to {path}: {exc.strerror}.", code="write_failed") from exc
 

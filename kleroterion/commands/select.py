@@ -16,6 +16,7 @@ import typer
 from kleroterion.commands.common import console, progress_bars
 from kleroterion.commands.options import refuse_repeated
 from kleroterion.errors import KleroError
+from kleroterion.exports import neutralise_frame
 from kleroterion.pool_files import read_categories, read_excluded_ids, read_people, read_select_settings
 from kleroterion.seeds import fresh_seed, generator
 from sortition.flex import select_within_flex
@@ -129,9 +130,9 @@ def select_cmd(
     seconds = time.perf_counter() - started
     summary = fairness_summary(result.probabilities, size=size)
     if out is not None:
-        pool[pool["id"].isin(result.panel)].to_csv(out, index=False)
+        neutralise_frame(pool[pool["id"].isin(result.panel)]).to_csv(out, index=False)
     if probabilities is not None:
-        result.probabilities.rename_axis("id").reset_index().to_csv(probabilities, index=False)
+        neutralise_frame(result.probabilities.rename_axis("id").reset_index()).to_csv(probabilities, index=False)
     notes = [*people.notes, *(chosen.notes if chosen else ()), *result.notes]
     relaxed = [
         f"{r.category}={r.feature}: min {r.min} -> {r.min_used}, max {r.max} -> {r.max_used} "

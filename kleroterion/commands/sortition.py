@@ -14,7 +14,7 @@ import typer
 from kleroterion.commands.common import EncodingOption, WorkspaceOption, console, hint, open_workspace, progress_bars
 from kleroterion.errors import InputError, KleroError, Problem, ProblemCollector
 from kleroterion.example import check_synthetic_bsns
-from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult, describe, neutralise_frame
 from kleroterion.io import IrregularCsvError, iter_csv, read_table, scan_csv, sha256_file
 from kleroterion.lists import export_list
 from kleroterion.pool_files import quotas_from_frame, read_shares
@@ -490,7 +490,7 @@ def import_quotas_action(ws: Workspace, path: Path, *, size: int) -> dict[str, A
 def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
     """Write an editable quota file: category,feature,min,max then population_share,target."""
     columns = ["category", "feature", "min", "max", "population_share", "target"]
-    quotas.reindex(columns=columns).to_csv(path, index=False, float_format="%.6g")
+    neutralise_frame(quotas.reindex(columns=columns)).to_csv(path, index=False, float_format="%.6g")
 
 
 # -- CLI -----------------------------------------------------------------------------------------
