@@ -33,6 +33,7 @@ from deliberation.change import (
 )
 from deliberation.control import control_contrasts, draw_control_group
 from deliberation.design import VARIANCE
+from deliberation.disclosure import suppress_table
 from deliberation.domination import group_domination, summarise_domination
 from deliberation.evaluation import evaluation_distributions, summarise_evaluation
 from deliberation.groups import assignment_check, group_index_changes, summarise_distortions
@@ -979,6 +980,7 @@ def analyse_cmd(
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
     with open_workspace(workspace) as ws, progress_bars() as bars:
         out = analyse(ws, pre=pre, post=post, weights=weights, progress=bars)
+        threshold = ws.settings.suppression_threshold
     console.print(out["opinion_change"].round(3).to_string(index=False))
     console.print(out["knowledge_gain"].round(4).to_string(index=False))
     for row in out["exclusions"].itertuples(index=False):
@@ -987,13 +989,15 @@ def analyse_cmd(
         elif row.item:
             console.print(f"Item {row.item}: never answered, no analysis of it.")
     if output is not None:
-        written = write_tables(out, output)
+        written = write_tables(out, output, threshold=threshold)
         console.print(f"Wrote {len(written)} tables to {output}.")
     hint("klero report council --format pdf", workspace=workspace)
 
 
-def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """Each analysis table as ``folder/<name>.csv``; a file is written whole or not at all (temp + rename)."""
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path, *, threshold: int) -> list[Path]:
+    """Each analysis table as ``folder/<name>.csv``, as it may be published: small counts suppressed
+    (``suppress_table`` at the workspace's ``suppression_threshold``), formula-leading cells neutralised;
+    a file is written whole or not at all (temp + rename)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -1002,7 +1006,9 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     for name, table in sorted(tables.items()):
         target = folder / f"{name}.csv"
         partial = target.with_suffix(".csv.partial")
-        neutralise_frame(integer_counts(table)).to_csv(partial, index=False, encoding="utf-8")
+        neutralise_frame(suppress_table(integer_counts(table), threshold)).to_csv(
+            partial, index=False, encoding="utf-8"
+        )
         partial.replace(target)
         written.append(target)
     return written

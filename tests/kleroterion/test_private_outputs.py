@@ -29,7 +29,8 @@ def analysed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A poll whose declared variable holds a formula, analysed with --output."""
     root = poll_workspace(tmp_path, monkeypatch)
     frame = long_poll(blank_rows=False)
-    frame["age"] = frame["ID"].map(lambda i: FORMULA if int(i[1:]) % 2 else "18-34")
+    # a small category (3 treated, 3 control respondents): its counts must be suppressed in every table
+    frame["age"] = frame["ID"].map(lambda i: FORMULA if int(i[1:]) % 40 == 1 else "18-34")
     frame.to_csv(tmp_path / "poll.csv", index=False)
     args = (
         "--id-column",
@@ -57,6 +58,26 @@ def test_analysis_tables_are_owner_only_and_hold_no_formula(analysed: Path) -> N
     written = [cell for t in tables for cell in cells(t)]
     assert "'" + FORMULA in written  # the variable's value is in the tables, neutralised
     assert not [c for c in written if c.startswith(("=", "+", "@"))]
+
+
+def test_analysis_tables_show_no_count_below_the_threshold(analysed: Path) -> None:
+    """Every person count (n, n_*, count_*) in every table is 0, at least 5 (the default threshold), or
+    shown as "<5" with the row's other numbers blanked."""
+    import pandas as pd
+
+    from deliberation.disclosure import is_count_column
+
+    suppressed = 0
+    for table in sorted(analysed.glob("*.csv")):
+        frame = pd.read_csv(table, dtype=str, keep_default_na=False)
+        for column in (c for c in frame.columns if is_count_column(c)):
+            for value in frame[column]:
+                if value in ("", "<5"):
+                    suppressed += value == "<5"
+                    continue
+                number = float(value)
+                assert number == 0 or number >= 5, f"{table.name}, {column}: {value}"
+    assert suppressed > 0  # the small category was there to hide
 
 
 def test_klero_select_outputs_are_owner_only_and_hold_no_formula(
