@@ -183,14 +183,22 @@ def instrument_from_dict(data: Mapping[str, Any], *, source: str) -> Instrument:
                 text_en=str(raw.get("text_en") or ""),
             )
         )
+    waves = _waves(data.get("waves", []), problems)
+    if not items:
+        problems.add("the instrument has no valid items")
+    problems.raise_if_any("fix the instrument file and define it again")
+    return Instrument(name=str(data.get("name", "")), items=tuple(items), waves=tuple(waves))
+
+
+def _waves(raws: Any, problems: ProblemCollector) -> list[Wave]:
+    """The ``[[waves]]`` of an instrument; none at all is a problem (nothing could be imported)."""
+    if not raws:
+        problems.add("the instrument has no waves (add [[waves]] with code and kind)")
     waves = []
-    for number, raw in enumerate(data.get("waves", []), start=1):
+    for number, raw in enumerate(raws or [], start=1):
         kind = str(raw.get("kind", ""))
         if kind not in WAVE_KINDS:
             problems.add(f"unknown wave kind (use {', '.join(WAVE_KINDS)})", column=f"waves[{number}]", value=kind)
             continue
         waves.append(Wave(code=str(raw.get("code", "")), kind=kind, label=str(raw.get("label", ""))))
-    if not items:
-        problems.add("the instrument has no valid items")
-    problems.raise_if_any("fix the instrument file and define it again")
-    return Instrument(name=str(data.get("name", "")), items=tuple(items), waves=tuple(waves))
+    return waves

@@ -8,9 +8,10 @@ static table ``COMMANDS`` (see ``kleroterion.lazy``). ``bench/cli.py`` measures 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +20,13 @@ from kleroterion.console_io import owned_stdout
 from kleroterion.errors import InputError, KleroError
 from kleroterion.lazy import LazyCommand, LazyGroup
 from reports.languages import LANGUAGES
+
+#: The process umask while a command runs: files 0600, folders 0700, whatever writes them (reports,
+#: analysis tables, exports, lottery lists, quota files, the demo's folder).
+PRIVATE_UMASK = 0o077
+
+if TYPE_CHECKING:
+    pass
 
 
 class KleroGroup(LazyGroup):
@@ -239,6 +247,14 @@ def app() -> None:
                    "problems": [{"file": ..., "row": ..., "column": ..., "value": ..., "message": ...}]}}
     """
     as_json = "--json" in sys.argv[1:]
+    previous = os.umask(PRIVATE_UMASK)  # private by default: every file a command writes is owner-only
+    try:
+        _run(as_json)
+    finally:
+        os.umask(previous)
+
+
+def _run(as_json: bool) -> None:
     with owned_stdout():
         try:
             cli(standalone_mode=False)

@@ -79,6 +79,17 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def neutralise_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell and column name that a spreadsheet could read as a formula
+    neutralised (``neutralise``); numbers stay numbers. For every CSV the product writes beyond the
+    organiser's lists (analysis tables, quota files, ``klero select`` output, lottery lists)."""
+    out = table.rename(columns=lambda c: neutralise(c) if isinstance(c, str) else c)
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    return out
+
+
 def closest_cp1252(value: str) -> str:
     """``value`` with every character Windows-1252 cannot hold replaced by its closest one that it can:
     the character itself composed (NFC), else its base letter with the first accent Windows-1252 has or

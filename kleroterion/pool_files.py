@@ -162,10 +162,17 @@ def read_shares(path: Path, categories: Sequence[SignupCategory] = DEFAULT_CATEG
             )
             continue
         out.setdefault(category.name, {})[value] = share
+    declared = {c.name: c for c in categories}
     for name, shares in out.items():  # never renormalised silently
         total = sum(shares.values())
         if abs(total - 1) > SHARE_TOLERANCE:
             problems.add(f"the shares of {name} sum to {total:g}, not 1", column="share")
+        missing = [v for v in declared[name].allowed if v not in shares] if name in declared else []
+        if missing:  # a value left out would get no quota at all: write 0 when it truly has none
+            problems.add(
+                f"no share for {', '.join(missing)} of {name} (write 0 for a value that has no one)",
+                column="feature",
+            )
     problems.raise_if_any("write one row per category and value, shares as decimals")
     return out
 

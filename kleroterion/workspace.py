@@ -276,6 +276,11 @@ def read_settings_file(path: Path | None) -> str:
     if path is None:
         return ""
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise KleroError(f"Cannot read the settings file {path}: {exc}.", code="bad_settings") from None
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KleroError(f"The settings file {path} is not valid TOML ({exc}).", code="bad_settings") from None
+    return text

@@ -87,6 +87,20 @@ def check_quota_bounds(quotas: pd.DataFrame, size: int) -> None:
         )
 
 
+def check_panel_size(size: int, pool_size: int) -> None:
+    """A panel has at least one seat and no more seats than the pool has people; ``KleroError`` if not."""
+    if size < 1:
+        raise KleroError(f"The panel size must be 1 or more, not {size}.", code="bad_panel_size", size=size)
+    if size > pool_size:
+        raise KleroError(
+            f"A panel of {size:,} cannot be drawn from a pool of {pool_size:,}: choose a size of at most "
+            f"{pool_size:,} (a fraction of the pool leaves the lottery room to be fair), or import more sign-ups.",
+            code="panel_larger_than_pool",
+            size=size,
+            pool_size=pool_size,
+        )
+
+
 def check_pool_against_quotas(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> None:
     """Necessary conditions before any draw: enough pool members for each minimum, and for the panel, and
     every pool member with a value for every quota category.

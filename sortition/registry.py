@@ -47,6 +47,14 @@ DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y")
 TRUE_VALUES = {"1", "j", "ja", "y", "yes", "true", "waar"}
 FALSE_VALUES = {"", "0", "n", "nee", "no", "false", "onwaar"}
 DUPLICATE_ID = "duplicate id (each resident must appear once)"
+BAD_BSN = "not a valid BSN: 9 digits that pass the elfproef (11-proef)"
+#: Source column names that hold a BSN (checked with the elfproef); an A-nummer or own id is not.
+BSN_COLUMNS = frozenset({"bsn", "burgerservicenummer", "bsn_nummer"})
+#: The synthetic BSN block of ``sortition.synthetic.generate_registry`` (the shipped Peel en Maas example
+#: and the tests number residents 100000001, 100000002, ... and most of those fail the elfproef).
+#: Ids in this block are exempt from the elfproef; ``kleroterion.example`` refuses a real extract in an
+#: example workspace by the same block.
+SYNTHETIC_BSN_BLOCK = (100_000_001, 100_999_999)
 #: Text cells are held as Arrow-backed strings: vectorised string checks on millions of rows.
 TEXT = pd.StringDtype("pyarrow")
 
@@ -125,6 +133,27 @@ def parse_dates(values: pd.Series) -> pd.Series:
         representable = got.notna() & (got >= pd.Timestamp.min) & (got <= pd.Timestamp.max)
         parsed[missing] = got.where(representable).astype("datetime64[ns]")
     return parsed
+
+
+def bsn_valid(ids: pd.Series) -> pd.Series:
+    """True where a BSN passes the elfproef: 9 digits d1..d9 (8 digits get a leading 0, as a spreadsheet
+    drops it) with 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 divisible by 11 and not all zero (Logius, "Burgerservicenummer
+    (BSN)", the 11-proef; e.g. 111222333: 9+8+7+12+10+8+9+6-3 = 66 = 6*11). Ids in
+    ``SYNTHETIC_BSN_BLOCK`` count as valid."""
+    text = ids.astype(TEXT).fillna("").str.strip().str.zfill(9)
+    digits_ok = text.str.fullmatch(r"[0-9]{9}").fillna(False).astype(bool)
+    valid = pd.Series(False, index=ids.index)
+    if not digits_ok.any():
+        return valid
+    good = text[digits_ok].to_numpy(dtype=str)
+    matrix = np.frombuffer("".join(good).encode("ascii"), dtype=np.uint8).reshape(len(good), 9) - ord("0")
+    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
+    total = matrix.astype(np.int64) @ weights
+    number = matrix.astype(np.int64) @ (10 ** np.arange(8, -1, -1, dtype=np.int64))
+    low, high = SYNTHETIC_BSN_BLOCK
+    synthetic = (number >= low) & (number <= high)
+    valid[digits_ok] = ((total % 11 == 0) & (number > 0)) | synthetic
+    return valid
 
 
 def address_keys(postcode: pd.Series, number: pd.Series, letter: pd.Series, suffix: pd.Series) -> pd.Series:
@@ -215,6 +244,8 @@ class RegistryValidator:
 
         ids = cells["registry_id"]
         flag(ids == "", "registry_id", "empty id")
+        if src_name.get("registry_id", "").strip().lower() in BSN_COLUMNS:
+            flag((ids != "") & ~bsn_valid(ids), "registry_id", BAD_BSN)
         dup = ids.duplicated(keep=False) & (ids != "")
         flag(dup, "registry_id", DUPLICATE_ID)
         self._flagged.update(int(r) for r in dup[dup].index)

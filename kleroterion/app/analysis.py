@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from deliberation.analysis import integer_counts
+from deliberation.disclosure import suppress_table
 from deliberation.plan import (
     ANALYSIS_STEPS,
     CONTRASTS,
@@ -21,6 +22,7 @@ from deliberation.plan import (
 )
 from kleroterion.app.poll import load_instrument
 from kleroterion.errors import KleroError, StoreError
+from kleroterion.exports import neutralise_frame
 from kleroterion.seeds import fresh_seed
 from kleroterion.workspace import Workspace
 from sortition.progress import Cancel, Progress, Tracker
@@ -103,8 +105,10 @@ def analyse(
     )
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """Each analysis table as ``folder/<name>.csv``; a file is written whole or not at all (temp + rename)."""
+def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path, *, threshold: int) -> list[Path]:
+    """Each analysis table as ``folder/<name>.csv``, as it may be published: small counts suppressed
+    (``suppress_table`` at the workspace's ``suppression_threshold``), formula-leading cells neutralised;
+    a file is written whole or not at all (temp + rename)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -113,7 +117,9 @@ def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[Path]
     for name, table in sorted(tables.items()):
         target = folder / f"{name}.csv"
         partial = target.with_suffix(".csv.partial")
-        integer_counts(table).to_csv(partial, index=False, encoding="utf-8")
+        neutralise_frame(suppress_table(integer_counts(table), threshold)).to_csv(
+            partial, index=False, encoding="utf-8"
+        )
         partial.replace(target)
         written.append(target)
     return written

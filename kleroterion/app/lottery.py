@@ -21,6 +21,7 @@ from kleroterion.app.fairness import (
 from kleroterion.app.panel import SelectRequest, check_unchanged, draw_inputs, exclusions, redraw_guard
 from kleroterion.app.versions import versions
 from kleroterion.errors import KleroError
+from kleroterion.exports import neutralise_frame
 from kleroterion.workspace import Workspace
 from sortition.draw_record import DrawRecord
 from sortition.lottery import Tickets, lottery_alternates, make_lottery, panel_for_number
@@ -275,7 +276,7 @@ def write_tickets(path: Path, tickets: Tickets) -> None:
     """The published numbered list: one row per ticket, ``number`` and ``members`` (ids, space-separated)."""
     frame = pd.DataFrame({"number": [n for n, _ in tickets], "members": [" ".join(sorted(p)) for _, p in tickets]})
     try:
-        frame.to_csv(path, index=False)
+        neutralise_frame(frame).to_csv(path, index=False)
     except OSError as exc:
         raise KleroError(f"Cannot write the lottery list to {path}: {exc.strerror}.", code="write_failed") from exc
 

@@ -61,6 +61,12 @@ def import_pool(
                 code="pool_frozen",
             )
         frame = read_table(path)
+        if frame.empty:  # a sheet with only a header is an export gone wrong, never "0 new sign-ups"
+            raise InputError(
+                path.name,
+                [Problem("the sheet has no sign-ups (only a header, or nothing at all)")],
+                hint="export the sign-up sheet again with its rows; nothing was stored",
+            )
         existing = ws.store.pool()
         stored = {str(rec["letter_code"]): rec for rec in existing.fillna("").to_dict("records")}
         pooled = {code: {c.name: str(rec.get(c.name, "")) for c in categories} for code, rec in stored.items()}

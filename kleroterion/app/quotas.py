@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from kleroterion.app.registry import registry_shares
-from kleroterion.errors import InputError, Problem
+from kleroterion.errors import InputError, Problem, ProblemCollector
+from kleroterion.exports import neutralise_frame
 from kleroterion.io import read_table, sha256_file
 from kleroterion.pool_files import quotas_from_frame, read_shares
 from kleroterion.workspace import Workspace
 from sortition.progress import Cancel, Progress, Tracker
-from sortition.quotas import check_quota_bounds, derive_quotas
+from sortition.quotas import check_panel_size, check_quota_bounds, derive_quotas
 
 DERIVE_STAGE = "quotas derive"
 #: Columns of an editable quota file, in order.
@@ -62,6 +63,8 @@ def derive_workspace_quotas(
         from_files: dict[str, dict[str, float]] = {}
         for path in extra or []:
             from_files.update(read_shares(path, categories))
+            if "wijk" in from_files:
+                _check_wijk_shares(from_files["wijk"], known=registry["wijk"], source=path.name)
         first = [c for c in categories if c.source == "registry"]
         order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
         declared = {c.name: c for c in categories}
@@ -77,6 +80,7 @@ def derive_workspace_quotas(
         if any(c.source == "settings" and c.name not in from_files for c in categories):
             sources.append("process.toml")
         sources.extend(path.name for path in extra or [])
+        _check_size_against_pool(ws, size)
         quotas = derive_quotas(shares, size=size, tolerance=tolerance)
         tracker.step(DERIVE_STAGE, 1, 2, f"{len(quotas)} quota rows")
         set_id = ws.store.save_quotas(quotas, panel_size=size, source="+".join(sources), tolerance=tolerance)
@@ -107,6 +111,7 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
     if problems:
         raise InputError(path.name, problems, hint="write shares and targets as decimals, or leave them empty")
     check_quota_bounds(quotas, size)
+    _check_size_against_pool(ws, size)
     with ws.store.transaction():
         set_id = ws.store.save_quotas(quotas, panel_size=size, source=f"file:{path.name}", tolerance=0.0)
         ws.store.audit(
@@ -117,4 +122,24 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
 
 def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
     """Write an editable quota file: category,feature,min,max then population_share,target."""
-    quotas.reindex(columns=list(QUOTA_FILE_COLUMNS)).to_csv(path, index=False, float_format="%.6g")
+    neutralise_frame(quotas.reindex(columns=list(QUOTA_FILE_COLUMNS))).to_csv(path, index=False, float_format="%.6g")
+
+
+def _check_size_against_pool(ws: Workspace, size: int) -> None:
+    """Quotas for a panel larger than the pool are refused before they are stored (an empty pool: quotas
+    may come first; the draw checks the size again)."""
+    pool_size = len(ws.store.pool())
+    check_panel_size(size, max(pool_size, size) if pool_size == 0 else pool_size)
+
+
+def _check_wijk_shares(shares: dict[str, float], *, known: dict[str, float], source: str) -> None:
+    """Wijk shares of a file name exactly the registry's wijken: an unknown one would be a quota no
+    resident can fill, a missing one a wijk with no seat."""
+    problems = ProblemCollector(source)
+    for wijk in sorted(set(shares) - set(known)):
+        problems.add(
+            f"not a wijk of the registry extract; use one of {', '.join(sorted(known))}", column="feature", value=wijk
+        )
+    for wijk in sorted(set(known) - set(shares)):
+        problems.add(f"no share for the wijk {wijk} of the registry extract (write 0 if it has none)", column="feature")
+    problems.raise_if_any("list every wijk of the registry extract once, shares as decimals summing to 1")

@@ -14,11 +14,12 @@ from typing import Any
 import pandas as pd
 
 from kleroterion.errors import KleroError
+from kleroterion.exports import neutralise_frame
 from kleroterion.pool_files import read_categories, read_excluded_ids, read_people, read_select_settings
 from kleroterion.seeds import fresh_seed, generator
 from sortition.flex import select_within_flex
 from sortition.progress import Cancel, Progress
-from sortition.quotas import check_quota_bounds
+from sortition.quotas import check_panel_size, check_quota_bounds
 from sortition.selection import fairness_summary
 
 DEFAULT_ALGORITHM = "maximin"
@@ -119,6 +120,7 @@ def select_from_files(
         keep_columns=chosen.keep_columns if chosen else (),
     )
     pool = people.pool
+    check_panel_size(request.size, len(pool))
     if "min_flex" not in quotas.columns:
         check_quota_bounds(quotas, request.size)  # with flex bounds, the engine finds the smallest relaxation
     excluded = read_excluded_ids(request.exclude) if request.exclude is not None else []
@@ -139,9 +141,11 @@ def select_from_files(
     seconds = time.perf_counter() - started
     summary = fairness_summary(result.probabilities, size=request.size)
     if request.out is not None:
-        pool[pool["id"].isin(result.panel)].to_csv(request.out, index=False)
+        neutralise_frame(pool[pool["id"].isin(result.panel)]).to_csv(request.out, index=False)
     if request.probabilities is not None:
-        result.probabilities.rename_axis("id").reset_index().to_csv(request.probabilities, index=False)
+        neutralise_frame(result.probabilities.rename_axis("id").reset_index()).to_csv(
+            request.probabilities, index=False
+        )
     return Selection(
         algorithm=result.algorithm,
         engine=result.engine,

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deliberation.analysis import score_answers
 from deliberation.responses import WaveLayout, shape_respondents, shape_survey
@@ -14,6 +15,9 @@ from kleroterion.app.poll import load_instrument
 from kleroterion.errors import KleroError
 from kleroterion.io import read_spss_metadata, read_table, sha256_file
 from kleroterion.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,15 @@ def import_wave(ws: Workspace, wave: str, path: Path, *, replace: bool = False) 
     return import_survey(ws, path, WaveLayout(wave=wave), replace=replace)
 
 
-def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False) -> SurveyImport:
+def import_survey(
+    ws: Workspace, path: Path, layout: WaveLayout, *, replace: bool = False, allow_empty: bool = False
+) -> SurveyImport:
     """Validate and store a survey file laid out as ``layout`` (see ``deliberation.responses``): its
     respondents (when it has an arm), every wave's answers and design weights, in one transaction.
-    A wave that already has answers is replaced only with ``replace``; every import stays in the
-    audit log. Respondents from letters and from files meet in the same tables."""
+    A wave that already has answers is replaced only with ``replace``; a file without a single answer
+    for a wave (no rows, or every cell blank) is refused unless ``allow_empty``, so an empty export can
+    never wipe a wave; every import stays in the audit log. Respondents from letters and from files
+    meet in the same tables."""
     instrument = load_instrument(ws)
     spss = read_spss_metadata(path)
     if spss is not None:  # SPSS value labels and user-missing codes, as the file declares them
@@ -69,6 +77,8 @@ def import_survey(ws: Workspace, path: Path, layout: WaveLayout, *, replace: boo
         known = frozenset(ws.store.participants()["participant_id"])
         shaped = shape_survey(frame, instrument, layout, known_ids=known, source=path.name)
         waves = list(shaped.waves["wave"])
+        if not allow_empty:
+            _refuse_empty_waves(shaped.waves, layout, path)
         stored = {w: ws.store.wave_answer_count(w) for w in waves}
         if any(stored.values()) and not replace:
             listed = ", ".join(f"Wave {w} already has {n:,} stored answers" for w, n in stored.items() if n)
@@ -125,3 +135,21 @@ def import_respondents(ws: Workspace, path: Path, layout: WaveLayout) -> Respond
         arms={str(a): int(n) for a, n in respondents["arm"].value_counts().items()},
         ignored=tuple(ignored),
     )
+
+
+def _refuse_empty_waves(counts: pd.DataFrame, layout: WaveLayout, path: Path) -> None:
+    """A wave of the file (or the one ``--wave`` names) without a single answer stops the import."""
+    answered = {
+        str(w): int(r) - int(a) for w, r, a in counts[["wave", "respondents", "absent"]].itertuples(index=False)
+    }
+    if layout.wave is not None:
+        answered.setdefault(layout.wave, 0)
+    empty = [w for w, n in answered.items() if n == 0]
+    if not answered or empty:
+        which = ", ".join(empty) or "any wave"
+        raise KleroError(
+            f"{path.name}: no answers for {which} (the file has no rows, or every answer is blank); nothing "
+            "was stored. Export the survey again; to store a wave without answers on purpose, add --allow-empty.",
+            code="empty_wave",
+            source=path.name,
+        )

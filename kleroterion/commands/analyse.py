@@ -29,6 +29,7 @@ def analyse_cmd(
     """The full analysis (stored in the workspace); prints opinion change and knowledge gain."""
     with open_workspace(workspace) as ws, progress_bars() as bars:
         out = analyse(ws, AnalysisRequest(pre=pre, post=post, weights=weights), progress=bars)
+        threshold = ws.settings.suppression_threshold
     console.print(out.tables["opinion_change"].round(3).to_string(index=False))
     console.print(out.tables["knowledge_gain"].round(4).to_string(index=False))
     for row in out.tables["exclusions"].itertuples(index=False):
@@ -37,6 +38,6 @@ def analyse_cmd(
         elif row.item:
             console.print(f"Item {row.item}: never answered, no analysis of it.")
     if output is not None:
-        written = write_tables(out.tables, output)
+        written = write_tables(out.tables, output, threshold=threshold)
         console.print(f"Wrote {len(written)} tables to {output}.")
     hint("klero report council --format pdf", workspace=workspace)

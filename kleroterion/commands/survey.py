@@ -61,6 +61,9 @@ def survey_import_cmd(
     weights: Annotated[list[str] | None, typer.Option(help="Design-weight columns (comma or repeat).")] = None,
     ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Leave other columns out (listed).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Confirm replacing a wave already imported.")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Accept a file without any answer for a wave (normally refused).")
+    ] = False,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
     """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
@@ -83,7 +86,7 @@ def survey_import_cmd(
     if row_ids and id_column:
         raise KleroError("Give --id-column or --row-ids, not both.", code="bad_option")
     with open_workspace(workspace) as ws:
-        out = import_survey(ws, file, layout, replace=replace)
+        out = import_survey(ws, file, layout, replace=replace, allow_empty=allow_empty)
     replaced = f" (replacing {out.replaced:,} earlier answers)" if out.replaced else ""
     console.print(f"Waves {out.wave}: {out.respondents:,} respondents, {out.answers:,} answers{replaced}.")
     if out.created:

@@ -13,9 +13,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kleroterion.errors import StoreError
+from kleroterion.errors import StoreBusyError, StoreError
 
 SQLITE_PREFIX = "sqlite:///"
+
+#: Seconds a writer waits for another command's write lock before it stops with "busy, try again".
+BUSY_TIMEOUT = 10.0
+
+BUSY_MESSAGE = (
+    "Another klero command is writing to this workspace ({path}); nothing was stored. Try again when it has finished."
+)
+CONFLICT_MESSAGE = (
+    "This command conflicts with something stored in the workspace ({path}) meanwhile, probably by "
+    "another klero command running at the same time; nothing was stored. Check `klero status` and run "
+    "the command again if it is still needed."
+)
 
 
 def now_iso() -> str:
@@ -73,14 +85,23 @@ class StoreCore:
         self.path = path
         try:
             _create_private(path)
-            self._conn = sqlite3.connect(path, isolation_level=None)
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # WAL with synchronous=FULL: a commit survives a power cut, a kill -9 never leaves half a write
+            self._conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE.format(path=path), path=str(path)) from exc
+            raise StoreError(
+                f"Cannot open the workspace database {path}: {exc}", code="cannot_open_database", path=str(path)
+            ) from exc
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the workspace database {path}: {exc}", code="cannot_open_database", path=str(path)
             ) from exc
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA journal_mode = WAL")
         self._in_transaction = False
         #: Who acts: recorded in every audit entry (the web app sets ``web:<username>``).
         self.actor = default_actor()
@@ -106,8 +127,11 @@ class StoreCore:
         for version, name, sql in migration_scripts():
             if version <= current:
                 continue
+            self._begin()
             try:
-                self._conn.execute("BEGIN")
+                if self.schema_version() >= version:  # another process applied it while this one waited
+                    self._rollback()
+                    continue
                 for statement in _split_sql(sql):
                     self._conn.execute(statement)
                 self._conn.execute(
@@ -116,7 +140,7 @@ class StoreCore:
                 )
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"Migration {name} failed: {exc}", code="migration_failed", migration=name) from exc
             applied.append(name)
         return applied
@@ -133,30 +157,51 @@ class StoreCore:
     # -- the one write path -----------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes go through here: everything inside commits together or not at all."""
+        """All writes go through here: everything inside commits together or not at all.
+
+        It takes the write lock first (``BEGIN IMMEDIATE``): a second writer waits up to
+        ``BUSY_TIMEOUT`` seconds, then stops with ``StoreBusyError`` ("busy, try again"). A constraint
+        a concurrent writer broke (``sqlite3.IntegrityError``) or a lock lost mid-way becomes a clean
+        ``StoreError`` after the rollback, never a traceback and never a half state.
+        """
         if self._in_transaction:
             yield self._conn
             return
+        self._begin()
         self._in_transaction = True
-        self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except sqlite3.IntegrityError as exc:
-            self._conn.execute("ROLLBACK")
-            if str(exc).startswith("append-only:"):  # the triggers of migration 0022
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.path), path=str(self.path)) from exc
+            if isinstance(exc, sqlite3.IntegrityError) and str(exc).startswith("append-only:"):  # migration 0022
                 raise StoreError(
                     f"Refused: {str(exc).removeprefix('append-only: ')}; draws and the audit log are append-only "
                     "(`klero audit verify` checks them).",
                     code="append_only",
                 ) from exc
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise StoreError(
+                    CONFLICT_MESSAGE.format(path=self.path), code="store_conflict", path=str(self.path)
+                ) from exc
             raise
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
-            self._conn.execute("COMMIT")
         finally:
             self._in_transaction = False
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``: the write lock now, or ``StoreBusyError`` after the busy timeout."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.path), path=str(self.path)) from exc
+            raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     # -- reading (private: only the store's modules write SQL) ------------------------------
     def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
@@ -227,6 +272,11 @@ class StoreCore:
             for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         ]
         return {name: int(self._scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def _split_sql(sql: str) -> list[str]:

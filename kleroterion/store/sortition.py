@@ -67,8 +67,23 @@ class LetterDrawRecord:
 class SortitionStore(StoreCore):
     # -- letters ----------------------------------------------------------------------------
     def save_letters(self, letters: pd.DataFrame, *, seed: str, parameters: dict[str, Any]) -> int:
-        """Store one letter draw (columns ``code, resident_id, address_key, stratum, inclusion_probability``)."""
+        """Store one letter draw (columns ``code, resident_id, address_key, stratum, inclusion_probability``).
+
+        A draw avoids every address drawn before, as ``letter_addresses`` listed them. If another command
+        stored a letter draw after that list was read (two ``letters draw`` at once), this one is refused
+        with a clean message and nothing is stored: its addresses and probabilities are no longer right.
+        """
         with self.transaction() as conn:
+            seen = getattr(self, "_letter_draw_seen", None)
+            latest = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM letter_draws").fetchone()[0])
+            if seen is not None and latest != seen:
+                raise StoreError(
+                    "Another letter draw was stored while this one ran (two `klero letters draw` at once?); "
+                    "this draw was not stored. Check `klero status`, then draw again if a further wave is "
+                    "really wanted.",
+                    code="concurrent_letter_draw",
+                    draw_id=latest,
+                )
             cur = conn.execute(
                 "INSERT INTO letter_draws (drawn_at, seed, parameters, letter_count) VALUES (?, ?, ?, ?)",
                 (now_iso(), seed, _to_json(parameters), len(letters)),
@@ -111,7 +126,9 @@ class SortitionStore(StoreCore):
         ]
 
     def letter_addresses(self) -> pd.DataFrame:
-        """Code and address key of every letter drawn so far (what a new draw must avoid; no join)."""
+        """Code and address key of every letter drawn so far (what a new draw must avoid; no join).
+        Remembers the latest draw it saw, so that ``save_letters`` can refuse a draw made on a stale list."""
+        self._letter_draw_seen = int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM letter_draws"))
         rows = self._query("SELECT code, address_key FROM letters ORDER BY code")
         return pd.DataFrame([tuple(r) for r in rows], columns=["code", "address_key"])
 

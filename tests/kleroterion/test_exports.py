@@ -51,7 +51,7 @@ def registry_with_letters(path: Path) -> Path:
     lines = [HEADER]
     for i, (number, letter, suffix) in enumerate(ADDRESSES):
         born = f"19{50 + i}0101"
-        person = f"9{i:02d}735{i};Naam{i};Achter;{born};{'MV'[i % 2]}"
+        person = f"{100_000_500 + i};Naam{i};Achter;{born};{'MV'[i % 2]}"
         lines.append(f"{person};Molenstraat;{number};{letter};{suffix};5981 AB;Panningen;WK01")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -45,7 +45,7 @@ def assert_monotone(events: list[Event]) -> None:
 
 def registry_file(tmp_path: Path, rows: int) -> Path:
     lines = [
-        f"{1000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
+        f"{100_001_000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
         for i in range(rows)
     ]
     return write(tmp_path / "brp.csv", [HEADER, *lines])

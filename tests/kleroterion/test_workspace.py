@@ -111,7 +111,7 @@ def test_workspace_files_are_private_whatever_the_umask(tmp_path: Path, monkeypa
     finally:
         os.umask(previous)
     assert modes.pop("ws") == 0o700
-    assert modes.pop("process.toml") == 0o666  # settings, no personal data
+    assert modes.pop("process.toml") == 0o600  # every file a command writes is owner-only (cli.PRIVATE_UMASK)
     assert set(modes) == {".klero-key", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.residents.arrow"}
     assert modes == dict.fromkeys(modes, 0o600)
 

@@ -13,11 +13,12 @@ from kleroterion.workspace import Workspace
 from tests.conftest import DATA
 from tests.conftest import run_cli as run
 
+# BSNs from the synthetic block (sortition.registry.SYNTHETIC_BSN_BLOCK): exempt from the elfproef
 HEADER = "bsn;voornamen;geslachtsnaam;geboortedatum;geslacht;straatnaam;huisnummer;postcode;woonplaats"
 GOOD_ROWS = (
-    "111;Jérôme;Dijkstra;19800101;M;Kerkstraat;1;5981 AB;Panningen",
-    "112;Geertruida Ëlsbeth;van 't Hoff;19851231;V;Kerkstraat;1;5981 AB;Panningen",
-    "113;Noël;Bruggeman-Ruçi;20000229;O;Molenweg;12;5988 CD;Helden",
+    "100000111;Jérôme;Dijkstra;19800101;M;Kerkstraat;1;5981 AB;Panningen",
+    "100000112;Geertruida Ëlsbeth;van 't Hoff;19851231;V;Kerkstraat;1;5981 AB;Panningen",
+    "100000113;Noël;Bruggeman-Ruçi;20000229;O;Molenweg;12;5988 CD;Helden",
 )
 
 
@@ -37,14 +38,14 @@ def test_windows_1252_semicolon_extract_with_dutch_names_imports(
     names = {tuple(r) for r in workspace.store.query("SELECT given_names, surname FROM residents")}
     assert names == {("Jérôme", "Dijkstra"), ("Geertruida Ëlsbeth", "van 't Hoff"), ("Noël", "Bruggeman-Ruçi")}
     ids = [r[0] for r in workspace.store.query("SELECT id FROM residents")]
-    assert not {"111", "112", "113"} & set(ids)  # pseudonymised, no BSN stored
+    assert not {"100000111", "100000112", "100000113"} & set(ids)  # pseudonymised, no BSN stored
 
 
 # (name, file lines, fragments the message must hold: file, row, column, value)
 BAD_EXTRACTS = [
     (
         "wrong_cell_count",
-        [HEADER, GOOD_ROWS[0], "112;Anna;Jansen;19900101;V;Dorpstraat;3;5981 AB"],
+        [HEADER, GOOD_ROWS[0], "100000112;Anna;Jansen;19900101;V;Dorpstraat;3;5981 AB"],
         ["brp.csv", "row 3", "column 'woonplaats'", "has 8 cells, the header has 9", "Dorpstraat"],
     ),
     (
@@ -55,7 +56,7 @@ BAD_EXTRACTS = [
     (
         "duplicate_id",
         [HEADER, GOOD_ROWS[0], GOOD_ROWS[1].replace("112", "111")],
-        ["brp.csv", "row 3", "column 'bsn'", "duplicate id", "'111'"],
+        ["brp.csv", "row 3", "column 'bsn'", "duplicate id", "'100000111'"],
     ),
     (
         "future_date",
@@ -105,8 +106,8 @@ def test_areas_file_sets_wijk_and_reports_unplaced_addresses(
 ) -> None:
     rows = [
         *GOOD_ROWS,
-        "114;Piet;Smits;19700505;M;Molenweg;14;5988 CD;Helden",
-        "115;Kees;Peeters;19600606;M;Hoek;2;5991 EF;Baarlo",
+        "100000114;Piet;Smits;19700505;M;Molenweg;14;5988 CD;Helden",
+        "100000115;Kees;Peeters;19600606;M;Hoek;2;5991 EF;Baarlo",
     ]
     extract = write(tmp_path / "brp.csv", [HEADER, *rows])
     # 5981 AB 1 by exact number; 5988 CD by the whole-postcode row except number 14, which has its own; 5991 EF nowhere
@@ -316,9 +317,10 @@ def letters_registry(tmp_path: Path) -> Path:
     """20 adults at 20 addresses in WK01, 20 in WK02, and 5 residents of 16 (born 2007) in WK02."""
     header = HEADER + ";wijkcode"
     rows = [
-        f"{100 + i};A;B;19700101;V;Straat;{i + 1};5981 AB;Panningen;{'WK01' if i < 20 else 'WK02'}" for i in range(40)
+        f"{100_000_100 + i};A;B;19700101;V;Straat;{i + 1};5981 AB;Panningen;{'WK01' if i < 20 else 'WK02'}"
+        for i in range(40)
     ]
-    rows += [f"{200 + i};C;D;20070601;M;Laan;{i + 1};5982 AB;Panningen;WK02" for i in range(5)]
+    rows += [f"{100_000_200 + i};C;D;20070601;M;Laan;{i + 1};5982 AB;Panningen;WK02" for i in range(5)]
     return write(tmp_path / "brp.csv", [header, *rows])
 
 

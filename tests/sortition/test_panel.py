@@ -71,7 +71,7 @@ def test_no_fitting_alternate_names_the_broken_quota_or_accepts_the_break() -> N
 def pooled(workspace: Workspace, tmp_path: Path) -> Workspace:
     """Registry of 80 → 60 letters → 40 sign-ups → quotas for 10 (nothing drawn yet)."""
     rows = [
-        f"{1000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
+        f"{100_001_000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};5981 AB;Panningen"
         for i in range(80)
     ]
     import_registry(workspace, write(tmp_path / "brp.csv", [HEADER, *rows]))

@@ -15,7 +15,7 @@ from sortition.registry import ages_on, assign_areas, generalise_birth_dates, va
 def extract(n: int, *, gender: str = "M") -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "bsn": [str(1000 + i) for i in range(n)],
+            "bsn": [str(100_001_000 + i) for i in range(n)],  # the synthetic BSN block (no elfproef)
             "geboortedatum": ["19800101"] * n,
             "geslacht": [gender] * n,
             "huisnummer": [str(i + 1) for i in range(n)],
@@ -65,3 +65,24 @@ def test_generalised_birth_dates_keep_the_age_on_the_day(born: str, on: date, ex
     general = generalise_birth_dates(original, on)
     assert general.tolist() == [expected]
     assert ages_on(general, on).tolist() == ages_on(original, on).tolist()
+
+
+@pytest.mark.parametrize(
+    ("bsn", "valid"),
+    [
+        ("111222333", True),  # 9·1+8·1+7·1+6·2+5·2+4·2+3·3+2·3 − 3 = 66 = 6·11
+        ("123456782", True),  # 156 − 2 = 154 = 14·11
+        ("12345672", True),  # 8 digits: a spreadsheet dropped the leading 0 of 012345672 (112 − 2 = 110)
+        ("123456789", False),  # 156 − 9 = 147, not a multiple of 11
+        ("000000000", False),  # all zero
+        ("1234567890", False),  # 10 digits
+        ("=1+1", False),
+        ("", False),
+        ("100000002", True),  # the synthetic block of the shipped example (exempt)
+        ("101000002", False),  # just outside it: 9+7−2 = 14
+    ],
+)
+def test_bsn_elfproef(bsn: str, valid: bool) -> None:
+    from sortition.registry import bsn_valid
+
+    assert bsn_valid(pd.Series([bsn])).tolist() == [valid]

@@ -1,0 +1,140 @@
+"""Two writers at once: one wins, the other stops with a clean message; never a traceback, never a half state.
+
+The commands run as real ``klero`` processes. The test holds the workspace's write lock itself, so both
+draws are made on the same state and queue for the lock; a small wrapper marks (in a file) the moment a
+process has drawn and is about to store, so the lock is released only when both are waiting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import lottery_workspace
+
+pytestmark = pytest.mark.slow
+
+#: Runs ``klero ARGS``; marks MARKER just before the letter draw is stored; BUSY seconds of busy timeout.
+WRAPPER = """
+import sys
+from pathlib import Path
+import kleroterion.store.core as core
+from kleroterion.store.sortition import SortitionStore
+
+marker, busy = Path(sys.argv[1]), float(sys.argv[2])
+core.BUSY_TIMEOUT = busy
+save = SortitionStore.save_letters
+
+def marked(self, *args, **kwargs):
+    marker.touch()
+    return save(self, *args, **kwargs)
+
+SortitionStore.save_letters = marked
+sys.argv = ["klero", *sys.argv[3:]]
+from kleroterion.cli import app
+app()
+"""
+
+
+def _start(tmp_path: Path, name: str, busy: float, *args: str) -> tuple[subprocess.Popen[str], Path]:
+    wrapper = tmp_path / "wrapper.py"
+    wrapper.write_text(WRAPPER, encoding="utf-8")
+    marker = tmp_path / f"{name}.ready"
+    proc = subprocess.Popen(
+        [sys.executable, str(wrapper), str(marker), str(busy), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return proc, marker
+
+
+def _wait_for(markers: list[Path], procs: list[subprocess.Popen[str]], *, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(m.exists() for m in markers):
+        if any(p.poll() is not None for p in procs):
+            outputs = [p.communicate()[0] for p in procs]
+            pytest.fail(f"a draw ended before it queued for the lock: {outputs}")
+        if time.monotonic() > deadline:
+            pytest.fail("the draws did not reach the store in time")
+        time.sleep(0.05)
+
+
+def _letter_draws(db: Path) -> list[tuple[int, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT id, letter_count FROM letter_draws ORDER BY id").fetchall()
+
+
+def _letters(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM letters").fetchone()[0])
+
+
+def test_two_letter_draws_at_once_store_one_draw_and_give_one_clean_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = lottery_workspace(tmp_path, monkeypatch, letters=40)
+    db = root / "store.sqlite"
+    assert _letter_draws(db) == [(1, 40)]
+    draw = ["letters", "draw", "--count", "30", "--stratify-by", "wijk", "-w", str(root)]
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # both draws read the same state, then queue here
+    try:
+        first, first_ready = _start(tmp_path, "first", 60.0, *draw)
+        second, second_ready = _start(tmp_path, "second", 60.0, *draw)
+        _wait_for([first_ready, second_ready], [first, second])
+        time.sleep(0.3)  # from the marker to BEGIN IMMEDIATE is a few statements
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    outputs = [first.communicate(timeout=120)[0], second.communicate(timeout=120)[0]]
+    codes = sorted([first.returncode, second.returncode])
+    assert codes == [0, 1], outputs
+    loser = outputs[[first.returncode, second.returncode].index(1)]
+    assert "Traceback" not in "".join(outputs)
+    assert "Another letter draw was stored while this one ran" in " ".join(loser.split())
+    assert _letter_draws(db) == [(1, 40), (2, 30)]
+    assert _letters(db) == 70
+
+
+def test_a_writer_that_cannot_get_the_lock_says_busy_and_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = lottery_workspace(tmp_path, monkeypatch, letters=40)
+    db = root / "store.sqlite"
+    draw = ["letters", "draw", "--count", "30", "-w", str(root)]
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        proc, ready = _start(tmp_path, "waiting", 0.5, *draw)
+        output = proc.communicate(timeout=120)[0]
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert ready.exists()
+    assert proc.returncode == 1, output
+    assert "Traceback" not in output
+    assert "Another klero command is writing to this workspace" in " ".join(output.split())
+    assert _letter_draws(db) == [(1, 40)]
+    assert _letters(db) == 40
+
+
+def test_a_store_conflict_is_a_clean_error_and_rolls_back(tmp_path: Path) -> None:
+    from kleroterion.errors import StoreError
+    from kleroterion.store.core import StoreCore
+
+    store = StoreCore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    with store.transaction() as conn:
+        conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+        conn.execute("INSERT INTO t VALUES ('a')")
+    with pytest.raises(StoreError) as caught, store.transaction() as conn:
+        conn.execute("INSERT INTO t VALUES ('b')")
+        conn.execute("INSERT INTO t VALUES ('a')")
+    assert caught.value.code == "store_conflict"
+    assert [r[0] for r in store.query("SELECT k FROM t")] == ["a"]
+    store.close()
