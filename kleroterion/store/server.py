@@ -328,7 +328,9 @@ class ServerStore:
     def request_cancel(self, job_id: str) -> None:
         """Ask a job to stop; a queued job is cancelled at once, a running one at its next step."""
         with self._write() as conn:
-            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,))
+            conn.execute(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,)
+            )
             conn.execute(
                 "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state = 'queued'",
                 (_iso(_now()), job_id),

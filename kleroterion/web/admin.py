@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from kleroterion.app.accounts import MIN_PASSWORD, USERNAME, hash_password, verify_password
 from kleroterion.errors import KleroError
 from kleroterion.store.server import ROLES, User
 from kleroterion.web import i18n, usecases
 from kleroterion.web.app import render
-from kleroterion.web.auth import MIN_PASSWORD, SESSION_COOKIE, hash_password, new_totp_secret, totp_uri, verify_password
+from kleroterion.web.auth import SESSION_COOKIE, new_totp_secret, totp_uri
 from kleroterion.web.permissions import Permission, Viewer, requires, signed_in
-
-USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
 
 
 def _t(request: Request) -> Any:
@@ -38,16 +36,19 @@ async def new_user_page(request: Request, viewer: Viewer) -> Response:
 async def new_user(request: Request, viewer: Viewer) -> Response:
     raw = await request.form()
     t = _t(request)
-    form = {"username": str(raw.get("username", "")).strip(), "is_admin": bool(raw.get("is_admin"))}
+    username = str(raw.get("username", "")).strip()
+    form: dict[str, Any] = {"username": username, "is_admin": bool(raw.get("is_admin"))}
     password = str(raw.get("password", ""))
     errors = {}
-    if not USERNAME.match(form["username"]):
+    if not USERNAME.match(username):
         errors["username"] = t("users.bad_name")
     if len(password) < MIN_PASSWORD:
         errors["password"] = t("users.short_password", n=MIN_PASSWORD)
     if not errors:
         try:
-            user = request.app.state.server.add_user(form["username"], hash_password(password), is_admin=form["is_admin"])
+            user = request.app.state.server.add_user(
+                form["username"], hash_password(password), is_admin=form["is_admin"]
+            )
         except KleroError:
             errors["username"] = t("users.taken")
     if errors:

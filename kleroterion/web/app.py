@@ -113,6 +113,8 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     t = i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
     try:
-        return render(request, "error.html", {"title": t("error.internal"), "message": t("error.internal_text")}, status=500)
+        return render(
+            request, "error.html", {"title": t("error.internal"), "message": t("error.internal_text")}, status=500
+        )
     except Exception:  # the error page itself failed: plain text
         return HTMLResponse(t("error.internal"), status_code=500)

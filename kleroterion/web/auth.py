@@ -13,42 +13,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from kleroterion.errors import KleroError
+from kleroterion.app.accounts import verify_password
 from kleroterion.store.server import ServerStore, Session, User
 
 SESSION_COOKIE = "klero_session"
-SECRET_FILE = ".klero-server-secret"
-MIN_PASSWORD = 12
+SECRET_FILE = ".klero-server-secret"  # noqa: S105 - the name of the file holding the signing key
 #: Failed sign-ins allowed per username and per client within ``THROTTLE_WINDOW``.
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
 THROTTLE_WINDOW = timedelta(minutes=15)
-
-_hasher = PasswordHasher()
-#: A hash nobody's password matches: verified against when the username is unknown (same timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``; refuses a password shorter than ``MIN_PASSWORD``."""
-    check_password_rules(password)
-    return _hasher.hash(password)
-
-
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise KleroError(f"A password needs at least {MIN_PASSWORD} characters.", code="weak_password")
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def server_secret(root: Path) -> bytes:

@@ -114,13 +114,14 @@ def run_job(store: ServerStore, job_id: str, work: Work) -> None:
     """Run one job, recording its progress and its outcome (result, or the error with every problem)."""
     if not store.start_job(job_id):
         return  # cancelled while queued
-    last = {"stage": "", "at": 0.0}
+    last_stage = [""]
+    last_at = [0.0]
 
     def progress(stage: str, done: int, total: int | None, message: str) -> None:
         now = time.monotonic()
-        if stage != last["stage"] or now - float(last["at"]) >= PROGRESS_INTERVAL or done == total:
+        if stage != last_stage[0] or now - last_at[0] >= PROGRESS_INTERVAL or done == total:
             store.job_progress(job_id, stage, done, total, message)
-            last.update(stage=stage, at=now)
+            last_stage[0], last_at[0] = stage, now
 
     def cancel() -> bool:
         return store.cancel_requested(job_id)

@@ -158,7 +158,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "users.new_password": ("Nieuw wachtwoord", "New password"),
     "users.password_hint": ("Minstens 12 tekens.", "At least 12 characters."),
-    "users.short_password": ("Het wachtwoord moet minstens {n} tekens hebben", "The password needs at least {n} characters"),
+    "users.short_password": (
+        "Het wachtwoord moet minstens {n} tekens hebben",
+        "The password needs at least {n} characters",
+    ),
     "users.bad_name": (
         "Gebruik 2 tot 64 letters, cijfers, punten, streepjes of liggende streepjes",
         "Use 2 to 64 letters, digits, dots, dashes or underscores",

@@ -47,7 +47,9 @@ async def login_page(request: Request) -> Response:
 
 def _login_form(request: Request, errors: dict[str, str], username: str, *, status: int = 200) -> Response:
     token = csrf.new_login_token()
-    response = render(request, "login.html", {"errors": errors, "username": username, "login_token": token}, status=status)
+    response = render(
+        request, "login.html", {"errors": errors, "username": username, "login_token": token}, status=status
+    )
     response.set_cookie(
         csrf.LOGIN_COOKIE,
         token,
@@ -147,7 +149,14 @@ async def process_list(request: Request, viewer: Viewer) -> Response:
     return render(request, "processes.html", {"processes": [p for p in every if p.slug in visible]})
 
 
-EMPTY_PROCESS = {"name": "", "municipality": "", "slug": "", "reference_date": "", "retention_date": "", "language": "nl"}
+EMPTY_PROCESS = {
+    "name": "",
+    "municipality": "",
+    "slug": "",
+    "reference_date": "",
+    "retention_date": "",
+    "language": "nl",
+}
 
 
 @requires(Permission.ADMIN)

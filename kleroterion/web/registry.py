@@ -80,7 +80,9 @@ async def upload(request: Request, viewer: Viewer) -> Response:
 
 
 def _refuse(request: Request, message: str, *, status: int = 400) -> Response:
-    return render(request, "registry_upload.html", {"errors": {"file": message}, "limit_mb": _limit_mb(request)}, status=status)
+    return render(
+        request, "registry_upload.html", {"errors": {"file": message}, "limit_mb": _limit_mb(request)}, status=status
+    )
 
 
 def safe_name(filename: str) -> str:

@@ -58,7 +58,9 @@ def process_info(root: Path, slug: str) -> ProcessInfo | None:
         data = tomllib.loads(path.read_text(encoding="utf-8")).get("process", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
         return ProcessInfo(slug, slug, "", "")
-    return ProcessInfo(slug, str(data.get("name", slug)), str(data.get("municipality", "")), str(data.get("example", "")))
+    return ProcessInfo(
+        slug, str(data.get("name", slug)), str(data.get("municipality", "")), str(data.get("example", ""))
+    )
 
 
 def create_process(root: Path, slug: str, settings: ProcessSettings, *, actor: str) -> ProcessInfo:
