@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,13 +52,21 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not a password"))
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A serve root with two processes and one user per role in the first."""
-    serve = tmp_path / "serve"
+@pytest.fixture(scope="session")
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two empty process workspaces, made once and copied for each test."""
+    serve = tmp_path_factory.mktemp("processes")
     for slug, name in ((PROCESS, "Burgerberaad Klimaat"), (OTHER, "Ander proces")):
         settings = ProcessSettings(name=name, municipality="Peel en Maas", reference_date="2024-01-01")
         Workspace.create(serve / slug, settings, key=b"k" * 32).store.close()
+    return serve
+
+
+@pytest.fixture
+def root(tmp_path: Path, processes: Path) -> Path:
+    """A serve root with two processes and one user per role in the first."""
+    serve = tmp_path / "serve"
+    shutil.copytree(processes, serve)
     for username, (is_admin, role) in USERS.items():
         add_user(serve, username, PASSWORD, is_admin=is_admin)
         if role:
