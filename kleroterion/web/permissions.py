@@ -124,12 +124,9 @@ def requires(permission: Permission) -> Callable[[Handler], Endpoint]:
                 raise HTTPException(404)
             if not viewer.may(permission, process):
                 raise HTTPException(403)
-            if request.method == "POST":
-                if permission is Permission.VIEW:
-                    raise HTTPException(403)
-                await check_csrf(request, viewer.session.csrf_token)
-            request.state.viewer = viewer
-            return await handler(request, viewer)
+            if request.method == "POST" and permission is Permission.VIEW:
+                raise HTTPException(403)
+            return await _run(handler, request, viewer)
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -145,14 +142,25 @@ def signed_in(handler: Handler) -> Endpoint:
         viewer = current_viewer(request)
         if viewer is None:
             return RedirectResponse("/login", status_code=303)
-        if request.method == "POST":
-            await check_csrf(request, viewer.session.csrf_token)
-        request.state.viewer = viewer
-        return await handler(request, viewer)
+        return await _run(handler, request, viewer)
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
     return endpoint
+
+
+async def _run(handler: Handler, request: Request, viewer: Viewer) -> Response:
+    """Check a POST's CSRF token, run the handler, and close the form's uploaded files whatever happens."""
+    request.state.viewer = viewer
+    if request.method != "POST":
+        return await handler(request, viewer)
+    try:
+        await check_csrf(request, viewer.session.csrf_token)
+        return await handler(request, viewer)
+    finally:
+        if "content-length" in request.headers and int(request.headers["content-length"]) > 0:
+            form = await request.form()  # parsed already: the cached form
+            await form.close()
 
 
 def process_exists(request: Request, process: str) -> bool:
