@@ -32,7 +32,8 @@ def extract_csv() -> bytes:
 
 
 def bad_extract_csv() -> bytes:
-    """The extract with two bad cells: a date that does not exist (line 4 of the file, the header being line 1) and an unknown gender (line 6)."""
+    """The extract with two bad cells: a date that does not exist (line 4 of the file, the header being
+    line 1) and an unknown gender (line 6)."""
     lines = extract_csv().decode("cp1252").splitlines()
     header = lines[0].split(";")
     born, gender = header.index("geboortedatum"), header.index("geslacht")
