@@ -95,12 +95,13 @@ def server_migrations() -> list[tuple[int, str, str]]:
 
 
 class ServerStore:
-    """The server database in ``root``; safe to share between threads."""
+    """The server database in ``root`` (created, private, if missing); safe to share between threads."""
 
     def __init__(self, root: Path) -> None:
         self.path = root / SERVER_DB
         self._lock = threading.RLock()
         try:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
             _create_private(self.path)
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         except (OSError, sqlite3.Error) as exc:
