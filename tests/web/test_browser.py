@@ -4,7 +4,6 @@ WCAG 2.1 A/AA rules with 0 violations and raises no CSP violation; screenshots g
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from kleroterion.example import example_seed
 from kleroterion.web.app import create_app
 from tests.conftest import REPO
 from tests.reports.test_accessibility import AXE, CHROMIUM, WCAG_AA
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,12 +26,6 @@ pytestmark = [
 ]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 JOB_TIMEOUT_MS = 240_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kleroterion.app.accounts import verify_password
 from kleroterion.store.server import ServerStore
 from tests.conftest import run_cli
-from tests.web.conftest import PASSWORD, PROCESS
+from tests.web.conftest import PASSWORD, PROCESS, free_port
 
 
 def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
@@ -81,3 +84,41 @@ def test_a_taken_name_is_refused(
         _stdin(monkeypatch, PASSWORD + "\n")
         assert run_cli(monkeypatch, "user", "add", "piet", "--root", str(tmp_path), "--password-stdin") == expected
     assert "already a user called 'piet'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--help"], ["user", "--help"], ["serve", "--help"]])
+def test_the_web_stack_loads_only_when_serving(args: list[str]) -> None:
+    code = (
+        f"import sys; sys.argv = ['klero', *{args!r}]\n"
+        "from kleroterion.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('starlette', 'uvicorn', 'jinja2', 'argon2', 'pandas', 'kleroterion.web')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.rsplit("HEAVY", 1)[1].strip() == "[]"
+
+
+def test_klero_serve_answers_on_127_0_0_1(tmp_path: Path) -> None:
+    port = free_port()
+    klero = Path(sys.executable).with_name("klero")
+    server = subprocess.Popen(
+        [str(klero), "serve", "--root", str(tmp_path / "serve"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        status = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not status:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/login").status_code
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert status == 200
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "No users yet" in output
+    assert (tmp_path / "serve" / "klero-server.sqlite").stat().st_mode & 0o777 == 0o600
