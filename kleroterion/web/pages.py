@@ -41,7 +41,9 @@ def _set_session_cookie(request: Request, response: Response, value: str) -> Non
 
 # -- sign-in ------------------------------------------------------------------------------------
 async def login_page(request: Request) -> Response:
-    """The sign-in form, with a fresh double-submit CSRF token."""
+    """The sign-in form, with a fresh double-submit CSRF token (the code step when only that is left)."""
+    if _pending_session(request) is not None:
+        return RedirectResponse("/login/totp", status_code=303)
     return _login_form(request, {}, "")
 
 

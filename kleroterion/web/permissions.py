@@ -158,8 +158,9 @@ async def _run(handler: Handler, request: Request, viewer: Viewer) -> Response:
         await check_csrf(request, viewer.session.csrf_token)
         return await handler(request, viewer)
     finally:
-        if "content-length" in request.headers and int(request.headers["content-length"]) > 0:
-            form = await request.form()  # parsed already: the cached form
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= request.app.state.settings.max_upload:
+            form = await request.form()  # parsed by the CSRF check: the cached form, its files to close
             await form.close()
 
 

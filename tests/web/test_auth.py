@@ -199,3 +199,19 @@ def test_pages_carry_no_inline_script_or_style(client_for: Callable[[str], TestC
         assert " style=" not in html
         assert "<script>" not in html
         assert "<script src=" in html
+
+
+@pytest.mark.parametrize("length", [None, "abc", str(10**12)])
+def test_a_post_of_unknown_or_excessive_length_is_refused_unread(
+    client_for: Callable[[str], TestClient], length: str | None
+) -> None:
+    client = client_for("admin")
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    if length is not None:
+        headers["content-length"] = length
+    request = client.build_request("POST", "/admin/users/new", headers=headers)
+    if length is None:
+        request.headers.pop("content-length", None)
+        request.headers["transfer-encoding"] = "chunked"
+    response = client.send(request)
+    assert response.status_code == (411 if length != str(10**12) else 413)
