@@ -109,6 +109,9 @@ def test_sign_in_create_the_example_and_import_its_registry(server: str, tmp_pat
             visit.check("login")
             page.click("button[type=submit]")  # empty: the error summary links to the fields
             visit.check("login-errors", screenshot=False)
+            assert page.evaluate("document.activeElement.className") == "error-summary"  # focus moved there
+            page.click(".error-summary a[href='#username']")
+            assert page.evaluate("document.activeElement.id") == "username"
             page.fill("#username", "beheerder")
             page.fill("#password", PASSWORD)
             page.click("main button[type=submit]")
