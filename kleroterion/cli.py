@@ -98,6 +98,14 @@ class KleroGroup(LazyGroup):
             "kleroterion.commands.select:select_cmd",
             "Select a panel of SIZE from RESPONDENTS within the quotas of CATEGORIES (no workspace).",
         ),
+        LazyCommand(
+            "serve",
+            "kleroterion.commands.serve:serve_cmd",
+            "Serve the staff web app (Dutch first, English by a switch) over the processes in --root.",
+        ),
+        LazyCommand(
+            "user", "kleroterion.commands.users:user_app", "Staff accounts of the web app: add, grant, list, passwd."
+        ),
     )
     ORDER = (
         "init",
@@ -121,6 +129,8 @@ class KleroGroup(LazyGroup):
         "publish-kit",
         "replay",
         "select",
+        "serve",
+        "user",
         "demo",
     )
 

@@ -22,6 +22,10 @@ WorkspaceOption = Annotated[
     Path, typer.Option("--workspace", "-w", help="The process workspace folder (default: the current folder).")
 ]
 
+RootOption = Annotated[
+    Path, typer.Option("--root", help="Folder holding one workspace folder per process and the server store.")
+]
+
 EncodingOption = Annotated[
     str,
     typer.Option(

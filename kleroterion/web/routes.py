@@ -1,0 +1,41 @@
+"""Every route of the staff web app, in one table (the permission of each is on its handler)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from kleroterion.web import admin, pages, registry
+
+STATIC = str(resources.files("kleroterion.web") / "static")
+
+ROUTES: list[BaseRoute] = [
+    Route("/login", pages.login_page, methods=["GET"]),
+    Route("/login", pages.login, methods=["POST"]),
+    Route("/login/totp", pages.totp_page, methods=["GET"]),
+    Route("/login/totp", pages.totp, methods=["POST"]),
+    Route("/logout", pages.logout, methods=["POST"]),
+    Route("/lang/{lang}", pages.switch_language, methods=["GET"]),
+    Route("/", pages.process_list, methods=["GET"]),
+    Route("/processes/new", pages.new_process_page, methods=["GET"]),
+    Route("/processes/new", pages.new_process, methods=["POST"]),
+    Route("/p/{process}", pages.process_overview, methods=["GET"]),
+    Route("/p/{process}/audit", pages.audit_page, methods=["GET"]),
+    Route("/p/{process}/registry", registry.upload_page, methods=["GET"]),
+    Route("/p/{process}/registry", registry.upload, methods=["POST"]),
+    Route("/p/{process}/jobs/{job_id}", registry.job_page, methods=["GET"]),
+    Route("/p/{process}/jobs/{job_id}/status", registry.job_status, methods=["GET"]),
+    Route("/p/{process}/jobs/{job_id}/cancel", registry.cancel_job, methods=["POST"]),
+    Route("/admin/users", admin.users_page, methods=["GET"]),
+    Route("/admin/users/new", admin.new_user_page, methods=["GET"]),
+    Route("/admin/users/new", admin.new_user, methods=["POST"]),
+    Route("/admin/users/{user_id:int}", admin.user_page, methods=["GET"]),
+    Route("/admin/users/{user_id:int}/role", admin.set_role, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/password", admin.reset_password, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/totp", admin.set_totp, methods=["POST"]),
+    Route("/account/password", admin.password_page, methods=["GET"]),
+    Route("/account/password", admin.change_password, methods=["POST"]),
+    Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+]
