@@ -29,6 +29,7 @@ INTEGRAL_TOLERANCE = 1e-9  # an LP vertex this close to integers is an integral 
 FIX_EPS = 1e-7  # a type whose dual weight exceeds this is held at the current level
 FIX_SLACK = 1e-9  # fixed probabilities are held to within this, so later levels stay feasible
 UNIFORM_TOLERANCE = 1e-10  # a level this close to k/n certifies the uniform optimum (``uniform_level``)
+STALL_PIVOTS = 10  # a warm master solve taking more than this many pivots per row restarts by interior point
 IPM_ROWS = 300  # first master solve by interior point + crossover from this many rows (``MasterLP.solve``)
 CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average against the new duals
 ROWS_PER_PERTURBED = 16  # per round, one panel at perturbed duals per this many master rows
@@ -303,12 +304,16 @@ class MasterLP:
         point method needs far fewer of them (diverse pool n = 4000: 25 s against 48-60 s for the
         primal simplex). Later solves warm-start the simplex from that basis."""
         if not self.model.getBasis().valid and self.n_rows >= IPM_ROWS:
-            self.model.setOptionValue("solver", "ipx")
-            self.model.setOptionValue("run_crossover", "on")
-            self.model.run()
-            self.model.setOptionValue("solver", "simplex")
+            self._solve_ipm()
         else:
+            self.model.setOptionValue("simplex_iteration_limit", STALL_PIVOTS * self.n_rows)
             self.model.run()
+            self.model.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+            if self.model.getModelStatus() == highspy.HighsModelStatus.kIterationLimit:
+                # A stalled warm start (tight pool leximin: one solve of 49,023 degenerate pivots, 19 s, where
+                # the others took 20-500): start again from scratch by interior point and crossover.
+                self.model.clearSolver()
+                self._solve_ipm()
         status = self.model.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             self.model.clearSolver()
@@ -318,6 +323,12 @@ class MasterLP:
             status = self.model.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise KleroError(f"The selection LP could not be solved (HiGHS status {status}).", code="lp_failed")
+
+    def _solve_ipm(self) -> None:
+        self.model.setOptionValue("solver", "ipx")
+        self.model.setOptionValue("run_crossover", "on")
+        self.model.run()
+        self.model.setOptionValue("solver", "simplex")
 
     def objective(self) -> float:
         return float(self.model.getInfo().objective_function_value)
