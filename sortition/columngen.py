@@ -35,6 +35,8 @@ CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average agains
 ROWS_PER_PERTURBED = 16  # per round, one panel at perturbed duals per this many master rows
 PERTURB_SIGMA = 0.2  # their perturbation: each type's dual weight times exp(σ·N(0, 1))
 DIVE_SOLVES = 120  # a dive fixes about one type per LP solve; it gives up after this many solves
+#: the exact ILP prices a round only when no heuristic panel (swap search, dive) improves; it always
+#: has the last word, so each optimum still ends on an exact certificate (bench notes §13)
 SKIP_EXACT = True
 MWU_FACTOR = 0.8  # covering rounds: weight kept by a type that got its fair share k/n on the last panel
 
@@ -109,8 +111,8 @@ def panel_model(space: PanelSpace, *, integral: bool) -> highspy.Highs:
 class PanelOracle:
     """The pricing ILP ``max Σ_t w_t c_t`` over feasible compositions.
 
-    Two HiGHS models are kept, and only their objective changes between calls: the ILP and its LP
-    relaxation. The relaxation is solved first (warm-started simplex, about 1 ms against 12-30 ms for
+    Three HiGHS models are kept: the ILP, its LP relaxation (only their objectives change between
+    calls) and a copy of the relaxation for ``dive``. The relaxation is solved first (warm-started simplex, about 1 ms against 12-30 ms for
     the ILP on a pool of 300 types); when its optimal vertex is integral it is the ILP's optimum too (the
     relaxation's feasible set contains every composition), and the ILP is solved only otherwise. The
     vertex was integral for 19 of 30 random weight vectors, and for about a third of the calls in a
@@ -376,7 +378,9 @@ def generate_columns(
     """Column generation: solve the master, price, add improving panels; stop when none improves.
 
     Pricing adds the panels of the cheap swap search from the best known panels (several new columns
-    per round) and the exact ILP's best panel. The loop therefore always ends on an exact certificate:
+    per round) and a dive's panel (``PanelOracle.good``); the exact ILP's best panel only when none of
+    those improves (``SKIP_EXACT``): on tight pools the ILP cost 0.25-0.4 s a call against ~9 ms a dive
+    (tight n = 360 maximin: 130 -> 3 ILPs, 51 s -> 6 s CPU; bench notes §13). The loop therefore always ends on an exact certificate:
     no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum is the
     optimum over all panels, or ``reached()`` says the master's value equals
     a known bound on the optimum (see ``uniform_level``). Returns the number of panels added.
@@ -451,9 +455,9 @@ def _perturbed_panels(
     """Up to ``count`` new panels that are optimal for randomly perturbed dual weights.
 
     Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``; multiplicative, so
-    zero weights stay zero), and the panel is the pricing LP relaxation's optimal vertex when that is
-    integral (``PanelOracle.integral_vertex``, about 1.5 ms); fractional vertices are skipped, up to
-    ``3·count`` draws. Why: the master's duals are one vertex of a large optimal face, and the panels
+    zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
+    (``PanelOracle.good``; until session 7 fractional vertices were skipped, and on tight pools 97 % were
+    fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a large optimal face, and the panels
     best for that vertex alone raised the master's level slowly. On the skewed bench pool the level rose by
     about 1e-4 per round while the Lagrangian bound stayed far above it until the last round (bench
     notes §11). Panels optimal for weights near ``y`` are the ones later optima use.
@@ -660,12 +664,12 @@ def covering_compositions(
             found.setdefault(composition.tobytes(), composition)
             covered |= composition > 0
     while not covered.all():
-        # A dive first (milliseconds): the panel it finds for the uncovered types usually takes in several
-        composition = oracle.good((~covered) / space.counts)
-        if composition is None or not (composition[~covered] > 0).any():
+        # A dive first (milliseconds): its panel for the uncovered types usually takes in several of them
+        dived = oracle.good((~covered) / space.counts)
+        if dived is None or not (dived[~covered] > 0).any():
             break
-        found.setdefault(composition.tobytes(), composition)
-        covered |= composition > 0
+        found.setdefault(dived.tobytes(), dived)
+        covered |= dived > 0
     while not covered.all():
         # The exact ILP for the types no climb reached, all at once: the panel with the most of them. Under
         # exact quotas no single swap is feasible, so every climb stays put, and one ILP per type took ~100
