@@ -112,9 +112,9 @@ class PanelOracle:
     """The pricing ILP ``max Σ_t w_t c_t`` over feasible compositions.
 
     Three HiGHS models are kept: the ILP, its LP relaxation (only their objectives change between
-    calls) and a copy of the relaxation for ``dive``. The relaxation is solved first (warm-started simplex, about 1 ms against 12-30 ms for
-    the ILP on a pool of 300 types); when its optimal vertex is integral it is the ILP's optimum too (the
-    relaxation's feasible set contains every composition), and the ILP is solved only otherwise. The
+    calls) and a copy of the relaxation for ``dive``. The relaxation is solved first (warm-started simplex,
+    about 1 ms against 12-30 ms for the ILP on a pool of 300 types); when its optimal vertex is integral it is the ILP's
+    optimum too (the relaxation's feasible set contains every composition), and the ILP is solved only otherwise. The
     vertex was integral for 19 of 30 random weight vectors, and for about a third of the calls in a
     leximin run on the skewed bench pool (bench notes §11).
     """
@@ -380,9 +380,9 @@ def generate_columns(
     Pricing adds the panels of the cheap swap search from the best known panels (several new columns
     per round) and a dive's panel (``PanelOracle.good``); the exact ILP's best panel only when none of
     those improves (``SKIP_EXACT``): on tight pools the ILP cost 0.25-0.4 s a call against ~9 ms a dive
-    (tight n = 360 maximin: 130 -> 3 ILPs, 51 s -> 6 s CPU; bench notes §13). The loop therefore always ends on an exact certificate:
-    no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum is the
-    optimum over all panels, or ``reached()`` says the master's value equals
+    (tight n = 360 maximin: 130 -> 3 ILPs, 51 s -> 6 s CPU; bench notes §13). The loop therefore always ends on an
+    exact certificate: no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum
+    is the optimum over all panels, or ``reached()`` says the master's value equals
     a known bound on the optimum (see ``uniform_level``). Returns the number of panels added.
 
     Each round that found an improving panel also prices at a *centre*: the running average
@@ -457,10 +457,10 @@ def _perturbed_panels(
     Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``; multiplicative, so
     zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
     (``PanelOracle.good``; until session 7 fractional vertices were skipped, and on tight pools 97 % were
-    fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a large optimal face, and the panels
-    best for that vertex alone raised the master's level slowly. On the skewed bench pool the level rose by
-    about 1e-4 per round while the Lagrangian bound stayed far above it until the last round (bench
-    notes §11). Panels optimal for weights near ``y`` are the ones later optima use.
+    fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a
+    large optimal face, and the panels best for that vertex alone raised the master's level slowly. On the skewed
+    bench pool the level rose by about 1e-4 per round while the Lagrangian bound stayed far above it until the last
+    round (bench notes §11). Panels optimal for weights near ``y`` are the ones later optima use.
     Skewed n = 500 leximin (with the relaxation pricing): 104 -> 45 master solves, 34 s -> 17 s.
     """
     found: list[np.ndarray] = []
