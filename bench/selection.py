@@ -22,7 +22,7 @@ quotas ±20 % around the pool's own shares: everyone can get k/n) and ``skewed``
 self-selection, quotas ±10 % around the population: the realistic case, many leximin levels), and issue 16's
 ``tight`` (n 300-400, k 30, seven categories, exact quotas, ~90 % distinct types) and ``climate`` (k 175,
 five categories incl. an opinion on climate policy) from ``sortition.synthetic_pools``. Native rows also
-count leximin levels, master solves (simplex pivots), pricing calls (of which ILPs) and panels.
+count leximin levels, master solves (simplex pivots), exact pricing calls (of which ILPs), LP dives and panels.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def skewed_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int,
 
 #: what the native worker counts (``count_engine_work``): leximin levels, master LP solves and their simplex
 #: pivots, pricing calls (``PanelOracle.best``) and how many of them needed the ILP
-WORK = {"levels": 0, "solves": 0, "pivots": 0, "pricing": 0, "ilp": 0}
+WORK = {"levels": 0, "solves": 0, "pivots": 0, "pricing": 0, "ilp": 0, "dives": 0}
 
 
 def count_engine_work() -> None:
@@ -154,7 +154,7 @@ def count_engine_work() -> None:
     from sortition import columngen
 
     solve, level_master = columngen.MasterLP.solve, columngen._level_master
-    best, ilp = columngen.PanelOracle.best, columngen.PanelOracle._solve_ilp
+    best, ilp, dive = columngen.PanelOracle.best, columngen.PanelOracle._solve_ilp, columngen.PanelOracle.dive
 
     def counted_solve(self: columngen.MasterLP) -> None:
         solve(self)
@@ -165,18 +165,25 @@ def count_engine_work() -> None:
         WORK["levels"] += 1
         return level_master(*args, **kwargs)  # type: ignore[arg-type]
 
-    def counted_best(self: columngen.PanelOracle, weights: np.ndarray) -> tuple[np.ndarray, float]:
+    def counted_best(
+        self: columngen.PanelOracle, weights: np.ndarray, *, start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         WORK["pricing"] += 1
-        return best(self, weights)
+        return best(self, weights, start=start)
 
-    def counted_ilp(self: columngen.PanelOracle, weights: np.ndarray) -> np.ndarray:
+    def counted_ilp(self: columngen.PanelOracle, weights: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
         WORK["ilp"] += 1
-        return ilp(self, weights)
+        return ilp(self, weights, start)
+
+    def counted_dive(self: columngen.PanelOracle, weights: np.ndarray, **options: int) -> np.ndarray | None:
+        WORK["dives"] += 1
+        return dive(self, weights, **options)
 
     columngen.MasterLP.solve = counted_solve  # type: ignore[method-assign]
     columngen._level_master = counted_level_master  # type: ignore[assignment]
     columngen.PanelOracle.best = counted_best  # type: ignore[method-assign]
     columngen.PanelOracle._solve_ilp = counted_ilp  # type: ignore[method-assign]
+    columngen.PanelOracle.dive = counted_dive  # type: ignore[method-assign]
 
 
 def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: str, address: str | None) -> list:
@@ -350,8 +357,9 @@ def work(result: dict) -> str:
     """Levels, master solves (pivots), pricing calls (ILPs) and panels of a native run."""
     w = result.get("work") or {}
     if not w:
-        return "- | - | - | -"
-    return f"{w['levels']} | {w['solves']} ({w['pivots']}) | {w['pricing']} ({w['ilp']}) | {w.get('panels', '-')}"
+        return "- | - | - | - | -"
+    pricing = f"{w['pricing']} ({w['ilp']}) | {w.get('dives', 0)}"
+    return f"{w['levels']} | {w['solves']} ({w['pivots']}) | {pricing} | {w.get('panels', '-')}"
 
 
 def scaling(args: argparse.Namespace) -> None:
@@ -361,9 +369,9 @@ def scaling(args: argparse.Namespace) -> None:
     print(
         f"load average {os.getloadavg()[0]:.1f} at the start\n\n"
         "| pool | n | seed | k | types | algorithm | native s (cpu) | peak RSS MB | levels | master solves (pivots) "
-        "| pricing calls (ILP) | panels | min π | max π |"
+        "| pricing calls (ILP) | dives | panels | min π | max π |"
     )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.kinds.split(","):
         for n in (int(x) for x in args.sizes.split(",")):
             for seed in (int(x) for x in args.seeds.split(",")):
@@ -374,7 +382,7 @@ def scaling(args: argparse.Namespace) -> None:
                     result = spawn("native", spec, algorithm, args)
                     head = f"| {kind} | {n} | {seed} | {size} | {types} | {algorithm} | {timing(result)} |"
                     if result["status"] != "ok":
-                        print(f"{head} - | - | - | - | - | - | - |", flush=True)
+                        print(f"{head} - | - | - | - | - | - | - | - |", flush=True)
                         continue
                     profile = result["profile"]
                     print(

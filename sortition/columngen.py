@@ -29,10 +29,15 @@ INTEGRAL_TOLERANCE = 1e-9  # an LP vertex this close to integers is an integral 
 FIX_EPS = 1e-7  # a type whose dual weight exceeds this is held at the current level
 FIX_SLACK = 1e-9  # fixed probabilities are held to within this, so later levels stay feasible
 UNIFORM_TOLERANCE = 1e-10  # a level this close to k/n certifies the uniform optimum (``uniform_level``)
+STALL_PIVOTS = 10  # a warm master solve taking more than this many pivots per row restarts by interior point
 IPM_ROWS = 300  # first master solve by interior point + crossover from this many rows (``MasterLP.solve``)
 CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average against the new duals
-ROWS_PER_PERTURBED = 4  # per round, one panel at perturbed duals per this many master rows
+ROWS_PER_PERTURBED = 16  # per round, one panel at perturbed duals per this many master rows
 PERTURB_SIGMA = 0.2  # their perturbation: each type's dual weight times exp(σ·N(0, 1))
+DIVE_SOLVES = 120  # a dive fixes about one type per LP solve; it gives up after this many solves
+#: the exact ILP prices a round only when no heuristic panel (swap search, dive) improves; it always
+#: has the last word, so each optimum still ends on an exact certificate (bench notes §13)
+SKIP_EXACT = True
 MWU_FACTOR = 0.8  # covering rounds: weight kept by a type that got its fair share k/n on the last panel
 
 
@@ -106,10 +111,10 @@ def panel_model(space: PanelSpace, *, integral: bool) -> highspy.Highs:
 class PanelOracle:
     """The pricing ILP ``max Σ_t w_t c_t`` over feasible compositions.
 
-    Two HiGHS models are kept, and only their objective changes between calls: the ILP and its LP
-    relaxation. The relaxation is solved first (warm-started simplex, about 1 ms against 12-30 ms for
-    the ILP on a pool of 300 types); when its optimal vertex is integral it is the ILP's optimum too (the
-    relaxation's feasible set contains every composition), and the ILP is solved only otherwise. The
+    Three HiGHS models are kept: the ILP, its LP relaxation (only their objectives change between
+    calls) and a copy of the relaxation for ``dive``. The relaxation is solved first (warm-started simplex,
+    about 1 ms against 12-30 ms for the ILP on a pool of 300 types); when its optimal vertex is integral it is the ILP's
+    optimum too (the relaxation's feasible set contains every composition), and the ILP is solved only otherwise. The
     vertex was integral for 19 of 30 random weight vectors, and for about a third of the calls in a
     leximin run on the skewed bench pool (bench notes §11).
     """
@@ -124,12 +129,21 @@ class PanelOracle:
         self._relaxation.setOptionValue("primal_feasibility_tolerance", LP_TOLERANCE)
         self._relaxation.setOptionValue("dual_feasibility_tolerance", LP_TOLERANCE)
         self._relaxation.setOptionValue("simplex_strategy", 4)  # a cost change keeps the basis primal feasible
+        self._diver = panel_model(space, integral=False)
+        self._diver.setOptionValue("primal_feasibility_tolerance", LP_TOLERANCE)
+        self._diver.setOptionValue("dual_feasibility_tolerance", LP_TOLERANCE)
+        self._lower = np.zeros(space.n_types)
+        self._upper = np.asarray(space.counts, dtype=float)
         self.calls = 0
         self.ilp_calls = 0
+        self.dives = 0
 
-    def best(self, weights: np.ndarray) -> tuple[np.ndarray, float]:
+    def best(self, weights: np.ndarray, *, start: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """Composition maximising ``Σ_t weights[t]·c_t`` and that maximum.
 
+        ``start`` (a feasible composition, e.g. a heuristic's panel for these weights) is given to the ILP
+        as its first incumbent: on tight pools HiGHS spent most of each ILP finding good feasible panels,
+        and a near-optimal start made it ~3x faster (bench notes §13).
         Raises ``KleroError`` (code ``no_panel``) when no composition is feasible; callers that need a
         diagnosis call ``sortition.engine.diagnose_infeasibility``.
         """
@@ -137,8 +151,50 @@ class PanelOracle:
         weights = np.asarray(weights, dtype=float)
         composition = self.integral_vertex(weights)
         if composition is None:
-            composition = self._solve_ilp(weights)
+            composition = self._solve_ilp(weights, start)
         return composition, float(np.dot(weights, composition))
+
+    def good(self, weights: np.ndarray) -> np.ndarray | None:
+        """A good feasible composition for ``weights`` without the ILP: the relaxation's vertex when it is
+        integral (then optimal), else a ``dive``'s panel (``None`` when the dive fails)."""
+        composition = self.integral_vertex(weights)
+        return composition if composition is not None else self.dive(weights)
+
+    def dive(self, weights: np.ndarray, *, max_solves: int = DIVE_SOLVES) -> np.ndarray | None:
+        """A feasible composition, good for ``weights``, by diving in the LP relaxation (or ``None``).
+
+        Solve the relaxation; while its vertex is fractional, force one more person of the fractional type
+        with the largest fractional part onto the panel (its lower bound to the value rounded up) and solve
+        again; when that makes the LP infeasible, bar the type instead (upper bound rounded down). A
+        heuristic, not a certificate: on a tight pool a dive took ~15 ms and its panel reached a median
+        96 % of the ILP's optimum, where the ILP took 0.25-0.4 s (bench notes §13).
+        """
+        self.dives += 1
+        model, n_types = self._diver, self.space.n_types
+        model.changeColsCost(n_types, self._types, np.asarray(weights, dtype=float))
+        lower, upper = self._lower.copy(), self._upper.copy()
+        undo: tuple[int, float] | None = None
+        composition = None
+        for _ in range(max_solves):
+            model.changeColsBounds(n_types, self._types, lower, upper)
+            model.run()
+            if model.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                if undo is None:
+                    break
+                j, previous = undo
+                lower[j], upper[j], undo = previous, lower[j] - 1.0, None
+                continue
+            values = np.asarray(model.getSolution().col_value)
+            fraction = values - np.floor(values + INTEGRAL_TOLERANCE)
+            fractional = np.flatnonzero(fraction > INTEGRAL_TOLERANCE)
+            if not len(fractional):
+                composition = np.rint(values).astype(np.int64)
+                break
+            j = int(fractional[np.argmax(fraction[fractional])])
+            undo = (j, float(lower[j]))
+            lower[j] = np.ceil(values[j])
+        model.changeColsBounds(n_types, self._types, self._lower, self._upper)
+        return composition
 
     def integral_vertex(self, weights: np.ndarray) -> np.ndarray | None:
         """The LP relaxation's optimal vertex when it is integral (then optimal for the ILP), else ``None``."""
@@ -153,9 +209,14 @@ class PanelOracle:
             return None
         return composition.astype(np.int64)
 
-    def _solve_ilp(self, weights: np.ndarray) -> np.ndarray:
+    def _solve_ilp(self, weights: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
         self.ilp_calls += 1
         self._model.changeColsCost(self.space.n_types, self._types, weights)
+        if start is not None:
+            solution = highspy.HighsSolution()
+            solution.col_value = np.asarray(start, dtype=float).tolist()
+            solution.value_valid = True
+            self._model.setSolution(solution)
         self._model.run()
         status = self._model.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:
@@ -245,12 +306,16 @@ class MasterLP:
         point method needs far fewer of them (diverse pool n = 4000: 25 s against 48-60 s for the
         primal simplex). Later solves warm-start the simplex from that basis."""
         if not self.model.getBasis().valid and self.n_rows >= IPM_ROWS:
-            self.model.setOptionValue("solver", "ipx")
-            self.model.setOptionValue("run_crossover", "on")
-            self.model.run()
-            self.model.setOptionValue("solver", "simplex")
+            self._solve_ipm()
         else:
+            self.model.setOptionValue("simplex_iteration_limit", STALL_PIVOTS * self.n_rows)
             self.model.run()
+            self.model.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+            if self.model.getModelStatus() == highspy.HighsModelStatus.kIterationLimit:
+                # A stalled warm start (tight pool leximin: one solve of 49,023 degenerate pivots, 19 s, where
+                # the others took 20-500): start again from scratch by interior point and crossover.
+                self.model.clearSolver()
+                self._solve_ipm()
         status = self.model.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             self.model.clearSolver()
@@ -260,6 +325,12 @@ class MasterLP:
             status = self.model.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise KleroError(f"The selection LP could not be solved (HiGHS status {status}).", code="lp_failed")
+
+    def _solve_ipm(self) -> None:
+        self.model.setOptionValue("solver", "ipx")
+        self.model.setOptionValue("run_crossover", "on")
+        self.model.run()
+        self.model.setOptionValue("solver", "simplex")
 
     def objective(self) -> float:
         return float(self.model.getInfo().objective_function_value)
@@ -307,9 +378,11 @@ def generate_columns(
     """Column generation: solve the master, price, add improving panels; stop when none improves.
 
     Pricing adds the panels of the cheap swap search from the best known panels (several new columns
-    per round) and the exact ILP's best panel. The loop therefore always ends on an exact certificate:
-    no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum is the
-    optimum over all panels, or ``reached()`` says the master's value equals
+    per round) and a dive's panel (``PanelOracle.good``); the exact ILP's best panel only when none of
+    those improves (``SKIP_EXACT``): on tight pools the ILP cost 0.25-0.4 s a call against ~9 ms a dive
+    (tight n = 360 maximin: 130 -> 3 ILPs, 51 s -> 6 s CPU; bench notes §13). The loop therefore always ends on an
+    exact certificate: no feasible panel has negative reduced cost (up to ``PRICE_EPS``), so the restricted optimum
+    is the optimum over all panels, or ``reached()`` says the master's value equals
     a known bound on the optimum (see ``uniform_level``). Returns the number of panels added.
 
     Each round that found an improving panel also prices at a *centre*: the running average
@@ -342,9 +415,13 @@ def generate_columns(
         # The exact ILP prices every round, beside the swap search: its panel is the most improving one,
         # and on a skewed pool of 300 (217 types, 16 leximin levels) adding it cut the master solves from
         # 220 to 63 (bench notes §9 g). With no improving panel at all the restricted optimum is optimal.
-        composition, value = oracle.best(weights)
-        if value > bar and master.add_panel(composition):
-            found.append(composition)
+        heuristic = oracle.good(weights)
+        if heuristic is not None and float(heuristic @ weights) > bar and master.add_panel(heuristic):
+            found.append(heuristic)
+        if not found or not SKIP_EXACT:
+            composition, value = oracle.best(weights, start=heuristic)
+            if value > bar and master.add_panel(composition):
+                found.append(composition)
         if not found:
             return added  # optimal, or numerically converged: the best panel is already a column
         centre = weights if centre is None else CENTRE_WEIGHT * centre + (1.0 - CENTRE_WEIGHT) * weights
@@ -366,8 +443,8 @@ def _centre_panels(
     found = []
     if search is not None:
         found = [c for c in search.improving(master.compositions, centre, -INF) if master.add_panel(c)]
-    composition, _ = oracle.best(centre)
-    if master.add_panel(composition):
+    composition = oracle.good(centre)
+    if composition is not None and master.add_panel(composition):
         found.append(composition)
     return found
 
@@ -378,20 +455,18 @@ def _perturbed_panels(
     """Up to ``count`` new panels that are optimal for randomly perturbed dual weights.
 
     Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``; multiplicative, so
-    zero weights stay zero), and the panel is the pricing LP relaxation's optimal vertex when that is
-    integral (``PanelOracle.integral_vertex``, about 1.5 ms); fractional vertices are skipped, up to
-    ``3·count`` draws. Why: the master's duals are one vertex of a large optimal face, and the panels
-    best for that vertex alone raised the master's level slowly. On the skewed bench pool the level rose by
-    about 1e-4 per round while the Lagrangian bound stayed far above it until the last round (bench
-    notes §11). Panels optimal for weights near ``y`` are the ones later optima use.
+    zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
+    (``PanelOracle.good``; until session 7 fractional vertices were skipped, and on tight pools 97 % were
+    fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a
+    large optimal face, and the panels best for that vertex alone raised the master's level slowly. On the skewed
+    bench pool the level rose by about 1e-4 per round while the Lagrangian bound stayed far above it until the last
+    round (bench notes §11). Panels optimal for weights near ``y`` are the ones later optima use.
     Skewed n = 500 leximin (with the relaxation pricing): 104 -> 45 master solves, 34 s -> 17 s.
     """
     found: list[np.ndarray] = []
-    for _ in range(3 * count):
-        if len(found) >= count:
-            break
+    for _ in range(count):
         noise = np.exp(PERTURB_SIGMA * rng.standard_normal(len(weights)))
-        composition = oracle.integral_vertex(weights * noise)
+        composition = oracle.good(weights * noise)
         if composition is not None and master.add_panel(composition):
             found.append(composition)
     return found
@@ -588,6 +663,13 @@ def covering_compositions(
         if composition[t] > 0:
             found.setdefault(composition.tobytes(), composition)
             covered |= composition > 0
+    while not covered.all():
+        # A dive first (milliseconds): its panel for the uncovered types usually takes in several of them
+        dived = oracle.good((~covered) / space.counts)
+        if dived is None or not (dived[~covered] > 0).any():
+            break
+        found.setdefault(dived.tobytes(), dived)
+        covered |= dived > 0
     while not covered.all():
         # The exact ILP for the types no climb reached, all at once: the panel with the most of them. Under
         # exact quotas no single swap is feasible, so every climb stays put, and one ILP per type took ~100

@@ -369,8 +369,12 @@ def nash_distribution(
         pi = weights @ shares
         gradient = np.divide(people, pi, out=np.zeros_like(pi), where=covered) / space.counts
         found = search.improving(columns, gradient, bar) if search is not None else []
+        if not found:  # a dive's panel (milliseconds) before the exact ILP (bench notes §13)
+            heuristic = oracle.good(gradient)
+            if heuristic is not None and float(heuristic @ gradient) > bar and heuristic.tobytes() not in known:
+                found = [heuristic]
         if not found:
-            composition, value = oracle.best(gradient)
+            composition, value = oracle.best(gradient, start=heuristic)
             found = [composition] if value > bar else []
         found = list({c.tobytes(): c for c in found if c.tobytes() not in known}.values())
         if not found:

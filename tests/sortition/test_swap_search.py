@@ -189,3 +189,40 @@ def test_relaxation_feasible_but_no_panel_is_reported_by_the_ilp() -> None:
     with pytest.raises(KleroError) as raised:
         PanelOracle(space).best(np.ones(space.n_types))
     assert raised.value.code == "no_panel"
+
+
+def test_dive_gives_a_feasible_panel_never_above_the_optimum() -> None:
+    """``PanelOracle.dive`` (the LP rounding heuristic) returns ``None`` or a feasible composition worth at
+    most the brute-force optimum; ``good`` the same; ``best`` with a dive's panel as MIP start is still exact."""
+    dived = 0
+    for seed in range(6):
+        space = random_space(seed, 14, 4)
+        panels = np.array(all_compositions(space))
+        oracle = PanelOracle(space)
+        rng = np.random.default_rng(seed)
+        for _ in range(20):
+            weights = rng.random(space.n_types) * (rng.random(space.n_types) < 0.6)
+            best = float((panels @ weights).max())
+            for composition in (oracle.dive(weights), oracle.good(weights)):
+                if composition is not None:
+                    dived += 1
+                    assert feasible(space, composition)
+                    assert float(composition @ weights) <= best + 1e-9
+            start = oracle.dive(weights)
+            composition, value = oracle.best(weights, start=start)
+            assert feasible(space, composition)
+            assert value == pytest.approx(best, abs=1e-9)
+    assert dived > 150  # the dive nearly always finds a panel here
+
+
+@pytest.mark.parametrize(("fifth", "expected"), [(True, [1, 0, 0, 0, 1]), (False, None)])
+def test_dive_out_of_a_fractional_vertex(fifth: bool, expected: list[int] | None) -> None:
+    """Hand-worked: from the relaxation's fractional vertex (½ of each of the first four people) the dive
+    forces one of them in, and the LP then needs the fifth person: the only panel. Without a fifth
+    person there is no panel, and the dive reports none."""
+    space = odd_space(with_fifth=fifth)
+    weights = np.ones(space.n_types)
+    if fifth:
+        weights[-1] = 0.0
+    composition = PanelOracle(space).dive(weights)
+    assert (composition.tolist() if composition is not None else None) == expected
