@@ -39,20 +39,20 @@ class KleroGroup(LazyGroup):
     """
 
     COMMANDS = (
-        LazyCommand("registry", "kleroterion.commands.sortition:registry_app", "Import the registry (BRP) extract."),
+        LazyCommand("registry", "kleroterion.commands.registry:registry_app", "Import the registry (BRP) extract."),
         LazyCommand(
-            "letters", "kleroterion.commands.sortition:letters_app", "Stage 1: draw and export invitation letters."
+            "letters", "kleroterion.commands.letters:letters_app", "Stage 1: draw and export invitation letters."
         ),
-        LazyCommand("pool", "kleroterion.commands.sortition:pool_app", "Import sign-ups into the pool."),
-        LazyCommand("quotas", "kleroterion.commands.sortition:quotas_app", "Derive and show the quotas."),
+        LazyCommand("pool", "kleroterion.commands.pool:pool_app", "Import sign-ups into the pool."),
+        LazyCommand("quotas", "kleroterion.commands.quotas:quotas_app", "Derive and show the quotas."),
         LazyCommand("panel", "kleroterion.commands.panel:panel_app", "Stage 2: select the panel and its alternates."),
-        LazyCommand("poll", "kleroterion.commands.deliberation:poll_app", "Define the poll instrument."),
+        LazyCommand("poll", "kleroterion.commands.poll:poll_app", "Define the poll instrument."),
         LazyCommand(
             "packet",
             "kleroterion.commands.packets:packet_app",
             "Briefing packets: arguments, balance, sign-off, receipts.",
         ),
-        LazyCommand("survey", "kleroterion.commands.deliberation:survey_app", "Import survey waves."),
+        LazyCommand("survey", "kleroterion.commands.survey:survey_app", "Import survey waves."),
         LazyCommand(
             "groups",
             "kleroterion.commands.groups:groups_app",
@@ -60,7 +60,7 @@ class KleroGroup(LazyGroup):
         ),
         LazyCommand(
             "analyse",
-            "kleroterion.commands.deliberation:analyse_cmd",
+            "kleroterion.commands.analyse:analyse_cmd",
             "The full analysis (stored in the workspace); prints opinion change and knowledge gain.",
         ),
         LazyCommand("report", "kleroterion.commands.reports:report_app", "Render reports."),

@@ -120,16 +120,23 @@ class StoreCore:
         row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
+    def _applied_versions(self) -> set[int]:
+        return {int(r[0]) for r in self._conn.execute("SELECT version FROM schema_version").fetchall()}
+
     def migrate(self) -> list[str]:
-        """Apply every bundled migration newer than the database, each in its own transaction."""
-        current = self.schema_version()
+        """Apply every bundled migration the database has not recorded, each in its own transaction.
+
+        By set, not by the highest number: a migration numbered below one already applied (branches
+        merged in another order) is applied all the same."""
+        self.schema_version()  # creates the table on a new database
+        done = self._applied_versions()
         applied = []
         for version, name, sql in migration_scripts():
-            if version <= current:
+            if version in done:
                 continue
             self._begin()
             try:
-                if self.schema_version() >= version:  # another process applied it while this one waited
+                if version in self._applied_versions():  # another process applied it while this one waited
                     self._rollback()
                     continue
                 for statement in _split_sql(sql):

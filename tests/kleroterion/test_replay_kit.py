@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from kleroterion.app.lottery import LotteryRequest, draw_from_lottery, make_lottery_draw
+from kleroterion.app.panel import SelectRequest
 from kleroterion.app.replay import ReplayMismatch, replay_kit
-from kleroterion.commands import panel as panel_cmds
-from kleroterion.commands.panel_lottery import draw_from_lottery_action
 from kleroterion.workspace import Workspace
 from tests.conftest import run_cli
 from tests.kleroterion.test_audit_chain import _build, _rechain, _tamper, pooled_workspace
@@ -185,15 +185,15 @@ def test_a_panel_drawn_from_a_transparent_lottery_verifies_and_replays_from_its_
 ) -> None:
     root = tmp_path / "ws"
     ws = pooled_workspace(root, tmp_path)
-    panel_cmds.select_panel_action(ws, seed=7, alternates=3, lottery_size=20)
-    drawn = draw_from_lottery_action(ws, "5")
+    make_lottery_draw(ws, LotteryRequest(20, SelectRequest(seed=7, alternates=3)))
+    drawn = draw_from_lottery(ws, "5")
     ws.store.close()
     assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
     # the letter draw, the lottery and the panel picked from it
     assert "3 draws (letters and panels) checked, 3 replayed" in " ".join(capsys.readouterr().out.split())
     assert run_cli(monkeypatch, "publish-kit", str(tmp_path / "kit"), "-w", str(root)) == 0
     record = json.loads((tmp_path / "kit" / "draw.json").read_text(encoding="utf-8"))
-    assert record["lottery"]["number"] == 5 and record["panel"] == drawn["panel"]
+    assert record["lottery"]["number"] == 5 and record["panel"] == list(drawn.record.panel)
     assert run_cli(monkeypatch, "replay", str(tmp_path / "kit")) == 0
     capsys.readouterr()
     # the published ticket list rewritten (two tickets swap panels) and everything re-chained

@@ -22,7 +22,7 @@ RESIDENTS = 80
 
 def registry_file(folder: Path) -> Path:
     rows = [
-        f"{1000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};"
+        f"{100_001_000 + i};Naam{i};Achternaam{i};{1950 + i % 50}0101;{'MV'[i % 2]};Straat;{i + 1};"
         f"{'5981 AB' if i < 40 else '5988 CD'};Panningen"
         for i in range(RESIDENTS)
     ]
