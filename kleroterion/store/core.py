@@ -218,16 +218,6 @@ class StoreCore:
         row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
-    # DEPRECATED (issue 20): raw SQL from outside the store. Kept only until the remaining callers (other
-    # areas' store modules and tests; listed in the app-rest report) move to typed store methods; then removed.
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        """Deprecated: use a typed store method (inside the store: ``_query``)."""
-        return self._query(sql, params)
-
-    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """Deprecated: use a typed store method (inside the store: ``_scalar``)."""
-        return self._scalar(sql, params)
-
     # -- audit log (append-only) -------------------------------------------------------------
     def audit(
         self,

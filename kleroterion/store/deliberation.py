@@ -50,7 +50,7 @@ class DeliberationStore(StoreCore):
         return inst_id
 
     def instrument_definition(self) -> dict[str, Any] | None:
-        rows = self.query("SELECT definition FROM instruments ORDER BY id DESC LIMIT 1")
+        rows = self._query("SELECT definition FROM instruments ORDER BY id DESC LIMIT 1")
         return json.loads(rows[0]["definition"]) if rows else None
 
     def save_participants(self, participants: pd.DataFrame) -> int:
@@ -74,7 +74,7 @@ class DeliberationStore(StoreCore):
 
     def participants(self) -> pd.DataFrame:
         """Respondents: ``participant_id, letter_code, arm`` + their features (the columns exist when empty)."""
-        rows = self.query("SELECT id, letter_code, arm, features FROM participants ORDER BY id")
+        rows = self._query("SELECT id, letter_code, arm, features FROM participants ORDER BY id")
         return pd.DataFrame.from_records(
             [
                 {
@@ -105,12 +105,12 @@ class DeliberationStore(StoreCore):
 
     def weights(self) -> pd.DataFrame:
         """Stored design weights: ``participant_id, wave, name, weight``."""
-        rows = self.query("SELECT participant_id, wave_code, name, weight FROM respondent_weights")
+        rows = self._query("SELECT participant_id, wave_code, name, weight FROM respondent_weights")
         return pd.DataFrame([tuple(r) for r in rows], columns=["participant_id", "wave", "name", "weight"])
 
     def wave_answer_count(self, wave: str) -> int:
         """How many answers of ``wave`` are stored (0 before its first import)."""
-        return int(self.scalar("SELECT COUNT(*) FROM answers WHERE wave_code = ?", (wave,)) or 0)
+        return int(self._scalar("SELECT COUNT(*) FROM answers WHERE wave_code = ?", (wave,)) or 0)
 
     def save_wave(self, wave: str, answers: pd.DataFrame, *, source: str, sha256: str, replaced: int = 0) -> int:
         """Store the answers of one wave (``participant_id, item_code, raw, value``), replacing earlier ones
@@ -179,7 +179,7 @@ class DeliberationStore(StoreCore):
 
     def packet_arguments(self) -> pd.DataFrame:
         """Arguments of the latest version of every packet: ``title, version, option, side, text, source``."""
-        rows = self.query(
+        rows = self._query(
             "SELECT p.title, p.version, a.option_code, a.side, a.text, a.source FROM packet_arguments a"
             " JOIN packets p ON p.id = a.packet_id"
             " WHERE p.version = (SELECT MAX(version) FROM packets q WHERE q.title = p.title)"
@@ -190,7 +190,7 @@ class DeliberationStore(StoreCore):
     def packet_versions(self) -> pd.DataFrame:
         """Every stored packet version: ``title, version, created_at, n_arguments, n_signoffs, reviewers``
         (``; ``-joined, in signing order) and ``n_receipts``."""
-        rows = self.query(
+        rows = self._query(
             "SELECT p.title, p.version, p.created_at,"
             " (SELECT COUNT(*) FROM packet_arguments a WHERE a.packet_id = p.id),"
             " (SELECT COUNT(*) FROM packet_signoffs s WHERE s.packet_id = p.id),"
@@ -206,14 +206,14 @@ class DeliberationStore(StoreCore):
     def packet_version_arguments(self, title: str, version: int) -> pd.DataFrame:
         """Arguments of one packet version: ``option, side, text, source`` in packet order."""
         packet_id = self._packet_id(title, version)
-        rows = self.query(
+        rows = self._query(
             "SELECT option_code, side, text, source FROM packet_arguments WHERE packet_id = ? ORDER BY position",
             (packet_id,),
         )
         return pd.DataFrame([tuple(r) for r in rows], columns=["option", "side", "text", "source"])
 
     def _packet_id(self, title: str, version: int) -> int:
-        found = self.scalar("SELECT id FROM packets WHERE title = ? AND version = ?", (title, version))
+        found = self._scalar("SELECT id FROM packets WHERE title = ? AND version = ?", (title, version))
         if found is None:
             known = self.packet_versions()
             listed = ", ".join(f"{t!r} v{v}" for t, v in zip(known["title"], known["version"], strict=True))
@@ -248,7 +248,7 @@ class DeliberationStore(StoreCore):
 
     def packet_signoffs(self) -> pd.DataFrame:
         """Sign-offs: ``title, version, reviewer, signed_at, remark``."""
-        rows = self.query(
+        rows = self._query(
             "SELECT p.title, p.version, s.reviewer, s.signed_at, s.remark FROM packet_signoffs s"
             " JOIN packets p ON p.id = s.packet_id ORDER BY p.title, p.version, s.signed_at, s.reviewer"
         )
@@ -274,7 +274,7 @@ class DeliberationStore(StoreCore):
 
     def packet_receipts(self) -> pd.DataFrame:
         """Who received which version: ``title, version, participant_id, received_on``."""
-        rows = self.query(
+        rows = self._query(
             "SELECT p.title, p.version, r.participant_id, r.received_on FROM packet_receipts r"
             " JOIN packets p ON p.id = r.packet_id ORDER BY p.title, p.version, r.participant_id"
         )
@@ -312,7 +312,7 @@ class DeliberationStore(StoreCore):
 
     def small_groups(self) -> pd.DataFrame:
         """The groups: ``group`` (name), ``moderator``, ``n_active``, ``assignment_seed``."""
-        rows = self.query(
+        rows = self._query(
             "SELECT g.name, g.moderator,"
             " (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id AND m.active = 1),"
             " g.assignment_seed FROM small_groups g ORDER BY g.id"
@@ -372,7 +372,7 @@ class DeliberationStore(StoreCore):
 
     def groups(self) -> pd.DataFrame:
         """Active group members: ``participant_id, group`` (group name)."""
-        rows = self.query(
+        rows = self._query(
             "SELECT m.participant_id, g.name FROM group_members m JOIN small_groups g ON g.id = m.group_id"
             " WHERE m.active = 1 ORDER BY g.id, m.participant_id"
         )
@@ -421,14 +421,16 @@ class DeliberationStore(StoreCore):
     def latest_complete_run(self) -> dict[str, Any] | None:
         """The latest complete analysis run: ``id, started_at, finished_at, parameters`` (dict) and
         ``tables`` (name -> the parameters that made it); None before the first run."""
-        rows = self.query(
+        rows = self._query(
             "SELECT id, started_at, finished_at, parameters FROM analysis_runs"
             " WHERE status = 'complete' ORDER BY id DESC LIMIT 1"
         )
         if not rows:
             return None
         run = rows[0]
-        tables = self.query("SELECT name, parameters FROM analysis_tables WHERE run_id = ? ORDER BY name", (run["id"],))
+        tables = self._query(
+            "SELECT name, parameters FROM analysis_tables WHERE run_id = ? ORDER BY name", (run["id"],)
+        )
         return {
             "id": int(run["id"]),
             "started_at": run["started_at"],
@@ -442,16 +444,16 @@ class DeliberationStore(StoreCore):
         latest run did not (e.g. no control arm any more) is None, never an older run's table; a kind
         no run makes (``group_balance``, or a workspace analysed before runs existed) comes from the
         ``analyses`` table."""
-        rows = self.query(
+        rows = self._query(
             "SELECT t.result FROM analysis_tables t WHERE t.name = ? AND t.run_id ="
             " (SELECT MAX(id) FROM analysis_runs WHERE status = 'complete')",
             (kind,),
         )
         if rows:
             return pd.DataFrame(json.loads(rows[0]["result"]))
-        if self.scalar("SELECT 1 FROM analysis_tables WHERE name = ? LIMIT 1", (kind,)):
+        if self._scalar("SELECT 1 FROM analysis_tables WHERE name = ? LIMIT 1", (kind,)):
             return None
-        rows = self.query("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+        rows = self._query("SELECT result FROM analyses WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return pd.DataFrame(json.loads(rows[0]["result"])) if rows else None
 
 

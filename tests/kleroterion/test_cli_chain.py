@@ -257,7 +257,7 @@ def test_survey_reimport_needs_replace_and_is_audited(
     assert f"replacing {stored:,} earlier answers" in flat(capsys.readouterr().out)
     with Workspace.open(chain["root"]) as ws:
         assert ws.store.wave_answer_count("T2") == stored  # the same file again: same answers
-        (last,) = ws.store.query(
+        (last,) = ws.store._query(
             "SELECT parameters FROM audit_log WHERE action = 'survey.import' ORDER BY id DESC LIMIT 1"
         )
     assert json.loads(last["parameters"])["replaced_answers"] == stored

@@ -45,7 +45,7 @@ def test_example_workspaces_draw_the_same_letters_and_codes(
         assert run_cli(monkeypatch, "letters", "draw", "--count", "40", "-w", str(tmp_path / name)) == 0
         with Workspace.open(tmp_path / name) as ws:
             letters.append(ws.store.letters().sort_values("code").reset_index(drop=True))
-            seeds = [row["seed"] for row in ws.store.query("SELECT seed FROM letter_draws")]
+            seeds = [row["seed"] for row in ws.store._query("SELECT seed FROM letter_draws")]
             assert seeds == [str(example_seed("peel-en-maas", "letters"))]
     pd.testing.assert_frame_equal(letters[0], letters[1])
     assert (tmp_path / "a" / ".klero-key").read_text().strip() == EXAMPLES["peel-en-maas"].key.hex()

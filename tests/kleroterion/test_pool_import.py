@@ -111,7 +111,7 @@ def test_grown_sheet_adds_only_new_codes_and_a_conflict_blocks_unless_keep_store
     assert "the pool now has 42 people" in out
     with Workspace.open(root) as ws:
         pool = ws.store.pool().set_index("letter_code")
-        audit = ws.store.query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
+        audit = ws.store._query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
     assert len(pool) == 42
     assert pool.loc[changed_code, "education"] == stored
     assert '"already": 29' in audit[0]["result"]
@@ -172,7 +172,7 @@ def test_population_shares_in_process_toml_give_quotas_without_a_shares_file(
     assert run_cli(monkeypatch, "quotas", "derive", "--size", "10", "--tolerance", "1", "-w", str(root)) == 0
     with Workspace.open(root) as ws:
         _, _, quotas = ws.store.quotas()
-        source = ws.store.scalar("SELECT source FROM quota_sets")
+        source = ws.store._scalar("SELECT source FROM quota_sets")
     assert list(dict.fromkeys(quotas["category"])) == ["gender", "wijk", "huur"]
     huur = quotas[quotas["category"] == "huur"].set_index("feature")
     assert huur["target"].to_dict() == pytest.approx({"ja": 4.0, "nee": 6.0})
@@ -201,7 +201,7 @@ def test_use_sheet_replaces_the_pool_answers_of_conflicting_codes_and_audits_bot
     assert "(changed to the sheet's answers)" in out
     with Workspace.open(root) as ws:
         after = ws.store.pool().set_index("letter_code").loc[code]
-        audit = ws.store.query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
+        audit = ws.store._query("SELECT result FROM audit_log WHERE action = 'pool.import' ORDER BY id DESC LIMIT 1")
     assert after["age_band"] == frame.loc[2, "Leeftijdsgroep"]
     assert (after.drop("age_band") == before.drop("age_band")).all()
     assert '"conflicts_resolved_by": "sheet"' in audit[0]["result"]

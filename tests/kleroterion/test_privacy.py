@@ -47,8 +47,8 @@ def test_purge_removes_every_name_and_address_from_the_files_and_keeps_draw_and_
 ) -> None:
     root, base = named_chain["root"], named_chain["base"]
     with Workspace.open(root) as ws:
-        addresses = [str(r["address_key"]) for r in ws.store.query("SELECT address_key FROM residents")]
-        streets = {str(r["street"]) for r in ws.store.query("SELECT street FROM residents")}
+        addresses = [str(r["address_key"]) for r in ws.store._query("SELECT address_key FROM residents")]
+        streets = {str(r["street"]) for r in ws.store._query("SELECT street FROM residents")}
     before = workspace_bytes(root)
     for text in (SURNAME.encode(), b"@example.org", addresses[0].encode(), addresses[-1].encode()):
         assert text in before  # the checks below can fail
@@ -118,12 +118,14 @@ def test_erase_removes_one_panel_member_and_the_draw_still_replays(
     root, base = named_chain["root"], named_chain["base"]
     with Workspace.open(root) as ws:
         member = str(ws.store.panel_members("panel")["person_id"].iloc[0])
-        (row,) = ws.store.query(
+        (row,) = ws.store._query(
             "SELECT p.letter_code, p.contact, l.address_key, r.surname FROM pool_members p"
             " JOIN letters l ON l.code = p.letter_code JOIN residents r ON r.id = l.resident_id WHERE p.id = ?",
             (member,),
         )
-        other = str(ws.store.query("SELECT surname FROM residents WHERE surname != ? LIMIT 1", (row["surname"],))[0][0])
+        other = str(
+            ws.store._query("SELECT surname FROM residents WHERE surname != ? LIMIT 1", (row["surname"],))[0][0]
+        )
         audits = len(ws.store.audit_records())
     email = json.loads(row["contact"])["email"]
     for text in (row["surname"], email, other):
@@ -169,14 +171,14 @@ def test_erase_of_an_invitee_who_did_not_sign_up(
 ) -> None:
     root = named_chain["root"]
     with Workspace.open(root) as ws:
-        (row,) = ws.store.query(
+        (row,) = ws.store._query(
             "SELECT l.code, r.surname, r.birth_date FROM letters l JOIN residents r ON r.id = l.resident_id"
             " WHERE l.code NOT IN (SELECT letter_code FROM pool_members) ORDER BY l.code LIMIT 1"
         )
     assert run_cli(monkeypatch, "person", "erase", row["code"], "--reason", "verzoek per brief", "-w", str(root)) == 0
     assert row["surname"].encode() not in workspace_bytes(root)
     with Workspace.open(root) as ws:
-        (kept,) = ws.store.query(
+        (kept,) = ws.store._query(
             "SELECT r.birth_date, r.postcode, r.given_names FROM letters l JOIN residents r ON r.id = l.resident_id"
             " WHERE l.code = ?",
             (row["code"],),

@@ -38,9 +38,9 @@ def test_init_creates_workspace_and_reopens(tmp_path: Path, monkeypatch: pytest.
         assert ws.settings.municipality == "Peel en Maas"
         assert ws.store.schema_version() == max(v for v, _, _ in migration_scripts())
         assert [r["action"] for r in ws.store.audit_records()] == ["workspace.init"]
-        journal = ws.store.scalar("PRAGMA journal_mode")
+        journal = ws.store._scalar("PRAGMA journal_mode")
         assert journal == "wal"
-        assert ws.store.scalar("PRAGMA foreign_keys") == 1
+        assert ws.store._scalar("PRAGMA foreign_keys") == 1
 
 
 def test_init_refuses_an_existing_workspace(

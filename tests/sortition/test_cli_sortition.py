@@ -35,9 +35,9 @@ def test_windows_1252_semicolon_extract_with_dutch_names_imports(
         extract.read_bytes().decode("utf-8")  # the file really is not UTF-8
     assert run(monkeypatch, "registry", "import", str(extract), "-w", str(workspace.root)) == 0
     assert "Imported 3 residents at 2 addresses" in capsys.readouterr().out
-    names = {tuple(r) for r in workspace.store.query("SELECT given_names, surname FROM residents")}
+    names = {tuple(r) for r in workspace.store._query("SELECT given_names, surname FROM residents")}
     assert names == {("Jérôme", "Dijkstra"), ("Geertruida Ëlsbeth", "van 't Hoff"), ("Noël", "Bruggeman-Ruçi")}
-    ids = [r[0] for r in workspace.store.query("SELECT id FROM residents")]
+    ids = [r[0] for r in workspace.store._query("SELECT id FROM residents")]
     assert not {"100000111", "100000112", "100000113"} & set(ids)  # pseudonymised, no BSN stored
 
 
@@ -120,7 +120,7 @@ def test_areas_file_sets_wijk_and_reports_unplaced_addresses(
     assert code == 0, out
     assert "3 addresses placed, 1 not placed" in out
     assert "not placed: 5991EF 2" in out
-    wijk = dict(tuple(r) for r in workspace.store.query("SELECT house_number, wijk FROM residents"))
+    wijk = dict(tuple(r) for r in workspace.store._query("SELECT house_number, wijk FROM residents"))
     assert wijk == {"1": "WK01", "12": "WK02", "14": "WK03", "2": None}
     audit = workspace.store.audit_records("registry.areas")
     assert len(audit) == 1
@@ -349,7 +349,7 @@ def test_letters_oversample_and_repeat_draw_never_reuses_an_address(
 
 
 def minor_ids(workspace: Workspace) -> set[str]:
-    return {r[0] for r in workspace.store.query("SELECT id FROM residents WHERE birth_date > '2006-01-01'")}
+    return {r[0] for r in workspace.store._query("SELECT id FROM residents WHERE birth_date > '2006-01-01'")}
 
 
 def test_letters_min_age_limits_the_frame(

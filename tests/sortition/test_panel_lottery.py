@@ -117,7 +117,7 @@ def test_lottery_publish_draw_and_verify(
     assert "replays identically: 10 members and 4 alternates" in text_of(capsys)
     # a published list edited after the fact (two tickets' panels exchanged) no longer replays
     positions = dict(
-        pooled.store.query("SELECT ticket, position FROM lottery_tickets WHERE draw_id = ?", (lottery["id"],))
+        pooled.store._query("SELECT ticket, position FROM lottery_tickets WHERE draw_id = ?", (lottery["id"],))
     )
     a, b = next((t, u) for t in positions for u in positions if positions[t] != positions[u])
     with pooled.store.transaction() as conn:

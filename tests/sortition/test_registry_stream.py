@@ -208,7 +208,7 @@ def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
 ) -> None:
     assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *rows()])) == 0
     assert run(monkeypatch, "letters", "draw", "--count", "5", "--seed", "1", "-w", str(workspace.root)) == 0
-    columns = [r["name"] for r in workspace.store.query("PRAGMA table_info(residents)")]
+    columns = [r["name"] for r in workspace.store._query("PRAGMA table_info(residents)")]
     # the draw: id, birth_date, address_key, wijk, buurt, gender, restricted; the letter: names and address
     # (huisnummer, huisletter and toevoeging as the registry has them)
     assert sorted(columns) == sorted(
@@ -232,7 +232,7 @@ def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
             "city",
         ]
     )
-    ids = {r[0] for r in workspace.store.query("SELECT id FROM residents")}
+    ids = {r[0] for r in workspace.store._query("SELECT id FROM residents")}
     assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
     workspace.store.close()
     files = [p for p in workspace.root.iterdir() if p.is_file() and p.name != "brp.csv"]

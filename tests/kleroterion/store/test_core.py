@@ -19,7 +19,7 @@ def test_migration_upgrades_an_empty_database(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     sqlite3.connect(path).close()
     store = Store(f"sqlite:///{path}")
-    versions = [r["version"] for r in store.query("SELECT version FROM schema_version ORDER BY version")]
+    versions = [r["version"] for r in store._query("SELECT version FROM schema_version ORDER BY version")]
     assert versions == [v for v, _, _ in migration_scripts()]
     assert store.migrate() == []  # nothing left to apply on reopening
     store.close()

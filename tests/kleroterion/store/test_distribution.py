@@ -39,7 +39,7 @@ def test_packed_panels_round_trip_in_order_and_stay_small(workspace: Workspace) 
     draw_id = save_draw(workspace, distribution, tickets=(3, 1, 2))
     assert workspace.store.draw_distribution(draw_id) == distribution
     assert [panel for _, panel in workspace.store.lottery_tickets(draw_id)] == [panels[2], panels[0], panels[1]]
-    stored = workspace.store.scalar("SELECT SUM(LENGTH(packed)) FROM draw_panels WHERE draw_id = ?", (draw_id,))
+    stored = workspace.store._scalar("SELECT SUM(LENGTH(packed)) FROM draw_panels WHERE draw_id = ?", (draw_id,))
     assert stored / len(panels) < 600  # bytes per panel of 175 out of 4,000 (JSON: ~2,300)
 
 
