@@ -14,6 +14,7 @@ appears only when every check holds, so a damaged or tampered archive leaves not
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -211,6 +212,7 @@ def _write_archive(archive: Path, stage: Path, names: tuple[str, ...], manifest:
 def _unpack(archive: Path, stage: Path) -> tuple[dict[str, Any], tuple[Member, ...]]:
     """Extract the manifest and the members it lists into ``stage``, each checked against its SHA-256."""
     try:
+        _check_gzip(archive)
         with tarfile.open(archive, mode="r:gz") as tar:
             entries = tar.getmembers()
             names = [e.name for e in entries]
@@ -239,6 +241,14 @@ def _unpack(archive: Path, stage: Path) -> tuple[dict[str, Any], tuple[Member, .
         if not (stage / needed).is_file():
             raise _refuse(archive, f"it does not hold {needed or 'the database'}")
     return manifest, tuple(members)
+
+
+def _check_gzip(archive: Path) -> None:
+    """Decompress the whole archive once, to its end: gzip's CRC-32 and length then cover every byte of
+    the tar, its padding and end blocks included (``tarfile`` stops reading at the end blocks)."""
+    with gzip.open(archive, "rb") as handle:
+        while handle.read(_CHUNK):
+            pass
 
 
 def _extract(tar: tarfile.TarFile, entry: tarfile.TarInfo, dest: Path) -> str:
