@@ -87,7 +87,9 @@ def test_restore_verifies_and_gives_the_same_panel(
     assert "The audit record holds" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("where", [0.1, 0.5, 0.9, -10])
+# in the tar's compressed content (manifest, key, database) and in gzip's CRC-32 trailer. (A flipped bit
+# that decodes to the very same bytes, such as an unused bit of deflate's last block, changes nothing restored.)
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9, -4])
 def test_an_archive_with_one_byte_changed_is_refused_and_nothing_is_left(
     archive: Path,
     where: float,
@@ -114,7 +116,9 @@ def test_a_rehashed_manifest_does_not_hide_a_changed_database(archive: Path, tmp
         tar.extractall(work, filter="data")
     conn = sqlite3.connect(work / "store.sqlite", isolation_level=None)
     drop_append_only_triggers(conn)
-    changed = conn.execute("UPDATE panel_members SET status = 'replaced' WHERE draw_id = 2 AND role = 'panel' AND rank = 3")
+    changed = conn.execute(
+        "UPDATE panel_members SET status = 'replaced' WHERE draw_id = 2 AND role = 'panel' AND rank = 3"
+    )
     assert changed.rowcount == 1
     conn.close()  # the last connection: the WAL goes into the database file
     manifest = json.loads((work / "manifest.json").read_text())
@@ -126,7 +130,6 @@ def test_a_rehashed_manifest_does_not_hide_a_changed_database(archive: Path, tmp
         for name in ["manifest.json", *manifest["members"]]:
             tar.add(work / name, arcname=name)
     from kleroterion.app.audit import AuditError
-    from kleroterion.errors import StoreError
 
     with pytest.raises(AuditError, match="first broken at entry"):
         restore_workspace(forged, tmp_path / "restored")
