@@ -22,6 +22,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import tomllib
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from typing import Any
 
 from kleroterion.app.audit import Anchor, AuditReport, verify_audit
 from kleroterion.errors import KleroError, StoreError
-from kleroterion.store.core import now_iso
+from kleroterion.store.core import SQLITE_PREFIX, now_iso
 from kleroterion.workspace import KEY_FILE, PRIVATE_FOLDER, PROCESS_FILE, Workspace
 from sortition.progress import Cancel, Progress, Tracker
 
@@ -84,6 +85,12 @@ def backup_workspace(
     """Write ``archive`` (a new file, .tar.gz, mode 0600) holding the workspace ``ws`` (module docstring)."""
     if archive.exists():
         raise KleroError(f"{archive} already exists: give a new file name for the backup.", code="backup_exists")
+    if ws.store.path.resolve().parent != ws.root.resolve():
+        raise KleroError(
+            f"The database {ws.store.path} is outside the workspace folder {ws.root}: `klero backup` copies a "
+            "workspace whose database_url names a file in its folder (the default, sqlite:///store.sqlite).",
+            code="backup_unsupported_database",
+        )
     tracker = Tracker(progress, cancel)
     database = ws.store.path.name
     with _staging(archive.parent, what="backup") as stage:
@@ -237,9 +244,16 @@ def _unpack(archive: Path, stage: Path) -> tuple[dict[str, Any], tuple[Member, .
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, KeyError, TypeError) as exc:
         raise _refuse(archive, f"it cannot be read ({exc})") from exc
-    for needed in (PROCESS_FILE, KEY_FILE, str(manifest.get("database", ""))):
+    database = str(manifest.get("database", ""))
+    for needed in (PROCESS_FILE, KEY_FILE, database):
         if not (stage / needed).is_file():
             raise _refuse(archive, f"it does not hold {needed or 'the database'}")
+    try:  # the restored process.toml must name the restored database, never a file elsewhere
+        url = tomllib.loads((stage / PROCESS_FILE).read_text(encoding="utf-8"))["process"].get("database_url")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, AttributeError) as exc:
+        raise _refuse(archive, f"its {PROCESS_FILE} cannot be read ({exc})") from exc
+    if url not in (None, f"{SQLITE_PREFIX}{database}"):
+        raise _refuse(archive, f"its {PROCESS_FILE} names the database {url!r}, not the {database} it holds")
     return manifest, tuple(members)
 
 

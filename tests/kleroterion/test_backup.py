@@ -182,3 +182,26 @@ def test_backup_while_another_connection_writes_copies_the_committed_state(built
     with sqlite3.connect(tmp_path / "restored" / "store.sqlite") as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "scratch" not in tables and "panel_members" in tables
+
+
+def test_an_archive_whose_settings_name_another_database_is_refused(archive: Path, tmp_path: Path) -> None:
+    """A re-hashed archive whose process.toml points at a database outside the restored folder would have
+    the check run on that other file: refused before anything is opened."""
+    from kleroterion.app.backup import BackupError
+
+    work = tmp_path / "unpacked"
+    with tarfile.open(archive) as tar:
+        tar.extractall(work, filter="data")
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    settings = (work / PROCESS_FILE).read_text()
+    (work / PROCESS_FILE).write_text(settings.replace("sqlite:///store.sqlite", f"sqlite:///{elsewhere}"))
+    manifest = json.loads((work / "manifest.json").read_text())
+    manifest["members"][PROCESS_FILE]["sha256"] = _sha256(work / PROCESS_FILE)
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    forged = tmp_path / "forged.tar.gz"
+    with tarfile.open(forged, "w:gz") as tar:
+        for name in ["manifest.json", *manifest["members"]]:
+            tar.add(work / name, arcname=name)
+    with pytest.raises(BackupError, match="names the database"):
+        restore_workspace(forged, tmp_path / "restored")
+    assert not (tmp_path / "restored").exists() and not elsewhere.exists()
