@@ -244,7 +244,12 @@ def _unpack(archive: Path, stage: Path) -> tuple[dict[str, Any], tuple[Member, .
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, KeyError, TypeError) as exc:
         raise _refuse(archive, f"it cannot be read ({exc})") from exc
-    database = str(manifest.get("database", ""))
+    _check_complete(archive, stage, str(manifest.get("database", "")))
+    return manifest, tuple(members)
+
+
+def _check_complete(archive: Path, stage: Path, database: str) -> None:
+    """The unpacked archive holds the settings, the key and the database, and the settings name it."""
     for needed in (PROCESS_FILE, KEY_FILE, database):
         if not (stage / needed).is_file():
             raise _refuse(archive, f"it does not hold {needed or 'the database'}")
@@ -254,7 +259,6 @@ def _unpack(archive: Path, stage: Path) -> tuple[dict[str, Any], tuple[Member, .
         raise _refuse(archive, f"its {PROCESS_FILE} cannot be read ({exc})") from exc
     if url not in (None, f"{SQLITE_PREFIX}{database}"):
         raise _refuse(archive, f"its {PROCESS_FILE} names the database {url!r}, not the {database} it holds")
-    return manifest, tuple(members)
 
 
 def _check_gzip(archive: Path) -> None:
