@@ -148,7 +148,8 @@ def restore_workspace(
         head = Anchor(int(manifest["chain_head"]["entry"]), str(manifest["chain_head"]["hash"]))
         tracker.step("restore", 1, 2, "verifying the audit record of the copy")
         with Workspace.open(stage) as ws:
-            report = verify_audit(ws, anchors=(head,) if head.entry else (), replay=replay, progress=progress)
+            anchors = (head,) if head.entry else ()
+            report = verify_audit(ws, anchors=anchors, replay=replay, progress=progress, cancel=cancel)
         if target.exists():
             target.rmdir()  # empty, checked above
         stage.rename(target)
