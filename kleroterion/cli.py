@@ -84,6 +84,16 @@ class KleroGroup(LazyGroup):
             "The tamper-evident record: verify the chain and every draw, publish its head.",
         ),
         LazyCommand(
+            "backup",
+            "kleroterion.commands.backup:backup_cmd",
+            "Write a consistent backup of the workspace (database, process.toml, key) to one archive, mode 0600.",
+        ),
+        LazyCommand(
+            "restore",
+            "kleroterion.commands.backup:restore_cmd",
+            "Restore a backup into a new folder, check every file's SHA-256 and verify its audit record.",
+        ),
+        LazyCommand(
             "publish-kit",
             "kleroterion.commands.publish:publish_kit_cmd",
             "Write a panel draw's publish kit (pseudonymised pool, quotas, seed, chain anchor) for `klero replay`.",
@@ -126,6 +136,8 @@ class KleroGroup(LazyGroup):
         "purge",
         "person",
         "audit",
+        "backup",
+        "restore",
         "publish-kit",
         "replay",
         "select",

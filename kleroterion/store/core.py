@@ -111,6 +111,21 @@ class StoreCore:
     def close(self) -> None:
         self._conn.close()
 
+    def backup_to(self, path: Path) -> None:
+        """Write a consistent copy of the database to the new file ``path`` (mode 0600) with SQLite's
+        online backup API: one step, from one read snapshot, so a writer busy meanwhile is not copied
+        half-way (WAL lets the snapshot be read while it writes); ``StoreBusyError`` if it cannot be read."""
+        _create_private(path)
+        target = sqlite3.connect(path)
+        try:
+            self._conn.backup(target)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.path), path=str(self.path)) from exc
+            raise StoreError(f"Cannot back up {self.path}: {exc}", code="backup_failed", path=str(self.path)) from exc
+        finally:
+            target.close()
+
     # -- migrations -------------------------------------------------------------------------
     def schema_version(self) -> int:
         self._conn.execute(
