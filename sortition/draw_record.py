@@ -290,7 +290,7 @@ def replay_draw(
     if record.from_lottery:
         if lottery is None:
             raise ValueError("replay_draw: a panel drawn from a lottery needs the lottery's record")
-        panel, order = _replay_lottery(record, lottery, pool, quotas, tickets=tickets, problems=problems)
+        panel, order = replay_lottery(record, lottery, pool, quotas, tickets=tickets, problems=problems)
     else:
         replayed, order = draw_panel(
             pool,
@@ -314,7 +314,7 @@ def replay_draw(
     return problems
 
 
-def _replay_lottery(
+def replay_lottery(
     record: DrawRecord,
     lottery: DrawRecord,
     pool: pd.DataFrame,

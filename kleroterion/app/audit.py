@@ -26,12 +26,12 @@ from kleroterion.errors import KleroError
 from kleroterion.store.audit import StoredEntry
 from kleroterion.workspace import Workspace
 from sortition.audit_chain import first_break
-from sortition.draw_record import _compare_distribution, draw_panel
-from sortition.lottery import lottery_alternates, make_lottery, panel_for_number
+from sortition.draw_record import _compare_distribution, draw_panel, replay_lottery
+from sortition.lottery import make_lottery
 from sortition.progress import Cancel, Progress, Tracker
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,10 @@ def replay_selection_draw(ws: Workspace, draw: dict[str, Any], *, chain_after: S
             problems.append("the replayed ticket list differs from the stored one")
         return problems, ""
     if "lottery_draw_id" in parameters:
-        panel, order = replay_lottery_draw(ws, draw, pool, quotas, size=size, problems=problems)
+        record = ws.store.draw_record(int(draw["id"]))
+        lottery = ws.store.draw_record(int(parameters["lottery_draw_id"]))
+        tickets = ws.store.lottery_tickets(int(parameters["lottery_draw_id"]))
+        panel, order = replay_lottery(record, lottery, pool, quotas, tickets=tickets, problems=problems)
     else:
         replayed, order = draw_panel(
             pool,
@@ -405,43 +408,3 @@ def write_anchor(anchor: Anchor, path: Path) -> None:
         path.write_text(anchor.to_json() + "\n", encoding="utf-8")
     except OSError as exc:
         raise KleroError(f"Cannot write the anchor to {path}: {exc.strerror}.", code="write_failed") from exc
-
-
-def replay_lottery_draw(  # the lottery behind a panel drawn by a public number
-    ws: Workspace, draw: dict[str, Any], pool: pd.DataFrame, quotas: pd.DataFrame, *, size: int, problems: list[str]
-) -> tuple[list[str], list[str]]:
-    """Recompute the lottery behind ``draw`` and its ticket; appends differences to ``problems``."""
-    lottery_id = int(draw["parameters"]["lottery_draw_id"])
-    lottery = next(d for d in ws.store.selection_draws() if int(d["id"]) == lottery_id)
-    number = int(draw["parameters"]["number"])
-    _result, replayed, _lost, _probabilities = make_lottery(
-        pool,
-        quotas,
-        size=size,
-        seed=int(lottery["seed"]),
-        algorithm=str(lottery["algorithm"]),
-        tickets=int(lottery["parameters"]["lottery_size"]),
-        exclude=list(lottery["parameters"].get("excluded", [])),
-    )
-    stored = ws.store.lottery_tickets(lottery_id)
-    differing = [n for (n, panel), (_, again) in zip(stored, replayed, strict=False) if panel != again]
-    if len(stored) != len(replayed) or differing:
-        problems.append(
-            f"the replayed ticket list of lottery {lottery_id} differs from the published one "
-            f"({len(differing)} tickets differ{', first ' + str(differing[0]) if differing else ''})"
-        )
-    if not 1 <= number <= len(replayed):
-        problems.append(f"ticket {number} does not exist in the replayed lottery of {len(replayed)} tickets")
-        return [], []
-    panel = panel_for_number(replayed, number)
-    order = lottery_alternates(
-        pool,
-        quotas,
-        panel,
-        seed=int(lottery["seed"]),
-        number=number,
-        count=int(lottery["parameters"].get("alternates", 0)),
-        algorithm=str(lottery["algorithm"]),
-        exclude=list(lottery["parameters"].get("excluded", [])),
-    )
-    return sorted(panel), order
