@@ -72,7 +72,7 @@ def list_cmd(root: RootOption = Path(".")) -> None:
         console.print("No users yet.")
     for account in accounts:
         roles = ", ".join(f"{p}: {r}" for p, r in account.roles.items()) or "no roles"
-        flags = (" [server beheerder]" if account.is_admin else "") + (" [TOTP]" if account.totp else "")
+        flags = (" \\[server beheerder]" if account.is_admin else "") + (" \\[TOTP]" if account.totp else "")
         console.print(f"{account.username}{flags} — {roles}")
 
 

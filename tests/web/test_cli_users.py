@@ -36,6 +36,11 @@ def test_add_grant_list_and_passwd(
     capsys.readouterr()
     assert run_cli(monkeypatch, "user", "list", "--root", str(root)) == 0
     assert f"jan — {PROCESS}: auditor" in capsys.readouterr().out
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert run_cli(monkeypatch, "user", "add", "anna", "--root", str(root), "--admin", "--password-stdin") == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "user", "list", "--root", str(root)) == 0
+    assert "anna [server beheerder] — no roles" in capsys.readouterr().out  # brackets shown, not read as markup
     _stdin(monkeypatch, "a new long password\n")
     assert run_cli(monkeypatch, "user", "passwd", "jan", "--root", str(root), "--password-stdin") == 0
     store = ServerStore(root)
