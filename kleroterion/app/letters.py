@@ -9,7 +9,7 @@ import pandas as pd
 
 from kleroterion.app.fairness import topup_strata
 from kleroterion.app.registry import eligible_mask, require_registry, strata
-from kleroterion.errors import KleroError
+from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.exports import DEFAULT_ENCODING, ExportResult
 from kleroterion.lists import export_list
 from kleroterion.seeds import generator
@@ -63,6 +63,34 @@ class TopupDraw:
 
     plan: TopupPlan
     draw: LetterDraw | None
+
+
+def parse_oversample(specs: list[str]) -> Oversample | None:
+    """Parse ``COLUMN=VALUE:FACTOR`` options; all must share one column (None: no option given)."""
+    problems = []
+    columns: set[str] = set()
+    factors: dict[str, float] = {}
+    for spec in specs:
+        column, _, rest = spec.partition("=")
+        value, _, factor_text = rest.rpartition(":")
+        try:
+            factor = float(factor_text)
+        except ValueError:
+            factor = -1.0
+        if not column.strip() or not value.strip() or factor <= 0:
+            problems.append(
+                Problem("write COLUMN=VALUE:FACTOR with a factor above 0", column="--oversample", value=spec)
+            )
+            continue
+        columns.add(column.strip())
+        factors[value.strip()] = factor
+    if len(columns) > 1:
+        problems.append(
+            Problem("oversample one column at a time", column="--oversample", value=", ".join(sorted(columns)))
+        )
+    if problems:
+        raise InputError("the command line", problems, hint="for example --oversample wijk=WK01:2")
+    return Oversample(columns.pop(), factors) if columns else None
 
 
 def draw_letters(

@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from kleroterion.app.registry import registry_shares
-from kleroterion.errors import InputError, Problem, ProblemCollector
+from kleroterion.errors import InfeasibleQuotaError, InputError, Problem, ProblemCollector
 from kleroterion.exports import neutralise_frame
 from kleroterion.io import read_table, sha256_file
 from kleroterion.pool_files import quotas_from_frame, read_shares
 from kleroterion.workspace import Workspace
 from sortition.progress import Cancel, Progress, Tracker
-from sortition.quotas import check_panel_size, check_quota_bounds, derive_quotas
+from sortition.quotas import check_panel_size, check_pool_against_quotas, check_quota_bounds, derive_quotas
 
 DERIVE_STAGE = "quotas derive"
 #: Columns of an editable quota file, in order.
@@ -58,28 +58,7 @@ def derive_workspace_quotas(
     categories = ws.signup_categories
     tracker.step(DERIVE_STAGE, 0, 2, "population shares")
     with ws.store.transaction():
-        registry = registry_shares(ws, min_age=min_age)
-        registry["gender"] = {k: v for k, v in registry["gender"].items() if v > 0}
-        from_files: dict[str, dict[str, float]] = {}
-        for path in extra or []:
-            from_files.update(read_shares(path, categories))
-            if "wijk" in from_files:
-                _check_wijk_shares(from_files["wijk"], known=registry["wijk"], source=path.name)
-        first = [c for c in categories if c.source == "registry"]
-        order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
-        declared = {c.name: c for c in categories}
-        shares: dict[str, dict[str, float]] = {}
-        for name in order:
-            if name in from_files:
-                shares[name] = from_files[name]
-            elif name == "wijk" or declared[name].source == "registry":
-                shares[name] = registry[name]
-            elif declared[name].population_shares:
-                shares[name] = dict(declared[name].population_shares)
-        sources = ["registry"]
-        if any(c.source == "settings" and c.name not in from_files for c in categories):
-            sources.append("process.toml")
-        sources.extend(path.name for path in extra or [])
+        shares, sources = _population_shares(ws, extra=extra, min_age=min_age)
         _check_size_against_pool(ws, size)
         quotas = derive_quotas(shares, size=size, tolerance=tolerance)
         tracker.step(DERIVE_STAGE, 1, 2, f"{len(quotas)} quota rows")
@@ -91,6 +70,90 @@ def derive_workspace_quotas(
         categories=tuple(sorted(shares)),
         without_shares=tuple(c.name for c in categories if c.name not in shares),
     )
+
+
+def _population_shares(
+    ws: Workspace, *, extra: list[Path] | None, min_age: int
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Each quota category's population shares (registry, process.toml, ``extra`` files) and their sources."""
+    categories = ws.signup_categories
+    registry = registry_shares(ws, min_age=min_age)
+    registry["gender"] = {k: v for k, v in registry["gender"].items() if v > 0}
+    from_files: dict[str, dict[str, float]] = {}
+    for path in extra or []:
+        from_files.update(read_shares(path, categories))
+        if "wijk" in from_files:
+            _check_wijk_shares(from_files["wijk"], known=registry["wijk"], source=path.name)
+    first = [c for c in categories if c.source == "registry"]
+    order = [*(c.name for c in first), "wijk", *(c.name for c in categories if c not in first)]
+    declared = {c.name: c for c in categories}
+    shares: dict[str, dict[str, float]] = {}
+    for name in order:
+        if name in from_files:
+            shares[name] = from_files[name]
+        elif name == "wijk" or declared[name].source == "registry":
+            shares[name] = registry[name]
+        elif declared[name].population_shares:
+            shares[name] = dict(declared[name].population_shares)
+    sources = ["registry"]
+    if any(c.source == "settings" and c.name not in from_files for c in categories):
+        sources.append("process.toml")
+    sources.extend(path.name for path in extra or [])
+    return shares, sources
+
+
+def propose_quotas(ws: Workspace, *, size: int, tolerance: float = 1.0, min_age: int = 16) -> pd.DataFrame:
+    """The quotas ``derive_workspace_quotas`` would store for ``size``, without storing them (the quota
+    editor's starting point): ``category, feature, min, max, population_share, target``."""
+    shares, _ = _population_shares(ws, extra=None, min_age=min_age)
+    return derive_quotas(shares, size=size, tolerance=tolerance)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the checks before a panel draw say of a quota table: the conflicts (empty: nothing found)
+    and a relaxation per conflicting quota or category. The full check (one panel meeting every quota
+    at once) is the selection engine's."""
+
+    conflicts: tuple[str, ...]
+    relaxation: dict[str, str]
+    pool_size: int
+
+    @property
+    def feasible(self) -> bool:
+        return not self.conflicts
+
+
+def diagnose_quotas(ws: Workspace, quotas: pd.DataFrame, *, size: int) -> Diagnosis:
+    """Check ``quotas`` for a panel of ``size`` as ``klero panel select`` does before it draws
+    (``check_quota_bounds``, ``check_panel_size`` and ``check_pool_against_quotas`` on the current pool)."""
+    pool = ws.store.pool()
+    try:
+        check_quota_bounds(quotas, size)
+        if not pool.empty:
+            check_pool_against_quotas(pool, quotas, size)
+    except InfeasibleQuotaError as exc:
+        return Diagnosis(tuple(exc.conflicts), {str(k): str(v) for k, v in exc.relaxation.items()}, len(pool))
+    return Diagnosis((), {}, len(pool))
+
+
+def save_quota_table(ws: Workspace, table: pd.DataFrame, *, size: int, source: str = "quota editor") -> QuotaSet:
+    """Store an edited ``category, feature, min, max`` table (strings, as typed; index = table row
+    numbers) as the quotas, after the checks ``klero quotas import`` makes: every bad cell named by its
+    row and column, the bounds against the panel size and the pool. One transaction with its audit record."""
+    if size < 1:
+        raise InputError(
+            source, [Problem("the panel size must be a whole number of at least 1", column="size", value=size)]
+        )
+    quotas = quotas_from_frame(table, source=source)
+    for col in ("population_share", "target"):
+        quotas[col] = table[col].to_list() if col in table.columns else None
+    check_quota_bounds(quotas, size)
+    _check_size_against_pool(ws, size)
+    with ws.store.transaction():
+        set_id = ws.store.save_quotas(quotas, panel_size=size, source=source, tolerance=0.0)
+        ws.store.audit("quotas.edit", parameters={"size": size, "rows": len(quotas)})
+    return QuotaSet(quota_set_id=set_id, quotas=quotas, categories=tuple(dict.fromkeys(quotas["category"].astype(str))))
 
 
 def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:

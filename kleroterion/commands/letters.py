@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kleroterion.app.letters import Oversample, TopupPlan, draw_letter_topup, draw_letters, export_letters
+from kleroterion.app.letters import TopupPlan, draw_letter_topup, draw_letters, export_letters, parse_oversample
 from kleroterion.commands.common import (
     EncodingOption,
     WorkspaceOption,
@@ -16,38 +16,10 @@ from kleroterion.commands.common import (
     open_workspace,
     progress_bars,
 )
-from kleroterion.errors import InputError, KleroError, Problem
+from kleroterion.errors import KleroError
 from kleroterion.exports import DEFAULT_ENCODING, describe
 
 letters_app = typer.Typer(help="Stage 1: draw and export invitation letters.", no_args_is_help=True)
-
-
-def parse_oversample(specs: list[str]) -> Oversample | None:
-    """Parse ``COLUMN=VALUE:FACTOR`` options; all must share one column (None: no option given)."""
-    problems = []
-    columns: set[str] = set()
-    factors: dict[str, float] = {}
-    for spec in specs:
-        column, _, rest = spec.partition("=")
-        value, _, factor_text = rest.rpartition(":")
-        try:
-            factor = float(factor_text)
-        except ValueError:
-            factor = -1.0
-        if not column.strip() or not value.strip() or factor <= 0:
-            problems.append(
-                Problem("write COLUMN=VALUE:FACTOR with a factor above 0", column="--oversample", value=spec)
-            )
-            continue
-        columns.add(column.strip())
-        factors[value.strip()] = factor
-    if len(columns) > 1:
-        problems.append(
-            Problem("oversample one column at a time", column="--oversample", value=", ".join(sorted(columns)))
-        )
-    if problems:
-        raise InputError("the command line", problems, hint="for example --oversample wijk=WK01:2")
-    return Oversample(columns.pop(), factors) if columns else None
 
 
 @letters_app.command("draw")

@@ -6,6 +6,7 @@ area of the chain.
 
 from kleroterion.store.addresses import AddressStore
 from kleroterion.store.audit import AuditStore
+from kleroterion.store.contacts import ContactStore
 from kleroterion.store.core import StoreCore, migration_scripts
 from kleroterion.store.deliberation import DeliberationStore
 from kleroterion.store.privacy import PrivacyStore
@@ -14,7 +15,16 @@ from kleroterion.store.reports import ReportStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, PrivacyStore, AddressStore, AuditStore):
+class Store(
+    RegistryStore,
+    SortitionStore,
+    DeliberationStore,
+    ReportStore,
+    PrivacyStore,
+    AddressStore,
+    ContactStore,
+    AuditStore,
+):
     """A workspace database with every area's methods."""
 
 

@@ -7,7 +7,7 @@ from importlib import resources
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kleroterion.web import admin, pages, registry
+from kleroterion.web import admin, chain, chain_panel, pages, registry
 
 STATIC = str(resources.files("kleroterion.web") / "static")
 
@@ -28,6 +28,28 @@ ROUTES: list[BaseRoute] = [
     Route("/p/{process}/jobs/{job_id}", registry.job_page, methods=["GET"]),
     Route("/p/{process}/jobs/{job_id}/status", registry.job_status, methods=["GET"]),
     Route("/p/{process}/jobs/{job_id}/cancel", registry.cancel_job, methods=["POST"]),
+    # sortition chain pages (webchain1)
+    Route("/p/{process}/letters", chain.letters_page, methods=["GET"]),
+    Route("/p/{process}/letters", chain.draw_letters, methods=["POST"]),
+    Route("/p/{process}/pool", chain.pool_page, methods=["GET"]),
+    Route("/p/{process}/pool/import", chain.pool_import_page, methods=["GET"]),
+    Route("/p/{process}/pool/import", chain.pool_import, methods=["POST"]),
+    Route("/p/{process}/pool/people/{person}", chain.person_page, methods=["GET"]),
+    Route("/p/{process}/pool/people/{person}", chain.set_contact, methods=["POST"]),
+    Route("/p/{process}/quotas", chain_panel.quotas_page, methods=["GET"]),
+    Route("/p/{process}/quotas", chain_panel.save_quotas, methods=["POST"]),
+    Route("/p/{process}/quotas/check", chain_panel.quotas_check, methods=["POST"]),
+    Route("/p/{process}/panel", chain_panel.panel_page, methods=["GET"]),
+    Route("/p/{process}/panel/select", chain_panel.select_page, methods=["GET"]),
+    Route("/p/{process}/panel/select", chain_panel.select, methods=["POST"]),
+    Route("/p/{process}/panel/verify", chain_panel.verify_page, methods=["GET"]),
+    Route("/p/{process}/panel/replace", chain_panel.replace_page, methods=["GET"]),
+    Route("/p/{process}/panel/replace", chain_panel.replace, methods=["POST"]),
+    Route("/p/{process}/lottery", chain_panel.lottery_page, methods=["GET"]),
+    Route("/p/{process}/lottery", chain_panel.draw_lottery, methods=["POST"]),
+    Route("/p/{process}/lottery/tickets", chain_panel.lottery_tickets, methods=["GET"]),
+    Route("/p/{process}/exports", chain.exports_page, methods=["GET"]),
+    Route("/p/{process}/exports/{kind}.{fmt}", chain.export_download, methods=["GET"]),
     Route("/admin/users", admin.users_page, methods=["GET"]),
     Route("/admin/users/new", admin.new_user_page, methods=["GET"]),
     Route("/admin/users/new", admin.new_user, methods=["POST"]),
