@@ -587,3 +587,33 @@ def test_the_overview_lists_the_chain_steps_in_order(client_for: Callable[[str],
     ]
     auditor = client_for("audit").get(f"/p/{PROCESS}").text
     assert f'href="/p/{PROCESS}/letters"' not in auditor and f'href="/p/{PROCESS}/panel"' in auditor
+
+
+@pytest.mark.parametrize(
+    ("family", "members"),
+    [
+        ("contact", ("aangemeld", "gebeld", "bevestigd", "afgemeld")),
+        ("panelstatus", ("lid", "vervanger", "reserve", "vervangen")),
+        ("exports", ("letters", "panel", "control")),
+        ("kind", ("letters.draw", "pool.import", "panel.select")),
+    ],
+)
+def test_every_member_of_a_chain_key_family_exists(family: str, members: tuple[str, ...]) -> None:
+    from kleroterion.lists import PANEL_STATUS
+    from kleroterion.store.contacts import CONTACT_STATUSES
+    from kleroterion.web.messages import MESSAGES
+
+    assert all(f"{family}.{member}" in MESSAGES for member in members)
+    assert set(CONTACT_STATUSES) == {"aangemeld", "gebeld", "bevestigd", "afgemeld"}
+    assert set(PANEL_STATUS.values()) == {"lid", "vervanger", "reserve", "vervangen"}
+
+
+def test_the_chain_pages_speak_english_after_the_switch(
+    root: Path, stages: dict[str, Path], client_for: Callable[[str], TestClient]
+) -> None:
+    at_stage(root, stages, "pooled")
+    client = client_for("mede")
+    client.get("/lang/en", params={"next": f"/p/{PROCESS}/quotas"})
+    page = client.get(f"/p/{PROCESS}/quotas", params={"size": "12"}).text
+    assert "<h1>Quotas</h1>" in page and "No conflict found with the current pool (60 people)." in page
+    assert "<h1>Sign-ups</h1>" in client.get(f"/p/{PROCESS}/pool").text
