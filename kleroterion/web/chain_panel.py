@@ -112,6 +112,7 @@ EMPTY_SELECT = {
     "algorithm": "maximin",
     "engine": "native",
     "seed": "",
+    "public_seed": "",
     "alternates": "0",
     "lottery_size": "",
     "reason": "",
@@ -145,6 +146,8 @@ async def select(request: Request, viewer: Viewer) -> Response:
     seed = whole(form["seed"], low=0, high=2**63 - 1) if form["seed"] else None
     if form["seed"] and seed is None:
         errors["seed"] = t("letters.bad_seed")
+    if form["seed"] and form["public_seed"]:
+        errors["public_seed"] = t("select.seed_or_public")
     alternates = whole(form["alternates"] or "0", low=0, high=MAX_SIZE)
     if alternates is None:
         errors["alternates"] = t("select.bad_alternates")
@@ -162,6 +165,7 @@ async def select(request: Request, viewer: Viewer) -> Response:
             algorithm=form["algorithm"],
             engine=form["engine"],
             seed=seed,
+            public_value=form["public_seed"][:200] or None,
             alternates=int(alternates or 0),
             lottery_size=lottery,
             redraw_reason=form["reason"] or None,

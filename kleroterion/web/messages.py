@@ -438,6 +438,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "select.engine": ("Rekenkern", "Engine"),
     "select.engine_hint": ("native: door iedereen na te rekenen.", "native: anyone can replay it."),
+    "select.public_seed": ("Publiek aangekondigde waarde (optioneel)", "Publicly announced value (optional)"),
+    "select.public_seed_hint": (
+        "Bijvoorbeeld de trekking van de Staatsloterij; de seed volgt dan uit deze waarde en de pool.",
+        "For example the national lottery's draw; the seed then follows from this value and the pool.",
+    ),
+    "select.seed_or_public": (
+        "Geef een seed of een publieke waarde, niet allebei",
+        "Give a seed or a public value, not both",
+    ),
     "select.alternates": ("Aantal reserves", "Number of alternates"),
     "select.alternates_hint": ("Op volgorde; 0 voor geen.", "In order; 0 for none."),
     "select.lottery_size": (

@@ -617,3 +617,20 @@ def test_the_chain_pages_speak_english_after_the_switch(
     page = client.get(f"/p/{PROCESS}/quotas", params={"size": "12"}).text
     assert "<h1>Quotas</h1>" in page and "No conflict found with the current pool (60 people)." in page
     assert "<h1>Sign-ups</h1>" in client.get(f"/p/{PROCESS}/pool").text
+
+
+def test_a_public_value_seeds_the_draw_as_domain_md_says(
+    app: Starlette, with_quotas: Path, client_for: Callable[[str], TestClient]
+) -> None:
+    import hashlib
+
+    client = client_for("mede")
+    both = post(client, f"/p/{PROCESS}/panel/select", select_form(public_seed="Staatsloterij 2027-01-10: 0483921"))
+    assert both.status_code == 400 and 'href="#public_seed"' in both.text
+    announced = "Staatsloterij 2027-01-10: 0483921"
+    finished(app, client, post(client, f"/p/{PROCESS}/panel/select", select_form(seed="", public_seed=announced)))
+    with Workspace.open(with_quotas) as ws:
+        record = ws.store.latest_panel_record()
+    # DOMAIN.md §1a: the seed is SHA-256(pool hash ‖ public value) read as an integer
+    expected = int(hashlib.sha256((record.pool_hash + announced).encode("utf-8")).hexdigest(), 16)
+    assert (record.public_value, record.seed) == (announced, expected)
