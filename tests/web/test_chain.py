@@ -289,19 +289,23 @@ def test_a_bad_contact_change_is_refused_on_the_page(
 def test_the_purge_empties_the_notes_and_an_erasure_removes_them(
     root: Path, stages: dict[str, Path], client_for: Callable[[str], TestClient]
 ) -> None:
-    """Notes are personal data: migration 0031's trigger empties them when the purge empties the contact
-    details, and the erasure of a person deletes their rows."""
+    """Notes are personal data: the purge (`klero purge`) empties them with the contact details (migration
+    0031's trigger), and erasing a person (`klero person erase`) deletes their rows with their sign-up."""
+    from datetime import date
+
+    from kleroterion.app.privacy import erase_person, purge
+
     folder = at_stage(root, stages, "pooled")
     with Workspace.open(folder) as ws:
-        first, second = (str(p) for p in ws.store.pool()["id"].iloc[:2])
-        codes = dict(zip(ws.store.pool()["id"], ws.store.pool()["letter_code"], strict=True))
-        ws.store.save_contact_status(first, "gebeld", "belt terug")
+        pool = ws.store.pool()
+        first, second = (str(p) for p in pool["id"].iloc[:2])
+        ws.store.save_contact_status(first, "gebeld", "belt terug na 18 uur")
         ws.store.save_contact_status(second, "afgemeld", "ziek")
-        with ws.store.transaction() as conn:
-            conn.execute("UPDATE pool_members SET contact = '{}' WHERE id = ?", (first,))
-            conn.execute("DELETE FROM pool_members WHERE letter_code = ?", (codes[second],))
-        assert [h["note"] for h in ws.store.contact_history(first)] == [""]
+        erase_person(ws, str(pool["letter_code"].iloc[1]))  # no draw refers to it: the sign-up goes
         assert ws.store.contact_history(second) == []
+        assert [h["note"] for h in ws.store.contact_history(first)] == ["belt terug na 18 uur"]
+        purge(ws, today=date(2030, 1, 1), reason="test: the process ended")
+        assert [(h["status"], h["note"]) for h in ws.store.contact_history(first)] == [("gebeld", "")]
 
 
 # -- quotas -------------------------------------------------------------------------------------
@@ -501,6 +505,34 @@ def test_a_cancelled_selection_stores_nothing(
     assert "In de wachtrij" in job_page
     cancel = post(client, response.headers["location"] + "/cancel", {})
     assert cancel.status_code == 303
+    release.set()
+    app.state.jobs.join(WAIT)
+    final = client.get(response.headers["location"]).text
+    assert "Geannuleerd" in final and "er is niets opgeslagen" in final
+    assert counts(with_quotas).get("selection_draws", 0) == 0
+
+
+def test_a_selection_cancelled_while_it_runs_stores_nothing(
+    app: Starlette, with_quotas: Path, client_for: Callable[[str], TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel pressed while the panel is being computed: the job stops at its next step, before storing."""
+    from kleroterion.app import panel as panel_cases
+
+    computing, release = threading.Event(), threading.Event()
+    real = panel_cases.end_to_end_record
+
+    def slow(*args: Any, **kwargs: Any) -> Any:  # the step between the draw and storing it
+        computing.set()
+        release.wait(WAIT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(panel_cases, "end_to_end_record", slow)
+    client = client_for("mede")
+    response = post(client, f"/p/{PROCESS}/panel/select", select_form())
+    assert computing.wait(WAIT)
+    running = client.get(response.headers["location"]).text
+    assert "Bezig" in running and "Annuleren" in running
+    assert post(client, response.headers["location"] + "/cancel", {}).status_code == 303
     release.set()
     app.state.jobs.join(WAIT)
     final = client.get(response.headers["location"]).text
