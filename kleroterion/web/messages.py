@@ -255,6 +255,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "'Allocate over' and 'Oversample' empty.",
     ),
     "letters.topup_short": ("aanvulling", "top-up"),
+    "letters.plan": ("Aanvulling per groep ({column})", "Top-up per group ({column})"),
+    "letters.stratum": ("Groep", "Group"),
+    "letters.rate": ("Aanmeldkans eerste golf", "First-wave sign-up rate"),
     "letters.topup_alone": (
         "Een aanvullende golf verdeelt zelf: laat 'Verdelen over' en 'Oververtegenwoordigen' leeg",
         "A top-up wave allocates by itself: leave 'Allocate over' and 'Oversample' empty",

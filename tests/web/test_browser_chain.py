@@ -142,7 +142,7 @@ def test_a_medewerker_runs_the_sortition_chain(served: tuple[str, Path], tmp_pat
             visit.check("chain-quotas-infeasible")
             first_min.fill(proposed[0])
             first_max.fill(proposed[1])
-            page.locator("#diagnosis.diagnosis-ok").wait_for(timeout=10_000)
+            page.locator("#diagnosis .diagnosis-ok").wait_for(timeout=10_000)
             visit.check("chain-quotas")
             page.click("main button[type=submit] >> text=Quota opslaan")
             page.get_by_text("Quotaset 1 opgeslagen").wait_for()

@@ -372,7 +372,7 @@ def test_the_live_diagnosis_names_the_quotas_that_cannot_be_met(
     too_many = [(c, f, "9" if c == "wijk" else lo, "9" if c == "wijk" else hi) for c, f, lo, hi in rows]
     answer = post(client, f"/p/{PROCESS}/quotas/check", quota_form(too_many, 12))
     assert answer.status_code == 200
-    assert answer.text.lstrip().startswith('<div id="diagnosis"')
+    assert answer.text.lstrip().startswith('<div class="diagnosis diagnosis-bad">')  # the live region's content
     assert "Deze quota zijn niet haalbaar" in answer.text
     assert "wijk: the minima add up to 18, more than the panel size 12" in answer.text
     assert "lower the minima by 6 in total" in answer.text
@@ -666,3 +666,24 @@ def test_a_public_value_seeds_the_draw_as_domain_md_says(
     # DOMAIN.md §1a: the seed is SHA-256(pool hash ‖ public value) read as an integer
     expected = int(hashlib.sha256((record.pool_hash + announced).encode("utf-8")).hexdigest(), 16)
     assert (record.public_value, record.seed) == (announced, expected)
+
+
+def test_a_top_up_wave_shows_its_plan_and_avoids_every_earlier_address(
+    app: Starlette, root: Path, stages: dict[str, Path], client_for: Callable[[str], TestClient]
+) -> None:
+    folder = at_stage(root, stages, "pooled")
+    with Workspace.open(folder) as ws:
+        first = set(ws.store.letters()["address_key"])
+    client = client_for("mede")
+    mixed = {"count": "30", "min_age": "16", "seed": "3", "stratify_by": "wijk", "topup": "1", "oversample": ""}
+    refused = post(client, f"/p/{PROCESS}/letters", mixed)
+    assert refused.status_code == 400 and 'href="#topup"' in refused.text
+    page = finished(app, client, post(client, f"/p/{PROCESS}/letters", {**mixed, "stratify_by": ""}))
+    assert "Klaar" in page and "Aanvulling per groep (wijk)" in page
+    plan = re.findall(r'<tr><td>(WK\d+)</td><td class="num">(\d+)</td>', page)
+    assert {w for w, _ in plan} == {"WK189401", "WK189403"} and sum(int(n) for _, n in plan) == 30
+    with Workspace.open(folder) as ws:
+        letters = ws.store.letters()
+    second = letters[letters["draw_id"] == letters["draw_id"].max()]
+    assert len(second) == 30 and not set(second["address_key"]) & first
+    assert second.groupby("wijk").size().to_dict() == {w: int(n) for w, n in plan if int(n)}
