@@ -326,16 +326,20 @@ def quota_form(rows: list[tuple[str, str, str, str]], size: int | str) -> list[t
     return data
 
 
-def wijk_bounds(size: int) -> list[tuple[str, str]]:
-    """The wijk quotas by hand from the extract: each wijk's share of the residents aged 16 or more on
-    the reference date without the restricted-data flag, target = size x share, a band of 1 around it
-    (floor below, ceiling above), as DOMAIN.md describes ``klero quotas derive``."""
+def wijk_shares() -> list[float]:
+    """Each wijk's share, by hand from the extract, of the residents aged 16 or more on the reference date
+    without the restricted-data flag (wijk order)."""
     extract = pd.read_csv(io.BytesIO(chain_data.registry_csv()), sep=";", dtype=str, encoding="cp1252")
     born = extract["geboortedatum"].astype(int)
     adult = (20240101 - born) // 10000 >= 16
     eligible = extract[adult & (extract["geheimhouding"] != "J")]
-    shares = eligible["wijkcode"].value_counts(normalize=True).sort_index()
-    return [(str(math.floor(size * s - 1)), str(math.ceil(size * s + 1))) for s in shares]
+    return [float(s) for s in eligible["wijkcode"].value_counts(normalize=True).sort_index()]
+
+
+def wijk_bounds(size: int) -> list[tuple[str, str]]:
+    """The wijk quotas by hand: target = size x share, a band of 1 around it (floor below, ceiling above),
+    as DOMAIN.md describes ``klero quotas derive``."""
+    return [(str(math.floor(size * s - 1)), str(math.ceil(size * s + 1))) for s in wijk_shares()]
 
 
 def test_the_editor_proposes_population_quotas_and_stores_them(
@@ -349,6 +353,8 @@ def test_the_editor_proposes_population_quotas_and_stores_them(
     rows = quota_rows(page)
     assert {("wijk", "WK189401"), ("wijk", "WK189403")} <= {(c, f) for c, f, _, _ in rows}
     assert [(lo, hi) for c, _, lo, hi in rows if c == "wijk"] == wijk_bounds(12)
+    for share in wijk_shares():  # the population share and the target, with a Dutch decimal comma
+        assert f"{share * 100:.1f}%".replace(".", ",") in page and f"{share * 12:.1f}".replace(".", ",") in page
     assert "Geen tegenstrijdigheid gevonden met de huidige pool (60 mensen)." in page
     saved = post(client, f"/p/{PROCESS}/quotas", quota_form(rows, 12))
     assert saved.status_code == 200 and "Quotaset 1 opgeslagen" in saved.text
