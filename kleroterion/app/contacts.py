@@ -12,6 +12,16 @@ from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.store.contacts import CONTACT_STATUSES
 from kleroterion.workspace import Workspace
 
+__all__ = [
+    "CONTACT_STATUSES",
+    "MAX_NOTE",
+    "ContactRecord",
+    "PoolPage",
+    "contact_record",
+    "search_pool",
+    "set_contact_status",
+]
+
 #: The longest note kept (characters); a longer one is refused, not cut.
 MAX_NOTE = 2000
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from kleroterion.app.contacts import CONTACT_STATUSES, MAX_NOTE
 from kleroterion.errors import InputError, KleroError
 from kleroterion.web import chain_usecases as uc
 from kleroterion.web import i18n
@@ -31,7 +32,6 @@ LETTERS_JOB = "letters.draw"
 POOL_JOB = "pool.import"
 #: Columns the letters may be allocated over (``kleroterion.store.residents.CATEGORIES``).
 STRATA = ("wijk", "gender", "age_band")
-CONTACT_STATUSES = ("aangemeld", "gebeld", "bevestigd", "afgemeld")
 EXPORT_TYPES = {
     "csv": "text/csv; charset=windows-1252",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -239,7 +239,7 @@ async def set_contact(request: Request, viewer: Viewer) -> Response:
     errors = {}
     if form["status"] not in CONTACT_STATUSES:
         errors["status"] = t("pool.bad_status")
-    if len(form["note"]) > 2000:
+    if len(form["note"]) > MAX_NOTE:
         errors["note"] = t("pool.long_note")
     if errors:
         return _person(request, form, errors, status=400)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: The lists the exports page offers (``kleroterion.lists``), and the file formats.
 EXPORT_KINDS = ("letters", "panel", "control")
 EXPORT_FORMATS = ("csv", "xlsx")
-#: The panel-list statuses per (role, status) of a panel member, as ``klero panel export`` writes them.
+#: The quota editor's columns, as an editable quota file has them (``kleroterion.app.quotas.QUOTA_FILE_COLUMNS``).
 QUOTA_COLUMNS = ("category", "feature", "min", "max", "population_share", "target")
 
 
