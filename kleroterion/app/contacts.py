@@ -43,9 +43,14 @@ class ContactRecord:
     history: list[dict[str, str]]
 
 
-def search_pool(ws: Workspace, search: str = "", *, limit: int = 200) -> PoolPage:
-    """The sign-ups whose invitation code, name or wijk contains ``search``, with their contact status."""
-    people, matched = ws.store.pool_people(search, limit=limit)
+def search_pool(ws: Workspace, search: str = "", *, status: str = "", limit: int = 200) -> PoolPage:
+    """The sign-ups whose invitation code, name or wijk contains ``search`` (and whose contact status is
+    ``status``, when given), with their contact status."""
+    if status and status not in CONTACT_STATUSES:
+        raise InputError(
+            "the search form", [Problem(f"choose one of {', '.join(CONTACT_STATUSES)}", column="status", value=status)]
+        )
+    people, matched = ws.store.pool_people(search, status=status, limit=limit)
     total = int(ws.store.table_counts().get("pool_members", 0))
     return PoolPage(people=people, matched=matched, total=total)
 

@@ -32,17 +32,19 @@ def _person(r: Any) -> dict[str, str]:
 
 
 class ContactStore(StoreCore):
-    def pool_people(self, search: str = "", *, limit: int = 200) -> tuple[list[dict[str, str]], int]:
-        """Sign-ups whose code, name or wijk contains ``search`` (case-insensitive), by code, at most
-        ``limit``; with the number that matched. Each: ``id, letter_code, wijk, name, status, changed_by,
-        changed_at``."""
+    def pool_people(self, search: str = "", *, status: str = "", limit: int = 200) -> tuple[list[dict[str, str]], int]:
+        """Sign-ups whose code, name or wijk contains ``search`` (case-insensitive) and, when given, whose
+        current contact ``status`` it is, by code, at most ``limit``; with the number that matched. Each:
+        ``id, letter_code, wijk, name, status, changed_by, changed_at``."""
         like = f"%{search.strip()}%"
         where = (
             " WHERE (p.letter_code LIKE :q OR r.wijk LIKE :q OR r.surname LIKE :q OR r.given_names LIKE :q"
             " OR (COALESCE(r.given_names, '') || ' ' || COALESCE(r.name_prefix || ' ', '') || COALESCE(r.surname, ''))"
             " LIKE :q)"
         )
-        rows = self._query(_PERSON + where + " ORDER BY p.letter_code", {"q": like})
+        if status:
+            where += " AND COALESCE(c.status, 'aangemeld') = :status"
+        rows = self._query(_PERSON + where + " ORDER BY p.letter_code", {"q": like, "status": status})
         return [_person(r) for r in rows[:limit]], len(rows)
 
     def pool_person(self, person_id: str) -> dict[str, str] | None:

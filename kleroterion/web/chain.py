@@ -149,10 +149,14 @@ async def export_download(request: Request, viewer: Viewer) -> Response:
 # -- pool ---------------------------------------------------------------------------------------
 @requires(Permission.RUN)
 async def pool_page(request: Request, viewer: Viewer) -> Response:
-    """The sign-ups with their contact status; search by code, name or wijk (``?q=``)."""
+    """The sign-ups with their contact status; search by code, name or wijk (``?q=``) and status (``?status=``)."""
     search = request.query_params.get("q", "").strip()[:100]
-    page = uc.search_pool(request.app.state.root, request.path_params["process"], search)
-    return render(request, "chain/pool.html", {"page": page, "search": search})
+    status = request.query_params.get("status", "")
+    if status not in ("", *CONTACT_STATUSES):
+        status = ""
+    page = uc.search_pool(request.app.state.root, request.path_params["process"], search, status)
+    context = {"page": page, "search": search, "status": status, "statuses": CONTACT_STATUSES}
+    return render(request, "chain/pool.html", context)
 
 
 @requires(Permission.RUN)

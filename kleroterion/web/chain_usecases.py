@@ -165,11 +165,11 @@ def import_pool(
     }
 
 
-def search_pool(root: Path, slug: str, search: str) -> PoolPage:
+def search_pool(root: Path, slug: str, search: str, status: str = "") -> PoolPage:
     from kleroterion.app.contacts import search_pool as run
 
     with _workspace(root, slug) as ws:
-        return run(ws, search)
+        return run(ws, search, status=status)
 
 
 def contact_record(root: Path, slug: str, person_id: str) -> ContactRecord:

@@ -355,6 +355,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pool.search": ("Zoeken", "Search"),
     "pool.search_hint": ("Op code, naam of wijk.", "By code, name or wijk."),
     "pool.search_submit": ("Zoeken", "Search"),
+    "pool.any_status": ("alle", "any"),
     "pool.matched": ("{shown} van {matched} gevonden", "{shown} of {matched} found"),
     "pool.code": ("Code", "Code"),
     "pool.name": ("Naam", "Name"),

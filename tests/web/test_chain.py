@@ -268,6 +268,14 @@ def test_the_contact_workflow_keeps_who_changed_what_when(
     assert "<strong>bevestigd</strong>" in page
     listing = mede.get(f"/p/{PROCESS}/pool").text
     assert "bevestigd" in listing and "web:beheer" in listing
+    with Workspace.open(folder) as ws:
+        pool = ws.store.pool()
+    code = str(pool.loc[pool["id"] == person, "letter_code"].iloc[0])
+    confirmed = mede.get(f"/p/{PROCESS}/pool", params={"status": "bevestigd"}).text
+    assert re.findall(r"<code>([A-Z0-9-]+)</code></a>", confirmed) == [code]
+    waiting = mede.get(f"/p/{PROCESS}/pool", params={"status": "aangemeld"}).text
+    assert f"{len(pool) - 1} van {len(pool) - 1} gevonden" in waiting and f"<code>{code}</code>" not in waiting
+    assert "Niets gevonden." in mede.get(f"/p/{PROCESS}/pool", params={"status": "gebeld"}).text
 
 
 def test_a_bad_contact_change_is_refused_on_the_page(

@@ -122,3 +122,15 @@ def test_an_edited_table_is_stored_or_refused_whole(pooled: Workspace) -> None:
     assert [r["parameters"] for r in pooled.store.audit_records() if r["action"] == "quotas.edit"] == [
         {"size": 6, "rows": 2}
     ]
+
+
+def test_the_pool_is_filtered_by_the_current_contact_status(pooled: Workspace) -> None:
+    ids = [str(p) for p in pooled.store.pool()["id"]]
+    set_contact_status(pooled, ids[0], status="gebeld")
+    set_contact_status(pooled, ids[0], status="afgemeld")  # the newest change counts
+    set_contact_status(pooled, ids[1], status="gebeld")
+    assert [p["id"] for p in search_pool(pooled, status="afgemeld").people] == [ids[0]]
+    assert [p["id"] for p in search_pool(pooled, status="gebeld").people] == [ids[1]]
+    assert search_pool(pooled, status="aangemeld").matched == len(ids) - 2
+    with pytest.raises(InputError):
+        search_pool(pooled, status="verhuisd")
