@@ -11,10 +11,20 @@ from kleroterion.store.deliberation import DeliberationStore
 from kleroterion.store.privacy import PrivacyStore
 from kleroterion.store.registry import RegistryStore
 from kleroterion.store.reports import ReportStore
+from kleroterion.store.signup import SignupStore
 from kleroterion.store.sortition import SortitionStore
 
 
-class Store(RegistryStore, SortitionStore, DeliberationStore, ReportStore, PrivacyStore, AddressStore, AuditStore):
+class Store(
+    RegistryStore,
+    SortitionStore,
+    DeliberationStore,
+    ReportStore,
+    PrivacyStore,
+    AddressStore,
+    AuditStore,
+    SignupStore,
+):
     """A workspace database with every area's methods."""
 
 
