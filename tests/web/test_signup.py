@@ -358,3 +358,26 @@ def test_a_page_cannot_open_without_letters(tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "leeg", ProcessSettings(name="Leeg", municipality="X"), key=b"k" * 32) as ws:
         with pytest.raises(KleroError, match="no letters yet"):
             signup.save_page_settings(ws, signup.PageSettings(state="open"))
+
+
+def test_the_mail_merge_gains_a_link_and_a_qr_code_per_letter(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    import pandas as pd
+
+    from tests.conftest import run_cli
+
+    out = tmp_path / "brieven.csv"
+    url = "https://aanmelden.example.nl/aanmelden/ws"
+    assert run_cli(monkeypatch, "letters", "export", str(out), "--signup-url", url + "/", "-w", str(root / SLUG)) == 0
+    table = pd.read_csv(out, sep=";", encoding="cp1252", dtype=str)
+    assert len(table) == 80
+    assert (table["link"] == url + "#code=" + table["code"]).all()  # the code only in the fragment
+    for code, qr in zip(table["code"], table["qr"], strict=True):
+        svg = Path(qr)
+        assert svg.parent == tmp_path / "brieven-qr" and svg.name == f"{code}.svg"
+        tree = ET.parse(svg).getroot()  # noqa: S314 - our own file
+        assert tree.tag.endswith("svg") and any(el.tag.endswith("path") for el in tree.iter())
+    assert run_cli(monkeypatch, "letters", "export", str(out), "--signup-url", "aanmelden?x=1", "-w", str(root / SLUG)) == 1
