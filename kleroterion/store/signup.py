@@ -116,6 +116,7 @@ class SignupStore(StoreCore):
         features: dict[str, str],
         contact: dict[str, str],
         test: bool,
+        audit: bool = True,
     ) -> bool:
         """Store one sign-up with its letter's address, in one transaction that first takes the write lock
         and then checks the code is still free: of many requests with one code exactly one is stored.
@@ -136,8 +137,26 @@ class SignupStore(StoreCore):
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (person_id, letter.code, now_iso(), letter.address_key, values, _to_json(contact)),
                 )
-            self.audit("signup.web", parameters={"test": test}, result={"signups": 1})
+            if audit:
+                self.audit("signup.web", parameters={"test": test}, result={"signups": 1})
         return True
+
+    def add_signups(self, batch: list[tuple[str, SignupLetter, dict[str, str], dict[str, str], bool]]) -> list[bool]:
+        """Store several sign-ups ``(person id, letter, features, contact, test)`` in one transaction (one
+        commit, one audit entry): a burst of sign-ups costs one disk flush per batch, not one each. Each is
+        checked as ``add_signup`` checks it, in order, so of two with one code only the first is stored."""
+        stored = []
+        with self.transaction():
+            for person, letter, features, contact, test in batch:
+                stored.append(
+                    self.add_signup(
+                        person_id=person, letter=letter, features=features, contact=contact, test=test, audit=False
+                    )
+                )
+            if any(stored):
+                tests = sorted({t for (*_, t), ok in zip(batch, stored, strict=True) if ok})
+                self.audit("signup.web", parameters={"test": tests == [True]}, result={"signups": sum(stored)})
+        return stored
 
     def update_signup(self, *, letter: SignupLetter, features: dict[str, str], contact: dict[str, str], test: bool) -> bool:
         """Replace the answers and contact details of a sign-up (audited without them); False when gone."""

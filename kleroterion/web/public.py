@@ -232,25 +232,37 @@ def _closed(request: Request, settings: signup.PageSettings, *, status: int = 20
     return _page(request, "signup/closed.html", {"page": settings, "effective": settings.effective()}, status=status)
 
 
+def _pre_refusal(request: Request, form: FormData) -> tuple[str, int] | None:
+    """The checks of a public POST that need no store: the form token, the client's failures, the honeypot.
+    Returns (message key, status) when refused."""
+    state = _state(request)
+    if _token_age(state, request.cookies.get(COOKIE), _text(form, FIELD)) is None:
+        return "signup.expired", 403
+    if state.clients.blocked(_client(request)):
+        return "signup.throttled", 429
+    if _text(form, HONEYPOT):
+        state.clients.hit(_client(request))
+        log.info("sign-up refused: honeypot filled")
+        return "signup.bad_code", 400
+    return None
+
+
+def _refused(request: Request, settings: signup.PageSettings, pre: tuple[str, int] | None) -> Response | None:
+    """The page for a refused POST: the page is not open, or ``pre`` refused it."""
+    if settings.effective() not in ("open", "test"):
+        return _closed(request, settings, status=403)
+    if pre is not None:
+        return _code_page(request, settings, {"code": _t(request)(pre[0])}, status=pre[1])
+    return None
+
+
 async def _guard(request: Request, form: FormData) -> tuple[str, signup.PageSettings, Response | None]:
     """The checks every public POST passes first: the process, the page's state, the form token, the
     honeypot and the client's failures. Returns (effective state, settings, a response when refused)."""
     _check_process(request)
+    pre = _pre_refusal(request, form)
     settings = await _settings(request)
-    effective = settings.effective()
-    state = _state(request)
-    if effective not in ("open", "test"):
-        return effective, settings, _closed(request, settings, status=403)
-    t = _t(request)
-    if _token_age(state, request.cookies.get(COOKIE), _text(form, FIELD)) is None:
-        return effective, settings, _code_page(request, settings, {"code": t("signup.expired")}, status=403)
-    if state.clients.blocked(_client(request)):
-        return effective, settings, _code_page(request, settings, {"code": t("signup.throttled")}, status=429)
-    if _text(form, HONEYPOT):
-        state.clients.hit(_client(request))
-        log.info("sign-up refused: honeypot filled")
-        return effective, settings, _code_page(request, settings, {"code": t("signup.bad_code")}, status=400)
-    return effective, settings, None
+    return settings.effective(), settings, _refused(request, settings, pre)
 
 
 def _code_page(
@@ -332,39 +344,55 @@ def _form_values(form: FormData) -> dict[str, str]:
 
 
 async def submit(request: Request) -> Response:
-    """Store the sign-up (or the correction of one's own): every problem at once, or the confirmation."""
+    """Store the sign-up (or the correction of one's own): every problem at once, or the confirmation.
+    The store is visited once (settings, check, store in one worker-thread call): this is the page a
+    burst of sign-ups hits."""
     form = await _form(request)
-    effective, settings, refused = await _guard(request, form)
-    if refused is not None:
-        return refused
+    _check_process(request)
     t = _t(request)
     state = _state(request)
-    test = effective == "test"
+    pre = _pre_refusal(request, form)
     typed = _text(form, "code")
+    if pre is None and state.codes.blocked(_code_key(typed)):
+        pre = ("signup.throttled", 429)
     mode = "change" if _text(form, "mode") == "change" else "new"
     values = _form_values(form)
     proof = {k: values.get(k, "") for k in ("postcode", "huisnummer")} if mode == "change" else {}
-    if state.codes.blocked(_code_key(typed)):
-        return _code_page(request, settings, {"code": t("signup.throttled")}, status=429)
+    fast = (_token_age(state, request.cookies.get(COOKIE), _text(form, FIELD)) or 0.0) < (
+        request.app.state.settings.signup_min_fill
+    )
+
+    def work(ws: Workspace) -> tuple[signup.PageSettings, signup.CheckedForm | None, bool]:
+        settings = signup.page_settings(ws)
+        effective = settings.effective()
+        if effective not in ("open", "test") or pre is not None:
+            return settings, None, False
+        checked = signup.check_form(ws, values)
+        if checked.errors or fast:
+            return settings, checked, False
+        test = effective == "test"
+        if mode == "change":
+            return settings, checked, _change(ws, typed, proof, checked, test=test)
+        return settings, checked, signup.sign_up(ws, typed, checked, test=test)
+
+    settings, checked, done = await _in_workspace(request, work)
+    refused = _refused(request, settings, pre)
+    if refused is not None or checked is None:
+        return refused or _closed(request, settings, status=403)
     state.codes.hit(_code_key(typed))
-    age = _token_age(state, request.cookies.get(COOKIE), _text(form, FIELD)) or 0.0
-    checked: signup.CheckedForm = await _in_workspace(request, lambda ws: signup.check_form(ws, values))
     errors = {key: t(f"signup.{reason}") for key, reason in checked.errors.items()}
-    if not errors and age < request.app.state.settings.signup_min_fill:
+    if not errors and fast:
         errors = {"consent": t("signup.too_fast")}
     if errors:
         return await _form_page(
             request, settings, mode=mode, code=typed, values=values, errors=errors, proof=proof, status=400
         )
-    if mode == "change":
-        done = await _in_workspace(request, lambda ws: _change(ws, typed, proof, checked, test=test))
-    else:
-        done = await _in_workspace(request, lambda ws: signup.sign_up(ws, typed, checked, test=test))
     if not done:
         state.clients.hit(_client(request))
         return _code_page(request, settings, {"code": t("signup.bad_code")}, status=400)
+    effective = settings.effective()
     if checked.contact.get("email"):
-        _send_confirmation(request, checked.contact["email"], settings, mode=mode, test=test)
+        _send_confirmation(request, checked.contact["email"], settings, mode=mode, test=effective == "test")
     return _page(
         request,
         "signup/done.html",
