@@ -240,7 +240,10 @@ def main() -> int:
         ("sign-ups sent", f"{len(times):,} by {options.clients} clients at once"),
         ("wall time", f"{wall:.2f} s ({len(times) / wall:,.0f} sign-ups/s)"),
         ("latency p50", f"{p50:.1f} ms"),
-        ("latency p99", f"{p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: {'met' if p99 <= TARGET_P99_MS else 'MISSED'})"),
+        (
+            "latency p99",
+            f"{p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: {'met' if p99 <= TARGET_P99_MS else 'MISSED'})",
+        ),
         ("latency worst", f"{max(times):.1f} ms"),
         ("server CPU", f"{cpu:.2f} s ({cpu / wall:.0%} of one core)"),
         ("in the pool", f"{len(pooled):,}"),

@@ -236,7 +236,7 @@ class _SignupWriter:
                     ws.store.actor = actor
                 for pending, stored in zip(batch, ws.store.add_signups([p.item for p in batch]), strict=True):
                     pending.stored = stored
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+            except BaseException as exc:
                 for pending in batch:
                     pending.error = exc
             finally:

@@ -158,7 +158,9 @@ class SignupStore(StoreCore):
                 self.audit("signup.web", parameters={"test": tests == [True]}, result={"signups": sum(stored)})
         return stored
 
-    def update_signup(self, *, letter: SignupLetter, features: dict[str, str], contact: dict[str, str], test: bool) -> bool:
+    def update_signup(
+        self, *, letter: SignupLetter, features: dict[str, str], contact: dict[str, str], test: bool
+    ) -> bool:
         """Replace the answers and contact details of a sign-up (audited without them); False when gone."""
         table = POOL_TABLES[test]
         with self.transaction() as conn:

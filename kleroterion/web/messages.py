@@ -266,12 +266,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signup.consent": (
         "Ik geef toestemming dat de organisatie mijn antwoorden en contactgegevens gebruikt voor deze loting. "
         "Na afloop worden ze verwijderd.",
-        "I agree that the organisers use my answers and contact details for this lottery. "
-        "They are deleted afterwards.",
+        "I agree that the organisers use my answers and contact details for this lottery. They are deleted afterwards.",
     ),
     "signup.submit": ("Aanmelding versturen", "Send my sign-up"),
     "signup.save": ("Wijzigingen opslaan", "Save changes"),
-    "signup.need_answer": ("Kies een antwoord", "Choose an answer"),
+    "signup.need_answer": ("Kies een antwoord bij: {question}", "Choose an answer for: {question}"),
     "signup.need_name": ("Vul uw naam in", "Enter your name"),
     "signup.need_contact": (
         "Vul een e-mailadres of een telefoonnummer in",
@@ -370,7 +369,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signup_admin.now": ("Nu", "Now"),
     "signup_admin.effective_test": ("test: aanmeldingen gaan naar de testlijst", "test: sign-ups go to the test list"),
     "signup_admin.effective_open": ("open", "open"),
-    "signup_admin.effective_not_yet": ("nog niet open (wacht op de openingstijd)", "not open yet (waits for the opening time)"),
+    "signup_admin.effective_not_yet": (
+        "nog niet open (wacht op de openingstijd)",
+        "not open yet (waits for the opening time)",
+    ),
     "signup_admin.effective_closed": ("gesloten", "closed"),
     "signup_admin.public_link": ("Adres voor de brief", "Address for the letter"),
     "signup_admin.settings": ("Instellingen", "Settings"),

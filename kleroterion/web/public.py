@@ -271,7 +271,12 @@ def _code_page(
     return _page(
         request,
         "signup/code.html",
-        {"page": settings, "effective": settings.effective(), "errors": errors, "about": settings.about(_lang(request))},
+        {
+            "page": settings,
+            "effective": settings.effective(),
+            "errors": errors,
+            "about": settings.about(_lang(request)),
+        },
         status=status,
     )
 
@@ -380,7 +385,12 @@ async def submit(request: Request) -> Response:
     if refused is not None or checked is None:
         return refused or _closed(request, settings, status=403)
     state.codes.hit(_code_key(typed))
-    errors = {key: t(f"signup.{reason}") for key, reason in checked.errors.items()}
+    labels = (
+        {f"q_{c.name}": c.label(_lang(request)) for c in await _in_workspace(request, _categories)}
+        if checked.errors
+        else {}
+    )
+    errors = {key: t(f"signup.{reason}", question=labels.get(key, "")) for key, reason in checked.errors.items()}
     if not errors and fast:
         errors = {"consent": t("signup.too_fast")}
     if errors:
@@ -398,6 +408,10 @@ async def submit(request: Request) -> Response:
         "signup/done.html",
         {"page": settings, "effective": effective, "mode": mode, "email": checked.contact.get("email", "")},
     )
+
+
+def _categories(ws: Workspace) -> tuple[Any, ...]:
+    return ws.signup_categories
 
 
 def _change(ws: Workspace, typed: str, proof: dict[str, str], checked: signup.CheckedForm, *, test: bool) -> bool:

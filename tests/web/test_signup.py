@@ -156,7 +156,12 @@ def test_every_problem_of_the_form_at_once_and_nothing_stored(root: Path, client
     bad = sign_up(client, code, q_gender="", naam="", email="geen-adres", consent="")
     assert bad.status_code == 400  # type: ignore[attr-defined]
     text = bad.text  # type: ignore[attr-defined]
-    for message in ("Kies een antwoord", "Vul uw naam in", "Vul een geldig e-mailadres in", "Vink aan dat u"):
+    for message in (
+        "Kies een antwoord bij: Geslacht",
+        "Vul uw naam in",
+        "Vul een geldig e-mailadres in",
+        "Vink aan dat u",
+    ):
         assert message in text
     assert 'href="#q_gender"' in text and 'id="q_gender"' in text  # the summary links to the field
     assert "Anna" not in text or 'value="Anna' not in text
@@ -258,7 +263,9 @@ def test_change_and_withdraw_with_the_code_and_the_address(root: Path, client: T
         assert code not in text and postcode not in text and "Anna" not in text
 
 
-def test_no_code_or_personal_data_in_urls_or_logs(root: Path, client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_code_or_personal_data_in_urls_or_logs(
+    root: Path, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     code = letters(root)[0][0]
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
@@ -324,7 +331,9 @@ def test_staff_see_the_response_against_the_letters(root: Path, client: TestClie
     page = staff.get(f"/p/{SLUG}/signup")
     assert page.status_code == 200
     partial = staff.get(f"/p/{SLUG}/signup/counts").text
-    row = re.search(rf"<th scope=\"row\">{expected_wijk}</th><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", partial)
+    row = re.search(
+        rf"<th scope=\"row\">{expected_wijk}</th><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", partial
+    )
     assert row is not None
     assert (int(row.group(1)), int(row.group(2))) == (int(per_wijk[expected_wijk]), 1)
     assert f"1 / {len(all_letters)}" in partial
@@ -340,7 +349,13 @@ def test_staff_set_the_state_and_times(root: Path, staff: TestClient) -> None:
     assert bad.status_code == 400 and "De sluitingstijd moet na de openingstijd liggen" in bad.text
     good = staff.post(
         f"/p/{SLUG}/signup",
-        data={"csrf_token": token, "state": "test", "opens_at": "", "closes_at": "2027-03-01T17:00", "about_nl": "Tekst"},
+        data={
+            "csrf_token": token,
+            "state": "test",
+            "opens_at": "",
+            "closes_at": "2027-03-01T17:00",
+            "about_nl": "Tekst",
+        },
         follow_redirects=False,
     )
     assert good.status_code == 303
@@ -355,9 +370,12 @@ def test_a_page_cannot_open_without_letters(tmp_path: Path) -> None:
     from kleroterion.errors import KleroError
     from kleroterion.workspace import ProcessSettings
 
-    with Workspace.create(tmp_path / "leeg", ProcessSettings(name="Leeg", municipality="X"), key=b"k" * 32) as ws:
-        with pytest.raises(KleroError, match="no letters yet"):
-            signup.save_page_settings(ws, signup.PageSettings(state="open"))
+    settings = ProcessSettings(name="Leeg", municipality="X")
+    with (
+        Workspace.create(tmp_path / "leeg", settings, key=b"k" * 32) as ws,
+        pytest.raises(KleroError, match="no letters yet"),
+    ):
+        signup.save_page_settings(ws, signup.PageSettings(state="open"))
 
 
 def test_the_mail_merge_gains_a_link_and_a_qr_code_per_letter(
@@ -380,4 +398,7 @@ def test_the_mail_merge_gains_a_link_and_a_qr_code_per_letter(
         assert svg.parent == tmp_path / "brieven-qr" and svg.name == f"{code}.svg"
         tree = ET.parse(svg).getroot()  # noqa: S314 - our own file
         assert tree.tag.endswith("svg") and any(el.tag.endswith("path") for el in tree.iter())
-    assert run_cli(monkeypatch, "letters", "export", str(out), "--signup-url", "aanmelden?x=1", "-w", str(root / SLUG)) == 1
+    assert (
+        run_cli(monkeypatch, "letters", "export", str(out), "--signup-url", "aanmelden?x=1", "-w", str(root / SLUG))
+        == 1
+    )

@@ -8,6 +8,7 @@ import socketserver
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def smtp() -> Iterator[SMTPSink]:
     sink.server_close()
 
 
+@contextmanager
 def serve(root: Path, settings: WebSettings) -> Iterator[str]:
     import uvicorn
 
@@ -90,11 +92,13 @@ def serve(root: Path, settings: WebSettings) -> Iterator[str]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
-    app.state.jobs.stop()
-    app.state.server.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        app.state.jobs.stop()
+        app.state.server.close()
 
 
 @pytest.fixture
@@ -115,7 +119,7 @@ def fill_in(client: httpx.Client, base: str, code: str) -> dict[str, str]:
 
 def test_one_code_from_many_clients_at_once_signs_up_once(root: Path) -> None:
     settings = WebSettings(signup_min_fill=0, signup_code_attempts=10_000)  # the store decides, not the throttle
-    for base in serve(root, settings):
+    with serve(root, settings) as base:
         code = letters(root)[0][0]
         clients = [httpx.Client(timeout=30) for _ in range(CLIENTS)]
         forms = [fill_in(client, base, code) for client in clients]
@@ -146,7 +150,7 @@ def test_one_code_from_many_clients_at_once_signs_up_once(root: Path) -> None:
 def test_the_confirmation_email_reaches_the_local_smtp_server(root: Path, smtp: SMTPSink) -> None:
     host, port = smtp.server_address[:2]
     settings = WebSettings(signup_min_fill=0, smtp_host=str(host), smtp_port=int(port), mail_from="raad@example.nl")
-    for base in serve(root, settings):
+    with serve(root, settings) as base:
         code = letters(root)[0][0]
         with httpx.Client(timeout=30) as client:
             done = client.post(f"{base}/aanmelden/{SLUG}/formulier", data=fill_in(client, base, code))
