@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -21,11 +22,11 @@ def test_every_message_has_dutch_and_english_text() -> None:
 
 
 def test_every_key_the_templates_use_exists() -> None:
-    folder = resources.files("kleroterion.web") / "templates"
+    folder = Path(str(resources.files("kleroterion.web") / "templates"))
     used = set()
-    for entry in folder.iterdir():
+    for entry in folder.rglob("*.html"):  # subfolders too (templates/signup/)
         used |= set(re.findall(r"""\bt\(["']([a-z_.]+)["']""", entry.read_text(encoding="utf-8")))
-    prefixes = {key for key in used if key.endswith(".")}  # t("role." ~ role): a family of keys
+    prefixes = {key for key in used if key.endswith((".", "_"))}  # t("role." ~ role): a family of keys
     assert used - prefixes - set(MESSAGES) == set()
     assert all(any(k.startswith(prefix) for k in MESSAGES) for prefix in prefixes)
 
