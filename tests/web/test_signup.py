@@ -287,6 +287,19 @@ def test_a_test_page_writes_to_the_test_pool_only(root: Path, client: TestClient
     assert len(pool_rows(root)) == 1
 
 
+def test_the_purge_deletes_the_test_list(root: Path, client: TestClient) -> None:
+    from kleroterion.store.privacy import Minimisation
+
+    set_page(root, state="test")
+    code = letters(root)[0][0]
+    assert sign_up(client, code).status_code == 200  # type: ignore[attr-defined]
+    with Workspace.open(root / SLUG) as ws:
+        assert ws.store.personal_data_counts()["test_signups"] == 1
+        ws.store.minimise_invitees([Minimisation(code, "adres-000001", "1980-01-01")])
+        assert ws.store.personal_data_counts()["test_signups"] == 0
+    assert pool_rows(root, "signup_test_pool") == []
+
+
 def test_closed_and_not_yet_open_pages_take_nothing(root: Path, client: TestClient) -> None:
     code = letters(root)[0][0]
     page = client.get(f"/aanmelden/{SLUG}")
