@@ -46,10 +46,15 @@ class PageSettings:
     closes_at: datetime | None = None
     about_nl: str = ""
     about_en: str = ""
+    #: A panel or lottery has been drawn from the pool: the pool is frozen, the page takes nothing more.
+    drawn: bool = False
 
     def effective(self, now: datetime | None = None) -> str:
-        """``test`` (times do not apply), ``open``, ``not_yet`` (before opening) or ``closed``."""
+        """``test`` (times do not apply), ``open``, ``not_yet`` (before opening) or ``closed`` (also once
+        the pool has been drawn from, whatever the state says)."""
         now = now or datetime.now(UTC)
+        if self.drawn:
+            return "closed"
         if self.state == "test":
             return "test"
         if self.state != "open" or (self.closes_at is not None and now >= self.closes_at):
@@ -63,7 +68,7 @@ class PageSettings:
 
 
 def page_settings(ws: Workspace) -> PageSettings:
-    """The stored settings; a page never set is closed."""
+    """The stored settings; a page never set is closed, and so is every page once the pool was drawn from."""
     stored = ws.store.signup_settings()
     if stored is None:
         return PageSettings()
@@ -73,6 +78,7 @@ def page_settings(ws: Workspace) -> PageSettings:
         closes_at=_moment(stored["closes_at"]),
         about_nl=str(stored["about_nl"]),
         about_en=str(stored["about_en"]),
+        drawn=ws.store.pool_drawn_from(),
     )
 
 

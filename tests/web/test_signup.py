@@ -318,6 +318,19 @@ def test_closed_and_not_yet_open_pages_take_nothing(root: Path, client: TestClie
     assert pool_rows(root) == []
 
 
+def test_a_pool_drawn_from_closes_the_page(root: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kleroterion.store import Store
+
+    assert signup.PageSettings(state="open", drawn=True).effective() == "closed"
+    assert signup.PageSettings(state="test", drawn=True).effective() == "closed"
+    code = letters(root)[0][0]
+    page = client.get(f"/aanmelden/{SLUG}")
+    monkeypatch.setattr(Store, "pool_drawn_from", lambda self: True)  # a panel was drawn meanwhile
+    refused = client.post(f"/aanmelden/{SLUG}", data={"csrf_token": csrf_token(page.text), "code": code})
+    assert refused.status_code == 403 and "Aanmelden is gesloten" in refused.text
+    assert pool_rows(root) == []
+
+
 def test_english_by_the_switch(root: Path, client: TestClient) -> None:
     client.get(f"/lang/en?next=/aanmelden/{SLUG}")
     page = client.get(f"/aanmelden/{SLUG}")
