@@ -266,19 +266,16 @@ async def _guard(request: Request, form: FormData) -> tuple[str, signup.PageSett
 
 
 def _code_page(
-    request: Request, settings: signup.PageSettings, errors: dict[str, str], *, status: int = 200
+    request: Request, settings: signup.PageSettings, errors: dict[str, str], *, status: int = 200, typed: str = ""
 ) -> Response:
-    return _page(
-        request,
-        "signup/code.html",
-        {
-            "page": settings,
-            "effective": settings.effective(),
-            "errors": errors,
-            "about": settings.about(_lang(request)),
-        },
-        status=status,
-    )
+    context = {
+        "page": settings,
+        "effective": settings.effective(),
+        "errors": errors,
+        "about": settings.about(_lang(request)),
+        "typed": typed[:40],  # shown again to correct a typing error
+    }
+    return _page(request, "signup/code.html", context, status=status)
 
 
 # -- the sign-up -------------------------------------------------------------------------------
@@ -309,7 +306,7 @@ async def enter_code(request: Request) -> Response:
     letter = await _in_workspace(request, lambda ws: signup.open_letter(ws, typed, test=test))
     if letter is None:
         state.clients.hit(_client(request))
-        return _code_page(request, settings, {"code": t("signup.bad_code")}, status=400)
+        return _code_page(request, settings, {"code": t("signup.bad_code")}, status=400, typed=typed)
     return await _form_page(request, settings, mode="new", code=letter.code, values={})
 
 

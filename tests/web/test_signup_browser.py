@@ -149,6 +149,12 @@ def test_sign_up_change_withdraw_and_closed_on_phone_and_desktop(site: tuple[str
                 assert {n: found for n, found in visit.checked.items() if found} == {}
                 assert [m for m in visit.console if "Content Security Policy" in m] == []
 
+            # a few more invitees (through the use case: the page itself was tested above) for the counts
+            with Workspace.open(root / SLUG) as ws:
+                answers = {"q_gender": "V", "q_age_band": "40-54", "q_education": "hoog", "consent": "ja"}
+                checked = signup.check_form(ws, {**answers, "naam": "X", "telefoon": "0612345678"})
+                for code, *_ in codes[2:14]:
+                    assert signup.sign_up(ws, code, checked, test=False)
             # staff: the live counts, then close the page
             page = browser.new_page(viewport=VIEWPORTS["desktop"])  # type: ignore[arg-type]
             visit = Visit(page)
