@@ -147,7 +147,9 @@ CODES = CodeBook()
 def open_letter(ws: Workspace, typed: str, *, test: bool) -> SignupLetter | None:
     """The letter of a code that may still sign up; ``None`` for an unknown, used or withdrawn code alike."""
     code = CODES.find(ws, typed)
-    if code is None or ws.store.code_state(code, test=test) != "free":
+    # an unknown code asks the store the same question as a known one: the answer takes as long
+    state = ws.store.code_state(code or normalise_code(typed)[:20], test=test)
+    if code is None or state != "free":
         return None
     return ws.store.signup_letter(code)
 

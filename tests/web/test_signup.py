@@ -428,3 +428,26 @@ def test_the_mail_merge_gains_a_link_and_a_qr_code_per_letter(
         run_cli(monkeypatch, "letters", "export", str(out), "--signup-url", "aanmelden?x=1", "-w", str(root / SLUG))
         == 1
     )
+
+
+def test_the_code_index_finds_every_typing_and_a_second_waves_codes(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hmac
+
+    from kleroterion.app.letters import draw_letters
+
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append(b) or real(a, b))
+    book = signup.CodeBook()
+    with Workspace.open(root / SLUG) as ws:
+        code = sorted(ws.store.letter_codes()[1])[0]
+        for typed in (code, code.lower(), code.replace("-", ""), f" {code[:5]} {code[6:11]} {code[12]} "):
+            assert book.find(ws, typed) == code
+        assert compared and all(c == code.encode() for c in compared)  # compared in constant time
+        assert book.find(ws, "ABCDE-FGHJK-2") is None
+        before = set(ws.store.letter_codes()[1])
+        draw_letters(ws, count=10, seed=5)  # a second wave: its codes work at once
+        (new, *_) = sorted(set(ws.store.letter_codes()[1]) - before)
+        assert book.find(ws, new) == new
