@@ -115,6 +115,10 @@ def test_a_code_signs_up_once_with_its_letters_address(root: Path, client: TestC
     code, address_key, _, _ = letters(root)[0]
     start = client.get(f"/aanmelden/{SLUG}")
     assert start.status_code == 200 and "Code uit uw brief" in start.text and "burgerberaad over wonen" in start.text
+    assert "script-src 'self'" in start.headers["content-security-policy"]  # no login, the same headers
+    assert start.headers["cache-control"] == "no-store" and start.headers["x-frame-options"] == "DENY"
+    cookie = start.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/aanmelden" in cookie
     typed = code.lower().replace("-", " ")  # as someone might type it
     form = enter_code(client, typed)
     assert form.status_code == 200
