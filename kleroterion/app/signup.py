@@ -125,7 +125,7 @@ class CodeBook:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._books: dict[Path, tuple[int, dict[bytes, str]]] = {}
+        self._books: dict[Path, tuple[str, dict[bytes, str]]] = {}
 
     def find(self, ws: Workspace, typed: str) -> str | None:
         code = normalise_code(typed)

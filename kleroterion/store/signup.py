@@ -66,14 +66,19 @@ class SignupStore(StoreCore):
         return removed
 
     # -- codes and letters --------------------------------------------------------------------
-    def letter_codes(self) -> tuple[int, list[str]]:
-        """(the latest letter draw's id, every invitation code): the use case keeps its own index of them."""
-        marker = int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM letter_draws"))
+    def letter_codes(self) -> tuple[str, list[str]]:
+        """(``letter_draw_marker``, every invitation code): the use case keeps its own index of them."""
+        marker = self.letter_draw_marker()  # first: a wave stored in between only makes the next call rebuild
         return marker, [str(r[0]) for r in self._query("SELECT code FROM letters")]
 
-    def letter_draw_marker(self) -> int:
-        """The latest letter draw's id (changes when a new wave of letters is stored)."""
-        return int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM letter_draws"))
+    def letter_draw_marker(self) -> str:
+        """The latest letter draw's id and time with the lowest and highest code ('' before any; each an index
+        lookup): changes when a new wave is stored, and between two workspaces made in turn in one folder."""
+        rows = self._query(
+            "SELECT id, drawn_at, (SELECT MIN(code) FROM letters), (SELECT MAX(code) FROM letters)"
+            " FROM letter_draws ORDER BY id DESC LIMIT 1"
+        )
+        return ":".join(str(v) for v in rows[0]) if rows else ""
 
     def signup_letter(self, code: str) -> SignupLetter | None:
         """The letter of ``code`` (an exact code the caller found in its index), with its addressee's

@@ -455,3 +455,19 @@ def test_the_code_index_finds_every_typing_and_a_second_waves_codes(
         draw_letters(ws, count=10, seed=5)  # a second wave: its codes work at once
         (new, *_) = sorted(set(ws.store.letter_codes()[1]) - before)
         assert book.find(ws, new) == new
+
+
+def test_the_code_index_notices_a_new_workspace_in_the_same_folder(root: Path, tmp_path: Path) -> None:
+    book = signup.CodeBook()
+    with Workspace.open(root / SLUG) as ws:
+        first = sorted(ws.store.letter_codes()[1])[0]
+        assert book.find(ws, first) == first
+    moved = tmp_path / "old"
+    (root / SLUG).rename(moved)
+    (tmp_path / "again").mkdir()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        lottery_workspace(tmp_path / "again", monkeypatch, letters=20)
+    shutil.move(str(tmp_path / "again" / "ws"), str(root / SLUG))  # the same path, other letters
+    with Workspace.open(root / SLUG) as ws:
+        second = sorted(ws.store.letter_codes()[1])[0]
+        assert book.find(ws, first) is None and book.find(ws, second) == second
