@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import queue
 import re
 import threading
@@ -231,6 +232,7 @@ class _SignupWriter:
     @staticmethod
     def _run(root: Path, waiting: queue.Queue[_Pending], actor: str) -> None:
         ws: Workspace | None = None
+        inode = 0
         while True:
             batch = [waiting.get()]
             while len(batch) < 500:
@@ -239,9 +241,11 @@ class _SignupWriter:
                 except queue.Empty:
                     break
             try:
+                if ws is not None and not same_database(ws, inode):
+                    ws.store.close()
+                    ws = None
                 if ws is None:
-                    ws = Workspace.open(root)
-                    ws.store.actor = actor
+                    ws, inode = open_long_lived(root, actor)
                 for pending, stored in zip(batch, ws.store.add_signups([p.item for p in batch]), strict=True):
                     pending.stored = stored
             except BaseException as exc:
@@ -253,6 +257,22 @@ class _SignupWriter:
 
 
 SIGNUPS = _SignupWriter()
+
+
+def open_long_lived(root: Path, actor: str) -> tuple[Workspace, int]:
+    """A workspace kept open across requests, with its database file's inode (see ``same_database``)."""
+    ws = Workspace.open(root)
+    ws.store.actor = actor
+    return ws, os.stat(ws.store.path).st_ino
+
+
+def same_database(ws: Workspace, inode: int) -> bool:
+    """True while the file ``ws`` opened (``inode``) is still the workspace's database, not removed or
+    replaced by a new workspace in the same folder: a long-lived connection checks before each use."""
+    try:
+        return os.stat(ws.store.path).st_ino == inode
+    except OSError:
+        return False
 
 
 # -- the form ----------------------------------------------------------------------------------

@@ -150,14 +150,16 @@ _LOCAL = threading.local()
 
 def _workspace(root: Path, slug: str) -> Workspace:
     """The process's workspace, one open connection per worker thread (a sign-up burst opens no files)."""
-    cache: dict[Path, Workspace] = getattr(_LOCAL, "workspaces", None) or {}
+    cache: dict[Path, tuple[Workspace, int]] = getattr(_LOCAL, "workspaces", None) or {}
     _LOCAL.workspaces = cache
     path = root / slug
-    ws = cache.get(path)
-    if ws is None:
-        ws = cache[path] = Workspace.open(path)
-        ws.store.actor = ACTOR
-    return ws
+    found = cache.get(path)
+    if found is not None and not signup.same_database(*found):  # the folder was replaced: open the new one
+        found[0].store.close()
+        found = None
+    if found is None:
+        found = cache[path] = signup.open_long_lived(path, ACTOR)
+    return found[0]
 
 
 def _in_workspace(request: Request, work: Callable[[Workspace], Any]) -> Any:

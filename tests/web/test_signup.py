@@ -471,3 +471,18 @@ def test_the_code_index_notices_a_new_workspace_in_the_same_folder(root: Path, t
     with Workspace.open(root / SLUG) as ws:
         second = sorted(ws.store.letter_codes()[1])[0]
         assert book.find(ws, first) is None and book.find(ws, second) == second
+
+
+def test_a_process_replaced_in_its_folder_is_served_from_the_new_database(
+    root: Path, client: TestClient, tmp_path: Path
+) -> None:
+    assert sign_up(client, letters(root)[0][0]).status_code == 200  # type: ignore[attr-defined]
+    (root / SLUG).rename(tmp_path / "old")
+    (tmp_path / "again").mkdir()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        lottery_workspace(tmp_path / "again", monkeypatch, letters=20)
+    shutil.move(str(tmp_path / "again" / "ws"), str(root / SLUG))
+    set_page(root, state="open")
+    code = letters(root)[0][0]
+    assert sign_up(client, code).status_code == 200  # type: ignore[attr-defined]
+    assert [r["letter_code"] for r in pool_rows(root)] == [code]  # in the new database, not the old one
