@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pandas as pd
 from kleroterion.app.fairness import topup_strata
 from kleroterion.app.registry import eligible_mask, require_registry, strata
 from kleroterion.errors import InputError, KleroError, Problem
-from kleroterion.exports import DEFAULT_ENCODING, ExportResult
-from kleroterion.lists import export_list
+from kleroterion.exports import DEFAULT_ENCODING, ExportResult, export_format, record_export, write_table
+from kleroterion.lists import export_list, letter_list
 from kleroterion.seeds import generator
 from kleroterion.store.residents import CATEGORIES
 from kleroterion.workspace import Workspace
@@ -220,7 +221,62 @@ def draw_letter_topup(
     return TopupDraw(plan=plan, draw=draw)
 
 
-def export_letters(ws: Workspace, path: Path, *, encoding: str = DEFAULT_ENCODING) -> ExportResult:
+def export_letters(
+    ws: Workspace, path: Path, *, encoding: str = DEFAULT_ENCODING, signup_url: str | None = None
+) -> ExportResult:
     """Write the mail-merge list (code, name, address with huisletter and toevoeging) as CSV or XLSX;
-    audited without personal data."""
-    return export_list(ws, "letters", path, encoding=encoding)
+    audited without personal data.
+
+    With ``signup_url`` (the address of the public sign-up page, ``https://.../aanmelden/PROCESS``) each
+    letter also gets ``link``, the page's address with its code in the fragment (``#code=...``: a browser
+    never sends the fragment, so the code is in no server log), and ``qr``, the path of an SVG QR code of
+    that link in the folder ``<file name>-qr/`` beside the list (one file per code, for the mail merge)."""
+    if signup_url is None:
+        return export_list(ws, "letters", path, encoding=encoding)
+    url = signup_link_base(signup_url)
+    export_format(path, encoding=encoding)
+    table = letter_list(ws)
+    table["link"] = [f"{url}#code={code}" for code in table["code"]]
+    folder = path.parent / f"{path.stem}-qr"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        files = []
+        for code, link in zip(table["code"], table["link"], strict=True):
+            target = folder / f"{code}.svg"
+            target.write_bytes(qr_svg(link))
+            files.append(str(target.resolve()))
+    except OSError as exc:
+        raise KleroError(
+            f"Cannot write the QR codes to {folder}: {exc}; choose another folder.", code="bad_path", path=str(folder)
+        ) from exc
+    table["qr"] = files
+    result = write_table(table, path, encoding=encoding)
+    record_export(ws.store, "letters", result)
+    return result
+
+
+def signup_link_base(url: str) -> str:
+    """The sign-up page's address as given (``http(s)://host/aanmelden/PROCESS``), checked: no query or fragment."""
+    clean = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^\s?#]+$", clean):
+        raise KleroError(
+            f"--signup-url {url!r} is not a web address: give the sign-up page's address, like "
+            "https://aanmelden.example.nl/aanmelden/burgerberaad (no ? or #).",
+            code="bad_signup_url",
+        )
+    return clean
+
+
+def qr_svg(text: str) -> bytes:
+    """A QR code of ``text`` as SVG (error correction M, a quiet zone of 4 modules)."""
+    import io
+
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=SvgPathImage)
+    code.add_data(text)
+    code.make(fit=True)
+    out = io.BytesIO()
+    code.make_image().save(out)
+    return out.getvalue()

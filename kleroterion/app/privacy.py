@@ -97,6 +97,7 @@ COUNT_LABELS = {
     "letter_addresses": "letters: address replaced by a pseudonym",
     "pool_addresses": "sign-ups: address replaced by a pseudonym",
     "pool_contacts": "sign-ups: contact details (e-mail, telephone) removed",
+    "test_signups": "the sign-up page's test list: deleted",
 }
 ERASE_REASON = "verzoek van betrokkene (AVG art. 17)"
 

@@ -86,11 +86,20 @@ def _print_plan(plan: TopupPlan) -> None:
 
 @letters_app.command("export")
 def letters_export_cmd(
-    file: Path, workspace: WorkspaceOption = Path("."), encoding: EncodingOption = DEFAULT_ENCODING
+    file: Path,
+    workspace: WorkspaceOption = Path("."),
+    encoding: EncodingOption = DEFAULT_ENCODING,
+    signup_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The public sign-up page's address (https://.../aanmelden/PROCESS): adds a link with the "
+            "letter's code and a QR code (SVG, in FILE-qr/) per letter."
+        ),
+    ] = None,
 ) -> None:
     """Write the mail-merge list (code, name, address) to FILE (.csv or .xlsx)."""
     with open_workspace(workspace) as ws:
-        result = export_letters(ws, file, encoding=encoding)
+        result = export_letters(ws, file, encoding=encoding, signup_url=signup_url)
     for line in describe(result, what="letters"):
         console.print(line, soft_wrap=True)
     hint("klero pool import signups.csv (when the sign-ups are in)", workspace=workspace)

@@ -12,6 +12,7 @@ from kleroterion.store.deliberation import DeliberationStore
 from kleroterion.store.privacy import PrivacyStore
 from kleroterion.store.registry import RegistryStore
 from kleroterion.store.reports import ReportStore
+from kleroterion.store.signup import SignupStore
 from kleroterion.store.sortition import SortitionStore
 
 
@@ -24,6 +25,8 @@ class Store(
     AddressStore,
     ContactStore,
     AuditStore,
+    AuditStore,
+    SignupStore,
 ):
     """A workspace database with every area's methods."""
 

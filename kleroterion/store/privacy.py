@@ -49,6 +49,7 @@ class PrivacyStore(StoreCore):
             "letter_addresses": int(self._scalar(f"SELECT COUNT(*) FROM letters WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
             "pool_addresses": int(self._scalar(f"SELECT COUNT(*) FROM pool_members WHERE NOT {_PSEUDONYMOUS}")),  # noqa: S608
             "pool_contacts": int(self._scalar("SELECT COUNT(*) FROM pool_members WHERE contact != '{}'")),
+            "test_signups": int(self._scalar("SELECT COUNT(*) FROM signup_test_pool")),  # the sign-up page's test list
         }
 
     def invitees(self) -> list[dict[str, Any]]:
@@ -116,6 +117,8 @@ class PrivacyStore(StoreCore):
                 "UPDATE pool_members SET address_key = ?, contact = '{}' WHERE letter_code = ?",
                 [(p.address_key, p.letter_code) for p in people],
             )
+            # a test sign-up (the sign-up page's test state) is only a trial: it goes altogether
+            conn.executemany("DELETE FROM signup_test_pool WHERE letter_code = ?", [(p.letter_code,) for p in people])
 
     def delete_pool_member(self, letter_code: str) -> None:
         """Remove a sign-up no draw refers to."""

@@ -41,6 +41,16 @@ class WebSettings:
     max_upload: int = 200 * 1024 * 1024
     #: Mark cookies ``Secure`` (set when served over HTTPS behind a proxy).
     secure_cookies: bool = False
+    #: The public sign-up page (issue 17): seconds a form must be open before it may be sent (bots are faster),
+    signup_min_fill: float = 3.0
+    #: failed attempts per client address, and attempts per code, within ``signup_window`` seconds,
+    signup_client_failures: int = 10
+    signup_code_attempts: int = 20
+    signup_window: float = 15 * 60
+    #: and the SMTP host for confirmation e-mails (None: no e-mail) with its port and sender.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "aanmelding@localhost"
 
 
 def create_app(root: Path, *, settings: WebSettings | None = None, queue: JobQueue | None = None) -> Starlette:

@@ -581,4 +581,219 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "replace.skipped": ("Overgeslagen reserves", "Alternates passed over"),
     "replace.broken": ("Quota die nu niet meer kloppen", "Quotas now broken"),
+    # public sign-up (signup)
+    "signup.title": ("Aanmelden", "Sign up"),
+    "signup.heading": ("Aanmelden voor {name}", "Sign up for {name}"),
+    "signup.code_intro": (
+        "U heeft een brief gekregen met een persoonlijke code. Met die code meldt u zich hier aan. "
+        "Het duurt ongeveer 2 minuten.",
+        "You received a letter with a personal code. Use that code to sign up here. It takes about 2 minutes.",
+    ),
+    "signup.code": ("Code uit uw brief", "Code from your letter"),
+    "signup.code_hint": (
+        "Bijvoorbeeld ABCDE-FGHJK-2. Kleine letters en streepjes maken niet uit.",
+        "For example ABCDE-FGHJK-2. Small letters and dashes do not matter.",
+    ),
+    "signup.next": ("Verder", "Continue"),
+    "signup.change_link": ("Al aangemeld? Wijzig uw aanmelding of meld u af", "Signed up already? Change or withdraw"),
+    "signup.test_banner": (
+        "Dit is een testpagina. Aanmeldingen komen in een testlijst, niet in de echte loting.",
+        "This is a test page. Sign-ups go to a test list, not into the real lottery.",
+    ),
+    "signup.until": ("U kunt zich aanmelden tot {closes}.", "You can sign up until {closes}."),
+    "signup.about": ("Waar gaat het over?", "What is it about?"),
+    "signup.honeypot": ("Laat dit veld leeg", "Leave this field empty"),
+    "signup.need_code": ("Vul de code uit uw brief in", "Enter the code from your letter"),
+    "signup.bad_code": (
+        "Deze code kunnen we niet gebruiken. Kijk of u de code goed heeft overgenomen. Heeft u zich al "
+        "aangemeld? Kies dan hieronder: wijzigen of afmelden.",
+        "We cannot use this code. Check that you copied the code correctly. Did you sign up already? "
+        "Then choose below: change or withdraw.",
+    ),
+    "signup.expired": (
+        "De pagina was te lang open. Vul de code opnieuw in.",
+        "The page was open for too long. Please enter the code again.",
+    ),
+    "signup.throttled": (
+        "Te veel pogingen. Probeer het over 15 minuten opnieuw.",
+        "Too many attempts. Try again in 15 minutes.",
+    ),
+    "signup.form_title": ("Uw aanmelding", "Your sign-up"),
+    "signup.change_form_title": ("Uw aanmelding wijzigen", "Change your sign-up"),
+    "signup.questions": ("Over u", "About you"),
+    "signup.questions_hint": (
+        "We loten een groep die lijkt op alle inwoners. Daarom stellen we deze vragen.",
+        "We draw a group that looks like all residents. That is why we ask these questions.",
+    ),
+    "signup.contact": ("Hoe kunnen we u bereiken?", "How can we reach you?"),
+    "signup.contact_hint": (
+        "Vul een e-mailadres of een telefoonnummer in, of allebei.",
+        "Enter an e-mail address or a phone number, or both.",
+    ),
+    "signup.naam": ("Uw naam", "Your name"),
+    "signup.email": ("E-mailadres", "E-mail address"),
+    "signup.email_hint": ("We sturen u dan een bevestiging.", "We will then send you a confirmation."),
+    "signup.telefoon": ("Telefoonnummer", "Phone number"),
+    "signup.consent_title": ("Toestemming", "Consent"),
+    "signup.consent": (
+        "Ik geef toestemming dat de organisatie mijn antwoorden en contactgegevens gebruikt voor deze loting. "
+        "Na afloop worden ze verwijderd.",
+        "I agree that the organisers use my answers and contact details for this lottery. They are deleted afterwards.",
+    ),
+    "signup.submit": ("Aanmelding versturen", "Send my sign-up"),
+    "signup.save": ("Wijzigingen opslaan", "Save changes"),
+    "signup.need_answer": ("Kies een antwoord bij: {question}", "Choose an answer for: {question}"),
+    "signup.need_name": ("Vul uw naam in", "Enter your name"),
+    "signup.need_contact": (
+        "Vul een e-mailadres of een telefoonnummer in",
+        "Enter an e-mail address or a phone number",
+    ),
+    "signup.bad_email": (
+        "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl",
+        "Enter a valid e-mail address, like name@example.com",
+    ),
+    "signup.bad_phone": (
+        "Vul een geldig telefoonnummer in, zoals 06 12345678",
+        "Enter a valid phone number, like 06 12345678",
+    ),
+    "signup.need_consent": ("Vink aan dat u toestemming geeft", "Tick the box to give your consent"),
+    "signup.too_fast": (
+        "Dat ging erg snel. Kijk uw antwoorden na en verstuur het formulier opnieuw.",
+        "That was very fast. Check your answers and send the form again.",
+    ),
+    "signup.done_title": ("U bent aangemeld", "You are signed up"),
+    "signup.done_changed": ("Uw aanmelding is gewijzigd", "Your sign-up has been changed"),
+    "signup.done_text": ("Bedankt! Uw aanmelding is binnen.", "Thank you! We have your sign-up."),
+    "signup.done_email": ("We sturen een bevestiging naar {email}.", "We are sending a confirmation to {email}."),
+    "signup.done_next": ("Wat gebeurt er nu?", "What happens next?"),
+    "signup.done_next_text": (
+        "Na de sluiting loten we wie er mee doen. Daarna hoort u of u bent geloot.",
+        "After closing we draw who takes part. Then you hear whether you were drawn.",
+    ),
+    "signup.done_change": (
+        "Wilt u iets veranderen of zich afmelden? Dat kan tot de sluiting, met de code uit uw brief en uw "
+        "postcode en huisnummer.",
+        "Do you want to change something or withdraw? You can until closing, with the code from your letter "
+        "and your postcode and house number.",
+    ),
+    "signup.change_title": ("Aanmelding wijzigen of afmelden", "Change or withdraw your sign-up"),
+    "signup.change_intro": (
+        "Vul de code uit uw brief in, en de postcode en het huisnummer van het adres op de brief.",
+        "Enter the code from your letter, and the postcode and house number of the address on the letter.",
+    ),
+    "signup.postcode": ("Postcode", "Postcode"),
+    "signup.postcode_hint": ("Bijvoorbeeld 5981 AB", "For example 5981 AB"),
+    "signup.huisnummer": ("Huisnummer", "House number"),
+    "signup.find": ("Mijn aanmelding zoeken", "Find my sign-up"),
+    "signup.need_postcode": ("Vul uw postcode in", "Enter your postcode"),
+    "signup.need_huisnummer": ("Vul uw huisnummer in", "Enter your house number"),
+    "signup.bad_own": (
+        "We vinden geen aanmelding bij deze gegevens. Kijk de code, de postcode en het huisnummer na.",
+        "We cannot find a sign-up with these details. Check the code, the postcode and the house number.",
+    ),
+    "signup.withdraw_title": ("Afmelden", "Withdraw"),
+    "signup.withdraw_text": (
+        "Wilt u toch niet meedoen? Dan halen we uw aanmelding en uw contactgegevens weg. "
+        "U kunt zich daarna niet opnieuw aanmelden.",
+        "Do you no longer want to take part? Then we remove your sign-up and your contact details. "
+        "You cannot sign up again afterwards.",
+    ),
+    "signup.withdraw_button": ("Afmelden", "Withdraw"),
+    "signup.withdrawn_title": ("U bent afgemeld", "You have withdrawn"),
+    "signup.withdrawn_text": (
+        "Uw aanmelding en uw contactgegevens zijn weggehaald. U doet niet mee aan de loting.",
+        "Your sign-up and your contact details have been removed. You are not in the lottery.",
+    ),
+    "signup.closed_title": ("Aanmelden is gesloten", "Sign-up is closed"),
+    "signup.closed_text": (
+        "U kunt zich niet meer aanmelden of uw aanmelding wijzigen. Heeft u een vraag? Neem contact op met "
+        "de organisatie; de gegevens staan in uw brief.",
+        "You can no longer sign up or change a sign-up. Any questions? Contact the organisers; the details "
+        "are in your letter.",
+    ),
+    "signup.not_yet_title": ("Aanmelden kan nog niet", "Sign-up has not opened yet"),
+    "signup.not_yet_text": ("U kunt zich aanmelden vanaf {opens}.", "You can sign up from {opens}."),
+    "signup.mail_subject_new": ("Uw aanmelding voor {name}", "Your sign-up for {name}"),
+    "signup.mail_subject_change": ("Uw aanmelding voor {name} is gewijzigd", "Your sign-up for {name} was changed"),
+    "signup.mail_body_new": (
+        "Bedankt voor uw aanmelding voor {name}. Na de sluiting loten we wie er mee doen. Daarna hoort u "
+        "of u bent geloot.",
+        "Thank you for signing up for {name}. After closing we draw who takes part. Then you hear whether "
+        "you were drawn.",
+    ),
+    "signup.mail_body_change": (
+        "Uw aanmelding voor {name} is gewijzigd.",
+        "Your sign-up for {name} has been changed.",
+    ),
+    "signup.mail_change": (
+        "Wilt u iets veranderen of zich afmelden? Ga naar {link} en vul de code uit uw brief, uw postcode "
+        "en uw huisnummer in.",
+        "Want to change something or withdraw? Go to {link} and enter the code from your letter, your "
+        "postcode and your house number.",
+    ),
+    "signup.mail_until": ("Dat kan tot {closes}.", "You can do so until {closes}."),
+    "signup.mail_footer": (
+        "Deze e-mail is automatisch verstuurd. U kunt er niet op antwoorden.",
+        "This e-mail was sent automatically. Please do not reply.",
+    ),
+    "signup_admin.title": ("Aanmeldpagina", "Sign-up page"),
+    "signup_admin.nav": ("Aanmeldpagina", "Sign-up page"),
+    "signup_admin.now": ("Nu", "Now"),
+    "signup_admin.effective_test": ("test: aanmeldingen gaan naar de testlijst", "test: sign-ups go to the test list"),
+    "signup_admin.effective_open": ("open", "open"),
+    "signup_admin.effective_not_yet": (
+        "nog niet open (wacht op de openingstijd)",
+        "not open yet (waits for the opening time)",
+    ),
+    "signup_admin.effective_closed": ("gesloten", "closed"),
+    "signup_admin.public_link": ("Adres voor de brief", "Address for the letter"),
+    "signup_admin.settings": ("Instellingen", "Settings"),
+    "signup_admin.state": ("Stand van de pagina", "State of the page"),
+    "signup_admin.state_test": ("Test", "Test"),
+    "signup_admin.state_test_hint": (
+        "Probeer de pagina uit. Aanmeldingen komen in een testlijst; die wordt leeggemaakt als de pagina opengaat.",
+        "Try the page out. Sign-ups go to a test list, which is emptied when the page opens.",
+    ),
+    "signup_admin.state_open": ("Open", "Open"),
+    "signup_admin.state_open_hint": (
+        "Aanmeldingen komen in de pool, tussen de openings- en sluitingstijd.",
+        "Sign-ups go into the pool, between the opening and closing times.",
+    ),
+    "signup_admin.state_closed": ("Gesloten", "Closed"),
+    "signup_admin.state_closed_hint": ("Niemand kan zich aanmelden of wijzigen.", "Nobody can sign up or change."),
+    "signup_admin.opens_at": ("Openingstijd (optioneel)", "Opening time (optional)"),
+    "signup_admin.closes_at": ("Sluitingstijd (optioneel)", "Closing time (optional)"),
+    "signup_admin.time_hint": ("Nederlandse tijd.", "Dutch time."),
+    "signup_admin.about_nl": ("Waar gaat het over? (Nederlands, taalniveau B1)", "What is it about? (Dutch, B1 level)"),
+    "signup_admin.about_en": ("Waar gaat het over? (Engels)", "What is it about? (English)"),
+    "signup_admin.about_hint": (
+        "Een witregel begint een nieuwe alinea.",
+        "A blank line starts a new paragraph.",
+    ),
+    "signup_admin.save": ("Opslaan", "Save"),
+    "signup_admin.counts": ("Respons tot nu toe", "Response so far"),
+    "signup_admin.counts_hint": (
+        "Aanmeldingen tegen verstuurde brieven, naar de gegevens van de geadresseerde. Ververst elke 10 seconden.",
+        "Sign-ups against letters sent, by the addressee's details. Refreshes every 10 seconds.",
+    ),
+    "signup_admin.by_wijk": ("Per wijk", "By wijk"),
+    "signup_admin.by_age_band": ("Per leeftijdsgroep", "By age band"),
+    "signup_admin.by_gender": ("Per geslacht", "By gender"),
+    "signup_admin.group": ("Groep", "Group"),
+    "signup_admin.letters": ("Brieven", "Letters"),
+    "signup_admin.signups": ("Aanmeldingen", "Sign-ups"),
+    "signup_admin.rate": ("Respons", "Response"),
+    "signup_admin.total": ("Totaal", "Total"),
+    "signup_admin.test_signups": ("In de testlijst", "In the test list"),
+    "signup_admin.withdrawn": ("Afgemeld", "Withdrawn"),
+    "signup_admin.need_state": ("Kies een stand", "Choose a state"),
+    "signup_admin.bad_time": ("Vul een datum en tijd in", "Enter a date and time"),
+    "signup_admin.closes_before_opens": (
+        "De sluitingstijd moet na de openingstijd liggen",
+        "The closing time must be after the opening time",
+    ),
+    "signup_admin.no_letters": (
+        "Er zijn nog geen brieven: trek eerst de brieven, dan kan de pagina open",
+        "There are no letters yet: draw the letters before opening the page",
+    ),
 }

@@ -7,7 +7,7 @@ from importlib import resources
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kleroterion.web import admin, chain, chain_panel, pages, registry
+from kleroterion.web import admin, chain, chain_panel, pages, public, registry, signup_admin
 
 STATIC = str(resources.files("kleroterion.web") / "static")
 
@@ -59,5 +59,15 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/users/{user_id:int}/totp", admin.set_totp, methods=["POST"]),
     Route("/account/password", admin.password_page, methods=["GET"]),
     Route("/account/password", admin.change_password, methods=["POST"]),
+    # public sign-up (signup): the invitee's pages, no login (kleroterion.web.public); the staff side
+    Route("/aanmelden/{process}", public.start_page, methods=["GET"]),
+    Route("/aanmelden/{process}", public.enter_code, methods=["POST"]),
+    Route("/aanmelden/{process}/formulier", public.submit, methods=["POST"]),
+    Route("/aanmelden/{process}/wijzigen", public.change_page, methods=["GET"]),
+    Route("/aanmelden/{process}/wijzigen", public.find_own, methods=["POST"]),
+    Route("/aanmelden/{process}/afmelden", public.withdraw, methods=["POST"]),
+    Route("/p/{process}/signup", signup_admin.signup_page, methods=["GET"]),
+    Route("/p/{process}/signup", signup_admin.save_settings, methods=["POST"]),
+    Route("/p/{process}/signup/counts", signup_admin.signup_counts, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
 ]

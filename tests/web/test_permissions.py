@@ -53,6 +53,9 @@ CHECKED = [
     ("GET", f"/p/{PROCESS}/lottery/tickets", Permission.VIEW),
     ("GET", f"/p/{PROCESS}/exports", Permission.RUN),
     ("GET", f"/p/{PROCESS}/exports/{EXPORT}", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/signup", Permission.VIEW),
+    ("GET", f"/p/{PROCESS}/signup/counts", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/signup", Permission.RUN),
     ("GET", "/processes/new", Permission.ADMIN),
     ("POST", "/processes/new", Permission.ADMIN),
     ("GET", "/admin/users", Permission.ADMIN),
@@ -65,7 +68,13 @@ CHECKED = [
 ]
 #: Routes any signed-in user may use (their own account, the process list, signing out).
 OWN = [("GET", "/"), ("GET", "/account/password"), ("POST", "/account/password")]
-PUBLIC = {"/login", "/login/totp", "/lang/{lang}", "/static"}
+PUBLIC = {"/login", "/login/totp", "/lang/{lang}", "/static"} | {
+    # public sign-up (signup): the invitee's pages, without login (tests/web/test_signup.py)
+    "/aanmelden/{process}",
+    "/aanmelden/{process}/formulier",
+    "/aanmelden/{process}/wijzigen",
+    "/aanmelden/{process}/afmelden",
+}
 
 
 def allowed(username: str, permission: Permission) -> bool:

@@ -26,6 +26,7 @@ EXPECTED_COUNTS = {
     "letter_addresses": 150,
     "pool_addresses": 70,
     "pool_contacts": 70,
+    "test_signups": 0,
 }
 
 
