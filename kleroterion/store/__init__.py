@@ -24,9 +24,8 @@ class Store(
     PrivacyStore,
     AddressStore,
     ContactStore,
-    AuditStore,
-    AuditStore,
     SignupStore,
+    AuditStore,
 ):
     """A workspace database with every area's methods."""
 
