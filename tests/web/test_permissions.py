@@ -12,6 +12,7 @@ from kleroterion.web.routes import ROUTES
 from tests.web.conftest import OTHER, PROCESS, USERS, TestClient, csrf_token
 
 JOB = "job-1"
+REPORT = "feedback-report.nl.html"
 #: (method, path, permission needed) of every route behind a role check.
 CHECKED = [
     ("GET", f"/p/{PROCESS}", Permission.VIEW),
@@ -21,6 +22,28 @@ CHECKED = [
     ("GET", f"/p/{PROCESS}/registry", Permission.RUN),
     ("POST", f"/p/{PROCESS}/registry", Permission.RUN),
     ("POST", f"/p/{PROCESS}/jobs/{JOB}/cancel", Permission.RUN),
+    # deliberation and report pages (webchain2)
+    ("GET", f"/p/{PROCESS}/poll", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/poll", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/survey", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/survey", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/packets", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/packets", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/packets/signoff", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/packets/receipts", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/groups", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/groups", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/analysis", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/analysis", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/reports", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/reports", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/reports/files/{REPORT}", Permission.VIEW),
+    ("GET", f"/p/{PROCESS}/recommendations", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/recommendations", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/recommendations/1/response", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/audit/verify", Permission.VIEW),  # reads only: the auditor verifies
+    ("GET", f"/p/{PROCESS}/purge", Permission.MANAGE),
+    ("POST", f"/p/{PROCESS}/purge", Permission.MANAGE),
     ("GET", "/processes/new", Permission.ADMIN),
     ("POST", "/processes/new", Permission.ADMIN),
     ("GET", "/admin/users", Permission.ADMIN),
@@ -47,13 +70,21 @@ def allowed(username: str, permission: Permission) -> bool:
 @pytest.fixture
 def with_job(app: Starlette) -> Starlette:
     app.state.server.create_job(JOB, kind="registry.import", process=PROCESS, owner="mede")
+    reports = app.state.root / PROCESS / ".web-reports"
+    reports.mkdir()
+    (reports / REPORT).write_text("<!doctype html><title>x</title>", encoding="utf-8")
     return app
 
 
 def test_the_matrix_covers_every_route() -> None:
     covered = {path for _, path, _ in CHECKED} | {path for _, path in OWN} | {"/logout"}
     templated = {
-        path.replace(PROCESS, "{process}").replace(JOB, "{job_id}").replace("/3", "/{user_id:int}") for path in covered
+        path.replace(PROCESS, "{process}")
+        .replace(JOB, "{job_id}")
+        .replace("/3", "/{user_id:int}")
+        .replace(REPORT, "{name}")
+        .replace("/recommendations/1/", "/recommendations/{rec:int}/")
+        for path in covered
     }
     routes = {getattr(route, "path", "") for route in ROUTES}
     assert routes - templated == PUBLIC
@@ -89,7 +120,9 @@ def test_role_matrix(
             assert status == 403
 
 
-@pytest.mark.parametrize(("method", "path", "permission"), [c for c in CHECKED if c[0] == "POST"])
+@pytest.mark.parametrize(
+    ("method", "path", "permission"), [c for c in CHECKED if c[0] == "POST" and c[2] is not Permission.VIEW]
+)
 def test_every_post_of_an_auditor_is_refused(
     with_job: Starlette, client_for: Callable[[str], TestClient], method: str, path: str, permission: Permission
 ) -> None:
@@ -135,6 +168,20 @@ def test_a_role_in_one_process_gives_nothing_in_another(client_for: Callable[[st
     client = client_for(username)
     assert client.get(f"/p/{OTHER}").status_code == 403
     assert client.get(f"/p/{OTHER}/audit").status_code == 403
+
+
+def test_the_auditor_may_start_only_the_read_only_verify(
+    with_job: Starlette, client_for: Callable[[str], TestClient]
+) -> None:
+    """Of every POST route, the auditor may use exactly ``audit/verify`` (it changes nothing)."""
+    client = client_for("audit")
+    token = csrf_token(client.get("/account/password").text)
+    allowed_posts = [
+        path
+        for method, path, _ in CHECKED
+        if method == "POST" and client.post(path, data={"csrf_token": token}).status_code != 403
+    ]
+    assert allowed_posts == [f"/p/{PROCESS}/audit/verify"]
 
 
 def test_an_unknown_process_or_job_is_not_found(with_job: Starlette, client_for: Callable[[str], TestClient]) -> None:

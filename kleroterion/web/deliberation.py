@@ -1,0 +1,405 @@
+"""The Deliberative Poll's pages: the poll instrument, survey waves, briefing packets and small groups.
+
+Each step is the registry upload's pattern (``registry``): a form, the upload checked before any work
+starts (size; type by extension and first bytes), a background job calling the use case the matching
+``klero`` command calls (through ``delib_usecases``), and the job page with the result or every problem
+(file, row, column, value). Nothing is stored when a file has any bad cell. Reading pages need VIEW,
+every form RUN. The analysis, report, recommendation, audit and purge pages are in ``outcomes``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from kleroterion.errors import KleroError
+from kleroterion.web import delib_usecases as uc
+from kleroterion.web import i18n
+from kleroterion.web.app import render
+from kleroterion.web.permissions import Permission, Viewer, requires
+from kleroterion.web.registry import SNIFF_BYTES, UPLOAD_FOLDER, _keep, looks_like, safe_name
+from sortition.progress import Cancel, Progress
+
+#: The first bytes of the binary formats the survey import reads.
+MAGIC = {".xlsx": (b"PK\x03\x04",), ".sav": (b"$FL2", b"$FL3"), ".parquet": (b"PAR1",)}
+INSTRUMENT_TYPES = (".toml", ".xlsx")
+SURVEY_TYPES = (".csv", ".xlsx", ".sav", ".parquet")
+PACKET_TYPES = (".toml", ".csv", ".xlsx")
+TABLE_TYPES = (".csv", ".xlsx")
+ARMS = ("participant", "invited", "control")
+
+
+def _t(request: Request) -> Any:
+    return i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
+
+
+def sniff(suffix: str, head: bytes) -> bool:
+    """Whether the first bytes fit the extension: the binary formats by their magic bytes; a TOML file is
+    UTF-8 text, a CSV UTF-8 text or a Windows-1252 table (one column is fine: a list of moderators)."""
+    if suffix in MAGIC:
+        return head.startswith(MAGIC[suffix])
+    if not head or b"\x00" in head or head.startswith(MAGIC[".xlsx"]):
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) == SNIFF_BYTES and exc.start > len(head) - 4:  # a character cut off by the sniff
+            return True
+        return suffix == ".csv" and looks_like(".csv", head)  # a Windows-1252 table
+    return True
+
+
+class UploadRefused(Exception):
+    """An upload refused before any work: the field and the message for the page."""
+
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+async def take_upload(
+    request: Request, form: FormData, field: str, accepted: tuple[str, ...], *, required: bool = True
+) -> Path | None:
+    """Check the uploaded file of ``field`` and keep it in a private folder of the workspace (removed by
+    ``drop_upload`` when the job ends); None when no file was given and none is required."""
+    t = _t(request)
+    file = form.get(field)
+    if not isinstance(file, UploadFile) or not file.filename:
+        if required:
+            raise UploadRefused(field, t("upload.need_file"))
+        return None
+    name = safe_name(file.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in accepted:
+        raise UploadRefused(field, t("delib.bad_type", types=", ".join(accepted)))
+    head = await file.read(SNIFF_BYTES)
+    if not sniff(suffix, head):
+        raise UploadRefused(field, t("delib.bad_content", types=", ".join(accepted)))
+    folder = request.app.state.root / request.path_params["process"] / UPLOAD_FOLDER / secrets.token_hex(8)
+    path = folder / name
+    limit = request.app.state.settings.max_upload
+    if not await _keep(file, head, path, limit=limit):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UploadRefused(field, t("upload.too_large", limit=limit // (1024 * 1024)), 413)
+    return path
+
+
+async def take_file(request: Request, form: FormData, field: str, accepted: tuple[str, ...]) -> Path:
+    """``take_upload`` of a required file."""
+    path = await take_upload(request, form, field, accepted)
+    if path is None:  # pragma: no cover - take_upload refuses a missing required file
+        raise UploadRefused(field, _t(request)("upload.need_file"))
+    return path
+
+
+def drop_upload(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def submit(
+    request: Request,
+    viewer: Viewer,
+    kind: str,
+    work: Callable[[Progress, Cancel], dict[str, Any]],
+    *,
+    uploads: tuple[Path | None, ...] = (),
+) -> Response:
+    """Start ``work`` as a job of ``kind`` (its uploads removed when it ends) and go to the job page."""
+    slug = request.path_params["process"]
+
+    def run(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        try:
+            return work(progress, cancel)
+        finally:
+            drop_upload(*uploads)
+
+    job = request.app.state.jobs.submit(kind=kind, process=slug, owner=viewer.user.username, work=run)
+    return RedirectResponse(f"/p/{slug}/jobs/{job.id}", status_code=303)
+
+
+def text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def whole_number(value: str, *, low: int = 1) -> int | None:
+    """A whole number of at least ``low`` typed in a form; None when it is not one."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if number >= low else None
+
+
+def _root_slug(request: Request) -> tuple[Path, str]:
+    return request.app.state.root, request.path_params["process"]
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    return render(
+        request,
+        template,
+        {"limit_mb": request.app.state.settings.max_upload // (1024 * 1024), **context},
+        status=status,
+    )
+
+
+# -- the poll instrument --------------------------------------------------------------------------
+def _poll(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    definition = uc.instrument(*_root_slug(request))
+    return _page(request, "deliberation/poll.html", {"instrument": definition, "errors": errors or {}}, status)
+
+
+@requires(Permission.VIEW)
+async def poll_page(request: Request, viewer: Viewer) -> Response:
+    """The stored instrument (items and waves) and, for RUN, the form to define it (``klero poll define``)."""
+    return _poll(request)
+
+
+@requires(Permission.RUN)
+async def poll_define(request: Request, viewer: Viewer) -> Response:
+    form = await request.form()
+    try:
+        path = await take_file(request, form, "file", INSTRUMENT_TYPES)
+    except UploadRefused as refused:
+        return _poll(request, {refused.field: refused.message}, refused.status)
+    root, slug = _root_slug(request)
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.define_poll(root, slug, path, actor=viewer.actor)
+
+    return submit(request, viewer, "poll.define", work, uploads=(path,))
+
+
+# -- survey waves ---------------------------------------------------------------------------------
+SURVEY_FIELDS = ("wave", "id_column", "wave_column", "wave_values", "arm", "arm_column", "variables", "weights")
+SURVEY_CHECKS = ("row_ids", "ignore_extra", "replace", "allow_empty")
+
+
+def _survey(
+    request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    root, slug = _root_slug(request)
+    context = {"waves": uc.waves(root, slug), "form": form or {}, "errors": errors or {}, "arms": ARMS}
+    return _page(request, "deliberation/survey.html", context, status)
+
+
+@requires(Permission.VIEW)
+async def survey_page(request: Request, viewer: Viewer) -> Response:
+    """Every wave with its respondents and answers, and for RUN the upload form (``klero survey import``)."""
+    return _survey(request)
+
+
+def pairs(value: str) -> dict[str, str] | None:
+    """``A=B, C=D`` as a dict (the CLI's repeated ``--wave-value A=B``); None when a pair is malformed
+    or a value is given twice."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        key, sep, target = part.partition("=")
+        if not sep or not key.strip() or not target.strip() or key.strip() in out:
+            return None
+        out[key.strip()] = target.strip()
+    return out
+
+
+def names(value: str) -> tuple[str, ...] | None:
+    """Column names separated by commas, each once; None when one is repeated."""
+    listed = [n.strip() for n in value.split(",") if n.strip()]
+    return None if len(set(listed)) != len(listed) else tuple(listed)
+
+
+@requires(Permission.RUN)
+async def survey_import(request: Request, viewer: Viewer) -> Response:
+    """Check the form and the file, then import the wave(s) as a job (``klero survey import``)."""
+    from deliberation.responses import WaveLayout
+
+    t = _t(request)
+    raw = await request.form()
+    form: dict[str, Any] = {key: text(raw, key) for key in SURVEY_FIELDS}
+    form.update({key: bool(raw.get(key)) for key in SURVEY_CHECKS})
+    errors: dict[str, str] = {}
+    if not form["wave"] and not form["wave_column"]:
+        errors["wave"] = t("survey.need_wave")
+    elif form["wave"] and form["wave_column"]:
+        errors["wave_column"] = t("survey.wave_or_column")
+    if form["row_ids"] and form["id_column"]:
+        errors["id_column"] = t("survey.ids_or_rows")
+    if form["arm"] and form["arm"] not in ARMS:
+        errors["arm"] = t("survey.bad_arm")
+    if form["arm"] and form["arm_column"]:
+        errors["arm_column"] = t("survey.arm_or_column")
+    wave_values = pairs(form["wave_values"])
+    if wave_values is None:
+        errors["wave_values"] = t("survey.bad_pairs")
+    variables, weights = names(form["variables"]), names(form["weights"])
+    if variables is None:
+        errors["variables"] = t("survey.twice")
+    if weights is None:
+        errors["weights"] = t("survey.twice")
+    try:
+        path = None if errors else await take_file(request, raw, "file", SURVEY_TYPES)
+    except UploadRefused as refused:
+        errors[refused.field] = refused.message
+    if errors or path is None:
+        return _survey(request, form, errors, 400)
+    layout = WaveLayout(
+        id_column=None if form["row_ids"] else (form["id_column"] or "participant_id"),
+        row_ids=form["row_ids"],
+        wave=form["wave"] or None,
+        wave_column=form["wave_column"] or None,
+        wave_values=wave_values or {},
+        arm=form["arm"] or None,
+        arm_column=form["arm_column"] or None,
+        variables=variables or (),
+        weights=weights or (),
+        ignore_extra=form["ignore_extra"],
+    )
+    root, slug = _root_slug(request)
+    kept = path
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.import_survey(
+            root, slug, kept, layout, replace=form["replace"], allow_empty=form["allow_empty"], actor=viewer.actor
+        )
+
+    return submit(request, viewer, "survey.import", work, uploads=(path,))
+
+
+# -- briefing packets -----------------------------------------------------------------------------
+def _packets(
+    request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, Any] | None = None
+) -> Response:
+    try:
+        packets = uc.packets(*_root_slug(request))
+    except KleroError as exc:
+        packets, errors = {"versions": [], "checks": []}, {**(errors or {}), "file": exc.message}
+    context = {"packets": packets, "errors": errors or {}, "form": form or {}}
+    return _page(request, "deliberation/packets.html", context, status)
+
+
+@requires(Permission.VIEW)
+async def packets_page(request: Request, viewer: Viewer) -> Response:
+    """The packet versions with their balance, sign-offs and receipts (``klero packet balance``)."""
+    return _packets(request)
+
+
+@requires(Permission.RUN)
+async def packet_import(request: Request, viewer: Viewer) -> Response:
+    """Import the arguments as the next version of a packet, as a job (``klero packet import``)."""
+    raw = await request.form()
+    title = text(raw, "title") or None
+    try:
+        path = await take_file(request, raw, "file", PACKET_TYPES)
+    except UploadRefused as refused:
+        return _packets(request, {refused.field: refused.message}, refused.status)
+    root, slug = _root_slug(request)
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.import_packet(root, slug, path, title=title, actor=viewer.actor)
+
+    return submit(request, viewer, "packet.import", work, uploads=(path,))
+
+
+@requires(Permission.RUN)
+async def packet_signoff(request: Request, viewer: Viewer) -> Response:
+    """Record a reviewer's sign-off of a version (``klero packet signoff``); quick, so no job."""
+    t = _t(request)
+    raw = await request.form()
+    form = {key: text(raw, key) for key in ("version", "reviewer", "remark")}
+    version = whole_number(form["version"])
+    errors = {}
+    if version is None:
+        errors["version"] = t("packets.bad_version")
+    if not form["reviewer"]:
+        errors["reviewer"] = t("packets.need_reviewer")
+    if not errors and version is not None:
+        try:
+            uc.sign_off_packet(
+                *_root_slug(request),
+                reviewer=form["reviewer"],
+                version=version,
+                remark=form["remark"],
+                actor=viewer.actor,
+            )
+        except KleroError as exc:
+            errors["version"] = exc.message
+    if errors:
+        return _packets(request, errors, 400, form)
+    return RedirectResponse(f"/p/{request.path_params['process']}/packets", status_code=303)
+
+
+@requires(Permission.RUN)
+async def packet_receipts(request: Request, viewer: Viewer) -> Response:
+    """Record who received a version, from a table (``klero packet receipts``), as a job."""
+    t = _t(request)
+    raw = await request.form()
+    form = {"receipts_version": text(raw, "receipts_version")}
+    version = whole_number(form["receipts_version"])
+    if version is None:
+        return _packets(request, {"receipts_version": t("packets.bad_version")}, 400, form)
+    try:
+        path = await take_file(request, raw, "receipts_file", TABLE_TYPES)
+    except UploadRefused as refused:
+        return _packets(request, {refused.field: refused.message}, refused.status, form)
+    root, slug = _root_slug(request)
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.record_receipts(root, slug, path, version=version, actor=viewer.actor)
+
+    return submit(request, viewer, "packet.receipts", work, uploads=(path,))
+
+
+# -- small groups ---------------------------------------------------------------------------------
+def _groups(
+    request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, Any] | None = None
+) -> Response:
+    try:
+        groups = uc.groups(*_root_slug(request))
+    except KleroError as exc:
+        groups, errors = {"groups": None, "balance": None}, {**(errors or {}), "size": exc.message}
+    context = {"groups": groups, "errors": errors or {}, "form": form or {"size": "8"}}
+    return _page(request, "deliberation/groups.html", context, status)
+
+
+@requires(Permission.VIEW)
+async def groups_page(request: Request, viewer: Viewer) -> Response:
+    """The small groups with their moderators and balance (``klero groups list``)."""
+    return _groups(request)
+
+
+@requires(Permission.RUN)
+async def groups_assign(request: Request, viewer: Viewer) -> Response:
+    """Assign the panel to balanced small groups, as a job (``klero groups assign``)."""
+    t = _t(request)
+    raw = await request.form()
+    form = {key: text(raw, key) for key in ("size", "seed")}
+    errors = {}
+    size = whole_number(form["size"], low=2)
+    if size is None:
+        errors["size"] = t("groups.bad_size")
+    seed = whole_number(form["seed"], low=0) if form["seed"] else None
+    if form["seed"] and seed is None:
+        errors["seed"] = t("groups.bad_seed")
+    moderators = None
+    if not errors:
+        try:
+            moderators = await take_upload(request, raw, "moderators", TABLE_TYPES, required=False)
+        except UploadRefused as refused:
+            errors[refused.field] = refused.message
+    if errors or size is None:
+        return _groups(request, errors, 400, form)
+    root, slug = _root_slug(request)
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.assign_groups(root, slug, size=size, seed=seed, moderators=moderators, actor=viewer.actor)
+
+    return submit(request, viewer, "groups.assign", work, uploads=(moderators,))
