@@ -193,6 +193,14 @@ def assign_groups(
     return {"groups": len(out.groups), "members": len(out.assignment)}
 
 
+def export_groups(root: Path, slug: str, path: Path, *, actor: str) -> int:
+    """``klero groups export``: the group members list (personal data; the export is audited) to ``path``."""
+    from kleroterion.lists import export_list
+
+    with _open(root, slug, actor) as ws:
+        return export_list(ws, "groups", path).rows
+
+
 # -- analysis -------------------------------------------------------------------------------------
 def analyse(
     root: Path, slug: str, *, pre: str, post: str, weights: str, actor: str, progress: Progress, cancel: Cancel

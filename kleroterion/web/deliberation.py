@@ -403,3 +403,32 @@ async def groups_assign(request: Request, viewer: Viewer) -> Response:
         return uc.assign_groups(root, slug, size=size, seed=seed, moderators=moderators, actor=viewer.actor)
 
     return submit(request, viewer, "groups.assign", work, uploads=(moderators,))
+
+
+EXPORT_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@requires(Permission.RUN)
+async def groups_export(request: Request, viewer: Viewer) -> Response:
+    """Download the group members list (``klero groups export``): a POST, as it is audited and holds
+    personal data; the file is made in the private upload folder and removed once read."""
+    raw = await request.form()
+    fmt = text(raw, "format")
+    if fmt not in EXPORT_MEDIA:
+        fmt = "csv"
+    root, slug = _root_slug(request)
+    folder = root / slug / UPLOAD_FOLDER / secrets.token_hex(8)
+    folder.mkdir(mode=0o700, parents=True)
+    path = folder / f"tafels.{fmt}"
+    try:
+        uc.export_groups(root, slug, path, actor=viewer.actor)
+        data = path.read_bytes()
+    except KleroError as exc:
+        return _groups(request, {"export": exc.message}, 400)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    disposition = f'attachment; filename="tafels.{fmt}"'
+    return Response(data, media_type=EXPORT_MEDIA[fmt], headers={"content-disposition": disposition})

@@ -407,6 +407,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A moderator column, one name per group (optionally a group column). At most {limit} MB.",
     ),
     "groups.submit": ("Tafels indelen", "Assign the groups"),
+    "groups.export": ("Tafellijst downloaden", "Download the group list"),
+    "groups.export_intro": (
+        "Per deelnemer de tafel en gespreksleider, met contactgegevens: persoonsgegevens. De download komt in het "
+        "auditlog.",
+        "Per participant the group and moderator, with contact details: personal data. The download is recorded "
+        "in the audit log.",
+    ),
+    "groups.export_format": ("Formaat", "Format"),
+    "groups.export_submit": ("Tafellijst downloaden", "Download the group list"),
     "groups.bad_size": ("Vul een getal van 2 of meer in", "Enter a number of 2 or more"),
     "groups.bad_seed": ("Vul een geheel getal in, of laat het leeg", "Enter a whole number, or leave it empty"),
     "analysis.title": ("Analyse", "Analysis"),
@@ -422,6 +431,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "analysis.no_charts": ("Nog geen grafieken:", "No charts yet:"),
     "analysis.tables": ("Tabellen", "Tables"),
     "analysis.table_caption": ("Tabel {name} ({rows} rijen)", "Table {name} ({rows} rows)"),
+    "analysis.tables_hint": (
+        "Elke tabel zoals klero analyse --output hem schrijft; klik op een naam om hem te openen.",
+        "Each table as klero analyse --output writes it; click a name to open it.",
+    ),
     "analysis.none": ("Er is nog geen analyse gedaan.", "No analysis has been run yet."),
     "analysis.start": ("Analyse uitvoeren", "Run the analysis"),
     "analysis.pre": ("Meting vooraf", "Wave before"),

@@ -39,6 +39,7 @@ ROUTES: list[BaseRoute] = [
     Route("/p/{process}/packets/receipts", deliberation.packet_receipts, methods=["POST"]),
     Route("/p/{process}/groups", deliberation.groups_page, methods=["GET"]),
     Route("/p/{process}/groups", deliberation.groups_assign, methods=["POST"]),
+    Route("/p/{process}/groups/export", deliberation.groups_export, methods=["POST"]),
     Route("/p/{process}/analysis", outcomes.analysis_page, methods=["GET"]),
     Route("/p/{process}/analysis", outcomes.analysis_run, methods=["POST"]),
     Route("/p/{process}/reports", outcomes.reports_page, methods=["GET"]),

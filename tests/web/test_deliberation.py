@@ -330,6 +330,8 @@ def test_groups_are_assigned_from_the_panel(app: Starlette, client_for: Callable
     client = client_for("mede")
     none = finished(app, client, post(client, "groups", {"size": "8"}))
     assert "Mislukt" in none and "No panel participants" in none
+    no_export = post(client, "groups", {"format": "csv"}, action="groups/export")
+    assert no_export.status_code == 400 and 'href="#export"' in no_export.text
     define(app, client)
     t1, _, _ = waves()
     import_wave(app, client, "T1", t1)
@@ -339,6 +341,7 @@ def test_groups_are_assigned_from_the_panel(app: Starlette, client_for: Callable
     assert "Klaar" in page and f"{PEOPLE} deelnemers over 5 tafels" in page
     shown = client.get(f"/p/{PROCESS}/groups").text
     assert shown.count("Gespreksleider ") == 5
+
     assert post(client, "groups", {"size": "1"}).status_code == 400
 
 
@@ -415,6 +418,21 @@ def test_the_council_report_is_rendered_previewed_and_downloaded(chain_app: Star
         assert auditor.get(f"/p/{PROCESS}/reports/files/{name}").status_code == 404
     client.close()
     auditor.close()
+
+
+def test_the_group_list_is_downloaded_and_audited(chain_app: Starlette) -> None:
+    client = signed_in(chain_app, "mede")
+    exported = post(client, "groups", {"format": "csv"}, action="groups/export")
+    assert exported.headers["content-disposition"] == 'attachment; filename="tafels.csv"'
+    table = pd.read_csv(io.BytesIO(exported.content), sep=None, engine="python", dtype=str)
+    with Workspace.open(chain_app.state.root / PROCESS) as ws:
+        members = len(ws.store.groups())
+        audited = ws.store.audit_records("export.groups")
+    assert len(table) == members > 0
+    assert audited and audited[-1]["actor"] == "web:mede"
+    assert not any((chain_app.state.root / PROCESS / ".uploads").iterdir())
+    assert post(signed_in(chain_app, "audit"), "groups", {"format": "csv"}, action="groups/export").status_code == 403
+    client.close()
 
 
 def test_the_analysis_page_shows_the_charts_and_suppressed_tables(chain_app: Starlette) -> None:

@@ -33,6 +33,7 @@ CHECKED = [
     ("POST", f"/p/{PROCESS}/packets/receipts", Permission.RUN),
     ("GET", f"/p/{PROCESS}/groups", Permission.VIEW),
     ("POST", f"/p/{PROCESS}/groups", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/groups/export", Permission.RUN),
     ("GET", f"/p/{PROCESS}/analysis", Permission.VIEW),
     ("POST", f"/p/{PROCESS}/analysis", Permission.RUN),
     ("GET", f"/p/{PROCESS}/reports", Permission.VIEW),
