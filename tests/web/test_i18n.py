@@ -23,7 +23,12 @@ def test_every_message_has_dutch_and_english_text() -> None:
 def test_every_key_the_templates_use_exists() -> None:
     folder = resources.files("kleroterion.web") / "templates"
     used = set()
-    for entry in folder.iterdir():
+    entries = list(folder.iterdir())
+    while entries:  # the templates and those of the subfolders (deliberation/)
+        entry = entries.pop()
+        if entry.is_dir():
+            entries.extend(entry.iterdir())
+            continue
         used |= set(re.findall(r"""\bt\(["']([a-z_.]+)["']""", entry.read_text(encoding="utf-8")))
     prefixes = {key for key in used if key.endswith(".")}  # t("role." ~ role): a family of keys
     assert used - prefixes - set(MESSAGES) == set()
