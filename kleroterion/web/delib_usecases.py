@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,6 +212,9 @@ def analyse(
 
     with _open(root, slug, actor) as ws:
         out = run(ws, AnalysisRequest(pre=pre, post=post, weights=weights), progress=progress, cancel=cancel)
+        for done, lang in enumerate(("nl", "en")):  # the results page then opens at once
+            progress("charts", done, 2, "drawing the charts")
+            _charts(ws, lang, out.run_id)
     return {"run_id": out.run_id, "tables": sorted(out.tables)}
 
 
@@ -230,7 +235,7 @@ def analysis_results(root: Path, slug: str, *, lang: str) -> dict[str, Any] | No
             frame = ws.store.analysis(name)
             if frame is not None:
                 tables[name] = frame_rows(suppress_table(integer_counts(frame), threshold))
-        charts, chart_error = _charts(ws, lang)
+        charts, chart_error = _charts(ws, lang, int(run["id"]))
     return {
         "run": run,
         "threshold": threshold,
@@ -240,8 +245,32 @@ def analysis_results(root: Path, slug: str, *, lang: str) -> dict[str, Any] | No
     }
 
 
-def _charts(ws: Workspace, lang: str) -> tuple[list[dict[str, str]], str]:
-    """The council report's charts, or why there are none yet (the report's own message)."""
+#: Tables whose rows the charts do not depend on (a report rendered, a recommendation recorded).
+NOT_CHARTED = frozenset({"audit_log", "reports", "recommendations", "council_responses", "schema_version"})
+#: The charts of the last few (workspace, run, language, table sizes): drawing them takes seconds.
+_CHARTS: OrderedDict[tuple[Any, ...], tuple[list[dict[str, str]], str]] = OrderedDict()
+_CHARTS_LOCK = threading.Lock()
+CHARTS_KEPT = 8
+
+
+def _charts(ws: Workspace, lang: str, run_id: int) -> tuple[list[dict[str, str]], str]:
+    """The council report's charts, or why there are none yet (the report's own message). Kept in memory
+    for the same workspace, run, language and table sizes: any import or draw since makes new ones."""
+    counts = ws.store.table_counts()
+    key = (str(ws.root), run_id, lang, tuple(sorted((t, n) for t, n in counts.items() if t not in NOT_CHARTED)))
+    with _CHARTS_LOCK:
+        if key in _CHARTS:
+            _CHARTS.move_to_end(key)
+            return _CHARTS[key]
+    made = _draw_charts(ws, lang)
+    with _CHARTS_LOCK:
+        _CHARTS[key] = made
+        while len(_CHARTS) > CHARTS_KEPT:
+            _CHARTS.popitem(last=False)
+    return made
+
+
+def _draw_charts(ws: Workspace, lang: str) -> tuple[list[dict[str, str]], str]:
     from kleroterion.app.reports import council_context
     from reports.charts import council_charts
 
