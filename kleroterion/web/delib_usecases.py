@@ -77,6 +77,23 @@ def define_poll(root: Path, slug: str, path: Path, *, actor: str) -> dict[str, A
     }
 
 
+def control_group(root: Path, slug: str) -> int:
+    """How many respondents of the control arm are stored (0 before the draw)."""
+    with _open(root, slug) as ws:
+        participants = ws.store.participants()
+    return int((participants["arm"] == "control").sum()) if len(participants) else 0
+
+
+def draw_control(root: Path, slug: str, *, count: int, seed: int | None, actor: str) -> dict[str, Any]:
+    """``klero poll control --count N``: the control group, drawn from residents at addresses that got
+    no letter (seed from ``secrets`` unless given; stored in the audit log)."""
+    from kleroterion.app.poll import draw_control as run
+
+    with _open(root, slug, actor) as ws:
+        out = run(ws, count=count, seed=seed)
+    return {"control": out.control, "seed": str(out.seed)}
+
+
 # -- survey waves ---------------------------------------------------------------------------------
 def waves(root: Path, slug: str) -> list[dict[str, Any]]:
     """Every wave of the instrument (and any other stored), with respondents and answers stored."""

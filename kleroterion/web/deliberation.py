@@ -154,9 +154,17 @@ def _page(request: Request, template: str, context: dict[str, Any], status: int 
 
 
 # -- the poll instrument --------------------------------------------------------------------------
-def _poll(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    definition = uc.instrument(*_root_slug(request))
-    return _page(request, "deliberation/poll.html", {"instrument": definition, "errors": errors or {}}, status)
+def _poll(
+    request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, str] | None = None
+) -> Response:
+    root, slug = _root_slug(request)
+    context = {
+        "instrument": uc.instrument(root, slug),
+        "control": uc.control_group(root, slug),
+        "errors": errors or {},
+        "form": form or {},
+    }
+    return _page(request, "deliberation/poll.html", context, status)
 
 
 @requires(Permission.VIEW)
@@ -178,6 +186,29 @@ async def poll_define(request: Request, viewer: Viewer) -> Response:
         return uc.define_poll(root, slug, path, actor=viewer.actor)
 
     return submit(request, viewer, "poll.define", work, uploads=(path,))
+
+
+@requires(Permission.RUN)
+async def poll_control(request: Request, viewer: Viewer) -> Response:
+    """Draw the control group as a job (``klero poll control --count N [--seed S]``)."""
+    t = _t(request)
+    raw = await request.form()
+    form = {key: text(raw, key) for key in ("count", "control_seed")}
+    count = whole_number(form["count"])
+    seed = whole_number(form["control_seed"], low=0) if form["control_seed"] else None
+    errors = {}
+    if count is None:
+        errors["count"] = t("control.bad_count")
+    if form["control_seed"] and seed is None:
+        errors["control_seed"] = t("groups.bad_seed")
+    if errors or count is None:
+        return _poll(request, errors, 400, form)
+    root, slug = _root_slug(request)
+
+    def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
+        return uc.draw_control(root, slug, count=count, seed=seed, actor=viewer.actor)
+
+    return submit(request, viewer, "poll.control", work)
 
 
 # -- survey waves ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ ROUTES: list[BaseRoute] = [
     # deliberation and report pages (webchain2)
     Route("/p/{process}/poll", deliberation.poll_page, methods=["GET"]),
     Route("/p/{process}/poll", deliberation.poll_define, methods=["POST"]),
+    Route("/p/{process}/poll/control", deliberation.poll_control, methods=["POST"]),
     Route("/p/{process}/survey", deliberation.survey_page, methods=["GET"]),
     Route("/p/{process}/survey", deliberation.survey_import, methods=["POST"]),
     Route("/p/{process}/packets", deliberation.packets_page, methods=["GET"]),

@@ -100,6 +100,14 @@ def test_the_instrument_is_defined_and_shown(app: Starlette, client_for: Callabl
         assert f"<code>{code}</code>" in shown
 
 
+def test_the_control_group_needs_letters_and_a_size(app: Starlette, client_for: Callable[[str], TestClient]) -> None:
+    client = client_for("mede")
+    refused = post(client, "poll", {"count": "nul"}, action="poll/control")
+    assert refused.status_code == 400 and 'href="#count"' in refused.text
+    page = finished(app, client, post(client, "poll", {"count": "30"}, action="poll/control"))
+    assert "Mislukt" in page and "Draw the letters before the control group" in page
+
+
 def test_a_bad_instrument_lists_its_problems_and_stores_nothing(
     app: Starlette, root: Path, client_for: Callable[[str], TestClient]
 ) -> None:
@@ -433,6 +441,29 @@ def test_the_group_list_is_downloaded_and_audited(chain_app: Starlette) -> None:
     assert not any((chain_app.state.root / PROCESS / ".uploads").iterdir())
     assert post(signed_in(chain_app, "audit"), "groups", {"format": "csv"}, action="groups/export").status_code == 403
     client.close()
+
+
+def test_the_control_group_is_drawn_and_shown(tmp_path: Path) -> None:
+    serve = tmp_path / "before-control"
+    root, _ = prepare(serve, until="poll control --count", slug=PROCESS)
+    add_user(serve, "mede", PASSWORD)
+    grant(serve, "mede", PROCESS, "medewerker")
+    application = create_app(serve)
+    client = signed_in(application, "mede")
+    page = finished(
+        application, client, post(client, "poll", {"count": "300", "control_seed": "2027"}, action="poll/control")
+    )
+    assert "300 inwoners getrokken" in page and "seed 2027" in page
+    assert "De controlegroep telt 300 inwoners." in client.get(f"/p/{PROCESS}/poll").text
+    with Workspace.open(root) as ws:
+        participants = ws.store.participants()
+        control = participants[participants["arm"] == "control"]
+        letters = ws.store.letters()
+    assert len(control) == 300 and control["participant_id"].str.startswith("C").all()
+    assert len(letters) == 2000
+    client.close()
+    application.state.jobs.stop()
+    application.state.server.close()
 
 
 def test_the_analysis_page_shows_the_charts_and_suppressed_tables(chain_app: Starlette) -> None:

@@ -25,6 +25,7 @@ CHECKED = [
     # deliberation and report pages (webchain2)
     ("GET", f"/p/{PROCESS}/poll", Permission.VIEW),
     ("POST", f"/p/{PROCESS}/poll", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/poll/control", Permission.RUN),
     ("GET", f"/p/{PROCESS}/survey", Permission.VIEW),
     ("POST", f"/p/{PROCESS}/survey", Permission.RUN),
     ("GET", f"/p/{PROCESS}/packets", Permission.VIEW),
