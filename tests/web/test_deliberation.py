@@ -370,6 +370,7 @@ def test_recommendations_and_responses(app: Starlette, client_for: Callable[[str
     assert done.status_code == 303
     shown = client.get(f"/p/{PROCESS}/recommendations").text
     assert "Bouw kleine huurwoningen." in shown and "overgenomen" in shown and "2028-06-30" in shown
+    assert "<dd>87%</dd>" in shown  # stored as the share 0.87; shown in percent as it was typed
     assert (
         post(client, "recommendations", {"status": "adopted"}, action="recommendations/9/response").status_code == 400
     )
