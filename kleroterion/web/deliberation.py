@@ -1,34 +1,40 @@
-"""The Deliberative Poll's pages: the poll instrument, survey waves, briefing packets and small groups.
+"""The Deliberative Poll's pages: the poll instrument and control group, survey waves, briefing packets
+and small groups.
 
-Each step is the registry upload's pattern (``registry``): a form, the upload checked before any work
-starts (size; type by extension and first bytes), a background job calling the use case the matching
-``klero`` command calls (through ``delib_usecases``), and the job page with the result or every problem
-(file, row, column, value). Nothing is stored when a file has any bad cell. Reading pages need VIEW,
-every form RUN. The analysis, report, recommendation, audit and purge pages are in ``outcomes``.
+Each step is the registry upload's pattern (``registry``, helpers in ``steps``): a form, the upload
+checked before any work starts (size; type by extension and first bytes), a background job calling the
+use case the matching ``klero`` command calls (through ``delib_usecases``), and the job page with the
+result or every problem (file, row, column, value). Nothing is stored when a file has any bad cell.
+Reading pages need VIEW, every form RUN. The analysis, report, recommendation, audit and purge pages
+are in ``outcomes``.
 """
 
 from __future__ import annotations
 
 import secrets
 import shutil
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kleroterion.errors import KleroError
 from kleroterion.web import delib_usecases as uc
-from kleroterion.web import i18n
-from kleroterion.web.app import render
 from kleroterion.web.permissions import Permission, Viewer, requires
-from kleroterion.web.registry import SNIFF_BYTES, UPLOAD_FOLDER, _keep, looks_like, safe_name
+from kleroterion.web.registry import UPLOAD_FOLDER
+from kleroterion.web.steps import (
+    UploadRefused,
+    page,
+    root_slug,
+    submit,
+    t_of,
+    take_file,
+    take_upload,
+    text,
+    whole_number,
+)
 from sortition.progress import Cancel, Progress
 
-#: The first bytes of the binary formats the survey import reads.
-MAGIC = {".xlsx": (b"PK\x03\x04",), ".sav": (b"$FL2", b"$FL3"), ".parquet": (b"PAR1",)}
 INSTRUMENT_TYPES = (".toml", ".xlsx")
 SURVEY_TYPES = (".csv", ".xlsx", ".sav", ".parquet")
 PACKET_TYPES = (".toml", ".csv", ".xlsx")
@@ -36,135 +42,18 @@ TABLE_TYPES = (".csv", ".xlsx")
 ARMS = ("participant", "invited", "control")
 
 
-def _t(request: Request) -> Any:
-    return i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
-
-
-def sniff(suffix: str, head: bytes) -> bool:
-    """Whether the first bytes fit the extension: the binary formats by their magic bytes; a TOML file is
-    UTF-8 text, a CSV UTF-8 text or a Windows-1252 table (one column is fine: a list of moderators)."""
-    if suffix in MAGIC:
-        return head.startswith(MAGIC[suffix])
-    if not head or b"\x00" in head or head.startswith(MAGIC[".xlsx"]):
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if len(head) == SNIFF_BYTES and exc.start > len(head) - 4:  # a character cut off by the sniff
-            return True
-        return suffix == ".csv" and looks_like(".csv", head)  # a Windows-1252 table
-    return True
-
-
-class UploadRefused(Exception):
-    """An upload refused before any work: the field and the message for the page."""
-
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.field, self.message, self.status = field, message, status
-
-
-async def take_upload(
-    request: Request, form: FormData, field: str, accepted: tuple[str, ...], *, required: bool = True
-) -> Path | None:
-    """Check the uploaded file of ``field`` and keep it in a private folder of the workspace (removed by
-    ``drop_upload`` when the job ends); None when no file was given and none is required."""
-    t = _t(request)
-    file = form.get(field)
-    if not isinstance(file, UploadFile) or not file.filename:
-        if required:
-            raise UploadRefused(field, t("upload.need_file"))
-        return None
-    name = safe_name(file.filename)
-    suffix = Path(name).suffix.lower()
-    if suffix not in accepted:
-        raise UploadRefused(field, t("delib.bad_type", types=", ".join(accepted)))
-    head = await file.read(SNIFF_BYTES)
-    if not sniff(suffix, head):
-        raise UploadRefused(field, t("delib.bad_content", types=", ".join(accepted)))
-    folder = request.app.state.root / request.path_params["process"] / UPLOAD_FOLDER / secrets.token_hex(8)
-    path = folder / name
-    limit = request.app.state.settings.max_upload
-    if not await _keep(file, head, path, limit=limit):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise UploadRefused(field, t("upload.too_large", limit=limit // (1024 * 1024)), 413)
-    return path
-
-
-async def take_file(request: Request, form: FormData, field: str, accepted: tuple[str, ...]) -> Path:
-    """``take_upload`` of a required file."""
-    path = await take_upload(request, form, field, accepted)
-    if path is None:  # pragma: no cover - take_upload refuses a missing required file
-        raise UploadRefused(field, _t(request)("upload.need_file"))
-    return path
-
-
-def drop_upload(*paths: Path | None) -> None:
-    for path in paths:
-        if path is not None:
-            shutil.rmtree(path.parent, ignore_errors=True)
-
-
-def submit(
-    request: Request,
-    viewer: Viewer,
-    kind: str,
-    work: Callable[[Progress, Cancel], dict[str, Any]],
-    *,
-    uploads: tuple[Path | None, ...] = (),
-) -> Response:
-    """Start ``work`` as a job of ``kind`` (its uploads removed when it ends) and go to the job page."""
-    slug = request.path_params["process"]
-
-    def run(progress: Progress, cancel: Cancel) -> dict[str, Any]:
-        try:
-            return work(progress, cancel)
-        finally:
-            drop_upload(*uploads)
-
-    job = request.app.state.jobs.submit(kind=kind, process=slug, owner=viewer.user.username, work=run)
-    return RedirectResponse(f"/p/{slug}/jobs/{job.id}", status_code=303)
-
-
-def text(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def whole_number(value: str, *, low: int = 1) -> int | None:
-    """A whole number of at least ``low`` typed in a form; None when it is not one."""
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    return number if number >= low else None
-
-
-def _root_slug(request: Request) -> tuple[Path, str]:
-    return request.app.state.root, request.path_params["process"]
-
-
-def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    return render(
-        request,
-        template,
-        {"limit_mb": request.app.state.settings.max_upload // (1024 * 1024), **context},
-        status=status,
-    )
-
-
 # -- the poll instrument --------------------------------------------------------------------------
 def _poll(
     request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, str] | None = None
 ) -> Response:
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     context = {
         "instrument": uc.instrument(root, slug),
         "control": uc.control_group(root, slug),
         "errors": errors or {},
         "form": form or {},
     }
-    return _page(request, "deliberation/poll.html", context, status)
+    return page(request, "deliberation/poll.html", context, status)
 
 
 @requires(Permission.VIEW)
@@ -180,7 +69,7 @@ async def poll_define(request: Request, viewer: Viewer) -> Response:
         path = await take_file(request, form, "file", INSTRUMENT_TYPES)
     except UploadRefused as refused:
         return _poll(request, {refused.field: refused.message}, refused.status)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.define_poll(root, slug, path, actor=viewer.actor)
@@ -191,7 +80,7 @@ async def poll_define(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def poll_control(request: Request, viewer: Viewer) -> Response:
     """Draw the control group as a job (``klero poll control --count N [--seed S]``)."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("count", "control_seed")}
     count = whole_number(form["count"])
@@ -203,7 +92,7 @@ async def poll_control(request: Request, viewer: Viewer) -> Response:
         errors["control_seed"] = t("groups.bad_seed")
     if errors or count is None:
         return _poll(request, errors, 400, form)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.draw_control(root, slug, count=count, seed=seed, actor=viewer.actor)
@@ -219,9 +108,9 @@ SURVEY_CHECKS = ("row_ids", "ignore_extra", "replace", "allow_empty")
 def _survey(
     request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     context = {"waves": uc.waves(root, slug), "form": form or {}, "errors": errors or {}, "arms": ARMS}
-    return _page(request, "deliberation/survey.html", context, status)
+    return page(request, "deliberation/survey.html", context, status)
 
 
 @requires(Permission.VIEW)
@@ -253,7 +142,7 @@ async def survey_import(request: Request, viewer: Viewer) -> Response:
     """Check the form and the file, then import the wave(s) as a job (``klero survey import``)."""
     from deliberation.responses import WaveLayout
 
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form: dict[str, Any] = {key: text(raw, key) for key in SURVEY_FIELDS}
     form.update({key: bool(raw.get(key)) for key in SURVEY_CHECKS})
@@ -294,7 +183,7 @@ async def survey_import(request: Request, viewer: Viewer) -> Response:
         weights=weights or (),
         ignore_extra=form["ignore_extra"],
     )
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     kept = path
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
@@ -310,11 +199,11 @@ def _packets(
     request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, Any] | None = None
 ) -> Response:
     try:
-        packets = uc.packets(*_root_slug(request))
+        packets = uc.packets(*root_slug(request))
     except KleroError as exc:
         packets, errors = {"versions": [], "checks": []}, {**(errors or {}), "file": exc.message}
     context = {"packets": packets, "errors": errors or {}, "form": form or {}}
-    return _page(request, "deliberation/packets.html", context, status)
+    return page(request, "deliberation/packets.html", context, status)
 
 
 @requires(Permission.VIEW)
@@ -332,7 +221,7 @@ async def packet_import(request: Request, viewer: Viewer) -> Response:
         path = await take_file(request, raw, "file", PACKET_TYPES)
     except UploadRefused as refused:
         return _packets(request, {refused.field: refused.message}, refused.status)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.import_packet(root, slug, path, title=title, actor=viewer.actor)
@@ -343,7 +232,7 @@ async def packet_import(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def packet_signoff(request: Request, viewer: Viewer) -> Response:
     """Record a reviewer's sign-off of a version (``klero packet signoff``); quick, so no job."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("version", "reviewer", "remark")}
     version = whole_number(form["version"])
@@ -355,7 +244,7 @@ async def packet_signoff(request: Request, viewer: Viewer) -> Response:
     if not errors and version is not None:
         try:
             uc.sign_off_packet(
-                *_root_slug(request),
+                *root_slug(request),
                 reviewer=form["reviewer"],
                 version=version,
                 remark=form["remark"],
@@ -371,7 +260,7 @@ async def packet_signoff(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def packet_receipts(request: Request, viewer: Viewer) -> Response:
     """Record who received a version, from a table (``klero packet receipts``), as a job."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {"receipts_version": text(raw, "receipts_version")}
     version = whole_number(form["receipts_version"])
@@ -381,7 +270,7 @@ async def packet_receipts(request: Request, viewer: Viewer) -> Response:
         path = await take_file(request, raw, "receipts_file", TABLE_TYPES)
     except UploadRefused as refused:
         return _packets(request, {refused.field: refused.message}, refused.status, form)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.record_receipts(root, slug, path, version=version, actor=viewer.actor)
@@ -394,11 +283,11 @@ def _groups(
     request: Request, errors: dict[str, str] | None = None, status: int = 200, form: dict[str, Any] | None = None
 ) -> Response:
     try:
-        groups = uc.groups(*_root_slug(request))
+        groups = uc.groups(*root_slug(request))
     except KleroError as exc:
         groups, errors = {"groups": None, "balance": None}, {**(errors or {}), "size": exc.message}
     context = {"groups": groups, "errors": errors or {}, "form": form or {"size": "8"}}
-    return _page(request, "deliberation/groups.html", context, status)
+    return page(request, "deliberation/groups.html", context, status)
 
 
 @requires(Permission.VIEW)
@@ -410,7 +299,7 @@ async def groups_page(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def groups_assign(request: Request, viewer: Viewer) -> Response:
     """Assign the panel to balanced small groups, as a job (``klero groups assign``)."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("size", "seed")}
     errors = {}
@@ -428,7 +317,7 @@ async def groups_assign(request: Request, viewer: Viewer) -> Response:
             errors[refused.field] = refused.message
     if errors or size is None:
         return _groups(request, errors, 400, form)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.assign_groups(root, slug, size=size, seed=seed, moderators=moderators, actor=viewer.actor)
@@ -450,7 +339,7 @@ async def groups_export(request: Request, viewer: Viewer) -> Response:
     fmt = text(raw, "format")
     if fmt not in EXPORT_MEDIA:
         fmt = "csv"
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     folder = root / slug / UPLOAD_FOLDER / secrets.token_hex(8)
     folder.mkdir(mode=0o700, parents=True)
     path = folder / f"tafels.{fmt}"

@@ -19,9 +19,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from kleroterion.errors import KleroError
 from kleroterion.web import delib_usecases as uc
 from kleroterion.web.app import render
-from kleroterion.web.deliberation import _root_slug, _t, submit, text
 from kleroterion.web.i18n import COOKIE, language
 from kleroterion.web.permissions import Permission, Viewer, requires
+from kleroterion.web.steps import root_slug, submit, t_of, text
 from sortition.progress import Cancel, Progress
 
 WEIGHTS = ("raking", "none")
@@ -45,7 +45,7 @@ MEDIA = {
 def _analysis(
     request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     lang = language(request.cookies.get(COOKIE))
     results = uc.analysis_results(root, slug, lang=lang)
     context = {
@@ -67,7 +67,7 @@ async def analysis_page(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def analysis_run(request: Request, viewer: Viewer) -> Response:
     """Run the analysis plan as a job (``klero analyse``): a cancel leaves the previous run in force."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("pre", "post", "weights")}
     errors = {}
@@ -81,7 +81,7 @@ async def analysis_run(request: Request, viewer: Viewer) -> Response:
         errors["weights"] = t("analysis.need_weights")
     if errors:
         return _analysis(request, form, errors, 400)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.analyse(
@@ -103,7 +103,7 @@ def _reports(
     request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
     context = {
-        "reports": uc.rendered_reports(*_root_slug(request)),
+        "reports": uc.rendered_reports(*root_slug(request)),
         "kinds": REPORT_KINDS,
         "languages": REPORT_LANGUAGES,
         "formats": REPORT_FORMATS,
@@ -122,7 +122,7 @@ async def reports_page(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def reports_render(request: Request, viewer: Viewer) -> Response:
     """Render every chosen kind × language × format as a job; each file's hash goes to the store."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {
         "kinds": [k for k in raw.getlist("kinds") if k in REPORT_KINDS],
@@ -136,7 +136,7 @@ async def reports_render(request: Request, viewer: Viewer) -> Response:
     }
     if errors:
         return _reports(request, form, errors, 400)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.render_reports(
@@ -157,7 +157,7 @@ async def reports_render(request: Request, viewer: Viewer) -> Response:
 async def report_file(request: Request, viewer: Viewer) -> Response:
     """One rendered report: HTML shown in a sandbox (no script), PDF and DOCX downloaded."""
     name = request.path_params["name"]
-    path = uc.report_path(*_root_slug(request), name)
+    path = uc.report_path(*root_slug(request), name)
     if path is None:
         raise HTTPException(404)
     fmt = path.suffix[1:]
@@ -175,7 +175,7 @@ def _recommendations(
     request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
     context = {
-        "recommendations": uc.recommendations(*_root_slug(request)),
+        "recommendations": uc.recommendations(*root_slug(request)),
         "statuses": STATUSES,
         "form": form or {},
         "errors": errors or {},
@@ -203,7 +203,7 @@ def support_percent(value: str) -> tuple[float | None, bool]:
 @requires(Permission.RUN)
 async def recommendation_add(request: Request, viewer: Viewer) -> Response:
     """Record a recommendation in the panel's words (``klero recommendation add``)."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("text", "support", "minority", "text_en", "minority_en")}
     errors = {}
@@ -215,7 +215,7 @@ async def recommendation_add(request: Request, viewer: Viewer) -> Response:
     if not errors:
         try:
             uc.add_recommendation(
-                *_root_slug(request),
+                *root_slug(request),
                 form["text"],
                 support=support,
                 minority=form["minority"],
@@ -233,7 +233,7 @@ async def recommendation_add(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.RUN)
 async def response_record(request: Request, viewer: Viewer) -> Response:
     """Record the council's (next) dated response to a recommendation (``klero response record``)."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     rec = request.path_params["rec"]
     form = {key: text(raw, key) for key in ("status", "reason", "due", "owner")}
@@ -244,7 +244,7 @@ async def response_record(request: Request, viewer: Viewer) -> Response:
     if not errors:
         try:
             uc.record_response(
-                *_root_slug(request),
+                *root_slug(request),
                 rec,
                 status=form["status"],
                 reason=form["reason"],
@@ -269,14 +269,14 @@ async def audit_verify(request: Request, viewer: Viewer) -> Response:
     anchor = text(raw, "anchor")
     if anchor:
         try:
-            read_anchor(anchor, source=_t(request)("audit.anchor"))
+            read_anchor(anchor, source=t_of(request)("audit.anchor"))
         except KleroError as exc:
             from kleroterion.web.usecases import audit_log
 
-            records = audit_log(*_root_slug(request))
+            records = audit_log(*root_slug(request))
             errors = {"anchor": exc.message}
             return render(request, "audit.html", {"records": records, "errors": errors, "anchor": anchor}, status=400)
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
 
     def work(progress: Progress, cancel: Cancel) -> dict[str, Any]:
         return uc.verify_audit(root, slug, anchor=anchor, progress=progress, cancel=cancel)
@@ -288,7 +288,7 @@ async def audit_verify(request: Request, viewer: Viewer) -> Response:
 def _purge(
     request: Request, form: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     context = {"plan": uc.purge_plan(root, slug, reason=None), "form": form or {}, "errors": errors or {}}
     return render(request, "deliberation/purge.html", context, status=status)
 
@@ -302,10 +302,10 @@ async def purge_page(request: Request, viewer: Viewer) -> Response:
 @requires(Permission.MANAGE)
 async def purge_run(request: Request, viewer: Viewer) -> Response:
     """Purge the personal data as a job, once the process's name has been typed (``klero purge``)."""
-    t = _t(request)
+    t = t_of(request)
     raw = await request.form()
     form = {key: text(raw, key) for key in ("reason", "confirm")}
-    root, slug = _root_slug(request)
+    root, slug = root_slug(request)
     errors = {}
     if form["confirm"] != slug:
         errors["confirm"] = t("purge.bad_confirm", slug=slug)

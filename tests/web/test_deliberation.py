@@ -20,9 +20,9 @@ from starlette.applications import Starlette
 from kleroterion.app.accounts import add_user, grant
 from kleroterion.store.server import Job
 from kleroterion.web.app import create_app
-from kleroterion.web.deliberation import sniff
 from kleroterion.web.jobs import run_job
 from kleroterion.web.registry import SNIFF_BYTES
+from kleroterion.web.steps import sniff
 from kleroterion.workspace import Workspace
 from tests.conftest import REPO, drop_append_only_triggers
 from tests.web.chain import prepare
