@@ -11,7 +11,8 @@ server admin   yes   yes  yes     yes   (every process; user management, new pro
 
 VIEW reads (overview, reports, audit log, job pages); RUN runs the chain's steps; MANAGE is the
 process's own management (purge, phase 2); ADMIN is the server's: accounts, roles, new processes.
-A POST always needs more than VIEW, so an auditor's every POST is refused (403). Every POST must
+A POST needs more than VIEW, so an auditor's every write is refused (403); the one exception is a
+POST marked ``reads_only`` (starting ``audit verify``, which changes nothing in the workspace). Every POST must
 carry the session's CSRF token. Checked on the server for every request; the templates only hide links.
 """
 
@@ -110,9 +111,12 @@ async def check_csrf(request: Request, expected: str | None) -> None:
         raise HTTPException(403, "csrf")
 
 
-def requires(permission: Permission) -> Callable[[Handler], Endpoint]:
+def requires(permission: Permission, *, reads_only: bool = False) -> Callable[[Handler], Endpoint]:
     """The one role check: sign-in (else to the login page), the process exists (else 404), the
-    viewer's ``permission`` in it (else 403), POSTs need more than VIEW and a valid CSRF token (else 403)."""
+    viewer's ``permission`` in it (else 403), POSTs need more than VIEW and a valid CSRF token (else 403).
+
+    ``reads_only`` marks a POST that only starts read-only work (``audit verify``: it reads the
+    workspace and writes nothing to it), which VIEW suffices for: the auditor may verify."""
 
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -124,7 +128,7 @@ def requires(permission: Permission) -> Callable[[Handler], Endpoint]:
                 raise HTTPException(404)
             if not viewer.may(permission, process):
                 raise HTTPException(403)
-            if request.method == "POST" and permission is Permission.VIEW:
+            if request.method == "POST" and permission is Permission.VIEW and not reads_only:
                 raise HTTPException(403)
             return await _run(handler, request, viewer)
 

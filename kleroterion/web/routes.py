@@ -7,7 +7,7 @@ from importlib import resources
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kleroterion.web import admin, chain, chain_panel, pages, public, registry, signup_admin
+from kleroterion.web import admin, chain, chain_panel, deliberation, outcomes, pages, public, registry, signup_admin
 
 STATIC = str(resources.files("kleroterion.web") / "static")
 
@@ -50,6 +50,30 @@ ROUTES: list[BaseRoute] = [
     Route("/p/{process}/lottery/tickets", chain_panel.lottery_tickets, methods=["GET"]),
     Route("/p/{process}/exports", chain.exports_page, methods=["GET"]),
     Route("/p/{process}/exports/{kind}.{fmt}", chain.export_download, methods=["GET"]),
+    # deliberation and report pages (webchain2)
+    Route("/p/{process}/poll", deliberation.poll_page, methods=["GET"]),
+    Route("/p/{process}/poll", deliberation.poll_define, methods=["POST"]),
+    Route("/p/{process}/poll/control", deliberation.poll_control, methods=["POST"]),
+    Route("/p/{process}/survey", deliberation.survey_page, methods=["GET"]),
+    Route("/p/{process}/survey", deliberation.survey_import, methods=["POST"]),
+    Route("/p/{process}/packets", deliberation.packets_page, methods=["GET"]),
+    Route("/p/{process}/packets", deliberation.packet_import, methods=["POST"]),
+    Route("/p/{process}/packets/signoff", deliberation.packet_signoff, methods=["POST"]),
+    Route("/p/{process}/packets/receipts", deliberation.packet_receipts, methods=["POST"]),
+    Route("/p/{process}/groups", deliberation.groups_page, methods=["GET"]),
+    Route("/p/{process}/groups", deliberation.groups_assign, methods=["POST"]),
+    Route("/p/{process}/groups/export", deliberation.groups_export, methods=["POST"]),
+    Route("/p/{process}/analysis", outcomes.analysis_page, methods=["GET"]),
+    Route("/p/{process}/analysis", outcomes.analysis_run, methods=["POST"]),
+    Route("/p/{process}/reports", outcomes.reports_page, methods=["GET"]),
+    Route("/p/{process}/reports", outcomes.reports_render, methods=["POST"]),
+    Route("/p/{process}/reports/files/{name}", outcomes.report_file, methods=["GET"]),
+    Route("/p/{process}/recommendations", outcomes.recommendations_page, methods=["GET"]),
+    Route("/p/{process}/recommendations", outcomes.recommendation_add, methods=["POST"]),
+    Route("/p/{process}/recommendations/{rec:int}/response", outcomes.response_record, methods=["POST"]),
+    Route("/p/{process}/audit/verify", outcomes.audit_verify, methods=["POST"]),
+    Route("/p/{process}/purge", outcomes.purge_page, methods=["GET"]),
+    Route("/p/{process}/purge", outcomes.purge_run, methods=["POST"]),
     Route("/admin/users", admin.users_page, methods=["GET"]),
     Route("/admin/users/new", admin.new_user_page, methods=["GET"]),
     Route("/admin/users/new", admin.new_user, methods=["POST"]),

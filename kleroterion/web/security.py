@@ -20,7 +20,8 @@ HEADERS = (
 
 class SecurityHeaders:
     """ASGI middleware adding ``HEADERS``; pages (not static files) are also never cached: they hold
-    personal data."""
+    personal data. A response that sets its own, stricter CSP keeps it (a report preview: ``sandbox``,
+    no script at all, only its own inline styles and images)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,7 +35,8 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(HEADERS)
+                own_csp = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                headers.extend(h for h in HEADERS if not (own_csp and h[0] == b"content-security-policy"))
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

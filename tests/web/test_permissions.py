@@ -22,6 +22,7 @@ NOT_YET = {
     f"/p/{PROCESS}/lottery/tickets": 400,
     f"/p/{PROCESS}/exports/{EXPORT}": 400,
 }
+REPORT = "feedback-report.nl.html"
 #: (method, path, permission needed) of every route behind a role check.
 CHECKED = [
     ("GET", f"/p/{PROCESS}", Permission.VIEW),
@@ -56,6 +57,30 @@ CHECKED = [
     ("GET", f"/p/{PROCESS}/signup", Permission.VIEW),
     ("GET", f"/p/{PROCESS}/signup/counts", Permission.VIEW),
     ("POST", f"/p/{PROCESS}/signup", Permission.RUN),
+    # deliberation and report pages (webchain2)
+    ("GET", f"/p/{PROCESS}/poll", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/poll", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/poll/control", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/survey", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/survey", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/packets", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/packets", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/packets/signoff", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/packets/receipts", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/groups", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/groups", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/groups/export", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/analysis", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/analysis", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/reports", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/reports", Permission.RUN),
+    ("GET", f"/p/{PROCESS}/reports/files/{REPORT}", Permission.VIEW),
+    ("GET", f"/p/{PROCESS}/recommendations", Permission.VIEW),
+    ("POST", f"/p/{PROCESS}/recommendations", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/recommendations/1/response", Permission.RUN),
+    ("POST", f"/p/{PROCESS}/audit/verify", Permission.VIEW),  # reads only: the auditor verifies
+    ("GET", f"/p/{PROCESS}/purge", Permission.MANAGE),
+    ("POST", f"/p/{PROCESS}/purge", Permission.MANAGE),
     ("GET", "/processes/new", Permission.ADMIN),
     ("POST", "/processes/new", Permission.ADMIN),
     ("GET", "/admin/users", Permission.ADMIN),
@@ -88,6 +113,9 @@ def allowed(username: str, permission: Permission) -> bool:
 @pytest.fixture
 def with_job(app: Starlette) -> Starlette:
     app.state.server.create_job(JOB, kind="registry.import", process=PROCESS, owner="mede")
+    reports = app.state.root / PROCESS / ".web-reports"
+    reports.mkdir()
+    (reports / REPORT).write_text("<!doctype html><title>x</title>", encoding="utf-8")
     return app
 
 
@@ -99,6 +127,8 @@ def test_the_matrix_covers_every_route() -> None:
         .replace("/3", "/{user_id:int}")
         .replace(PERSON, "{person}")
         .replace(EXPORT, "{kind}.{fmt}")
+        .replace(REPORT, "{name}")
+        .replace("/recommendations/1/", "/recommendations/{rec:int}/")
         for path in covered
     }
     routes = {getattr(route, "path", "") for route in ROUTES}
@@ -135,7 +165,9 @@ def test_role_matrix(
             assert status == 403
 
 
-@pytest.mark.parametrize(("method", "path", "permission"), [c for c in CHECKED if c[0] == "POST"])
+@pytest.mark.parametrize(
+    ("method", "path", "permission"), [c for c in CHECKED if c[0] == "POST" and c[2] is not Permission.VIEW]
+)
 def test_every_post_of_an_auditor_is_refused(
     with_job: Starlette, client_for: Callable[[str], TestClient], method: str, path: str, permission: Permission
 ) -> None:
@@ -181,6 +213,20 @@ def test_a_role_in_one_process_gives_nothing_in_another(client_for: Callable[[st
     client = client_for(username)
     assert client.get(f"/p/{OTHER}").status_code == 403
     assert client.get(f"/p/{OTHER}/audit").status_code == 403
+
+
+def test_the_auditor_may_start_only_the_read_only_verify(
+    with_job: Starlette, client_for: Callable[[str], TestClient]
+) -> None:
+    """Of every POST route, the auditor may use exactly ``audit/verify`` (it changes nothing)."""
+    client = client_for("audit")
+    token = csrf_token(client.get("/account/password").text)
+    allowed_posts = [
+        path
+        for method, path, _ in CHECKED
+        if method == "POST" and client.post(path, data={"csrf_token": token}).status_code != 403
+    ]
+    assert allowed_posts == [f"/p/{PROCESS}/audit/verify"]
 
 
 def test_an_unknown_process_or_job_is_not_found(with_job: Starlette, client_for: Callable[[str], TestClient]) -> None:
