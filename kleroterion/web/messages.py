@@ -1107,7 +1107,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.pending": ("nog in behandeling", "pending"),
     "audit.records": ("Regels", "Records"),
     "audit.anchor": ("Gepubliceerd anker (optioneel)", "Published anchor (optional)"),
-    "verify.title": ("Het auditlog controleren", "Verify the audit record"),
+    "verify.audit_title": ("Het auditlog controleren", "Verify the audit record"),
     "verify.intro": (
         "Controleert de hashketen, elke trekking tegen de opgeslagen gegevens en speelt elke loting opnieuw af "
         "(zoals klero audit verify). Er wordt niets gewijzigd.",
@@ -1174,7 +1174,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Wave {wave}: {n} respondents left every answer blank (absent).",
     ),
     "result.weights": ("Ontwerpgewichten opgeslagen: {names}.", "Design weights stored: {names}."),
-    "result.ignored": ("Overgeslagen kolommen: {names}.", "Columns left out: {names}."),
+    "result.columns_left_out": ("Overgeslagen kolommen: {names}.", "Columns left out: {names}."),
     "result.packet": (
         "‘{title}’ versie {version}: {arguments} argumenten opgeslagen.",
         "‘{title}’ version {version}: {arguments} arguments stored.",
