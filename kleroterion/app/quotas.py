@@ -97,7 +97,7 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
     """Store a ``category,feature,min,max`` file (optionally with population_share, target) as the quotas;
     the quota set and its audit record commit together."""
     frame = read_table(path)
-    quotas = quotas_from_frame(frame, source=path.name)
+    quotas = _canonical_categories(quotas_from_frame(frame, source=path.name), ws)
     problems = []
     for col in ("population_share", "target"):
         values: list[float | None] = []
@@ -118,6 +118,23 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
             "quotas.import", parameters={"file": path.name, "size": size}, input_hashes={path.name: sha256_file(path)}
         )
     return QuotaSet(quota_set_id=set_id, quotas=quotas, categories=tuple(dict.fromkeys(quotas["category"].astype(str))))
+
+
+def _canonical_categories(quotas: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
+    """The quota file's categories and values as the workspace stores them: a category matched to a sign-up
+    category by name, label or alias (the Sortition Foundation's ``Gender`` is our ``gender``), its values
+    to the canonical values. Anything not matched stays as written (the draw then names it)."""
+    from sortition.signup import normalise
+
+    categories = {normalise(h): c for c in ws.signup_categories for h in c.headers()}
+    out = quotas.copy()
+    for row in out.index:
+        category = categories.get(normalise(out.at[row, "category"]))
+        if category is None:
+            continue
+        out.at[row, "category"] = category.name
+        out.at[row, "feature"] = category.canonical(out.at[row, "feature"]) or out.at[row, "feature"]
+    return out
 
 
 def write_quotas(quotas: pd.DataFrame, path: Path) -> None:
