@@ -122,18 +122,23 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
 
 def _canonical_categories(quotas: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
     """The quota file's categories and values as the workspace stores them: a category matched to a sign-up
-    category by name, label or alias (the Sortition Foundation's ``Gender`` is our ``gender``), its values
-    to the canonical values. Anything not matched stays as written (the draw then names it)."""
+    category by name, label or alias (the Sortition Foundation's ``Gender`` is our ``gender``) whose every
+    value is one of that category's values (by value, label or alias) is written with the canonical names.
+    Anything else stays as written (a poll's own variable, e.g. ``age`` with bands of its own; the draw
+    names a category the pool does not have)."""
     from sortition.signup import normalise
 
     categories = {normalise(h): c for c in ws.signup_categories for h in c.headers()}
     out = quotas.copy()
-    for row in out.index:
-        category = categories.get(normalise(out.at[row, "category"]))
+    for name, rows in out.groupby("category", sort=False):
+        category = categories.get(normalise(name))
         if category is None:
             continue
-        out.at[row, "category"] = category.name
-        out.at[row, "feature"] = category.canonical(out.at[row, "feature"]) or out.at[row, "feature"]
+        values = [category.canonical(v) for v in rows["feature"]]
+        if any(v is None for v in values):
+            continue
+        out.loc[rows.index, "category"] = category.name
+        out.loc[rows.index, "feature"] = values
     return out
 
 
