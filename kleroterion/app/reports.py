@@ -282,7 +282,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         panel_size=size,
         alternates=len(alternate_ids),
         fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
-        quotas=quota_rows(quotas, panel, alternates),
+        quotas=quota_rows(quotas, panel, alternates, pool=pool, threshold=threshold),
         probabilities=probability_rows(
             quotas, pool, ws.store.selection_probabilities(int(draw["id"])), threshold=threshold
         ),
