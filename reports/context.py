@@ -154,7 +154,7 @@ def composition_rows(
             CompositionRow(
                 category=str(q.category),
                 feature=str(q.feature),
-                population_share=float(q.population_share),
+                population_share=math.nan if q.population_share is None else float(q.population_share),
                 pool_count=-1 if i in hidden else pool_count,
                 pool_share=math.nan if i in hidden else (pool_count / len(pool) if len(pool) else 0.0),
                 panel_count=-1 if i in hidden else panel_count,

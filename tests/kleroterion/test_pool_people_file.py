@@ -148,6 +148,30 @@ def test_people_file_through_the_whole_chain(
     assert (members["contact_email"].to_numpy() == emails.loc[members["bestand_id"]].to_numpy()).all()
 
 
+def test_people_file_pool_through_a_transparent_lottery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Numbered panels from the file pool, one picked by a public number, then verify and audit verify:
+    the lottery replays from the stored record as on a letter pool."""
+    root = sf_workspace(tmp_path, monkeypatch)
+    assert import_fixture(root, monkeypatch) == 0
+    assert run_cli(monkeypatch, "quotas", "import", str(FIXTURE / "features.csv"), "--size", "22", "-w", str(root)) == 0
+    tickets = tmp_path / "tickets.csv"
+    args = ("panel", "select", "--seed", "11", "--lottery-size", "20", "--lottery-out", str(tickets), "-w", str(root))
+    assert run_cli(monkeypatch, *args) == 0
+    listed = pd.read_csv(tickets, dtype=str)
+    assert len(listed) == 20
+    assert run_cli(monkeypatch, "panel", "draw-from-lottery", "--number", "13", "-w", str(root)) == 0
+    with Workspace.open(root) as ws:
+        draw = ws.store.latest_panel_draw()
+        panel, _ = ws.store.current_panel(int(draw["id"]))
+    assert sorted(panel) == sorted(listed.set_index("number").at["13", "members"].split())
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "panel", "verify", "-w", str(root)) == 0
+    assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
+    assert "replayed identically" in flat(capsys.readouterr().out)
+
+
 def test_import_again_adds_nothing_and_a_changed_answer_is_a_conflict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -292,3 +316,27 @@ def test_migration_keeps_a_letter_pool_and_its_draws(tmp_path: Path, monkeypatch
     assert {r[0] for r in legacy.execute("SELECT source FROM pool_members")} == {"letters"}
     with pytest.raises(sqlite3.IntegrityError):  # panel_members still reference the rebuilt table
         legacy.execute("INSERT INTO panel_members VALUES ('nobody')")
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_public_account_of_a_pool_without_letters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """The verantwoording has no letter step to account for: the pool section says where the pool came
+    from (150 people, panel of 22), the letter section and the letter seed are left out, and the seat
+    chances and the panel seed are there; HTML, PDF and DOCX."""
+    from tests.reports.test_demo_reports import report_text
+
+    root = sf_workspace(tmp_path, monkeypatch)
+    assert import_fixture(root, monkeypatch) == 0
+    assert run_cli(monkeypatch, "quotas", "import", str(FIXTURE / "features.csv"), "--size", "22", "-w", str(root)) == 0
+    assert run_cli(monkeypatch, "panel", "select", "--seed", "7", "-w", str(root)) == 0
+    for fmt in ("html", "pdf", "docx"):
+        out = tmp_path / f"public.{fmt}"
+        args = ("report", "public", "-w", str(root), "--lang", lang, "--format", fmt, "--out", str(out))
+        assert run_cli(monkeypatch, *args) == 0
+        text = " ".join(report_text(out).split())
+        assert ("geen brieven verstuurd" if lang == "nl" else "No letters were sent") in text, fmt
+        assert "150" in text and "22" in text
+        assert ("brievenloting" if lang == "nl" else "letter draw") not in text
+        assert ("Stap 3" if lang == "nl" else "Step 3") not in text
+    html = (tmp_path / "public.html").read_text(encoding="utf-8")
+    assert 'id="letters"' not in html and 'id="panel-seed">7<' in html
