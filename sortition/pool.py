@@ -226,6 +226,7 @@ def build_people_pool(
     address_columns: Sequence[str] = (),
     categories: Sequence[SignupCategory] = DEFAULT_CATEGORIES,
     pooled: Mapping[str, Mapping[str, str]] | None = None,
+    keep_columns: Sequence[str] = (),
 ) -> PeopleFile:
     """Check a people file and turn it into pool members without invitation letters; every bad cell reported.
 
@@ -235,12 +236,16 @@ def build_people_pool(
     alias, any case) and their answers to the category's values. The household is the ``address_columns``
     joined (cells stripped, case folded) and hashed with ``key``: people at the same address share it; a
     person whose address cells are all empty, or every person when no columns are given, is a household of
-    their own. The address itself is not kept. ``pooled`` maps the file ids already in the pool to their
-    stored answers (``already`` when equal, a ``Conflict`` when not). The frame's index is the file row."""
+    their own. The address itself is not kept; ``keep_columns`` (sortition-algorithms' ``columns_to_keep``,
+    e.g. names for the panel list) are kept with the contact details. ``pooled`` maps the file ids already
+    in the pool to their stored answers (``already`` when equal, a ``Conflict`` when not). The frame's index
+    is the file row."""
     problems = ProblemCollector(source)
-    id_column = _people_id_column([str(c) for c in people.columns], id_column, address_columns, problems)
+    id_column = _people_id_column(
+        [str(c) for c in people.columns], id_column, [*address_columns, *keep_columns], problems
+    )
     columns, ignored = _people_columns(
-        [str(c) for c in people.columns], {id_column, *address_columns}, categories, problems
+        [str(c) for c in people.columns], {id_column, *address_columns, *keep_columns}, categories, problems
     )
     if people.empty:
         problems.add("the file has no people (only a header, or nothing at all)")
@@ -256,6 +261,7 @@ def build_people_pool(
     lookups = {c.name: c.lookup() for c in categories}
     cells = {name: people[header].fillna("").astype(str) for name, header in columns.items()}
     households = _households(people, ids, address_columns)
+    kept = {c: people[c].fillna("").astype(str) for c in keep_columns}
     records = []
     already = 0
     conflicts = []
@@ -288,7 +294,10 @@ def build_people_pool(
                 "letter_code": None,
                 "address_key": "H" + _keyed("household|" + households[row], key),
                 **values,
-                "contact": {c: cells[c][row].strip() for c in CONTACT_COLUMNS if c in columns},
+                "contact": {
+                    **{c: cells[c][row].strip() for c in CONTACT_COLUMNS if c in columns},
+                    **{c: kept[c][row].strip() for c in keep_columns},
+                },
             }
         )
     problems.raise_if_any("correct these rows and import the file again; nothing was stored")
@@ -300,13 +309,15 @@ def build_people_pool(
 
 
 def _people_id_column(
-    headers: list[str], id_column: str | None, address_columns: Sequence[str], problems: ProblemCollector
+    headers: list[str], id_column: str | None, named: Sequence[str], problems: ProblemCollector
 ) -> str:
-    """The id column: the one named (which must exist), else ``id``; an id-like column not named, or no id
-    column at all, is a problem (ids are never row numbers in a stored pool)."""
-    for column in [*(c for c in (id_column,) if c), *address_columns]:
+    """The id column: the one named (which must exist, as must the ``named`` columns), else ``id``; an
+    id-like column not named, or no id column at all, is a problem (ids are never row numbers in a pool)."""
+    for column in [*(c for c in (id_column,) if c), *named]:
         if column not in headers:
-            problems.add("column not in the file (named by --id-column or --address-columns)", column=column)
+            problems.add(
+                "column not in the file (named by --id-column, --address-columns or --settings)", column=column
+            )
     if id_column is None and "id" not in headers:
         looks = [h for h in headers if h.lower() in PEOPLE_ID_HINTS or h.lower().endswith("_id")]
         problems.add(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kleroterion.errors import InputError, KleroError, Problem
 from kleroterion.io import read_table, sha256_file
+from kleroterion.pool_files import read_select_settings
 from kleroterion.workspace import Workspace
 from sortition.pool import CODE_ALIASES, build_people_pool, build_pool
 from sortition.progress import Cancel, Progress, Tracker
@@ -30,6 +32,8 @@ class PoolImport:
     summary: str  # "N new, M already in the pool, K conflicts"
     pool_size: int
     households: bool = True  # False: a people file without --address-columns (no household check)
+    kept_columns: tuple[str, ...] = ()  # columns_to_keep of a settings.toml, kept with the contact details
+    notes: tuple[str, ...] = ()  # what the user must know (settings read differently from their face value)
 
 
 def import_pool(
@@ -159,6 +163,7 @@ def import_people(
     address_columns: tuple[str, ...] = (),
     keep_stored: bool = False,
     use_sheet: bool = False,
+    settings: Path | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PoolImport:
@@ -172,9 +177,34 @@ def import_people(
     ``address_columns`` (a keyed hash; the address is not stored), so the panel draw, lottery, verify,
     replay kit and audit chain work on it as on a letter pool. Importing the file again adds only new ids;
     an id with other answers is a conflict handled as on a sign-up sheet (``keep_stored``/``use_sheet``).
+    A sortition-algorithms ``settings.toml`` (``settings``) gives the id column, the household columns and
+    the columns to keep (with the contact details, for the panel list); an option given as well must agree.
     """
     if keep_stored and use_sheet:
         raise KleroError("Choose --keep-stored or --use-sheet, not both.", code="bad_options")
+    keep: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    if settings is not None:
+        chosen = read_select_settings(settings)
+        id_column = _agree("--id-column", id_column, "id_column", chosen.id_column)
+        address_columns = (
+            _agree(
+                "--address-columns",
+                address_columns or None,
+                "check_same_address_columns",
+                chosen.address_columns or None,
+            )
+            or ()
+        )
+        keep = chosen.keep_columns
+        draw = [k for k, v in (("selection_algorithm", chosen.algorithm), ("random_number_seed", chosen.seed)) if v]
+        notes = chosen.notes
+        if draw:
+            notes = (
+                *notes,
+                f"{' and '.join(draw)} in {settings.name} belong to the draw: give them to `klero panel select` "
+                "(--algorithm, --seed).",
+            )
     tracker = Tracker(progress, cancel)
     tracker.step(IMPORT_STAGE, 0, 2, path.name)
     categories = ws.signup_categories
@@ -207,6 +237,7 @@ def import_people(
             address_columns=address_columns,
             categories=categories,
             pooled=pooled,
+            keep_columns=keep,
         )
         counts = f"{len(people.new):,} new, {people.already:,} already in the pool, {_conflicts(len(people.conflicts))}"
         if people.conflicts and not (keep_stored or use_sheet):
@@ -240,6 +271,7 @@ def import_people(
                 "format": "sortition-foundation",
                 "id_column": id_column or "id",
                 "address_columns": list(address_columns),
+                "kept_columns": list(keep),
                 "already": people.already,
                 "conflicts": [{"row": c.row, "id": c.code, "differences": c.differences} for c in people.conflicts],
                 "conflicts_resolved_by": "sheet" if use_sheet else "pool",
@@ -258,4 +290,17 @@ def import_people(
         summary=counts,
         pool_size=len(existing) + len(people.new),
         households=people.households,
+        kept_columns=keep,
+        notes=notes,
     )
+
+
+def _agree(option: str, given: Any, setting: str, from_settings: Any) -> Any:
+    """The option's value or the settings file's; both and different is an error naming both."""
+    if given is not None and from_settings is not None and given != from_settings:
+        shown = given if isinstance(given, str) else ",".join(given)
+        raise KleroError(
+            f"{option} {shown} and {setting} = {from_settings!r} in --settings disagree; give one of them.",
+            code="conflicting_options",
+        )
+    return given if given is not None else from_settings

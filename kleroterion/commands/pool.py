@@ -42,6 +42,10 @@ def pool_import_cmd(
         list[str] | None,
         typer.Option(help="People file: columns that together are the address (comma or repeat); one per household."),
     ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(help="People file: a sortition-algorithms settings.toml (id column, addresses, columns to keep)."),
+    ] = None,
 ) -> None:
     """Import a sign-up sheet: code plus one column per sign-up category (Dutch or English names).
 
@@ -49,15 +53,15 @@ def pool_import_cmd(
     pool with other answers stops the import until you choose --keep-stored or --use-sheet.
     A people file in the Sortition Foundation's layout (an id column, one column per category, address
     columns) is a pool without letters: --format sortition-foundation --id-column ID --address-columns A,B."""
-    refuse_repeated(sys.argv[1:], ("--format", "--id-column"))
+    refuse_repeated(sys.argv[1:], ("--format", "--id-column", "--settings"))
     if file_format is not None and file_format not in FORMATS:
         raise KleroError(f"--format {file_format!r}: use one of {', '.join(FORMATS)}.", code="bad_option")
     addresses = tuple(dict.fromkeys(c.strip() for v in address_columns or [] for c in v.split(",") if c.strip()))
-    chosen = file_format or detect_format(file, id_column=id_column)
-    if chosen == "signup" and (id_column or addresses):
+    chosen = file_format or ("sortition-foundation" if settings else detect_format(file, id_column=id_column))
+    if chosen == "signup" and (id_column or addresses or settings):
         raise KleroError(
-            "--id-column and --address-columns are for a people file (--format sortition-foundation); a sign-up "
-            "sheet is matched to the letters by its invitation code.",
+            "--id-column, --address-columns and --settings are for a people file (--format sortition-foundation); "
+            "a sign-up sheet is matched to the letters by its invitation code.",
             code="bad_option",
         )
     if file_format is None:
@@ -74,6 +78,7 @@ def pool_import_cmd(
                 address_columns=addresses,
                 keep_stored=keep_stored,
                 use_sheet=use_sheet,
+                settings=settings,
                 progress=bars,
             )
     console.print(f"{file.name}: {out.summary}{':' if out.conflicts else '.'}")
@@ -84,6 +89,10 @@ def pool_import_cmd(
         console.print(f"  ... and {len(out.conflicts) - 20} more (all listed in the audit log)")
     if out.ignored_columns:
         console.print(f"Columns not used: {', '.join(out.ignored_columns)}.")
+    for note in out.notes:
+        console.print(note)
+    if out.kept_columns:
+        console.print(f"Kept with the contact details (for the panel list): {', '.join(out.kept_columns)}.")
     if not out.households:
         console.print("No --address-columns: every person is their own household (no same-address check).")
     console.print(f"Added {out.members:,} sign-ups; the pool now has {out.pool_size:,} people.")

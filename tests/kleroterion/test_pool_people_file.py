@@ -340,3 +340,46 @@ def test_public_account_of_a_pool_without_letters(tmp_path: Path, monkeypatch: p
         assert ("Stap 3" if lang == "nl" else "Step 3") not in text
     html = (tmp_path / "public.html").read_text(encoding="utf-8")
     assert 'id="letters"' not in html and 'id="panel-seed">7<' in html
+
+
+def test_settings_toml_gives_ids_households_and_kept_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sortition-algorithms' settings.toml as SA users have it: id column, same-address columns and the
+    columns to keep (for the panel list); the draw's settings are named, not silently dropped; an option
+    that disagrees with the file is refused."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        'id_column = "nationbuilder_id"\ncheck_same_address = true\n'
+        'check_same_address_columns = ["primary_address1", "primary_zip"]\n'
+        'columns_to_keep = ["first_name", "last_name"]\nselection_algorithm = "maximin"\nrandom_number_seed = 42\n',
+        encoding="utf-8",
+    )
+    root = sf_workspace(tmp_path, monkeypatch)
+    people = str(FIXTURE / "candidates.csv")
+    capsys.readouterr()
+    args = ("pool", "import", people, "-w", str(root), "--settings", str(settings))
+    assert run_cli(monkeypatch, *args, "--id-column", "email") == 1
+    out = flat(capsys.readouterr().out)
+    assert "--id-column email and id_column = 'nationbuilder_id' in --settings disagree" in out
+    assert run_cli(monkeypatch, *args) == 0
+    out = flat(capsys.readouterr().out)
+    assert "selection_algorithm and random_number_seed in settings.toml belong to the draw" in out
+    assert "Kept with the contact details (for the panel list): first_name, last_name." in out
+    assert "Columns not used: mobile_number, primary_address2, primary_city." in out
+    frame = pd.read_csv(FIXTURE / "candidates.csv", dtype=str)
+    with Workspace.open(root) as ws:
+        pool = ws.store.pool()
+        external = ws.store.pool_external_ids()
+    households = frame["primary_address1"] + "|" + frame["primary_zip"]
+    assert pool["address_key"].nunique() == households.nunique()
+    assert run_cli(monkeypatch, "quotas", "import", str(FIXTURE / "features.csv"), "--size", "22", "-w", str(root)) == 0
+    assert run_cli(monkeypatch, "panel", "select", "--seed", "42", "-w", str(root)) == 0
+    export = tmp_path / "panel.csv"
+    assert run_cli(monkeypatch, "panel", "export", str(export), "-w", str(root)) == 0
+    listed = pd.read_csv(export, dtype=str, sep=";", encoding="cp1252", keep_default_na=False)
+    names = frame.set_index("nationbuilder_id")
+    for row in listed.itertuples(index=False):
+        assert row.contact_first_name == names.at[row.bestand_id, "first_name"]
+        assert row.contact_last_name == names.at[row.bestand_id, "last_name"]
+    assert set(listed["bestand_id"]) <= set(external.values())
