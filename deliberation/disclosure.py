@@ -20,6 +20,16 @@ def suppressed_cells(counts: Sequence[int], threshold: int) -> set[int]:
     return hidden
 
 
+def suppressed_by_category(categories: Sequence[str], counts: Sequence[int], threshold: int) -> set[int]:
+    """Rows to hide in a table with one row per (category, value) and its ``counts``: ``suppressed_cells``
+    within each category's rows (each category's counts sum to the same published total)."""
+    hidden: set[int] = set()
+    for category in dict.fromkeys(categories):
+        positions = [i for i, c in enumerate(categories) if c == category]
+        hidden |= {positions[j] for j in suppressed_cells([counts[i] for i in positions], threshold)}
+    return hidden
+
+
 #: Key columns that, where a table has them, mark the cells of one variable for complementary suppression.
 GROUP_KEYS = ("item", "variable", "wave", "group", "arm", "category_set")
 

@@ -69,6 +69,35 @@ class WaveLayout:
     user_missing: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
+#: Layouts a data deliverer documents, as the options of ``klero survey import --preset NAME``.
+#: ``ddl``: the Stanford Deliberative Democracy Lab's SPSS .sav deliverable of a Deliberative Poll, long
+#: format: ``ID`` (the respondent), ``Time`` (the wave: T1 before, T2 after, as value labels of 1 and 2)
+#: and ``Group`` (Treatment / Control, value labels of 1 and 2; read by ``ARM_ALIASES``). Weights and
+#: demographics differ per poll and are still declared (``--weights``, ``--variables``).
+PRESETS: dict[str, dict[str, str]] = {
+    "ddl": {"id_column": "ID", "wave_column": "Time", "arm_column": "Group"},
+}
+
+
+def preset_options(name: str, given: Mapping[str, str | None]) -> dict[str, str]:
+    """The options of preset ``name`` merged with those ``given`` (option field → value or None): a given
+    option equal to the preset's is fine, a different one is an error naming both (nothing is silently
+    overridden). Returns the merged fields."""
+    if name not in PRESETS:
+        raise KleroError(f"--preset {name!r}: use one of {', '.join(PRESETS)}.", code="bad_option")
+    merged = {k: v for k, v in given.items() if v is not None}
+    for field_name, value in PRESETS[name].items():
+        mine = given.get(field_name)
+        if mine is not None and mine != value:
+            option = "--" + field_name.replace("_", "-")
+            raise KleroError(
+                f"{option} {mine} and --preset {name} ({option} {value}) disagree; give one of them.",
+                code="conflicting_options",
+            )
+        merged[field_name] = value
+    return merged
+
+
 @dataclass(frozen=True)
 class ShapedSurvey:
     """``answers`` (``participant_id, wave, item_code, raw``; blank rows kept: ``drop_absent`` decides),

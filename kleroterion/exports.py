@@ -79,6 +79,21 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def restore(value: str) -> str:
+    """The value ``neutralise`` was given: a leading ``'`` before a formula character taken off (for files
+    the product writes and reads back itself, e.g. the publish kit)."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def restore_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as it was before ``neutralise_frame`` (text cells and column names)."""
+    out = table.rename(columns=lambda c: restore(c) if isinstance(c, str) else c)
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: restore(v) if isinstance(v, str) else v)
+    return out
+
+
 def neutralise_frame(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every text cell and column name that a spreadsheet could read as a formula
     neutralised (``neutralise``); numbers stay numbers. For every CSV the product writes beyond the

@@ -92,12 +92,14 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
     """Everyone of the latest panel draw: ``status`` (lid / vervanger / reserve / vervangen),
     ``volgorde`` (the order of an alternate, from 1), ``vervangt`` / ``vervangen_door`` (pool ids),
     ``reden`` (why someone left), ``deelnemer_id`` (pool id), ``uitnodigingscode``, name, address,
-    then the contact details and the answers kept from the sign-up."""
+    then the contact details and the answers kept from the sign-up. A pool from a people file has no
+    letters: ``bestand_id`` (the file's id) instead of code, name and address."""
     draw_id = int(ws.store.latest_panel_record().draw_id or 0)
     members = ws.store.panel_member_details(draw_id)
     replaced_by = {r["person_out"]: r for r in ws.store.replacements(draw_id)}
     replaces = {r["person_in"]: r["person_out"] for r in ws.store.replacements(draw_id)}
     addresses = _letter_addresses(ws)
+    external = ws.store.pool_external_ids()  # a pool from a people file: the file's own ids, no letters
     records = []
     contact_keys: dict[str, None] = {}
     feature_keys: dict[str, None] = {}
@@ -115,8 +117,9 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
                 "vervangen_door": left["person_in"] if left else "",
                 "reden": left["reason"] if left else "",
                 "deelnemer_id": m["person_id"],
-                "uitnodigingscode": m["letter_code"],
-                **addresses.loc[m["letter_code"]].to_dict(),
+                "uitnodigingscode": m["letter_code"] or "",
+                **({"bestand_id": external[m["person_id"]]} if external else {}),
+                **(addresses.loc[m["letter_code"]].to_dict() if m["letter_code"] in addresses.index else {}),
                 **{f"contact_{k}": v for k, v in contact.items()},
                 **{f"antwoord_{k}": v for k, v in features.items()},
                 "_order": (STATUS_ORDER.get(status, 9), m["role"] != "panel", int(m["rank"])),
@@ -130,13 +133,14 @@ def panel_list(ws: Workspace) -> pd.DataFrame:
         "reden",
         "deelnemer_id",
         "uitnodigingscode",
+        *(["bestand_id"] if external else []),
         *NAME_COLUMNS,
         *ADDRESS_COLUMNS,
         *(f"contact_{k}" for k in contact_keys),
         *(f"antwoord_{k}" for k in feature_keys),
     ]
     records.sort(key=lambda rec: rec["_order"])
-    return pd.DataFrame(records, columns=columns).fillna("")
+    return pd.DataFrame(records, columns=columns).astype(object).fillna("")  # no letters: name columns empty
 
 
 def _group_number(name: str) -> int | str:
@@ -178,7 +182,7 @@ def group_list(ws: Workspace) -> pd.DataFrame:
         "contact_email",
         "contact_telefoon",
     ]
-    return pd.DataFrame(records, columns=columns).fillna("")
+    return pd.DataFrame(records, columns=columns).astype(object).fillna("")
 
 
 def control_id(resident_pseudonym: str) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from deliberation.disclosure import suppressed_cells
+from deliberation.disclosure import suppressed_by_category
 from reports.outcomes import RecommendationRow
 from reports.settings import Missing
 
@@ -137,14 +137,15 @@ def composition_rows(
     """Population share (from the quota table), pool and panel counts per category value.
 
     Pool counts below ``threshold`` (and complementary cells, see ``suppressed_cells``) are suppressed: count -1,
-    share NaN. Panel counts are shown, because the panel's composition by one feature at a time is
-    published by design (DOMAIN.md §6).
+    share NaN. Panel counts are shown, small ones too, because the panel's composition by one feature at a
+    time is published by design (DOMAIN.md §6), except in a row whose pool count is suppressed: there the
+    panel count is hidden as well. The panel is drawn from the pool, so a panel count next to a hidden pool
+    count bounds it (panel ≤ pool; "< 5" beside a panel of 3 leaves 3 or 4), and when the two are equal it
+    says that every sign-up of that group sits on the panel. The hidden rows are the same in both columns,
+    two or more per category, so the panel size and the pool total give back only their sum.
     """
     pool_counts = [int((pool[q.category].astype(str) == str(q.feature)).sum()) for q in quotas.itertuples()]
-    hidden: set[int] = set()
-    for category in dict.fromkeys(quotas["category"]):
-        positions = [i for i, c in enumerate(quotas["category"]) if c == category]
-        hidden |= {positions[j] for j in suppressed_cells([pool_counts[i] for i in positions], threshold)}
+    hidden = suppressed_by_category([str(c) for c in quotas["category"]], pool_counts, threshold)
     rows = []
     for i, q in enumerate(quotas.itertuples(index=False)):
         pool_count = pool_counts[i]
@@ -153,11 +154,11 @@ def composition_rows(
             CompositionRow(
                 category=str(q.category),
                 feature=str(q.feature),
-                population_share=float(q.population_share),
+                population_share=math.nan if q.population_share is None else float(q.population_share),
                 pool_count=-1 if i in hidden else pool_count,
                 pool_share=math.nan if i in hidden else (pool_count / len(pool) if len(pool) else 0.0),
-                panel_count=panel_count,
-                panel_share=panel_count / len(panel) if len(panel) else 0.0,
+                panel_count=-1 if i in hidden else panel_count,
+                panel_share=math.nan if i in hidden else (panel_count / len(panel) if len(panel) else 0.0),
                 quota_min=int(q.min),
                 quota_max=int(q.max),
             )

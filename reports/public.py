@@ -6,6 +6,7 @@ Pure builders: records and data frames from the store in, a dataclass out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,9 @@ class PublicAccountContext:
     category_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     unnamed_areas: list[str] = field(default_factory=list)
+    #: ``letters`` (sign-ups to the municipality's letters) or ``file`` (a pool from a people file, e.g. a
+    #: panel company's or the Sortition Foundation's: no letter step to account for).
+    pool_source: str = "letters"
 
 
 def letter_strata(letters: pd.DataFrame) -> list[LetterStratum]:
@@ -94,7 +98,7 @@ def quota_shares(quotas: pd.DataFrame, sources: Mapping[str, str]) -> list[Quota
         QuotaShare(
             category=str(q.category),
             feature=str(q.feature),
-            population_share=float(q.population_share),
+            population_share=math.nan if q.population_share is None else float(q.population_share),
             source=sources.get(str(q.category), "registry"),
             quota_min=int(q.min),
             quota_max=int(q.max),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from deliberation.disclosure import suppressed_cells
+from deliberation.disclosure import suppressed_by_category, suppressed_cells
 from sortition.quotas import count_by_quota
 
 
@@ -226,22 +226,41 @@ def input_files(audit: Iterable[Mapping[str, Any]]) -> list[InputFile]:
     ]
 
 
-def quota_rows(quotas: pd.DataFrame, panel: pd.DataFrame, alternates: pd.DataFrame) -> list[QuotaRow]:
-    """Achieved counts per quota band for the panel and for the alternates."""
+def quota_rows(
+    quotas: pd.DataFrame,
+    panel: pd.DataFrame,
+    alternates: pd.DataFrame,
+    *,
+    pool: pd.DataFrame | None = None,
+    threshold: int = 0,
+) -> list[QuotaRow]:
+    """Achieved counts per quota band for the panel and for the alternates.
+
+    With ``pool``: in the rows whose pool group is suppressed in the probability table (``probability_rows``:
+    fewer than ``threshold`` sign-ups, or the complementary cell), the panel and alternate counts are hidden
+    too (-1), because panel and alternates are drawn from that group and their counts would bound or give
+    away its hidden size. Other rows show every count: the panel's composition one feature at a time is
+    public by design (DOMAIN.md §6)."""
+    hidden: set[int] = set()
+    if pool is not None:
+        sizes = [int((pool[q.category].astype(str) == str(q.feature)).sum()) for q in quotas.itertuples()]
+        hidden = suppressed_by_category([str(c) for c in quotas["category"]], sizes, threshold)
     return [
         QuotaRow(
             category=str(q.category),
             feature=str(q.feature),
             quota_min=int(q.min),
             quota_max=int(q.max),
-            panel_count=int(panel_count),
-            alternate_count=int(alternate_count),
+            panel_count=-1 if i in hidden else int(panel_count),
+            alternate_count=-1 if i in hidden else int(alternate_count),
         )
-        for q, panel_count, alternate_count in zip(
-            quotas.itertuples(index=False),
-            count_by_quota(panel, quotas).to_numpy(),
-            count_by_quota(alternates, quotas).to_numpy(),
-            strict=True,
+        for i, (q, panel_count, alternate_count) in enumerate(
+            zip(
+                quotas.itertuples(index=False),
+                count_by_quota(panel, quotas).to_numpy(),
+                count_by_quota(alternates, quotas).to_numpy(),
+                strict=True,
+            )
         )
     ]
 

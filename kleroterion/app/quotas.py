@@ -160,7 +160,7 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
     """Store a ``category,feature,min,max`` file (optionally with population_share, target) as the quotas;
     the quota set and its audit record commit together."""
     frame = read_table(path)
-    quotas = quotas_from_frame(frame, source=path.name)
+    quotas = _canonical_categories(quotas_from_frame(frame, source=path.name), ws)
     problems = []
     for col in ("population_share", "target"):
         values: list[float | None] = []
@@ -181,6 +181,28 @@ def import_quotas(ws: Workspace, path: Path, *, size: int) -> QuotaSet:
             "quotas.import", parameters={"file": path.name, "size": size}, input_hashes={path.name: sha256_file(path)}
         )
     return QuotaSet(quota_set_id=set_id, quotas=quotas, categories=tuple(dict.fromkeys(quotas["category"].astype(str))))
+
+
+def _canonical_categories(quotas: pd.DataFrame, ws: Workspace) -> pd.DataFrame:
+    """The quota file's categories and values as the workspace stores them: a category matched to a sign-up
+    category by name, label or alias (the Sortition Foundation's ``Gender`` is our ``gender``) whose every
+    value is one of that category's values (by value, label or alias) is written with the canonical names.
+    Anything else stays as written (a poll's own variable, e.g. ``age`` with bands of its own; the draw
+    names a category the pool does not have)."""
+    from sortition.signup import normalise
+
+    categories = {normalise(h): c for c in ws.signup_categories for h in c.headers()}
+    out = quotas.copy()
+    for name, rows in out.groupby("category", sort=False):
+        category = categories.get(normalise(name))
+        if category is None:
+            continue
+        values = [category.canonical(v) for v in rows["feature"]]
+        if any(v is None for v in values):
+            continue
+        out.loc[rows.index, "category"] = category.name
+        out.loc[rows.index, "feature"] = values
+    return out
 
 
 def write_quotas(quotas: pd.DataFrame, path: Path) -> None:

@@ -108,6 +108,7 @@ def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = N
     """Write the publish kit of a panel draw (default: the latest) to ``directory`` (module docstring);
     appends a chained ``publish.kit`` entry recording the kit pool's hash."""
     from kleroterion.app.versions import versions
+    from kleroterion.exports import neutralise_frame
     from sortition.pool import pool_hash
 
     draw = _panel_draw(ws, draw_id)
@@ -122,8 +123,10 @@ def write_publish_kit(ws: Workspace, directory: Path, *, draw_id: int | None = N
     lottery = _lottery_of(ws, draw)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        kit_pool.to_csv(directory / POOL_FILE, index=False)
-        quotas[QUOTA_COLUMNS].to_csv(directory / QUOTAS_FILE, index=False, float_format="%.17g")
+        # published files: a category value a spreadsheet would read as a formula gets a leading ' (replay
+        # takes it off again, so the hashes are those of the stored values)
+        neutralise_frame(kit_pool).to_csv(directory / POOL_FILE, index=False)
+        neutralise_frame(quotas[QUOTA_COLUMNS]).to_csv(directory / QUOTAS_FILE, index=False, float_format="%.17g")
         probabilities = ws.store.selection_probabilities(int(draw["id"]))
         probabilities.rename("probability").rename_axis("person_id").reset_index().to_csv(
             directory / PROBABILITIES_FILE, index=False, float_format="%.17g"
@@ -206,6 +209,8 @@ def _lottery_of(ws: Workspace, draw: dict[str, Any]) -> dict[str, Any] | None:
 def _read_kit(directory: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, dict[str, float]]:
     import pandas as pd
 
+    from kleroterion.exports import restore_frame
+
     missing = [f for f in (DRAW_FILE, POOL_FILE, QUOTAS_FILE, PROBABILITIES_FILE) if not (directory / f).is_file()]
     if missing:
         raise KleroError(
@@ -215,8 +220,8 @@ def _read_kit(directory: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFra
         )
     try:
         record = json.loads((directory / DRAW_FILE).read_text(encoding="utf-8"))
-        pool = pd.read_csv(directory / POOL_FILE, dtype=str, keep_default_na=False)
-        quotas = pd.read_csv(directory / QUOTAS_FILE, dtype={"category": str, "feature": str})
+        pool = restore_frame(pd.read_csv(directory / POOL_FILE, dtype=str, keep_default_na=False))
+        quotas = restore_frame(pd.read_csv(directory / QUOTAS_FILE, dtype={"category": str, "feature": str}))
         with (directory / PROBABILITIES_FILE).open(encoding="utf-8", newline="") as handle:
             probabilities = {row["person_id"]: float(row["probability"]) for row in csv.DictReader(handle)}
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:

@@ -282,7 +282,7 @@ def selection_context(ws: Workspace, *, lang: str, today: str) -> SelectionRepor
         panel_size=size,
         alternates=len(alternate_ids),
         fairness={k: float(v) for k, v in draw["result"].items() if isinstance(v, int | float)},
-        quotas=quota_rows(quotas, panel, alternates),
+        quotas=quota_rows(quotas, panel, alternates, pool=pool, threshold=threshold),
         probabilities=probability_rows(
             quotas, pool, ws.store.selection_probabilities(int(draw["id"])), threshold=threshold
         ),
@@ -335,7 +335,8 @@ def feedback_context(ws: Workspace, *, lang: str, today: str) -> FeedbackContext
 def public_context(ws: Workspace, *, lang: str, today: str) -> PublicAccountContext:
     """The public account of the draw: letters, sign-ups, quotas and their sources, chances, seeds."""
     draws = ws.store.letter_draws()
-    if not draws:
+    from_file = not draws and ws.store.pool_sources() == {"file"}  # a pool from a people file: no letter step
+    if not draws and not from_file:
         raise KleroError(
             "No letters drawn yet: the public account needs `klero letters draw` first.", code="no_letters"
         )
@@ -343,10 +344,9 @@ def public_context(ws: Workspace, *, lang: str, today: str) -> PublicAccountCont
     size, quotas = ws.store.quota_set(int(draw["quota_set_id"]))
     pool = ws.store.pool()
     probabilities = ws.store.selection_probabilities(int(draw["id"]))
-    letters = ws.store.letters()
-    first = draws[0]["parameters"]
+    first = draws[0]["parameters"] if draws else {}
     stratify_by = str(first.get("stratify_by") or "")
-    strata = letter_strata(letters)
+    strata = [] if from_file else letter_strata(ws.store.letters())
     labels = _labels(ws, lang=lang, shown_areas=[s.stratum for s in strata] if stratify_by == "wijk" else [])
     sources = {c.name: c.source for c in ws.signup_categories}
     return PublicAccountContext(
@@ -369,6 +369,7 @@ def public_context(ws: Workspace, *, lang: str, today: str) -> PublicAccountCont
         public_value=str(draw["parameters"].get("public_value") or ""),
         seat_chances=probability_rows(quotas, pool, probabilities, threshold=ws.settings.suppression_threshold),
         mean_seat_chance=mean_chance([float(p) for p in probabilities]),
+        pool_source="file" if from_file else "letters",
         replay_command=replay_command(
             algorithm=str(draw["algorithm"]),
             engine=str(draw["engine"]),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from deliberation.responses import WaveLayout
+from deliberation.responses import PRESETS, WaveLayout, preset_options
 from kleroterion.app.survey import import_respondents, import_survey
 from kleroterion.commands.common import WorkspaceOption, console, hint, open_workspace
 from kleroterion.commands.options import refuse_repeated
@@ -64,11 +64,23 @@ def survey_import_cmd(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Accept a file without any answer for a wave (normally refused).")
     ] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help=f"A documented layout ({', '.join(PRESETS)}): ddl = the Deliberative Democracy Lab's long .sav "
+            "(--id-column ID --wave-column Time --arm-column Group)."
+        ),
+    ] = None,
     workspace: WorkspaceOption = Path("."),
 ) -> None:
     """Import survey answers: wide (one wave, or all waves by column suffix) or long (--wave-column);
     CSV, XLSX, Parquet or SPSS .sav. Every column is an item or declared; see --ignore-extra."""
-    refuse_repeated(sys.argv[1:], ("--wave", "--id-column", "--wave-column", "--arm-column", "--arm"))
+    refuse_repeated(sys.argv[1:], ("--wave", "--id-column", "--wave-column", "--arm-column", "--arm", "--preset"))
+    if preset is not None:
+        if row_ids:
+            raise KleroError(f"--preset {preset} names the id column: leave out --row-ids.", code="bad_option")
+        chosen = preset_options(preset, {"id_column": id_column, "wave_column": wave_column, "arm_column": arm_column})
+        id_column, wave_column, arm_column = chosen["id_column"], chosen["wave_column"], chosen["arm_column"]
     layout = WaveLayout(
         id_column=None if row_ids else (id_column or "participant_id"),
         row_ids=row_ids,

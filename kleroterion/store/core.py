@@ -35,6 +35,12 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+#: First line of a migration that rebuilds a table other tables reference (SQLite's documented twelve-step
+#: procedure): the runner turns foreign keys off around its transaction and runs ``PRAGMA foreign_key_check``
+#: before it commits.
+FOREIGN_KEYS_OFF = "-- klero: foreign-keys-off"
+
+
 def migration_scripts() -> list[tuple[int, str, str]]:
     """The bundled migrations as (version, name, sql), in order."""
     folder = resources.files("kleroterion.store") / "migrations"
@@ -149,6 +155,9 @@ class StoreCore:
         for version, name, sql in migration_scripts():
             if version in done:
                 continue
+            rebuilds = sql.startswith(FOREIGN_KEYS_OFF)
+            if rebuilds:  # SQLite's table rebuild: foreign keys off outside the transaction, checked inside
+                self._conn.execute("PRAGMA foreign_keys = OFF")
             self._begin()
             try:
                 if version in self._applied_versions():  # another process applied it while this one waited
@@ -156,6 +165,8 @@ class StoreCore:
                     continue
                 for statement in _split_sql(sql):
                     self._conn.execute(statement)
+                if rebuilds and self._conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise sqlite3.IntegrityError("the rebuilt tables break a foreign key")
                 self._conn.execute(
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, now_iso()),
@@ -164,6 +175,9 @@ class StoreCore:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise StoreError(f"Migration {name} failed: {exc}", code="migration_failed", migration=name) from exc
+            finally:
+                if rebuilds:
+                    self._conn.execute("PRAGMA foreign_keys = ON")
             applied.append(name)
         return applied
 

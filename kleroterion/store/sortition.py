@@ -160,23 +160,29 @@ class SortitionStore(StoreCore):
         sha256: str,
         summary: dict[str, Any] | None = None,
         corrections: dict[str, dict[str, str]] | None = None,
+        correct_by: str = "letter_code",
     ) -> int:
         """Store sign-ups (``id, letter_code, address_key`` + feature columns + optional ``contact``);
-        ``corrections`` replaces the features of members already in the pool (letter code → all features);
+        ``corrections`` replaces the features of members already in the pool (letter code, or pool id with
+        ``correct_by="id"``, → all features); a row with an ``external_id`` is a member from a people file;
         ``summary`` (e.g. rows already in the pool, conflicts) goes into the audit record with the count.
         One transaction: all of it is stored, or nothing."""
         with self.transaction() as conn:
+            if correct_by not in ("letter_code", "id"):
+                raise ValueError(correct_by)
             conn.executemany(
-                "UPDATE pool_members SET features = ? WHERE letter_code = ?",
+                f"UPDATE pool_members SET features = ? WHERE {correct_by} = ?",  # noqa: S608 (one of two names)
                 [(_to_json(features), code) for code, features in (corrections or {}).items()],
             )
             conn.executemany(
-                "INSERT INTO pool_members (id, letter_code, signed_up_at, address_key, features, contact)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pool_members (id, source, letter_code, external_id, signed_up_at, address_key, features,"
+                " contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         str(r["id"]),
-                        str(r["letter_code"]),
+                        "file" if _present(r.get("external_id")) else "letters",
+                        str(r["letter_code"]) if _present(r.get("letter_code")) else None,
+                        str(r["external_id"]) if _present(r.get("external_id")) else None,
                         now_iso(),
                         str(r["address_key"]),
                         _to_json({c: str(r[c]) for c in feature_columns}),
@@ -193,7 +199,19 @@ class SortitionStore(StoreCore):
             )
         return len(pool)
 
+    def pool_sources(self) -> set[str]:
+        """Where the pool's members come from: ``letters`` (sign-ups to invitation letters), ``file`` (a
+        people file, e.g. the Sortition Foundation's); empty for an empty pool."""
+        return {str(r["source"]) for r in self._query("SELECT DISTINCT source FROM pool_members")}
+
+    def pool_external_ids(self) -> dict[str, str]:
+        """Pool id → the id its people file gave it (members from a file only)."""
+        rows = self._query("SELECT id, external_id FROM pool_members WHERE external_id IS NOT NULL")
+        return {str(r["id"]): str(r["external_id"]) for r in rows}
+
     def pool(self) -> pd.DataFrame:
+        """The pool: ``id, letter_code, address_key`` + the features (``letter_code`` is None for a member
+        from a people file; ``pool_external_ids`` gives those members' own ids)."""
         rows = self._query("SELECT id, letter_code, address_key, features FROM pool_members ORDER BY id")
         records = [
             {
@@ -537,3 +555,8 @@ class SortitionStore(StoreCore):
             (draw_id,),
         )
         return pd.Series({r["person_id"]: float(r["probability"]) for r in rows}, dtype=float)
+
+
+def _present(value: object) -> bool:
+    """A cell that holds a value (not None, NaN or empty)."""
+    return value is not None and value == value and str(value) != ""

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kleroterion.workspace import Workspace
 from tests.conftest import DATA, run_cli
 from tests.deliberation.test_knowledge import PUBLISHED
 
@@ -360,12 +361,14 @@ def test_weighted_participants_vs_population_on_a_declared_variable(
     assert set(arms["group"]) == {"participants", "control"}
 
 
-def test_spss_long_file_with_value_labels_and_user_missing_codes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A panel company's .sav: numeric Time and Group with value labels (1 = T1 / Treatment ...), a
-    labelled demographic, and a user-missing 97 on A1 that the instrument does not declare: 97 is read
-    as no answer (never averaged), the labels become the values, all in one command."""
+#: The options the Deliberative Democracy Lab's .sav layout needs, written out, and as its preset.
+DDL_EXPLICIT = ("--id-column", "ID", "--wave-column", "Time", "--arm-column", "Group")
+DDL_PRESET = ("--preset", "ddl")
+
+
+def ddl_sav(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """A .sav in the DDL layout (long: ID, Time, Group, a weight, a labelled demographic, items) and the
+    frame it was written from."""
     import pyreadstat
 
     frame = long_poll(blank_rows=True)
@@ -393,9 +396,21 @@ def test_spss_long_file_with_value_labels_and_user_missing_codes(
         },
         missing_ranges={"A1": [97]},
     )
+    return path, frame
+
+
+@pytest.mark.parametrize("layout", [DDL_EXPLICIT, DDL_PRESET], ids=["explicit options", "--preset ddl"])
+def test_spss_long_file_with_value_labels_and_user_missing_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], layout: tuple[str, ...]
+) -> None:
+    """A panel company's .sav: numeric Time and Group with value labels (1 = T1 / Treatment ...), a
+    labelled demographic, and a user-missing 97 on A1 that the instrument does not declare: 97 is read
+    as no answer (never averaged), the labels become the values, all in one command; the same with
+    the DDL preset instead of the three layout options."""
+    path, frame = ddl_sav(tmp_path)
     root = poll_workspace(tmp_path, monkeypatch)
     capsys.readouterr()
-    args = ("--id-column", "ID", "--wave-column", "Time", "--arm-column", "Group", "--variables", "sex")
+    args = (*layout, "--variables", "sex")
     assert run_cli(monkeypatch, "survey", "import", str(path), "-w", str(root), *args, "--weights", "wt") == 0
     printed = " ".join(capsys.readouterr().out.split())
     n_97 = int((frame["A1"].astype(str) == "97").sum())
@@ -411,6 +426,55 @@ def test_spss_long_file_with_value_labels_and_user_missing_codes(
     assert change.at["A1", "mean_pre"] == pytest.approx(pairs["pre"].mean(), abs=1e-12)
     arms = pd.read_csv(tmp_path / "out" / "representativeness_arms.csv")
     assert set(arms["category"]) == {"man", "vrouw"} and set(arms["group"]) == {"participants", "control"}
+
+
+def test_ddl_preset_stores_and_analyses_exactly_what_the_explicit_options_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Byte for byte: every analysis table and every stored answer, weight and respondent are the same
+    whether the DDL layout is written out or named by its preset (the bootstrap seeds, fresh per run,
+    fixed for the comparison)."""
+    monkeypatch.setattr("kleroterion.app.analysis.fresh_seed", lambda: 20261205)
+    outputs, stored = [], []
+    for name, layout in (("explicit", DDL_EXPLICIT), ("preset", DDL_PRESET)):
+        base = tmp_path / name
+        base.mkdir()
+        path, _ = ddl_sav(base)
+        root = poll_workspace(base, monkeypatch)
+        args = ("survey", "import", str(path), "-w", str(root), *layout, "--variables", "sex", "--weights", "wt")
+        assert run_cli(monkeypatch, *args) == 0
+        out = base / "out"
+        assert run_cli(monkeypatch, "analyse", "-w", str(root), "--output", str(out)) == 0
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))})
+        with Workspace.open(root) as ws:
+            answers = ws.store._query(
+                "SELECT wave_code, participant_id, item_code, value, raw FROM answers ORDER BY 1, 2, 3"
+            )
+            people = ws.store.participants().sort_values("participant_id").reset_index(drop=True)
+        stored.append(([tuple(r) for r in answers], people))
+    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) > 10
+    for name in outputs[0]:
+        assert outputs[0][name] == outputs[1][name], name
+    assert stored[0][0] == stored[1][0] and len(stored[0][0]) > 0
+    pd.testing.assert_frame_equal(stored[0][1], stored[1][1])
+
+
+def test_ddl_preset_refuses_a_different_explicit_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = ddl_sav(tmp_path)
+    root = poll_workspace(tmp_path, monkeypatch)
+    capsys.readouterr()
+    base = ("survey", "import", str(path), "-w", str(root), "--variables", "sex", "--weights", "wt")
+    assert run_cli(monkeypatch, *base, *DDL_PRESET, "--wave-column", "Wave") == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--wave-column Wave and --preset ddl (--wave-column Time) disagree" in out
+    assert run_cli(monkeypatch, *base, "--preset", "stanford") == 1
+    assert "use one of ddl" in " ".join(capsys.readouterr().out.split())
+    assert run_cli(monkeypatch, *base, *DDL_PRESET, "--row-ids") == 1
+    assert run_cli(monkeypatch, *base, *DDL_PRESET, "--id-column", "ID") == 0  # the same value is no conflict
+    with Workspace.open(root) as ws:
+        assert len(ws.store.participants()) == 240
 
 
 def test_respondents_file_then_wide_wave_files_without_a_registry(

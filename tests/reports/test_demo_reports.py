@@ -188,24 +188,38 @@ def test_html_structure(demo: Path, kind: str, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_composition_table_matches_workspace_and_suppresses(demo: Path, lang: str) -> None:
+    """Small pool cells are hidden with a complementary cell; the panel count is hidden in exactly those
+    rows (a panel count beside a hidden pool count bounds it, and equal to it says every sign-up of the
+    group sits on the panel), shown everywhere else, small or not (issue 18 item 7)."""
     pool_counts, panel_counts, panel_size = workspace_counts(demo)
     rows = parse(demo / f"council-report.{lang}.html").tables["composition-table"][1:]
     seen = 0
+    hidden_by_category: Counter[str] = Counter()
+    shown_panel: Counter[str] = Counter()
     for row in rows:
         key = (row[0]["data-code"], row[1]["data-code"])  # the cells show labels; the codes are attributes
-        assert int(row[4]["data-count"]) == panel_counts[key]
+        pool_text, panel_text = row[3]["text"].strip(), row[4]["text"].strip()
         if 0 < pool_counts[key] < 5:
-            assert row[3]["text"].strip() == "< 5"
+            assert pool_text == "< 5"
             seen += 1
+        if pool_text == "< 5":  # primary or complementary (DOMAIN.md §6)
+            assert panel_text == "< 5" and row[4]["data-count"] == ""
+            hidden_by_category[key[0]] += 1
         else:
-            # a cell of 5 or more may be hidden too: complementary suppression (DOMAIN.md §6)
-            text = row[3]["text"].strip()
-            assert text.startswith(str(pool_counts[key])) or text == "< 5"
+            assert pool_text.startswith(str(pool_counts[key]))
+            assert int(row[4]["data-count"]) == panel_counts[key] and panel_text == str(panel_counts[key])
+            shown_panel[key[0]] += panel_counts[key]
     assert seen >= 1  # the demo has small cells, so suppression was really exercised
-    assert (
-        sum(panel_counts[(r[0]["data-code"], r[1]["data-code"])] for r in rows if r[0]["data-code"] == "gender")
-        == panel_size
-    )
+    for category, hidden in hidden_by_category.items():
+        # differencing with the panel size gives only the sum over two or more hidden rows
+        assert hidden >= 2
+        assert panel_size - shown_panel[category] == sum(
+            panel_counts[(r[0]["data-code"], r[1]["data-code"])]
+            for r in rows
+            if r[0]["data-code"] == category and r[4]["text"].strip() == "< 5"
+        )
+    gender = [r for r in rows if r[0]["data-code"] == "gender"]
+    assert sum(panel_counts[(r[0]["data-code"], r[1]["data-code"])] for r in gender) == panel_size
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -221,11 +235,35 @@ def test_docx_has_headings_tables_and_suppressed_cells(demo: Path, lang: str) ->
         for t in doc.tables
         if t.rows[1].cells[0].text in (labels.category("gender"), labels.category("age_band")) and len(t.columns) >= 5
     )
+    hidden = 0
     for row in composition.rows[1:]:
         key = codes.get((row.cells[0].text, row.cells[1].text), (row.cells[0].text, row.cells[1].text))
-        assert row.cells[4].text == str(panel_counts[key])
         if 0 < pool_counts[key] < 5:
             assert row.cells[3].text == "< 5"
+        if row.cells[3].text == "< 5":
+            assert row.cells[4].text == "< 5"
+            hidden += 1
+        else:
+            assert row.cells[4].text == str(panel_counts[key])
+    assert hidden >= 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pdf_composition_rows_hide_the_panel_beside_a_hidden_pool_count(demo: Path, lang: str) -> None:
+    """The PDF's text: every composition row whose pool cell reads "< 5" reads "< 5" in the panel column
+    too (its panel count, 0-4 or more, appears nowhere on the row)."""
+    html_rows = parse(demo / f"council-report.{lang}.html").tables["composition-table"][1:]
+    hidden = [r for r in html_rows if r[3]["text"].strip() == "< 5"]
+    assert hidden
+    text = report_text(demo / f"council-report.{lang}.pdf")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    for row in hidden:
+        label = row[1]["text"].strip()
+        # the composition row: category, value, population share (%), pool, panel, quota range
+        found = [line for line in lines if f" {label} " in f" {line} " and re.search(r"%\s", line)]
+        assert found, label
+        assert any(re.search(r"%\s< 5 < 5 \d+–\d+$", line) for line in found), found
+        assert not any(re.search(r"< 5 \d+ \d+–\d+$", line) for line in found), found
 
 
 @pytest.mark.parametrize("kind", KINDS)

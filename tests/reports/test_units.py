@@ -44,7 +44,40 @@ def test_composition_rows_hide_small_pool_cells_and_their_shares() -> None:
     assert [r.pool_count for r in rows] == [-1, -1, 9]
     assert math.isnan(rows[0].pool_share) and math.isnan(rows[1].pool_share)
     assert rows[2].pool_share == pytest.approx(9 / 17)
-    assert [r.panel_count for r in rows] == [2, 1, 0]
+    # wijk A: 2 sign-ups, both on the panel. Showing the panel's 2 beside "< 5" would tell that every sign-up
+    # of wijk A sits on the panel; the panel column is hidden in the same rows (issue 18 item 7).
+    assert [r.panel_count for r in rows] == [-1, -1, 0]
+    assert math.isnan(rows[0].panel_share) and math.isnan(rows[1].panel_share)
+    assert rows[2].panel_share == 0.0
+
+
+def test_composition_panel_counts_small_but_public_where_the_pool_is_shown() -> None:
+    """The panel's one-feature composition is public (DOMAIN.md §6): a panel count of 1 is shown when its
+    pool count is; only the rows with a hidden pool count hide the panel count. Differencing by hand:
+    panel size 6 minus the shown 1 + 3 leaves 2 for A and B together, which does not give either."""
+    quotas = make_quotas([("wijk", "A", 0, 9), ("wijk", "B", 0, 9), ("wijk", "C", 0, 9), ("wijk", "D", 0, 9)])
+    pool = make_pool([{"wijk": "A"}] * 3 + [{"wijk": "B"}] * 7 + [{"wijk": "C"}] * 8 + [{"wijk": "D"}] * 20)
+    panel = pd.concat([pool.iloc[[0, 1]], pool.iloc[[10]], pool.iloc[[20, 21, 22]]])  # A 2, B 0, C 1, D 3
+    rows = composition_rows(quotas, pool, panel, threshold=5)
+    assert [r.pool_count for r in rows] == [-1, -1, 8, 20]  # A primary, B (next smallest) complementary
+    assert [r.panel_count for r in rows] == [-1, -1, 1, 3]
+    shown = sum(r.panel_count for r in rows if r.panel_count >= 0)
+    assert len(panel) - shown == 2  # A + B together: whether A has 0, 1 or 2 of them is not recoverable
+
+
+def test_selection_quota_rows_hide_panel_and_alternates_where_the_pool_group_is_hidden() -> None:
+    from reports.selection import quota_rows
+
+    quotas = make_quotas([("g", "x", 0, 9), ("g", "y", 0, 9), ("g", "z", 0, 9)])
+    pool = make_pool([{"g": "x"}] * 5 + [{"g": "y"}] * 2 + [{"g": "z"}] * 3)
+    panel, alternates = pool.iloc[[0, 5, 7]], pool.iloc[[6]]
+    assert [(r.panel_count, r.alternate_count) for r in quota_rows(quotas, panel, alternates)] == [
+        (1, 0),
+        (1, 1),
+        (1, 0),
+    ]
+    rows = quota_rows(quotas, panel, alternates, pool=pool, threshold=5)
+    assert [(r.panel_count, r.alternate_count) for r in rows] == [(1, 0), (-1, -1), (-1, -1)]
 
 
 def test_probability_rows_min_mean_max_per_group_and_suppression() -> None:
