@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import csv
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -34,6 +35,7 @@ WRITERS = {
     "kleroterion.app.select:select_from_files": "checked: panel and probabilities files neutralised",
     "kleroterion.app.lottery:write_tickets": "checked: the published ticket list neutralised",
     "kleroterion.app.replay:write_publish_kit": "checked: pool.csv and quotas.csv neutralised, replay still matches",
+    "kleroterion.app.letters:export_letters": "checked: the mail-merge list with sign-up links, neutralised",
     "kleroterion.demo:_write_registry": "exempt: the demo's synthetic input files",
     "kleroterion.demo:_simulate_signups": "exempt: the demo's synthetic input files",
     "kleroterion.demo:_simulate_answers": "exempt: the demo's synthetic input files",
@@ -68,7 +70,7 @@ def test_the_writers_are_exactly_the_enumerated_ones() -> None:
     assert not unknown, f"new table writers: add them to WRITERS and check them here: {unknown}"
     assert found == set(WRITERS), f"writers no longer found (remove them from WRITERS): {sorted(set(WRITERS) - found)}"
     checked = {k for k, how in WRITERS.items() if how.startswith("checked")}
-    assert len(checked) == 7
+    assert len(checked) == 8
 
 
 def csv_cells(path: Path, *, delimiter: str = ",", encoding: str = "utf-8") -> list[str]:
@@ -194,3 +196,23 @@ def test_publish_kit_and_panel_export_of_a_pool_with_hostile_values(
     cells = [c for row in sheet.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
     assert_neutral([c.value for c in cells if isinstance(c.value, str)], "panel.xlsx")
+
+
+def test_letters_export_with_signup_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mail-merge list with a sign-up link and QR code per letter: hostile names and streets neutralised."""
+    from kleroterion.app import letters
+
+    table = pd.DataFrame({"code": ["ABCDE-FGHJK-2", "KLMNP-QRSTV-3"], "naam": HOSTILE[:2], "straat": HOSTILE[2:4]})
+    monkeypatch.setattr(letters, "letter_list", lambda ws: table.copy())
+    monkeypatch.setattr(letters, "record_export", lambda store, kind, result: None)
+    for suffix in ("csv", "xlsx"):
+        path = tmp_path / f"brieven.{suffix}"
+        workspace = SimpleNamespace(store=None)  # the list and the audit record are stubbed above
+        letters.export_letters(workspace, path, signup_url="https://example.nl/aanmelden/raad")  # type: ignore[arg-type]
+    cells = csv_cells(tmp_path / "brieven.csv", delimiter=";", encoding="cp1252")
+    assert_neutral(cells, "brieven.csv")
+    assert "https://example.nl/aanmelden/raad#code=ABCDE-FGHJK-2" in cells
+    sheet = load_workbook(tmp_path / "brieven.xlsx").active
+    values = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in values)
+    assert_neutral([c.value for c in values if isinstance(c.value, str)], "brieven.xlsx")
