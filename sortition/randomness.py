@@ -1,0 +1,187 @@
+"""Maximal randomness: among the leximin-fair distributions, the one spread over the most panels.
+
+Leximin fixes every person's probability ``f_t`` (Flanigan, Gölz, Gupta, Hennig, Procaccia, Nature 2021),
+but not the distribution over panels: the column generation ends on a simplex vertex, a few hundred
+panels carrying all the weight. A transparent lottery then publishes few distinct panels, and a panel
+that carries much weight is easy to predict. Issue 16 item 6 asks for the fair distribution with the
+most randomness (Flanigan, Gölz, Procaccia et al. name maximum entropy and the number of panels). This
+module keeps the leximin probabilities and maximises the Shannon entropy of the distribution over panel
+compositions:
+
+    max  -Σ_j λ_j log λ_j   s.t.  Σ_j λ_j a_j = f,  Σ_j λ_j = 1,  λ ≥ 0,
+
+``a_j`` the per-person probabilities ``c_t/n_t`` of composition ``j``. Its Lagrange dual is the
+unconstrained convex problem ``min_y g(y) = log Σ_j exp(a_j·y) - f·y`` with the optimum
+``λ_j ∝ exp(a_j·y)`` (Boyd & Vandenberghe, Convex Optimization, §5.2.4; Jaynes' maximum entropy
+principle). ``g`` is minimised by Newton's method with a backtracking line search: its gradient is
+``E_λ[a] - f`` (the deviation from the leximin probabilities) and its Hessian the covariance of ``a``
+under ``λ``. When some composition can carry no weight in any fair distribution (``f`` on the boundary
+of the panels' hull), ``y`` runs off to infinity along a direction that starves it, and Newton's steps
+follow that ray: its weight decays geometrically and the deviation with it.
+
+The panels are those of the leximin run plus more found by *entropy pricing*: at the dual ``y`` the
+composition maximising ``a·y`` is the one the max-entropy distribution would weigh most, so the same
+panel oracle as the column generation (dives) is asked for it, at ``y`` and at random perturbations of
+``y``, round after round until the distribution is as random as a uniform one over ``EFFECTIVE_PANELS``
+panels. Every feasible panel added can only raise the maximum. The
+entropy is the maximum over the panels generated, not over all feasible panels: that optimum weighs every
+one of an astronomical number of panels and cannot be stored or published.
+
+Fairness is exact up to ``FAIR_TOLERANCE``: the result is mixed with the leximin distribution
+(``λ = (1-θ)λ_H + θλ_lex``, the smallest ``θ`` that brings every type's probability to within the
+tolerance of ``f``), so the leximin profile holds whatever the numerics of the Newton solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import scipy.linalg
+from scipy.special import logsumexp
+
+from sortition.columngen import PanelOracle, PanelSpace
+
+#: Each type's probability stays within this of its leximin value (the leximin levels are held to 1e-9)
+FAIR_TOLERANCE = 1e-9
+#: Newton stops when the largest deviation from the leximin probabilities is below this
+NEWTON_TOLERANCE = 1e-12
+NEWTON_STEPS = 200
+#: Entropy pricing stops once the distribution is as random as a uniform one over this many panels
+#: (``exp`` of the entropy: the effective number of panels). 1,000 is the lottery size the CLI suggests:
+#: a transparent lottery of 1,000 tickets can then give nearly every ticket its own panel.
+EFFECTIVE_PANELS = 1000
+PRICING_ROUNDS = 12  # at most this many pricing rounds (fewer when the target is met or nothing new is found)
+PANELS_PER_ROUND = 128  # panels sought per round: one at the dual, the others at perturbed duals
+PERTURB_SIGMA = 0.2  # perturbed duals: y_t/n_t + σ·std·N(0, 1) (0.2 beat 0.05, 0.1, 0.5 and 1.0; bench notes §14)
+
+
+def entropy(weights: np.ndarray) -> float:
+    """Shannon entropy ``-Σ λ log λ`` in nats (``exp`` of it is the effective number of panels)."""
+    positive = weights[weights > 0]
+    return float(-(positive @ np.log(positive)))
+
+
+def max_entropy_weights(
+    shares: np.ndarray, target: np.ndarray, *, steps: int = NEWTON_STEPS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-entropy weights over the rows of ``shares`` (panels x types) with ``λ·shares = target``.
+
+    Newton's method on the dual ``g(y) = logsumexp(shares·y) - target·y`` (module docstring). Returns
+    the weights and the dual ``y``. ``target`` must be reachable (a convex combination of the rows);
+    the weights meet it to about ``NEWTON_TOLERANCE`` unless ``steps`` run out first.
+    """
+    m, r = shares.shape
+    y = np.zeros(r)
+    scale = np.abs(shares).max() or 1.0
+
+    def value(point: np.ndarray) -> float:
+        return float(logsumexp(shares @ point) - target @ point)
+
+    current = value(y)
+    for _ in range(steps):
+        logits = shares @ y
+        weights = np.exp(logits - logsumexp(logits))
+        mean = weights @ shares
+        gradient = mean - target
+        if np.abs(gradient).max() < NEWTON_TOLERANCE:
+            break
+        centred = shares - mean
+        hessian = (centred * weights[:, None]).T @ centred
+        # The Hessian is singular along y ∝ n (every panel has k members) and wherever the panels do not
+        # span; a ridge far below its scale picks the least-norm step.
+        ridge = 1e-12 * max(float(np.trace(hessian)), 1e-300) + 1e-18 * scale
+        step = -scipy.linalg.solve(hessian + ridge * np.eye(r), gradient, assume_a="pos", check_finite=False)
+        slope = float(gradient @ step)
+        if slope >= 0:  # numerically flat: a gradient step instead
+            step, slope = -gradient, -float(gradient @ gradient)
+        t = 1.0
+        while t > 1e-12:
+            candidate = value(y + t * step)
+            if candidate <= current + 0.25 * t * slope:
+                break
+            t *= 0.5
+        else:
+            break
+        y, current = y + t * step, candidate
+    logits = shares @ y
+    return np.exp(logits - logsumexp(logits)), y
+
+
+def mix_to_fair(
+    weights: np.ndarray, fair: np.ndarray, shares: np.ndarray, target: np.ndarray, tolerance: float = FAIR_TOLERANCE
+) -> np.ndarray:
+    """``(1-θ)·weights + θ·fair`` with the smallest ``θ ∈ [0, 1]`` keeping every ``|π_t - target_t| ≤ tolerance``.
+
+    ``fair`` (the leximin weights, deviation ``d_lex``) meets the target; the deviation of the mixture is
+    at most ``(1-θ)·d + θ·d_lex`` per type, so ``θ = (d - tolerance)/(d - d_lex)`` suffices, computed per
+    type and maximised."""
+    deviation = weights @ shares - target
+    fair_deviation = fair @ shares - target
+    theta = 0.0
+    for sign in (1.0, -1.0):  # above and below the target
+        over = sign * deviation - tolerance
+        room = sign * deviation - sign * fair_deviation
+        need = (over > 0) & (room > 0)
+        if need.any():
+            theta = max(theta, float(np.max(over[need] / room[need])))
+    theta = min(1.0, theta * (1 + 1e-9))
+    mixed = (1 - theta) * weights + theta * fair
+    return mixed / mixed.sum()
+
+
+def max_entropy_distribution(
+    oracle: PanelOracle,
+    compositions: Sequence[np.ndarray],
+    weights: np.ndarray,
+    covered: np.ndarray,
+    *,
+    rounds: int = PRICING_ROUNDS,
+    on_round: Callable[[], None] | None = None,
+    seed: int = 0,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The leximin distribution ``(compositions, weights)`` respread to maximum entropy (module docstring).
+
+    ``covered``: the types on some feasible panel (the others have probability 0 on every panel).
+    ``on_round`` is called before each pricing round (progress and cancel). Returns the compositions and
+    their weights; the per-type probabilities equal those of ``weights`` to within ``FAIR_TOLERANCE``.
+    """
+    space = oracle.space
+    columns = [np.asarray(c, dtype=np.int64) for c in compositions]
+    fair = np.asarray(weights, dtype=float)
+    known = {c.tobytes() for c in columns}
+    target = fair @ _shares(space, columns, covered)
+    rng = np.random.default_rng(seed)
+    spread, y = max_entropy_weights(_shares(space, columns, covered), target)
+    for _ in range(rounds):
+        if np.exp(entropy(spread)) >= EFFECTIVE_PANELS:
+            break
+        if on_round is not None:
+            on_round()
+        per_type = np.zeros(space.n_types)
+        per_type[covered] = y / space.counts[covered]
+        spread_of_duals = float(np.std(per_type[covered])) or float(np.mean(1.0 / space.counts[covered]))
+        found = 0
+        for j in range(PANELS_PER_ROUND):
+            noise = rng.standard_normal(space.n_types) * PERTURB_SIGMA * spread_of_duals
+            composition = oracle.good(per_type if j == 0 else per_type + noise * covered)
+            if composition is None or composition.tobytes() in known:
+                continue
+            known.add(composition.tobytes())
+            columns.append(composition)
+            found += 1
+        if not found:
+            break
+        spread, y = max_entropy_weights(_shares(space, columns, covered), target)
+    shares = _shares(space, columns, covered)
+    padded = np.concatenate([fair, np.zeros(len(columns) - len(fair))])
+    result = mix_to_fair(spread, padded, shares, target)
+    if entropy(result) < entropy(fair):  # never less random than the leximin vertex itself
+        result = padded
+    keep = result > 0
+    return [c for c, kept in zip(columns, keep, strict=True) if kept], result[keep] / result[keep].sum()
+
+
+def _shares(space: PanelSpace, columns: Sequence[np.ndarray], covered: np.ndarray) -> np.ndarray:
+    """Panels x covered types: each panel's per-person probability ``c_t/n_t``."""
+    return (np.array(columns, dtype=float) / space.counts)[:, covered]
