@@ -54,6 +54,7 @@ EFFECTIVE_PANELS = 1000
 PRICING_ROUNDS = 12  # at most this many pricing rounds (fewer when the target is met or nothing new is found)
 PANELS_PER_ROUND = 128  # panels sought per round: one at the dual, the others at perturbed duals
 PERTURB_SIGMA = 0.2  # perturbed duals: y_t/n_t + σ·std·N(0, 1) (0.2 beat 0.05, 0.1, 0.5 and 1.0; bench notes §14)
+MAX_SIGMA = 20.0  # a round that finds no new panel retries with σ four times larger, up to this
 
 
 def entropy(weights: np.ndarray) -> float:
@@ -71,7 +72,7 @@ def max_entropy_weights(
     the weights and the dual ``y``. ``target`` must be reachable (a convex combination of the rows);
     the weights meet it to about ``NEWTON_TOLERANCE`` unless ``steps`` run out first.
     """
-    m, r = shares.shape
+    r = shares.shape[1]
     y = np.zeros(r)
     scale = np.abs(shares).max() or 1.0
 
@@ -153,6 +154,7 @@ def max_entropy_distribution(
     target = fair @ _shares(space, columns, covered)
     rng = np.random.default_rng(seed)
     spread, y = max_entropy_weights(_shares(space, columns, covered), target)
+    sigma = PERTURB_SIGMA
     for _ in range(rounds):
         if np.exp(entropy(spread)) >= EFFECTIVE_PANELS:
             break
@@ -162,14 +164,17 @@ def max_entropy_distribution(
         per_type[covered] = y / space.counts[covered]
         spread_of_duals = float(np.std(per_type[covered])) or float(np.mean(1.0 / space.counts[covered]))
         found = 0
-        for j in range(PANELS_PER_ROUND):
-            noise = rng.standard_normal(space.n_types) * PERTURB_SIGMA * spread_of_duals
-            composition = oracle.good(per_type if j == 0 else per_type + noise * covered)
-            if composition is None or composition.tobytes() in known:
-                continue
-            known.add(composition.tobytes())
-            columns.append(composition)
-            found += 1
+        while not found and sigma <= MAX_SIGMA:
+            for j in range(PANELS_PER_ROUND):
+                noise = rng.standard_normal(space.n_types) * sigma * spread_of_duals
+                composition = oracle.good(per_type if j == 0 else per_type + noise * covered)
+                if composition is None or composition.tobytes() in known:
+                    continue
+                known.add(composition.tobytes())
+                columns.append(composition)
+                found += 1
+            if not found:  # the panels near the dual are all known: look further from it
+                sigma *= 4
         if not found:
             break
         spread, y = max_entropy_weights(_shares(space, columns, covered), target)
