@@ -64,16 +64,17 @@ def entropy(weights: np.ndarray) -> float:
 
 
 def max_entropy_weights(
-    shares: np.ndarray, target: np.ndarray, *, steps: int = NEWTON_STEPS
+    shares: np.ndarray, target: np.ndarray, *, steps: int = NEWTON_STEPS, start: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-entropy weights over the rows of ``shares`` (panels x types) with ``λ·shares = target``.
 
     Newton's method on the dual ``g(y) = logsumexp(shares·y) - target·y`` (module docstring). Returns
     the weights and the dual ``y``. ``target`` must be reachable (a convex combination of the rows);
-    the weights meet it to about ``NEWTON_TOLERANCE`` unless ``steps`` run out first.
+    the weights meet it to about ``NEWTON_TOLERANCE`` unless ``steps`` run out first. ``start``: a dual
+    to start from (the last round's, after panels were added), else 0.
     """
     r = shares.shape[1]
-    y = np.zeros(r)
+    y = np.zeros(r) if start is None else np.array(start, dtype=float)
     scale = np.abs(shares).max() or 1.0
 
     def value(point: np.ndarray) -> float:
@@ -177,7 +178,7 @@ def max_entropy_distribution(
                 sigma *= 4
         if not found:
             break
-        spread, y = max_entropy_weights(_shares(space, columns, covered), target)
+        spread, y = max_entropy_weights(_shares(space, columns, covered), target, start=y)
     shares = _shares(space, columns, covered)
     padded = np.concatenate([fair, np.zeros(len(columns) - len(fair))])
     result = mix_to_fair(spread, padded, shares, target)
