@@ -5,14 +5,16 @@ but not the distribution over panels: the column generation ends on a simplex ve
 panels carrying all the weight. A transparent lottery then publishes few distinct panels, and a panel
 that carries much weight is easy to predict. Issue 16 item 6 asks for the fair distribution with the
 most randomness (Flanigan, Gölz, Procaccia et al. name maximum entropy and the number of panels). This
-module keeps the leximin probabilities and maximises the Shannon entropy of the distribution over panel
-compositions:
+module keeps the leximin probabilities and maximises the Shannon entropy of the distribution over the
+panels that are stored and drawn from. Each composition ``j`` is expanded into a few panels of ids
+(``sortition.engine.expand_panels``) whose weights within it have entropy ``E_j`` (``expansion_entropy``), so
+the panel distribution has entropy ``Σ_j λ_j (E_j - log λ_j)``:
 
-    max  -Σ_j λ_j log λ_j   s.t.  Σ_j λ_j a_j = f,  Σ_j λ_j = 1,  λ ≥ 0,
+    max  Σ_j λ_j (E_j - log λ_j)   s.t.  Σ_j λ_j a_j = f,  Σ_j λ_j = 1,  λ ≥ 0,
 
 ``a_j`` the per-person probabilities ``c_t/n_t`` of composition ``j``. Its Lagrange dual is the
-unconstrained convex problem ``min_y g(y) = log Σ_j exp(a_j·y) - f·y`` with the optimum
-``λ_j ∝ exp(a_j·y)`` (Boyd & Vandenberghe, Convex Optimization, §5.2.4; Jaynes' maximum entropy
+unconstrained convex problem ``min_y g(y) = log Σ_j exp(E_j + a_j·y) - f·y`` with the optimum
+``λ_j ∝ exp(E_j + a_j·y)`` (Boyd & Vandenberghe, Convex Optimization, §5.2.4; Jaynes' maximum entropy
 principle). ``g`` is minimised by Newton's method with a backtracking line search: its gradient is
 ``E_λ[a] - f`` (the deviation from the leximin probabilities) and its Hessian the covariance of ``a``
 under ``λ``. When some composition can carry no weight in any fair distribution (``f`` on the boundary
@@ -20,12 +22,12 @@ of the panels' hull), ``y`` runs off to infinity along a direction that starves 
 follow that ray: its weight decays geometrically and the deviation with it.
 
 The panels are those of the leximin run plus more found by *entropy pricing*: at the dual ``y`` the
-composition maximising ``a·y`` is the one the max-entropy distribution would weigh most, so the same
-panel oracle as the column generation (dives) is asked for it, at ``y`` and at random perturbations of
+composition maximising ``a·y`` is (up to ``E``) the one the max-entropy distribution would weigh most, so
+the same panel oracle as the column generation (dives) is asked for it, at ``y`` and at random perturbations of
 ``y``, round after round until the distribution is as random as a uniform one over ``EFFECTIVE_PANELS``
-panels. Every feasible panel added can only raise the maximum. The
-entropy is the maximum over the panels generated, not over all feasible panels: that optimum weighs every
-one of an astronomical number of panels and cannot be stored or published.
+panels. Every feasible panel added can only raise the maximum. The entropy is the maximum over the panels
+generated, not over all feasible panels: that optimum weighs every one of an astronomical number of panels
+and cannot be stored or published.
 
 Fairness is exact up to ``FAIR_TOLERANCE``: the result is mixed with the leximin distribution
 (``λ = (1-θ)λ_H + θλ_lex``, the smallest ``θ`` that brings every type's probability to within the
@@ -64,11 +66,19 @@ def entropy(weights: np.ndarray) -> float:
 
 
 def max_entropy_weights(
-    shares: np.ndarray, target: np.ndarray, *, steps: int = NEWTON_STEPS, start: np.ndarray | None = None
+    shares: np.ndarray,
+    target: np.ndarray,
+    *,
+    bonus: np.ndarray | None = None,
+    steps: int = NEWTON_STEPS,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-entropy weights over the rows of ``shares`` (panels x types) with ``λ·shares = target``.
 
-    Newton's method on the dual ``g(y) = logsumexp(shares·y) - target·y`` (module docstring). Returns
+    With ``bonus`` (one value per row, e.g. ``expansion_entropy``) the objective is
+    ``Σ_j λ_j (bonus_j - log λ_j)``, the entropy of a distribution whose row ``j`` is itself split into
+    panels with entropy ``bonus_j``; the optimum is then ``λ_j ∝ exp(bonus_j + a_j·y)``.
+    Newton's method on the dual ``g(y) = logsumexp(bonus + shares·y) - target·y`` (module docstring). Returns
     the weights and the dual ``y``. ``target`` must be reachable (a convex combination of the rows);
     the weights meet it to about ``NEWTON_TOLERANCE`` unless ``steps`` run out first. ``start``: a dual
     to start from (the last round's, after panels were added), else 0.
@@ -76,13 +86,14 @@ def max_entropy_weights(
     r = shares.shape[1]
     y = np.zeros(r) if start is None else np.array(start, dtype=float)
     scale = np.abs(shares).max() or 1.0
+    offset = np.zeros(len(shares)) if bonus is None else np.asarray(bonus, dtype=float)
 
     def value(point: np.ndarray) -> float:
-        return float(logsumexp(shares @ point) - target @ point)
+        return float(logsumexp(offset + shares @ point) - target @ point)
 
     current = value(y)
     for _ in range(steps):
-        logits = shares @ y
+        logits = offset + shares @ y
         weights = np.exp(logits - logsumexp(logits))
         mean = weights @ shares
         gradient = mean - target
@@ -106,7 +117,7 @@ def max_entropy_weights(
         else:
             break
         y, current = y + t * step, candidate
-    logits = shares @ y
+    logits = offset + shares @ y
     return np.exp(logits - logsumexp(logits)), y
 
 
@@ -154,10 +165,11 @@ def max_entropy_distribution(
     known = {c.tobytes() for c in columns}
     target = fair @ _shares(space, columns, covered)
     rng = np.random.default_rng(seed)
-    spread, y = max_entropy_weights(_shares(space, columns, covered), target)
+    bonus = [expansion_entropy(c, space.counts) for c in columns]
+    spread, y = max_entropy_weights(_shares(space, columns, covered), target, bonus=np.array(bonus))
     sigma = PERTURB_SIGMA
     for _ in range(rounds):
-        if np.exp(entropy(spread)) >= EFFECTIVE_PANELS:
+        if np.exp(entropy(spread) + spread @ np.array(bonus)) >= EFFECTIVE_PANELS:  # panels after expansion
             break
         if on_round is not None:
             on_round()
@@ -173,19 +185,36 @@ def max_entropy_distribution(
                     continue
                 known.add(composition.tobytes())
                 columns.append(composition)
+                bonus.append(expansion_entropy(composition, space.counts))
                 found += 1
             if not found:  # the panels near the dual are all known: look further from it
                 sigma *= 4
         if not found:
             break
-        spread, y = max_entropy_weights(_shares(space, columns, covered), target, start=y)
+        spread, y = max_entropy_weights(_shares(space, columns, covered), target, bonus=np.array(bonus), start=y)
     shares = _shares(space, columns, covered)
     padded = np.concatenate([fair, np.zeros(len(columns) - len(fair))])
     result = mix_to_fair(spread, padded, shares, target)
-    if entropy(result) < entropy(fair):  # never less random than the leximin vertex itself
-        result = padded
+    panel_entropy = np.array(bonus)
+    if entropy(result) + result @ panel_entropy < entropy(padded) + padded @ panel_entropy:
+        result = padded  # never less random than the leximin vertex itself
     keep = result > 0
     return [c for c, kept in zip(columns, keep, strict=True) if kept], result[keep] / result[keep].sum()
+
+
+def expansion_entropy(composition: np.ndarray, counts: np.ndarray) -> float:
+    """Entropy of the panels ``sortition.engine.expand_panels`` makes of one composition.
+
+    The systematic expansion gives the panel chosen for a start ``u`` in each interval between the
+    breakpoints ``frac(p·c_t/n_t)`` of the types only partly on the panel (``0 < c_t < n_t``), with the
+    interval's length as its weight; the panels of different intervals differ. A composition of whole
+    types only is one panel (entropy 0)."""
+    partial = [t for t in np.flatnonzero(composition) if composition[t] < counts[t]]
+    if not partial:
+        return 0.0
+    cuts = [np.mod(np.arange(int(counts[t])) * composition[t], counts[t]) / counts[t] for t in partial]
+    edges = np.unique(np.round(np.concatenate([[0.0, 1.0], *cuts]), 12))
+    return entropy(np.diff(edges))
 
 
 def _shares(space: PanelSpace, columns: Sequence[np.ndarray], covered: np.ndarray) -> np.ndarray:
