@@ -91,13 +91,18 @@ def max_entropy_weights(
     def value(point: np.ndarray) -> float:
         return float(logsumexp(offset + shares @ point) - target @ point)
 
+    def deviation(point: np.ndarray) -> float:
+        logits = offset + shares @ point
+        return float(np.abs(np.exp(logits - logsumexp(logits)) @ shares - target).max())
+
     current = value(y)
     for _ in range(steps):
         logits = offset + shares @ y
         weights = np.exp(logits - logsumexp(logits))
         mean = weights @ shares
         gradient = mean - target
-        if np.abs(gradient).max() < NEWTON_TOLERANCE:
+        largest = float(np.abs(gradient).max())
+        if largest < NEWTON_TOLERANCE:
             break
         centred = shares - mean
         hessian = (centred * weights[:, None]).T @ centred
@@ -112,6 +117,10 @@ def max_entropy_weights(
         while t > 1e-12:
             candidate = value(y + t * step)
             if candidate <= current + 0.25 * t * slope:
+                break
+            # Near the optimum with a large |y| the decrease is below the rounding of g (~1e-16·|g|), and
+            # Armijo cannot see it: accept a step that is within rounding and shrinks the deviation.
+            if candidate <= current + 1e-13 * max(1.0, abs(current)) and deviation(y + t * step) < largest:
                 break
             t *= 0.5
         else:
@@ -166,10 +175,23 @@ def max_entropy_distribution(
     target = fair @ _shares(space, columns, covered)
     rng = np.random.default_rng(seed)
     bonus = [expansion_entropy(c, space.counts) for c in columns]
-    spread, y = max_entropy_weights(_shares(space, columns, covered), target, bonus=np.array(bonus))
+
+    def fair_spread(start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Max-entropy weights over the columns so far, mixed to fairness, their dual and panel entropy."""
+        shares, inner = _shares(space, columns, covered), np.array(bonus)
+        spread, dual = max_entropy_weights(shares, target, bonus=inner, start=start)
+        lexi = np.concatenate([fair, np.zeros(len(columns) - len(fair))])
+        mixed = mix_to_fair(spread, lexi, shares, target)
+        return mixed, dual, entropy(mixed) + float(mixed @ inner)
+
+    # the leximin weights themselves are the first candidate: the result is never less random
+    best, best_entropy = fair, entropy(fair) + float(fair @ np.array(bonus))
+    spread, y, value = fair_spread(None)
     sigma = PERTURB_SIGMA
     for _ in range(rounds):
-        if np.exp(entropy(spread) + spread @ np.array(bonus)) >= EFFECTIVE_PANELS:  # panels after expansion
+        if value > best_entropy:  # a round whose Newton solve fell short and needed much mixing can lose
+            best, best_entropy = spread, value
+        if np.exp(best_entropy) >= EFFECTIVE_PANELS:  # panels after expansion
             break
         if on_round is not None:
             on_round()
@@ -191,13 +213,10 @@ def max_entropy_distribution(
                 sigma *= 4
         if not found:
             break
-        spread, y = max_entropy_weights(_shares(space, columns, covered), target, bonus=np.array(bonus), start=y)
-    shares = _shares(space, columns, covered)
-    padded = np.concatenate([fair, np.zeros(len(columns) - len(fair))])
-    result = mix_to_fair(spread, padded, shares, target)
-    panel_entropy = np.array(bonus)
-    if entropy(result) + result @ panel_entropy < entropy(padded) + padded @ panel_entropy:
-        result = padded  # never less random than the leximin vertex itself
+        spread, y, value = fair_spread(y)
+    if value > best_entropy:
+        best = spread
+    result = np.concatenate([best, np.zeros(len(columns) - len(best))])
     keep = result > 0
     return [c for c, kept in zip(columns, keep, strict=True) if kept], result[keep] / result[keep].sum()
 
