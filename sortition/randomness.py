@@ -55,7 +55,7 @@ NEWTON_STEPS = 200
 EFFECTIVE_PANELS = 1000
 PRICING_ROUNDS = 12  # at most this many pricing rounds (fewer when the target is met or nothing new is found)
 PANELS_PER_ROUND = 128  # panels sought per round: one at the dual, the others at perturbed duals
-PERTURB_SIGMA = 0.2  # perturbed duals: y_t/n_t + σ·std·N(0, 1) (0.2 beat 0.05, 0.1, 0.5 and 1.0; bench notes §14)
+PERTURB_SIGMA = 0.2  # perturbed duals: y_t/n_t + σ·std·N(0, 1) (0.05-1.0 tried, 0.1 and 0.2 best; bench notes §14)
 MAX_SIGMA = 20.0  # a round that finds no new panel retries with σ four times larger, up to this
 
 
