@@ -22,7 +22,10 @@ quotas ±20 % around the pool's own shares: everyone can get k/n) and ``skewed``
 self-selection, quotas ±10 % around the population: the realistic case, many leximin levels), and issue 16's
 ``tight`` (n 300-400, k 30, seven categories, exact quotas, ~90 % distinct types) and ``climate`` (k 175,
 five categories incl. an opinion on climate policy) from ``sortition.synthetic_pools``. Native rows also
-count leximin levels, master solves (simplex pivots), exact pricing calls (of which ILPs), LP dives and panels.
+count leximin levels, master solves (simplex pivots), exact pricing calls (of which ILPs), LP dives and panels,
+and the effective number of panels ``exp(entropy)`` of the distribution (``max-entropy`` maximises it). With
+``--lottery M`` a scaling run also rounds each distribution to a transparent lottery of M tickets after the clock
+stopped, and shows its distinct panels and the largest change of a probability.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ DEFAULT_FOLDERS = [
     DATA / "sortition-algorithms-fixture",
 ]
 ALGORITHMS = ("leximin", "maximin", "nash")
+#: the native engine's other algorithms, for ``--scaling --algorithms``
+NATIVE_ONLY = ("goldilocks", "end-to-end", "max-entropy")
 #: sortition-algorithms 0.12.15 seconds measured for issue 4 on a 2-core machine like ours (leximin with
 #: Gurobi); example_large_200 leximin did not finish within 600 s (a lower bound).
 REFERENCE_SECONDS = {
@@ -146,7 +151,9 @@ def skewed_pool(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, int,
 
 #: what the native worker counts (``count_engine_work``): leximin levels, master LP solves and their simplex
 #: pivots, pricing calls (``PanelOracle.best``) and how many of them needed the ILP
-WORK = {"levels": 0, "solves": 0, "pivots": 0, "pricing": 0, "ilp": 0, "dives": 0}
+WORK: dict[str, float] = {"levels": 0, "solves": 0, "pivots": 0, "pricing": 0, "ilp": 0, "dives": 0}
+#: the last native distribution (panels, weights), for the lottery figures taken after the clock stopped
+LAST: list = []
 
 
 def count_engine_work() -> None:
@@ -194,6 +201,8 @@ def run_native(pool: pd.DataFrame, quotas: pd.DataFrame, size: int, algorithm: s
         pool, quotas, size=size, algorithm=algorithm, rng=np.random.default_rng(0), address_column=address
     )
     WORK["panels"] = len(panels)
+    WORK["effective"] = float(np.exp(-(weights[weights > 0] @ np.log(weights[weights > 0]))))
+    LAST[:] = [panels, weights]
     return probabilities_from_distribution(pool["id"], panels, weights).tolist()
 
 
@@ -239,6 +248,13 @@ def worker(args: argparse.Namespace) -> None:
         return
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.lottery and LAST:
+        from sortition.lottery import fairness_lost, round_to_lottery
+
+        panels, weights = LAST
+        tickets = round_to_lottery(panels, weights, m=args.lottery, rng=np.random.default_rng(0))
+        WORK["lottery_panels"] = len(tickets)
+        WORK["lottery_change"] = fairness_lost(panels, weights, tickets)["max_abs_change"]
     print(
         json.dumps(
             {
@@ -268,6 +284,8 @@ def spawn(engine: str, pool: str, algorithm: str, args: argparse.Namespace) -> d
     ]
     if args.size:
         command += ["--size", str(args.size)]
+    if args.lottery:
+        command += ["--lottery", str(args.lottery)]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.time_limit, env=env, check=False)
@@ -359,7 +377,10 @@ def work(result: dict) -> str:
     if not w:
         return "- | - | - | - | -"
     pricing = f"{w['pricing']} ({w['ilp']}) | {w.get('dives', 0)}"
-    return f"{w['levels']} | {w['solves']} ({w['pivots']}) | {pricing} | {w.get('panels', '-')}"
+    panels = f"{w.get('panels', '-')} | {w.get('effective', 0):.0f}"
+    if "lottery_panels" in w:
+        panels += f" | {w['lottery_panels']} ({w['lottery_change']:.4f})"
+    return f"{w['levels']} | {w['solves']} ({w['pivots']}) | {pricing} | {panels}"
 
 
 def scaling(args: argparse.Namespace) -> None:
@@ -369,9 +390,14 @@ def scaling(args: argparse.Namespace) -> None:
     print(
         f"load average {os.getloadavg()[0]:.1f} at the start\n\n"
         "| pool | n | seed | k | types | algorithm | native s (cpu) | peak RSS MB | levels | master solves (pivots) "
-        "| pricing calls (ILP) | dives | panels | min π | max π |"
+        "| pricing calls (ILP) | dives | panels | effective panels |"
+        + (f" lottery of {args.lottery}: panels (max Δπ) |" if args.lottery else "")
+        + " min π | max π |"
     )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        + ("---:|" if args.lottery else "")
+    )
     for kind in args.kinds.split(","):
         for n in (int(x) for x in args.sizes.split(",")):
             for seed in (int(x) for x in args.seeds.split(",")):
@@ -382,7 +408,9 @@ def scaling(args: argparse.Namespace) -> None:
                     result = spawn("native", spec, algorithm, args)
                     head = f"| {kind} | {n} | {seed} | {size} | {types} | {algorithm} | {timing(result)} |"
                     if result["status"] != "ok":
-                        print(f"{head} - | - | - | - | - | - | - | - |", flush=True)
+                        print(
+                            f"{head} - | - | - | - | - | - | - | - | - |" + (" - |" if args.lottery else ""), flush=True
+                        )
                         continue
                     profile = result["profile"]
                     print(
@@ -401,6 +429,9 @@ def main() -> None:
     parser.add_argument("--kinds", default="resampled,diverse,skewed", help="--scaling pool kinds")
     parser.add_argument("--sizes", default="500,1000,2000,4000", help="--scaling pool sizes n")
     parser.add_argument("--seeds", default="0", help="--scaling generator seeds (instances of each kind and n)")
+    parser.add_argument(
+        "--lottery", type=int, default=0, help="--scaling: also round to a lottery of this many tickets"
+    )
     parser.add_argument("--worker-engine", help=argparse.SUPPRESS)
     parser.add_argument("--worker-pool", help=argparse.SUPPRESS)
     parser.add_argument("--worker-algorithm", help=argparse.SUPPRESS)

@@ -11,6 +11,9 @@ person per address) and person ``i``'s exact probability is ``π_i = Σ_{P∋i} 
   probability of being in the pool (letter × sign-up): the end-to-end chances of a seat made as equal
   as the quotas allow (Flanigan, Gölz, Gupta, Procaccia, "Neutralizing self-selection bias in
   sampling for sortition", NeurIPS 2020; ``sortition.propensity`` estimates ``q``).
+- ``max-entropy``: leximin's probabilities, with the distribution over panels spread as widely as possible
+  (maximum entropy over the panels generated; ``sortition.randomness``), so a transparent lottery can
+  publish many distinct panels (issue 16, item 6).
 - ``goldilocks``: minimise ``(n/k)·max_i π_i + gamma·(k/n)/min_i π_i`` with ``gamma = 1`` (Baharav & Flanigan,
   "Fair, manipulation-robust, and transparent sortition", arXiv 2406.15009).
 
@@ -47,8 +50,10 @@ from sortition.columngen import (
 )
 from sortition.errors import InfeasibleQuotaError, KleroError
 from sortition.progress import Cancel, Progress, Tracker
+from sortition.randomness import max_entropy_distribution
 
-ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks")
+ALGORITHMS = ("leximin", "maximin", "nash", "goldilocks", "max-entropy")
+MAX_ENTROPY = "max-entropy"
 #: Leximin of the end-to-end probabilities; needs the pool column ``POOL_PROBABILITY``.
 END_TO_END = "end-to-end"
 #: The pool column ``end-to-end`` reads: each person's probability of being in the pool, in (0, 1].
@@ -175,7 +180,7 @@ def _optimise(
     target: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """The chosen algorithm's distribution; ``end-to-end`` is leximin of ``π_t / target_t`` (``target`` = 1/q)."""
-    if algorithm in ("leximin", END_TO_END):
+    if algorithm in ("leximin", END_TO_END, MAX_ENTROPY):
 
         def on_level(done: int, total: int, level: float) -> None:
             tracker.step(LEVELS_STAGE, done, total, f"probability level {level:.6f}")
@@ -183,6 +188,8 @@ def _optimise(
         compositions, weights, _ = leximin_distribution(
             oracle, initial, covered, search=search, on_level=on_level, on_round=on_round, target=target
         )
+        if algorithm == MAX_ENTROPY:
+            return max_entropy_distribution(oracle, compositions, weights, covered, on_round=on_round)
         return compositions, weights
     compositions, weights, level = maximin_distribution(oracle, initial, covered, search=search, on_round=on_round)
     if algorithm == "maximin" or reaches_uniform(level, uniform_level(oracle.space, covered)):

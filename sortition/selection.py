@@ -2,8 +2,8 @@
 
 The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. Both engines,
 ``native`` (the default: ``sortition.engine`` on HiGHS) and ``sortition-algorithms``, compute a
-distribution over feasible panels (maximin, nash, leximin; goldilocks and end-to-end natively) by column generation;
-person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
+distribution over feasible panels (maximin, nash, leximin; goldilocks, end-to-end and max-entropy natively) by
+column generation; person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
 drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
 distribution: its probabilities are estimated by repeated draws, with a stated standard error. Both
 engines run it through sortition-algorithms' greedy code with the caller's generator (the native engine
@@ -23,13 +23,13 @@ import pandas as pd
 from sortition.errors import InfeasibleQuotaError, KleroError
 from sortition.progress import Cancel, Progress, Tracker
 
-ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks", "end-to-end")
+ALGORITHMS = ("maximin", "leximin", "nash", "legacy", "goldilocks", "end-to-end", "max-entropy")
 ENGINES = ("sortition-algorithms", "native")
-#: Which algorithms each engine offers (goldilocks only natively; legacy in both, always computed by
-#: sortition-algorithms' greedy algorithm, whose only randomness is the caller's generator).
+#: Which algorithms each engine offers (goldilocks, end-to-end and max-entropy only natively; legacy in both,
+#: always computed by sortition-algorithms' greedy algorithm, whose only randomness is the caller's generator).
 ENGINE_ALGORITHMS = {
     "sortition-algorithms": ("maximin", "leximin", "nash", "legacy"),
-    "native": ("maximin", "leximin", "nash", "goldilocks", "end-to-end", "legacy"),
+    "native": ("maximin", "leximin", "nash", "goldilocks", "end-to-end", "max-entropy", "legacy"),
 }
 LEGACY_ESTIMATE_RUNS = 200
 

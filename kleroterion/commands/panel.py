@@ -50,8 +50,9 @@ def panel_select_cmd(
     algorithm: Annotated[
         str,
         typer.Option(
-            help="maximin, leximin, nash, goldilocks, legacy or end-to-end (evens out each resident's chance "
-            "from letter to seat, using a sign-up model of the letters and sign-ups; native engine)."
+            help="maximin, leximin, nash, goldilocks, legacy, end-to-end (evens out each resident's chance "
+            "from letter to seat, using a sign-up model of the letters and sign-ups; native engine) or "
+            "max-entropy (leximin's chances, spread over as many panels as possible; native engine)."
         ),
     ] = "maximin",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a fresh secure one, stored).")] = None,

@@ -36,3 +36,10 @@ def test_first_difference_shows_a_trade_below_the_tolerance(selection_bench) -> 
     theirs = [0.1, 0.2 - 8e-8, 0.3 + 2e-6]
     assert selection_bench.first_difference(ours, theirs) == "s-a higher at #3 (lower by 8.0e-08 at #2)"
     assert selection_bench.first_difference(theirs, ours) == "native higher at #3 (lower by 8.0e-08 at #2)"
+
+
+def test_work_column_shows_effective_panels_and_the_lottery(selection_bench) -> None:  # type: ignore[no-untyped-def]
+    work = {"levels": 2, "solves": 5, "pivots": 40, "pricing": 3, "ilp": 1, "dives": 7, "panels": 12}
+    assert selection_bench.work({"work": {**work, "effective": 9.6}}) == "2 | 5 (40) | 3 (1) | 7 | 12 | 10"
+    lottery = {**work, "effective": 9.6, "lottery_panels": 11, "lottery_change": 0.01234}
+    assert selection_bench.work({"work": lottery}) == "2 | 5 (40) | 3 (1) | 7 | 12 | 10 | 11 (0.0123)"

@@ -270,7 +270,12 @@ def feasible_panels(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> list
 
 
 def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> np.ndarray:
-    """Sorted leximin profile over *every* feasible panel, by scipy's HiGHS ``linprog`` only.
+    """Sorted leximin profile over *every* feasible panel (``brute_force_leximin_by_person``, sorted)."""
+    return np.sort(brute_force_leximin_by_person(pool, quotas, size))
+
+
+def brute_force_leximin_by_person(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> np.ndarray:
+    """Leximin probability of each person (pool order) over *every* feasible panel, by scipy's ``linprog`` only.
 
     Enumerates all panels (itertools.combinations), then level by level: ``max z`` s.t. ``π_i ≥ z`` for
     unfixed i, ``π_i ≥ f_i`` for fixed i, ``Σλ = 1``; person i is fixed at z* when ``max π_i`` under the
@@ -308,7 +313,7 @@ def brute_force_leximin(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> 
             )
             if -best.fun <= z + 1e-7:
                 fixed[i] = z
-    return np.sort(fixed)
+    return fixed
 
 
 def small_random_pool(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
