@@ -25,3 +25,7 @@ INSERT INTO pool_members_new (id, source, letter_code, external_id, signed_up_at
 SELECT id, 'letters', letter_code, NULL, signed_up_at, address_key, features, contact FROM pool_members;
 DROP TABLE pool_members;
 ALTER TABLE pool_members_new RENAME TO pool_members;
+
+-- Dropping the old table dropped its triggers: the contact notes' purge trigger of 0031 comes back.
+CREATE TRIGGER pool_contacts_purge AFTER UPDATE OF contact ON pool_members WHEN NEW.contact = '{}'
+BEGIN UPDATE pool_contacts SET note = '' WHERE person_id = NEW.id; END;
