@@ -95,9 +95,50 @@ def lottery_workspace(base: Path, monkeypatch: pytest.MonkeyPatch, *, letters: i
     return root
 
 
+def copy_workspace(source: Path, target: Path) -> Path:
+    """Copy a workspace folder (or a folder of them) as ``shutil.copytree`` does; on PostgreSQL each copied
+    workspace also gets its own copy of the database (a fresh schema), so the copy never changes the source."""
+    import shutil
+    import tomllib
+
+    from kleroterion.store import StoreCore
+
+    shutil.copytree(source, target)
+    for process in sorted(target.rglob("process.toml")):
+        text = process.read_text(encoding="utf-8")
+        url = str(tomllib.loads(text).get("process", {}).get("database_url", ""))
+        if url.startswith(("postgresql://", "postgres://")):
+            store = StoreCore(url)
+            try:
+                copy = store.copy_to_new_schema()
+            finally:
+                store.close()
+            process.write_text(text.replace(f'"{url}"', f'"{copy}"', 1), encoding="utf-8")
+    return target
+
+
 def drop_append_only_triggers(conn: sqlite3.Connection) -> None:
     """Drop the append-only triggers (migration 0022), as an attacker holding the database file would,
-    or a test that fakes an old or damaged record; ``klero audit verify`` must still notice the edit."""
+    or a test that fakes an old or damaged record; ``klero audit verify`` must still notice the edit.
+    ``conn`` is a store's connection (``store._conn``; SQLite's or the PostgreSQL one)."""
+    if hasattr(conn, "trigger_names"):  # kleroterion.store.postgres.PgConnection
+        for name, table in conn.trigger_names():
+            conn.execute(f'DROP TRIGGER "{name}" ON "{table}"')
+        return
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()]
     for name in names:
         conn.execute(f'DROP TRIGGER "{name}"')
+
+
+#: Set when the suite runs on PostgreSQL (`make pytest-pg`): every new workspace then goes there.
+ON_POSTGRES = os.environ.get("KLERO_DATABASE_URL", "").startswith(("postgresql://", "postgres://"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "SQLite only")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,7 @@ from kleroterion.errors import KleroError, StoreError
 from kleroterion.store.audit import subject_digest
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.audit_chain import GENESIS, ChainEntry, canonical_json, entry_hash, first_break
-from tests.conftest import drop_append_only_triggers, make_quotas, run_cli
+from tests.conftest import copy_workspace, drop_append_only_triggers, make_quotas, run_cli
 from tests.sortition.test_cli_sortition import HEADER, write
 
 EDUCATION = ("laag", "middelbaar", "hoog")
@@ -133,7 +132,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chained(built: Path, tmp_path: Path) -> Path:
     """A fresh copy of the built workspace (change it freely)."""
     root = tmp_path / "ws"
-    shutil.copytree(built, root)
+    copy_workspace(built, root)
     return root
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import lottery_workspace, run_cli
+from tests.conftest import copy_workspace, lottery_workspace, run_cli
 from tests.deliberation.test_survey_files import INSTRUMENT, long_poll
 
 Content = str | bytes | Callable[[Path], None]
@@ -753,7 +752,7 @@ def test_bad_input_is_named_refused_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(stages[case.stage], root)
+    copy_workspace(stages[case.stage], root)
     if case.setup is not None:
         case.setup(root)
     path = tmp_path / case.name

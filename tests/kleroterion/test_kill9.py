@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import copy_workspace, run_cli
 from tests.deliberation.test_survey_files import long_poll
 from tests.kleroterion.test_bad_input_corpus import EDUCATION_OK, LONG, SHARES_HEADER, _prepare, signups
 
@@ -98,7 +98,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _copy(stages: dict[str, Path], step: Step, base: Path, mp: pytest.MonkeyPatch) -> Path:
     base.mkdir()
     root = base / "ws"
-    shutil.copytree(stages[step.stage], root)
+    copy_workspace(stages[step.stage], root)
     step.prepare(root, base, mp)
     return root
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import sqlite3
 from collections import Counter
 from html.parser import HTMLParser
@@ -21,6 +20,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.workspace import Workspace
 from reports.labels import build_labels
 from sortition.signup import DEFAULT_CATEGORIES
+from tests.conftest import copy_workspace
 
 KINDS, LANGS, FORMATS = ("council", "selection", "feedback"), ("nl", "en"), ("html", "pdf", "docx")
 pytestmark = pytest.mark.slow
@@ -355,7 +355,7 @@ def enriched(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo workspace with a reviewed, distributed packet and small groups added through the
     store, and its council report rendered again in every format (Dutch)."""
     out = tmp_path_factory.mktemp("enriched")
-    shutil.copytree(demo / "workspace", out / "workspace")
+    copy_workspace(demo / "workspace", out / "workspace")
     with Workspace.open(out / "workspace") as ws:
         arguments = pd.DataFrame(
             {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import shutil
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -16,7 +15,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
 from reports.labels import DUTCH_ORIGINAL, in_language
 from reports.settings import report_settings
-from tests.conftest import run_cli
+from tests.conftest import copy_workspace, run_cli
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "peel_en_maas"
 MARK = f"{DUTCH_ORIGINAL}: "
@@ -96,7 +95,7 @@ def test_a_recommendation_with_an_english_wording_shows_it_in_english(
     report_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(report_demo / "workspace", root)
+    copy_workspace(report_demo / "workspace", root)
     dutch, english = "Maak een woningloket in elke kern.", "Open a housing desk in every village."
     args = ("recommendation", "add", dutch, "--text-en", english, "--support", "70", "-w", str(root))
     assert run_cli(monkeypatch, *args) == 0
