@@ -117,6 +117,35 @@ def copy_workspace(source: Path, target: Path) -> Path:
     return target
 
 
+def store_rows(root: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows read through the workspace's own store (SQLite or PostgreSQL, as the suite runs)."""
+    with Workspace.open(root) as ws:
+        return [tuple(r) for r in ws.store._query(sql, params)]
+
+
+def database_dump(root: Path) -> str:
+    """The workspace's database as SQL text ('' for a folder without a workspace): SQLite's ``iterdump``,
+    or on PostgreSQL a ``pg_dump`` of the workspace's schema."""
+    import tomllib
+
+    process = root / "process.toml"
+    url = ""
+    if process.is_file():
+        url = str(tomllib.loads(process.read_text(encoding="utf-8")).get("process", {}).get("database_url", ""))
+    if url.startswith(("postgresql://", "postgres://")):
+        from kleroterion.store.postgres import dump_schema
+
+        return dump_schema(url).decode("utf-8")
+    path = root / "store.sqlite"  # the default (the file is never created here)
+    if not path.exists():
+        return ""
+    conn = sqlite3.connect(path)
+    try:
+        return "".join(line + "\n" for line in conn.iterdump())
+    finally:
+        conn.close()
+
+
 def drop_append_only_triggers(conn: sqlite3.Connection) -> None:
     """Drop the append-only triggers (migration 0022), as an attacker holding the database file would,
     or a test that fakes an old or damaged record; ``klero audit verify`` must still notice the edit.

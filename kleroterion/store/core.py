@@ -102,8 +102,12 @@ class StoreCore:
         self._in_transaction = False
         #: Who acts: recorded in every audit entry (the web app sets ``web:<username>``).
         self.actor = default_actor()
-        self.migrate()
-        self._chain_pending()
+        try:
+            self.migrate()
+            self._chain_pending()
+        except BaseException:
+            self._conn.close()  # a store that did not open leaves no connection behind
+            raise
 
     def _open_sqlite(self, url: str, base_dir: Path | None) -> None:
         path = Path(url[len(SQLITE_PREFIX) :])
@@ -182,6 +186,19 @@ class StoreCore:
         finally:
             copy.close()
         return url
+
+    def dump_to(self, path: Path) -> None:
+        """PostgreSQL: write a plain ``pg_dump`` of the workspace's schema to the new file ``path`` (0600).
+        Call it inside ``transaction()``: the workspace's write lock then keeps every writer out meanwhile."""
+        from kleroterion.store.postgres import dump_schema
+
+        try:
+            data = dump_schema(self._url)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"Cannot back up {self.where}: {exc}", code="backup_failed", path=self.where) from exc
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
 
     def backup_to(self, path: Path) -> None:
         """Write a consistent copy of the database to the new file ``path`` (mode 0600) with SQLite's
@@ -361,6 +378,28 @@ class StoreCore:
             ]
         )
         return {name: int(self._scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
+
+
+def load_postgres_dump(dump: Path, source_schema: str, url: str) -> None:
+    """Load the plain ``pg_dump`` file ``dump`` of schema ``source_schema`` into the new schema ``url``
+    names (``kleroterion.app.backup``); ``StoreError`` and nothing loaded if it fails."""
+    from kleroterion.store.postgres import load_dump
+
+    try:
+        load_dump(dump.read_bytes(), source_schema, url)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot restore into {redact(url)}: {exc}", code="restore_failed", path=redact(url)) from exc
+
+
+def drop_postgres_schema(url: str) -> None:
+    """Remove the schema ``url`` names with everything in it (a restore that did not verify)."""
+    from kleroterion.store.postgres import PgConnection
+
+    conn = PgConnection(url, busy_timeout=BUSY_TIMEOUT)
+    try:
+        conn.drop_schema()
+    finally:
+        conn.close()
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

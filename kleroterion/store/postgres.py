@@ -78,6 +78,89 @@ def lock_key(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(f"kleroterion:{schema}".encode()).digest()[:8], "big", signed=True)
 
 
+def pg_tool(name: str) -> str:
+    """The path of a PostgreSQL client program (``pg_dump``, ``pg_restore``, ``psql``): on the PATH, else
+    Debian's ``/usr/lib/postgresql/<version>/bin`` (the newest)."""
+    import shutil
+    from pathlib import Path
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
+    if not candidates:
+        raise FileNotFoundError(f"{name} (PostgreSQL's client programs; Debian package postgresql-client)")
+    return str(candidates[-1])
+
+
+def libpq_env(url: str) -> tuple[str, dict[str, str]]:
+    """(connection URL for a client program, environment with its password in PGPASSWORD, not argv)."""
+    import os
+
+    conninfo, _ = split_url(url)
+    parts = urlsplit(conninfo)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = parts.password
+        netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
+        conninfo = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return conninfo, env
+
+
+def dump_schema(url: str, *, fmt: str = "plain") -> bytes:
+    """``pg_dump`` of the workspace's schema (``fmt`` plain or custom), without owners or privileges."""
+    import subprocess
+
+    conninfo, env = libpq_env(url)
+    _, schema = split_url(url)
+    done = subprocess.run(
+        [pg_tool("pg_dump"), "--dbname", conninfo, "--schema", schema, "--format", fmt, "--no-owner", "--no-acl"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise sqlite3.OperationalError(f"pg_dump failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def load_dump(dump: bytes, source_schema: str, url: str) -> None:
+    """Load a plain ``pg_dump`` of one workspace schema into the schema ``url`` names (which must not
+    exist yet), in one transaction: the dump's schema name is replaced in its statements (not in its
+    data rows) and ``psql`` stops at the first error, leaving nothing."""
+    import subprocess
+
+    conninfo, env = libpq_env(url)
+    _, schema = split_url(url)
+    if not SCHEMA_PATTERN.match(source_schema) or not SCHEMA_PATTERN.match(schema):
+        raise sqlite3.OperationalError(f"schema names must be plain lower-case names: {source_schema!r}, {schema!r}")
+    name = re.compile(rb"(?<![\w$])" + re.escape(source_schema.encode()) + rb"(?![\w$])")
+    out, in_data = [], False
+    for line in dump.split(b"\n"):
+        if in_data:
+            in_data = line != b"\\."
+            out.append(line)
+            continue
+        if line.startswith(b"SELECT pg_catalog.set_config('search_path'"):
+            out.append(line)
+            continue
+        out.append(name.sub(schema.encode(), line))
+        in_data = line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;")
+    done = subprocess.run(
+        [pg_tool("psql"), "--dbname", conninfo, "--no-psqlrc", "--quiet", "--single-transaction",
+         "--set", "ON_ERROR_STOP=1", "--file", "-"],
+        input=b"\n".join(out),
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise sqlite3.OperationalError(f"psql could not load the dump: {done.stderr.decode(errors='replace').strip()}")
+
+
 # -- statements -------------------------------------------------------------------------------
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"])*\"")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
