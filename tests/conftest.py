@@ -155,6 +155,27 @@ def database_dump(root: Path) -> str:
         conn.close()
 
 
+class RawConnection:
+    """The workspace database's own connection, for a test that edits it directly as an attacker holding
+    the database would (autocommit; SQLite's or the PostgreSQL one); a context manager that closes it."""
+
+    def __init__(self, root: Path) -> None:
+        self._workspace = Workspace.open(root)
+        self.conn = self._workspace.store._conn
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+    def close(self) -> None:
+        self._workspace.store.close()
+
+    def __enter__(self) -> RawConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def drop_append_only_triggers(conn: sqlite3.Connection) -> None:
     """Drop the append-only triggers (migration 0022), as an attacker holding the database file would,
     or a test that fakes an old or damaged record; ``klero audit verify`` must still notice the edit.

@@ -413,6 +413,10 @@ class PgConnection:
             return Cursor(self, None, rowcount=0)
         return self._run(translate(sql, isinstance(rows[0], dict)), rows, many=True)
 
+    def commit(self) -> None:
+        """Nothing to do: outside ``BEGIN ... COMMIT`` every statement commits on its own (as the store's
+        ``sqlite3`` connection in autocommit mode)."""
+
     def cursor(self) -> PgConnection:
         """``conn.cursor()`` as ``sqlite3`` has it (its ``row_factory`` may be set; rows stay tuples)."""
         return self

@@ -3,7 +3,6 @@ and a checklist of what is missing and where to set it; its body never says "not
 
 from __future__ import annotations
 
-import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
 from kleroterion.workspace import PROCESS_FILE, ProcessSettings, Workspace
 from reports.settings import REPORT_TEMPLATE, missing_settings, report_settings
-from tests.conftest import copy_workspace
+from tests.conftest import RawConnection, copy_workspace
 
 NOT_RECORDED = ("Niet vastgelegd", "Not recorded", "not recorded", "elk van de 0 adviezen", "each of the 0")
 
@@ -76,7 +75,7 @@ def hand_made(report_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     process = root / PROCESS_FILE
     text = process.read_text(encoding="utf-8")
     process.write_text(text[: text.index("\n[report]")], encoding="utf-8")
-    con = sqlite3.connect(root / "store.sqlite")
+    con = RawConnection(root)
     con.execute("DELETE FROM council_responses")
     con.execute("DELETE FROM recommendations")
     con.commit()

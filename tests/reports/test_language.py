@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
 from reports.labels import DUTCH_ORIGINAL, in_language
 from reports.settings import report_settings
-from tests.conftest import copy_workspace, run_cli
+from tests.conftest import RawConnection, copy_workspace, run_cli
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "peel_en_maas"
 MARK = f"{DUTCH_ORIGINAL}: "
@@ -53,7 +52,7 @@ def dutch_texts(demo: Path) -> set[str]:
     council's reasons, packet titles and options, the Dutch report settings."""
     instrument = tomllib.loads((DATA / "instrument.toml").read_text(encoding="utf-8"))
     texts = {i["text"] for i in instrument["items"]}
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     texts |= {r[0] for r in con.execute("SELECT text FROM recommendations")}
     texts |= {r[0] for r in con.execute("SELECT reason FROM council_responses") if r[0]}
     texts |= {r[0] for r in con.execute("SELECT title FROM packets")}
