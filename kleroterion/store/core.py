@@ -181,7 +181,8 @@ class StoreCore:
         copy = StoreCore(url)
         try:
             target = copy._conn
-            assert isinstance(target, PgConnection)
+            if not isinstance(target, PgConnection):  # pragma: no cover - with_schema keeps the postgresql:// URL
+                raise StoreError(f"{redact(url)} is not a PostgreSQL database.", code="not_postgresql")
             self._conn.copy_into(target)
         finally:
             copy.close()
@@ -217,9 +218,11 @@ class StoreCore:
 
     # -- migrations -------------------------------------------------------------------------
     def schema_version(self) -> int:
-        self._conn.execute(  # INTEGER PRIMARY KEY on SQLite, BIGINT on PostgreSQL: versions are given, not numbered
-            f"CREATE TABLE IF NOT EXISTS schema_version (version {'BIGINT' if self.dialect == POSTGRESQL else 'INTEGER'}"
-            " PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        # INTEGER PRIMARY KEY on SQLite, BIGINT on PostgreSQL: versions are given, not numbered
+        number = "BIGINT" if self.dialect == POSTGRESQL else "INTEGER"
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS schema_version (version {number} PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
         )
         row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)

@@ -33,6 +33,7 @@ parameters go to libpq.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -116,7 +117,7 @@ def dump_schema(url: str, *, fmt: str = "plain") -> bytes:
 
     conninfo, env = libpq_env(url)
     _, schema = split_url(url)
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (a fixed program; the arguments are no shell)
         [pg_tool("pg_dump"), "--dbname", conninfo, "--schema", schema, "--format", fmt, "--no-owner", "--no-acl"],
         capture_output=True,
         env=env,
@@ -149,9 +150,19 @@ def load_dump(dump: bytes, source_schema: str, url: str) -> None:
             continue
         out.append(name.sub(schema.encode(), line))
         in_data = line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;")
-    done = subprocess.run(
-        [pg_tool("psql"), "--dbname", conninfo, "--no-psqlrc", "--quiet", "--single-transaction",
-         "--set", "ON_ERROR_STOP=1", "--file", "-"],
+    done = subprocess.run(  # noqa: S603 (a fixed program; the arguments are no shell)
+        [
+            pg_tool("psql"),
+            "--dbname",
+            conninfo,
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--file",
+            "-",
+        ],
         input=b"\n".join(out),
         capture_output=True,
         env=env,
@@ -234,7 +245,7 @@ def translate_ddl(statement: str) -> list[str]:
             part,
             flags=re.IGNORECASE,
         )
-        part = re.sub(r"\bINTEGER\b(?!\s*\))", "BIGINT", part, flags=re.IGNORECASE)
+        part = re.sub(r"\bINTEGER\b", "BIGINT", part, flags=re.IGNORECASE)
         # deferrable (still checked at each statement unless deferred): a workspace copy inserts in any order
         part = re.sub(r"(\bREFERENCES\s+\w+\s*\([^)]*\))", r"\1 DEFERRABLE", part, flags=re.IGNORECASE)
         part = re.sub(r"\bREAL\b", "DOUBLE PRECISION", part, flags=re.IGNORECASE)
@@ -244,7 +255,7 @@ def translate_ddl(statement: str) -> list[str]:
 
 
 # -- the connection ----------------------------------------------------------------------------
-class Row(tuple):  # type: ignore[type-arg]
+class Row(tuple):
     """A result row as ``sqlite3.Row`` is: by position, by column name, ``keys()``."""
 
     _names: tuple[str, ...] = ()
@@ -254,7 +265,7 @@ class Row(tuple):  # type: ignore[type-arg]
         row._names = names
         return row
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             try:
                 return tuple.__getitem__(self, self._names.index(key))
@@ -359,10 +370,8 @@ class PgConnection:
         self._pg.adapters.register_loader("numeric", _numeric_loader())
         self.row_factory: Any = None
         self._in_transaction = False
-        try:
+        with contextlib.suppress(sqlite3.IntegrityError):  # another process created it at the same moment
             self.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        except sqlite3.IntegrityError:  # another process created it at the same moment
-            pass
         self.execute(f"SET search_path TO \"{schema}\"; SET lock_timeout = '{int(busy_timeout * 1000)}ms'")
 
     @property
@@ -474,17 +483,14 @@ class PgConnection:
             target._run("SET CONSTRAINTS ALL DEFERRED")
             for table in tables:
                 names = ", ".join(columns[table])
-                target._run(f'INSERT INTO "{dest}"."{table}" ({names}) SELECT {names} FROM "{source}"."{table}"')
+                target._run(f'INSERT INTO "{dest}"."{table}" ({names}) SELECT {names} FROM "{source}"."{table}"')  # noqa: S608 (names from the catalog)
             for table, column in target._run(
                 "SELECT table_name, column_name FROM information_schema.columns"
                 " WHERE table_schema = %s AND is_identity = 'YES'",
                 (dest,),
             ).fetchall():
-                target._run(
-                    f"SELECT setval(pg_get_serial_sequence(%s, %s), MAX(\"{column}\"))"
-                    f' FROM "{dest}"."{table}" HAVING MAX("{column}") IS NOT NULL',
-                    (f'"{dest}"."{table}"', column),
-                )
+                sql = f'SELECT setval(pg_get_serial_sequence(%s, %s), MAX("{column}")) FROM "{dest}"."{table}"'  # noqa: S608 (names from the catalog)
+                target._run(sql + f' HAVING MAX("{column}") IS NOT NULL', (f'"{dest}"."{table}"', column))
             target.execute("COMMIT")
         except BaseException:
             target.execute("ROLLBACK")
@@ -499,7 +505,7 @@ def _numeric_loader() -> Any:
     """SUM and AVG give ``numeric``; the store wants what SQLite gives: an int when whole, else a float."""
     from psycopg.types.numeric import NumericLoader
 
-    class Loader(NumericLoader):  # type: ignore[misc]
+    class Loader(NumericLoader):
         def load(self, data: Any) -> Any:
             value = super().load(data)
             return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
