@@ -144,7 +144,11 @@ def database_dump(root: Path) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         from kleroterion.store.postgres import dump_schema
 
-        return dump_schema(url).decode("utf-8")
+        # without pg_dump's \restrict / \unrestrict lines (their key is random on every run) and the id
+        # sequences' positions (a rolled-back INSERT still uses up a number; no row changes)
+        lines = dump_schema(url).decode("utf-8").splitlines(keepends=True)
+        skip = ("\\restrict ", "\\unrestrict ", "SELECT pg_catalog.setval(")
+        return "".join(line for line in lines if not line.startswith(skip))
     path = root / "store.sqlite"  # the default (the file is never created here)
     if not path.exists():
         return ""

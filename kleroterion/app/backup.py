@@ -6,6 +6,11 @@ safe while another command writes) and the compact residents copy when there is 
 ``manifest.json``: the SHA-256 of every member, the schema version and the audit chain head of the
 copied database (as ``klero audit anchor`` prints it).
 
+A PostgreSQL workspace's database goes in as ``store.pgdump``, a plain ``pg_dump`` of its schema taken
+while holding the workspace's write lock (so no writer comes between the dump and the chain head read
+with it); the restore loads it into a new schema (``KLERO_DATABASE_URL``'s database when set, else the
+original's), points the restored ``process.toml`` at it, and drops it again if the check below fails.
+
 ``restore_workspace`` unpacks into a new folder only. It checks the archive (gzip's CRC covers every
 byte, the manifest every member's SHA-256), then runs ``verify_audit`` on the restored copy with the
 manifest's chain head as an anchor, all in a private staging folder beside the target; the target
