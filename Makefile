@@ -8,9 +8,9 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-SYSDEPS := poppler-utils chromium
+SYSDEPS := poppler-utils chromium postgresql
 
-.PHONY: sysdeps demo test lint typecheck pytest bench lock test-latest clean
+.PHONY: sysdeps demo test lint typecheck pytest pytest-pg bench lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,17 +32,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Debian packages the tests use: poppler-utils (pdftotext -bbox for the report layout test) and chromium
-# (the axe accessibility test, driven by Playwright). Installed only when missing; needs root (CI runs as root).
+# Debian packages the tests use: poppler-utils (pdftotext -bbox for the report layout test), chromium
+# (the axe accessibility test, driven by Playwright) and postgresql (the suite's second run, on a real
+# PostgreSQL server). Installed only when missing; needs root (CI runs as root).
 sysdeps:
-	@command -v pdftotext >/dev/null && command -v chromium >/dev/null \
+	@command -v pdftotext >/dev/null && command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| apt-get install -y --no-install-recommends $(SYSDEPS) \
 		|| (apt-get update && apt-get install -y --no-install-recommends $(SYSDEPS))
 
 pytest: $(STAMP) sysdeps
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The same suite with every workspace in PostgreSQL: .ci/with-postgres starts a throwaway server for the run
+# and stops it afterwards (tests marked sqlite_only are skipped there, each with its reason).
+pytest-pg: $(STAMP) sysdeps
+	.ci/with-postgres $(BIN)/pytest -q
+
+test: lint typecheck pytest pytest-pg
 
 # The lock: every package, pinned with hashes, for Python 3.11 on any platform.
 lock: | $(BIN)/python

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # sortition.signup imports pandas (via sortition.registry): `
 PROCESS_FILE = "process.toml"
 KEY_FILE = ".klero-key"
 DEFAULT_DB = "sqlite:///store.sqlite"
+#: A server install's PostgreSQL database: new workspaces go there (each in a fresh schema) instead of SQLite.
+DATABASE_ENV = "KLERO_DATABASE_URL"
 #: The workspace folder holds personal data: only its owner may list or enter it.
 PRIVATE_FOLDER = 0o700
 
@@ -193,6 +195,7 @@ class Workspace:
             )
         if key is None and settings.example:
             key = example(settings.example).key
+        settings = replace(settings, database_url=new_database_url(settings.database_url))
         _check_extra_settings(extra_settings)
         try:
             root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
@@ -238,6 +241,18 @@ class Workspace:
                 f"The workspace key {root / KEY_FILE} is missing or damaged.", code="bad_key", path=str(root)
             ) from exc
         return cls(root, settings, key)
+
+
+def new_database_url(url: str) -> str:
+    """The ``database_url`` a new workspace gets: ``url`` as given, except the default SQLite file when
+    ``KLERO_DATABASE_URL`` names a PostgreSQL database; then that database, in a schema of its own
+    (``?schema=ws_<random>``) unless the variable names one."""
+    server = os.environ.get(DATABASE_ENV, "").strip()
+    if url != DEFAULT_DB or not server:
+        return url
+    if "schema=" in server:
+        return server
+    return f"{server}{'&' if '?' in server else '?'}schema=ws_{secrets.token_hex(8)}"
 
 
 def _write_key(path: Path, key_hex: str) -> None:

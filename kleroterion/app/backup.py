@@ -6,6 +6,11 @@ safe while another command writes) and the compact residents copy when there is 
 ``manifest.json``: the SHA-256 of every member, the schema version and the audit chain head of the
 copied database (as ``klero audit anchor`` prints it).
 
+A PostgreSQL workspace's database goes in as ``store.pgdump``, a plain ``pg_dump`` of its schema taken
+while holding the workspace's write lock (so no writer comes between the dump and the chain head read
+with it); the restore loads it into a new schema (``KLERO_DATABASE_URL``'s database when set, else the
+original's), points the restored ``process.toml`` at it, and drops it again if the check below fails.
+
 ``restore_workspace`` unpacks into a new folder only. It checks the archive (gzip's CRC covers every
 byte, the manifest every member's SHA-256), then runs ``verify_audit`` on the restored copy with the
 manifest's chain head as an anchor, all in a private staging folder beside the target; the target
@@ -19,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -32,11 +38,20 @@ from typing import Any
 
 from kleroterion.app.audit import Anchor, AuditReport, verify_audit
 from kleroterion.errors import KleroError, StoreError
-from kleroterion.store.core import SQLITE_PREFIX, now_iso
-from kleroterion.workspace import KEY_FILE, PRIVATE_FOLDER, PROCESS_FILE, Workspace
+from kleroterion.store.core import (
+    POSTGRESQL,
+    SQLITE_PREFIX,
+    drop_postgres_schema,
+    load_postgres_dump,
+    now_iso,
+)
+from kleroterion.store.postgres import is_postgres_url, with_schema
+from kleroterion.workspace import DATABASE_ENV, KEY_FILE, PRIVATE_FOLDER, PROCESS_FILE, Workspace
 from sortition.progress import Cancel, Progress, Tracker
 
 MANIFEST = "manifest.json"
+#: A PostgreSQL workspace's database in the archive: a plain pg_dump of its schema.
+PG_DUMP = "store.pgdump"
 FORMAT = "kleroterion-backup-1"
 #: Mode of the archive and of every file in it and restored from it: they hold personal data and the key.
 PRIVATE_FILE = 0o600
@@ -92,10 +107,17 @@ def backup_workspace(
             code="backup_unsupported_database",
         )
     tracker = Tracker(progress, cancel)
-    database = ws.store.path.name
+    postgres = ws.store.dialect == POSTGRESQL
+    database = PG_DUMP if postgres else ws.store.path.name
     with _staging(archive.parent, what="backup") as stage:
         tracker.step("backup", 0, 3, "copying the database")
-        ws.store.backup_to(stage / database)
+        described: tuple[int, Anchor] | None = None
+        if postgres:  # pg_dump under the workspace's write lock: no writer between the dump and its chain head
+            with ws.store.transaction():
+                ws.store.dump_to(stage / database)
+                described = ws.store.schema_version(), _head(ws)
+        else:
+            ws.store.backup_to(stage / database)
         for name in (PROCESS_FILE, KEY_FILE):
             _copy_private(ws.root / name, stage / name)
         columns = ws.store.columns_path
@@ -103,7 +125,7 @@ def backup_workspace(
         for name in extra:
             _copy_private(columns, stage / name)
         tracker.step("backup", 1, 3, "reading the chain head of the copy")
-        schema_version, head = _describe_copy(stage)
+        schema_version, head = described or _describe_copy(stage)
         names = (PROCESS_FILE, KEY_FILE, database, *extra)
         members = tuple(_member(stage / name) for name in names)
         manifest = {
@@ -111,6 +133,7 @@ def backup_workspace(
             "workspace": ws.settings.name,
             "created_at": now_iso(),
             "database": database,
+            **({"schema": ws.store.schema} if postgres else {}),
             "schema_version": schema_version,
             "chain_head": {"entry": head.entry, "hash": head.hash},
             "members": {m.name: {"size": m.size, "sha256": m.sha256} for m in members},
@@ -146,16 +169,36 @@ def restore_workspace(
         tracker.step("restore", 0, 2, "unpacking and checking the archive")
         manifest, members = _unpack(archive, stage)
         head = Anchor(int(manifest["chain_head"]["entry"]), str(manifest["chain_head"]["hash"]))
+        loaded = _load_postgres(stage, manifest) if manifest["database"] == PG_DUMP else None
         tracker.step("restore", 1, 2, "verifying the audit record of the copy")
-        with Workspace.open(stage) as ws:
-            anchors = (head,) if head.entry else ()
-            report = verify_audit(ws, anchors=anchors, replay=replay, progress=progress, cancel=cancel)
+        try:
+            with Workspace.open(stage) as ws:
+                anchors = (head,) if head.entry else ()
+                report = verify_audit(ws, anchors=anchors, replay=replay, progress=progress, cancel=cancel)
+        except BaseException:
+            if loaded:
+                drop_postgres_schema(loaded)
+            raise
         if target.exists():
             target.rmdir()  # empty, checked above
         stage.rename(target)
         target.chmod(PRIVATE_FOLDER)
         tracker.step("restore", 2, 2)
     return RestoreResult(target, members, int(manifest["schema_version"]), head, report)
+
+
+def _load_postgres(stage: Path, manifest: dict[str, Any]) -> str:
+    """A PostgreSQL workspace's dump loaded into a new schema (of ``KLERO_DATABASE_URL``'s database when
+    set, else the backed-up one), the staged process.toml pointed at it and the dump file removed; the URL."""
+    process = stage / PROCESS_FILE
+    text = process.read_text(encoding="utf-8")
+    url = str(tomllib.loads(text)["process"]["database_url"])
+    server = os.environ.get(DATABASE_ENV, "").strip() or url
+    new_url = with_schema(server, f"ws_{secrets.token_hex(8)}")
+    load_postgres_dump(stage / PG_DUMP, str(manifest.get("schema", "")), new_url)
+    (stage / PG_DUMP).unlink()
+    process.write_text(text.replace(f'"{url}"', f'"{new_url}"', 1), encoding="utf-8")
+    return new_url
 
 
 @contextmanager
@@ -191,10 +234,13 @@ def _describe_copy(stage: Path) -> tuple[int, Anchor]:
     """Schema version and chain head of the database copied into ``stage`` (read from the copy, so they
     describe exactly the snapshot in the archive)."""
     with Workspace.open(stage) as copy:
-        chain = copy.store.audit_chain()
-        last = chain[-1] if chain else None
-        head = Anchor(last.entry.seq, last.entry_hash, last.entry.recorded_at) if last else Anchor(0, "")
-        return copy.store.schema_version(), head
+        return copy.store.schema_version(), _head(copy)
+
+
+def _head(ws: Workspace) -> Anchor:
+    chain = ws.store.audit_chain()
+    last = chain[-1] if chain else None
+    return Anchor(last.entry.seq, last.entry_hash, last.entry.recorded_at) if last else Anchor(0, "")
 
 
 def _write_archive(archive: Path, stage: Path, names: tuple[str, ...], manifest: bytes) -> None:
@@ -258,6 +304,8 @@ def _check_complete(archive: Path, stage: Path, database: str) -> None:
         url = tomllib.loads((stage / PROCESS_FILE).read_text(encoding="utf-8"))["process"].get("database_url")
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, AttributeError) as exc:
         raise _refuse(archive, f"its {PROCESS_FILE} cannot be read ({exc})") from exc
+    if database == PG_DUMP and isinstance(url, str) and is_postgres_url(url):
+        return
     if url not in (None, f"{SQLITE_PREFIX}{database}"):
         raise _refuse(archive, f"its {PROCESS_FILE} names the database {url!r}, not the {database} it holds")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from kleroterion.errors import StoreBusyError, StoreError
+from kleroterion.store.postgres import is_postgres_url, redact, translate_ddl
 
 SQLITE_PREFIX = "sqlite:///"
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+#: The file name a PostgreSQL workspace's derived files (the residents' Arrow copy) take their name from.
+PG_PLACEHOLDER = "store.pg"
 
 #: Seconds a writer waits for another command's write lock before it stops with "busy, try again".
 BUSY_TIMEOUT = 10.0
@@ -41,15 +47,25 @@ def now_iso() -> str:
 FOREIGN_KEYS_OFF = "-- klero: foreign-keys-off"
 
 
-def migration_scripts() -> list[tuple[int, str, str]]:
-    """The bundled migrations as (version, name, sql), in order."""
+def migration_scripts(dialect: str = "sqlite") -> list[tuple[int, str, str]]:
+    """The bundled migrations as (version, name, sql), in order. ``NNNN_name.sql`` serves both databases
+    (kept to the SQL subset in kleroterion/store/postgres.py); a ``NNNN_name.pg.sql`` beside it replaces it
+    on PostgreSQL. The recorded name is the plain one on both."""
     folder = resources.files("kleroterion.store") / "migrations"
-    scripts = []
+    plain: dict[int, tuple[str, str]] = {}
+    variants: dict[int, str] = {}
     for entry in folder.iterdir():
         name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            scripts.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    return sorted(scripts)
+        if not (name.endswith(".sql") and name[:4].isdigit()):
+            continue
+        if name.endswith(".pg.sql"):
+            variants[int(name[:4])] = entry.read_text(encoding="utf-8")
+        else:
+            plain[int(name[:4])] = (name, entry.read_text(encoding="utf-8"))
+    return sorted(
+        (version, name, variants.get(version, sql) if dialect == POSTGRESQL else sql)
+        for version, (name, sql) in plain.items()
+    )
 
 
 def _create_private(path: Path) -> None:
@@ -78,20 +94,38 @@ class StoreCore:
     """The database of one workspace. Only the store package touches SQL."""
 
     def __init__(self, url: str, *, base_dir: Path | None = None) -> None:
-        if not url.startswith(SQLITE_PREFIX):
+        if is_postgres_url(url):
+            self._open_postgres(url, base_dir)
+        elif url.startswith(SQLITE_PREFIX):
+            self._open_sqlite(url, base_dir)
+        else:
             raise StoreError(
-                f"Unsupported database URL {url!r}: this version stores workspaces in SQLite "
-                f"('{SQLITE_PREFIX}store.sqlite').",
+                f"Unsupported database URL {url!r}: use SQLite ('{SQLITE_PREFIX}store.sqlite', the default) or "
+                "PostgreSQL ('postgresql://user@host/database?schema=name').",
                 code="unsupported_database",
                 url=url,
             )
+        self._in_transaction = False
+        #: Who acts: recorded in every audit entry (the web app sets ``web:<username>``).
+        self.actor = default_actor()
+        try:
+            self.migrate()
+            self._chain_pending()
+        except BaseException:
+            self._conn.close()  # a store that did not open leaves no connection behind
+            raise
+
+    def _open_sqlite(self, url: str, base_dir: Path | None) -> None:
         path = Path(url[len(SQLITE_PREFIX) :])
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         self.path = path
+        self.dialect = SQLITE
+        #: where the database is, for messages
+        self.where = str(path)
         try:
             _create_private(path)
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            self._conn: Any = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -108,14 +142,70 @@ class StoreCore:
             raise StoreError(
                 f"Cannot open the workspace database {path}: {exc}", code="cannot_open_database", path=str(path)
             ) from exc
-        self._in_transaction = False
-        #: Who acts: recorded in every audit entry (the web app sets ``web:<username>``).
-        self.actor = default_actor()
-        self.migrate()
-        self._chain_pending()
+
+    def _open_postgres(self, url: str, base_dir: Path | None) -> None:
+        """A workspace in its own schema of a PostgreSQL database (kleroterion/store/postgres.py)."""
+        from kleroterion.store.postgres import PgConnection
+
+        self.dialect = POSTGRESQL
+        self._url = url
+        self.where = redact(url)
+        self.path = (base_dir or Path.cwd()) / PG_PLACEHOLDER
+        try:
+            self._conn = PgConnection(url, busy_timeout=BUSY_TIMEOUT)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.where), path=self.where) from exc
+            raise StoreError(
+                f"Cannot open the workspace database {self.where}: {exc}",
+                code="cannot_open_database",
+                path=self.where,
+            ) from exc
+        except ImportError as exc:
+            raise StoreError(
+                f"Cannot open the workspace database {self.where}: psycopg is not installed ({exc}).",
+                code="cannot_open_database",
+                path=self.where,
+            ) from exc
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema of the workspace ('' on SQLite)."""
+        return str(self._conn.schema) if self.dialect == POSTGRESQL else ""
 
     def close(self) -> None:
         self._conn.close()
+
+    def copy_to_new_schema(self) -> str:
+        """PostgreSQL: copy the whole workspace into a fresh schema of the same database (the copy's
+        migrations run first, so it has every table and trigger); returns the copy's URL."""
+        from kleroterion.store.postgres import PgConnection, with_schema
+
+        if self.dialect != POSTGRESQL:
+            raise StoreError("Only a PostgreSQL workspace is copied by schema.", code="not_postgresql")
+        url = with_schema(self._url, f"ws_{secrets.token_hex(8)}")
+        copy = StoreCore(url)
+        try:
+            target = copy._conn
+            if not isinstance(target, PgConnection):  # pragma: no cover - with_schema keeps the postgresql:// URL
+                raise StoreError(f"{redact(url)} is not a PostgreSQL database.", code="not_postgresql")
+            self._conn.copy_into(target)
+        finally:
+            copy.close()
+        return url
+
+    def dump_to(self, path: Path) -> None:
+        """PostgreSQL: write a plain ``pg_dump`` of the workspace's schema to the new file ``path`` (0600).
+        Call it inside ``transaction()``: the workspace's write lock then keeps every writer out meanwhile."""
+        from kleroterion.store.postgres import dump_schema
+
+        try:
+            data = dump_schema(self._url)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"Cannot back up {self.where}: {exc}", code="backup_failed", path=self.where) from exc
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
 
     def backup_to(self, path: Path) -> None:
         """Write a consistent copy of the database to the new file ``path`` (mode 0600) with SQLite's
@@ -134,8 +224,10 @@ class StoreCore:
 
     # -- migrations -------------------------------------------------------------------------
     def schema_version(self) -> int:
+        # INTEGER PRIMARY KEY on SQLite, BIGINT on PostgreSQL: versions are given, not numbered
+        number = "BIGINT" if self.dialect == POSTGRESQL else "INTEGER"
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS schema_version (version {number} PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TEXT NOT NULL)"
         )
         row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
@@ -152,10 +244,10 @@ class StoreCore:
         self.schema_version()  # creates the table on a new database
         done = self._applied_versions()
         applied = []
-        for version, name, sql in migration_scripts():
+        for version, name, sql in migration_scripts(self.dialect):
             if version in done:
                 continue
-            rebuilds = sql.startswith(FOREIGN_KEYS_OFF)
+            rebuilds = self.dialect == SQLITE and sql.startswith(FOREIGN_KEYS_OFF)
             if rebuilds:  # SQLite's table rebuild: foreign keys off outside the transaction, checked inside
                 self._conn.execute("PRAGMA foreign_keys = OFF")
             self._begin()
@@ -164,7 +256,8 @@ class StoreCore:
                     self._rollback()
                     continue
                 for statement in _split_sql(sql):
-                    self._conn.execute(statement)
+                    for each in translate_ddl(statement) if self.dialect == POSTGRESQL else [statement]:
+                        self._conn.execute(each)
                 if rebuilds and self._conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                     raise sqlite3.IntegrityError("the rebuilt tables break a foreign key")
                 self._conn.execute(
@@ -211,7 +304,7 @@ class StoreCore:
         except BaseException as exc:
             self._rollback()
             if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-                raise StoreBusyError(BUSY_MESSAGE.format(path=self.path), path=str(self.path)) from exc
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.where), path=self.where) from exc
             if isinstance(exc, sqlite3.IntegrityError) and str(exc).startswith("append-only:"):  # migration 0022
                 raise StoreError(
                     f"Refused: {str(exc).removeprefix('append-only: ')}; draws and the audit log are append-only "
@@ -220,7 +313,7 @@ class StoreCore:
                 ) from exc
             if isinstance(exc, sqlite3.IntegrityError):
                 raise StoreError(
-                    CONFLICT_MESSAGE.format(path=self.path), code="store_conflict", path=str(self.path)
+                    CONFLICT_MESSAGE.format(path=self.where), code="store_conflict", path=self.where
                 ) from exc
             raise
         finally:
@@ -232,7 +325,7 @@ class StoreCore:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
-                raise StoreBusyError(BUSY_MESSAGE.format(path=self.path), path=str(self.path)) from exc
+                raise StoreBusyError(BUSY_MESSAGE.format(path=self.where), path=self.where) from exc
             raise
 
     def _rollback(self) -> None:
@@ -293,11 +386,37 @@ class StoreCore:
         ]
 
     def table_counts(self) -> dict[str, int]:
-        names = [
-            r[0]
-            for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        ]
+        names = (
+            self._conn.table_names()
+            if self.dialect == POSTGRESQL
+            else [
+                r[0]
+                for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            ]
+        )
         return {name: int(self._scalar(f"SELECT COUNT(*) FROM {name}")) for name in sorted(names)}  # noqa: S608
+
+
+def load_postgres_dump(dump: Path, source_schema: str, url: str) -> None:
+    """Load the plain ``pg_dump`` file ``dump`` of schema ``source_schema`` into the new schema ``url``
+    names (``kleroterion.app.backup``); ``StoreError`` and nothing loaded if it fails."""
+    from kleroterion.store.postgres import load_dump
+
+    try:
+        load_dump(dump.read_bytes(), source_schema, url)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot restore into {redact(url)}: {exc}", code="restore_failed", path=redact(url)) from exc
+
+
+def drop_postgres_schema(url: str) -> None:
+    """Remove the schema ``url`` names with everything in it (a restore that did not verify)."""
+    from kleroterion.store.postgres import PgConnection
+
+    conn = PgConnection(url, busy_timeout=BUSY_TIMEOUT)
+    try:
+        conn.drop_schema()
+    finally:
+        conn.close()
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -194,8 +194,8 @@ class DeliberationStore(StoreCore):
             "SELECT p.title, p.version, p.created_at,"
             " (SELECT COUNT(*) FROM packet_arguments a WHERE a.packet_id = p.id),"
             " (SELECT COUNT(*) FROM packet_signoffs s WHERE s.packet_id = p.id),"
-            " (SELECT GROUP_CONCAT(reviewer, '; ') FROM"
-            "   (SELECT reviewer FROM packet_signoffs s WHERE s.packet_id = p.id ORDER BY signed_at, reviewer)),"
+            " (SELECT GROUP_CONCAT(reviewer, '; ') FROM (SELECT reviewer FROM packet_signoffs s"
+            "   WHERE s.packet_id = p.id ORDER BY signed_at, reviewer) signers),"
             " (SELECT COUNT(*) FROM packet_receipts r WHERE r.packet_id = p.id)"
             " FROM packets p ORDER BY p.title, p.version"
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleroterion.errors import StoreError
-from kleroterion.store.core import StoreCore, now_iso
+from kleroterion.store.core import POSTGRESQL, StoreCore, now_iso
 
 #: Address keys after a purge or erasure start with this (a raw key starts with a postcode).
 ADDRESS_PSEUDONYM = "adres-"
@@ -163,6 +163,10 @@ class PrivacyStore(StoreCore):
         if self._in_transaction:
             raise StoreError("Cannot scrub the database inside a transaction.", code="scrub_in_transaction")
         before = self._file_bytes()
+        if self.dialect == POSTGRESQL:  # VACUUM FULL rewrites every table of the workspace's schema
+            for name in self._conn.table_names():
+                self._conn.execute(f'VACUUM FULL "{name}"')
+            return {"bytes_before": before, "bytes_after": self._file_bytes()}
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.execute("PRAGMA temp_store = MEMORY")
         self._checkpoint()
@@ -180,5 +184,7 @@ class PrivacyStore(StoreCore):
             )
 
     def _file_bytes(self) -> int:
+        if self.dialect == POSTGRESQL:
+            return int(self._conn.database_bytes())
         wal = self.path.with_name(self.path.name + "-wal")
         return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)

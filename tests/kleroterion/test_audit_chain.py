@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from kleroterion.errors import KleroError, StoreError
 from kleroterion.store.audit import subject_digest
 from kleroterion.workspace import ProcessSettings, Workspace
 from sortition.audit_chain import GENESIS, ChainEntry, canonical_json, entry_hash, first_break
-from tests.conftest import drop_append_only_triggers, make_quotas, run_cli
+from tests.conftest import RawConnection, copy_workspace, drop_append_only_triggers, make_quotas, run_cli
 from tests.sortition.test_cli_sortition import HEADER, write
 
 EDUCATION = ("laag", "middelbaar", "hoog")
@@ -133,19 +131,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chained(built: Path, tmp_path: Path) -> Path:
     """A fresh copy of the built workspace (change it freely)."""
     root = tmp_path / "ws"
-    shutil.copytree(built, root)
+    copy_workspace(built, root)
     return root
 
 
 def _entry_of(root: Path, subject: str) -> int:
-    with sqlite3.connect(root / "store.sqlite") as conn:
+    with RawConnection(root) as conn:
         row = conn.execute("SELECT id FROM audit_log WHERE subject = ?", (subject,)).fetchone()
     return int(row[0])
 
 
 def _tamper(root: Path, *statements: str) -> None:
     """Edit the database file directly, with the triggers dropped first (as an attacker would)."""
-    conn = sqlite3.connect(root / "store.sqlite", isolation_level=None)
+    conn = RawConnection(root)
     try:
         drop_append_only_triggers(conn)
         for sql in statements:
@@ -250,7 +248,7 @@ def test_tampering_is_detected_and_the_entry_named(
     case: str, chained: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     statements, subject, message = TAMPERING[case]
-    with sqlite3.connect(chained / "store.sqlite") as conn:
+    with RawConnection(chained) as conn:
         if subject == "pool.import":
             expected = int(conn.execute("SELECT id FROM audit_log WHERE action = 'pool.import'").fetchone()[0])
         else:
@@ -282,7 +280,7 @@ def test_a_rechained_history_is_caught_by_the_published_anchor(
 
 def _rechain(root: Path) -> None:
     """Recompute every digest and hash from the rows as they are now: the attacker who knows the scheme."""
-    conn = sqlite3.connect(root / "store.sqlite", isolation_level=None)
+    conn = RawConnection(root)
     drop_append_only_triggers(conn)
     rows = conn.execute(
         "SELECT id, recorded_at, actor, action, parameters, input_hashes, result, subject FROM audit_log ORDER BY id"
@@ -336,7 +334,15 @@ REPLAYED_TAMPERING = {
 }
 
 
-@pytest.mark.parametrize("case", list(REPLAYED_TAMPERING))
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, marks=pytest.mark.sqlite_only(reason="the forgery edits the JSON with SQLite's json_set"))
+        if "json_set" in " ".join(REPLAYED_TAMPERING[case][0])
+        else case
+        for case in REPLAYED_TAMPERING
+    ],
+)
 def test_a_consistently_rechained_forgery_does_not_replay(
     case: str, chained: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -393,7 +399,7 @@ def test_every_entry_records_the_actor(chained: Path) -> None:
 
 
 def test_a_workspace_from_before_the_chain_is_chained_when_opened(chained: Path) -> None:
-    conn = sqlite3.connect(chained / "store.sqlite", isolation_level=None)
+    conn = RawConnection(chained)
     drop_append_only_triggers(conn)
     for column in ("actor", "subject", "digest", "previous_hash", "entry_hash"):
         conn.execute(f"ALTER TABLE audit_log DROP COLUMN {column}")

@@ -48,6 +48,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.sqlite_only(
+    reason="reads store.sqlite in the archive and the workspace (PostgreSQL: tests/kleroterion/store/test_postgres.py)"
+)
 def test_the_archive_is_private_and_its_manifest_hashes_every_member(built: Path, archive: Path) -> None:
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     with tarfile.open(archive) as tar:
@@ -69,6 +72,9 @@ def test_the_archive_is_private_and_its_manifest_hashes_every_member(built: Path
     assert manifest["schema_version"] == version
 
 
+@pytest.mark.sqlite_only(
+    reason="reads the restored store.sqlite (PostgreSQL: tests/kleroterion/store/test_postgres.py)"
+)
 def test_restore_verifies_and_gives_the_same_panel(
     built: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -109,6 +115,9 @@ def test_an_archive_with_one_byte_changed_is_refused_and_nothing_is_left(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.tar.gz"]
 
 
+@pytest.mark.sqlite_only(
+    reason="edits the archived store.sqlite (PostgreSQL: tests/kleroterion/store/test_postgres.py)"
+)
 def test_a_rehashed_manifest_does_not_hide_a_changed_database(archive: Path, tmp_path: Path) -> None:
     """An attacker who edits the database and rewrites the manifest's hashes is caught by the audit check."""
     work = tmp_path / "unpacked"
@@ -162,6 +171,9 @@ def test_backup_refuses_to_overwrite_a_file(
     assert out.read_text() == "older backup"
 
 
+@pytest.mark.sqlite_only(
+    reason="holds SQLite's write lock on store.sqlite (PostgreSQL: tests/kleroterion/store/test_postgres.py)"
+)
 def test_backup_while_another_connection_writes_copies_the_committed_state(built: Path, tmp_path: Path) -> None:
     """An open, uncommitted write transaction (another klero command mid-write) is not copied half-way:
     the backup holds the last committed state, which verifies."""
@@ -184,6 +196,7 @@ def test_backup_while_another_connection_writes_copies_the_committed_state(built
     assert "scratch" not in tables and "panel_members" in tables
 
 
+@pytest.mark.sqlite_only(reason="rewrites the sqlite:/// URL in the archived process.toml")
 def test_an_archive_whose_settings_name_another_database_is_refused(archive: Path, tmp_path: Path) -> None:
     """A re-hashed archive whose process.toml points at a database outside the restored folder would have
     the check run on that other file: refused before anything is opened."""

@@ -10,9 +10,6 @@ once per session, and copied for each case.
 from __future__ import annotations
 
 import hashlib
-import io
-import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import lottery_workspace, run_cli
+from tests.conftest import copy_workspace, database_dump, lottery_workspace, run_cli, store_rows
 from tests.deliberation.test_survey_files import INSTRUMENT, long_poll
 
 Content = str | bytes | Callable[[Path], None]
@@ -198,8 +195,7 @@ def _pool_file(change: tuple[int, int, str] | None = None, *, duplicate: bool = 
 
 def _codes(path: Path) -> list[str]:
     """The letter codes of the workspace the case runs in (``path`` lies next to it)."""
-    with sqlite3.connect(path.parent / "ws" / "store.sqlite") as conn:
-        return [r[0] for r in conn.execute("SELECT code FROM letters ORDER BY code")]
+    return [str(r[0]) for r in store_rows(path.parent / "ws", "SELECT code FROM letters ORDER BY code")]
 
 
 POOL = ("pool", "import", "{file}", "-w", "{ws}")
@@ -712,8 +708,7 @@ def _prepare(stage: str, base: Path, mp: pytest.MonkeyPatch) -> Path:
         return root
     root = lottery_workspace(base, mp, letters=80)
     if stage == "pool":
-        with sqlite3.connect(root / "store.sqlite") as conn:
-            codes = [r[0] for r in conn.execute("SELECT code FROM letters ORDER BY code LIMIT 40")]
+        codes = [str(r[0]) for r in store_rows(root, "SELECT code FROM letters ORDER BY code LIMIT 40")]
         (base / "signups.csv").write_text(signups(codes), encoding="utf-8")
         assert run_cli(mp, "pool", "import", str(base / "signups.csv"), "-w", str(root)) == 0
     return root
@@ -731,17 +726,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def dump_hash(root: Path) -> str:
     """SHA-256 of the SQL dump of the workspace's database ('' for a folder without one)."""
-    db = root / "store.sqlite"
-    if not db.exists():
-        return ""
-    conn = sqlite3.connect(db)
-    try:
-        text = io.StringIO()
-        for line in conn.iterdump():
-            text.write(line + "\n")
-    finally:
-        conn.close()
-    return hashlib.sha256(text.getvalue().encode("utf-8")).hexdigest()
+    return hashlib.sha256(database_dump(root).encode("utf-8")).hexdigest()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -753,7 +738,7 @@ def test_bad_input_is_named_refused_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(stages[case.stage], root)
+    copy_workspace(stages[case.stage], root)
     if case.setup is not None:
         case.setup(root)
     path = tmp_path / case.name

@@ -8,14 +8,17 @@ second draw runs after the first on the state the first left: two draws, never t
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kleroterion.workspace import Workspace
 from tests.conftest import lottery_workspace
 
 pytestmark = pytest.mark.slow
@@ -65,62 +68,67 @@ def _wait_for(markers: list[Path], procs: list[subprocess.Popen[str]], *, timeou
         time.sleep(0.05)
 
 
-def _letter_draws(db: Path) -> list[tuple[int, int]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT id, letter_count FROM letter_draws ORDER BY id").fetchall()
+def _query(root: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows read through the workspace's own store (SQLite or PostgreSQL, as the suite runs)."""
+    with Workspace.open(root) as ws:
+        return [tuple(r) for r in ws.store._query(sql)]
 
 
-def _letters(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM letters").fetchone()[0])
+def _letter_draws(root: Path) -> list[tuple[int, int]]:
+    return _query(root, "SELECT id, letter_count FROM letter_draws ORDER BY id")  # type: ignore[return-value]
+
+
+def _letters(root: Path) -> int:
+    return int(_query(root, "SELECT COUNT(*) FROM letters")[0][0])
+
+
+@contextmanager
+def _write_lock(root: Path) -> Iterator[None]:
+    """Hold the workspace's write lock as another klero command would (SQLite: ``BEGIN IMMEDIATE``;
+    PostgreSQL: the workspace's advisory lock)."""
+    ws = Workspace.open(root)
+    ws.store._begin()
+    try:
+        yield
+    finally:
+        ws.store._rollback()
+        ws.store.close()
 
 
 def test_two_letter_draws_at_once_run_one_after_the_other_never_sharing_an_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = lottery_workspace(tmp_path, monkeypatch, letters=40)
-    db = root / "store.sqlite"
-    assert _letter_draws(db) == [(1, 40)]
+    assert _letter_draws(root) == [(1, 40)]
     draw = ["letters", "draw", "--count", "30", "--stratify-by", "wijk", "-w", str(root)]
-    lock = sqlite3.connect(db, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")  # both draws queue here
-    try:
+    with _write_lock(root):  # both draws queue here
         first, first_ready = _start(tmp_path, "first", 60.0, *draw)
         second, second_ready = _start(tmp_path, "second", 60.0, *draw)
         _wait_for([first_ready, second_ready], [first, second])
         time.sleep(0.3)  # from the marker to BEGIN IMMEDIATE is one statement
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     outputs = [first.communicate(timeout=120)[0], second.communicate(timeout=120)[0]]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     assert "Traceback" not in "".join(outputs)
-    assert _letter_draws(db) == [(1, 40), (2, 30), (3, 30)]
-    assert _letters(db) == 100
-    with sqlite3.connect(db) as conn:  # one letter per address over all three draws
-        assert conn.execute("SELECT COUNT(DISTINCT address_key) FROM letters").fetchone()[0] == 100
+    assert _letter_draws(root) == [(1, 40), (2, 30), (3, 30)]
+    assert _letters(root) == 100
+    # one letter per address over all three draws
+    assert _query(root, "SELECT COUNT(DISTINCT address_key) FROM letters")[0][0] == 100
 
 
 def test_a_writer_that_cannot_get_the_lock_says_busy_and_stores_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = lottery_workspace(tmp_path, monkeypatch, letters=40)
-    db = root / "store.sqlite"
     draw = ["letters", "draw", "--count", "30", "-w", str(root)]
-    lock = sqlite3.connect(db, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
+    with _write_lock(root):
         proc, ready = _start(tmp_path, "waiting", 0.5, *draw)
         output = proc.communicate(timeout=120)[0]
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     assert ready.exists()
     assert proc.returncode == 1, output
     assert "Traceback" not in output
     assert "Another klero command is writing to this workspace" in " ".join(output.split())
-    assert _letter_draws(db) == [(1, 40)]
-    assert _letters(db) == 40
+    assert _letter_draws(root) == [(1, 40)]
+    assert _letters(root) == 40
 
 
 def test_a_store_conflict_is_a_clean_error_and_rolls_back(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,7 +21,7 @@ from kleroterion.workspace import Workspace
 from sortition.pool import person_id
 from sortition.registry import age_bands, ages_on
 from sortition.synthetic import generate_registry
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, copy_workspace, run_cli
 from tests.kleroterion.test_cli_chain import EDUCATION, flat
 from tests.kleroterion.test_exports import read_csv, read_xlsx
 
@@ -77,7 +76,7 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def copy(drawn: Path, tmp_path: Path) -> Path:
     """A private copy of the drawn workspace, for tests that change it."""
     target = tmp_path / "ws"
-    shutil.copytree(drawn, target)
+    copy_workspace(drawn, target)
     return target
 
 
@@ -203,7 +202,7 @@ def test_poll_control_prints_a_count_and_a_hint_not_the_ids(
     drawn: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ws = tmp_path / "ws"
-    shutil.copytree(drawn, ws)
+    copy_workspace(drawn, ws)
     with Workspace.open(ws) as opened, opened.store.transaction() as conn:
         conn.execute("DELETE FROM participants WHERE arm = 'control'")
     capsys.readouterr()

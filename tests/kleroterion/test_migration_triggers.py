@@ -19,5 +19,12 @@ def test_every_trigger_of_the_migrations_survives_them(workspace: Workspace) -> 
         created |= set(re.findall(r"CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)", sql, re.I))
         dropped |= set(re.findall(r"DROP TRIGGER (?:IF EXISTS )?(\w+)", sql, re.I))
     assert "pool_contacts_purge" in created and len(created) > 10
-    rows = workspace.store._query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    if workspace.store.dialect == "postgresql":
+        sql = (
+            "SELECT DISTINCT trigger_name AS name FROM information_schema.triggers"
+            " WHERE trigger_schema = current_schema()"
+        )
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    rows = workspace.store._query(sql)
     assert created - dropped <= {row["name"] for row in rows}

@@ -21,8 +21,16 @@ GIVEN, SURNAME = "Zwanetta", "Quackenbosch"
 
 
 def workspace_bytes(root: Path) -> bytes:
-    """Every file of the workspace folder (database, its log, key, settings, copies), concatenated."""
-    return b"\n".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+    """Every file of the workspace folder (database, its log, key, settings, copies), concatenated; on
+    PostgreSQL also a ``pg_dump`` of the workspace's schema (what the database holds for it)."""
+    files = b"\n".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+    with Workspace.open(root) as ws:
+        url = ws.settings.database_url
+    if not url.startswith("postgresql://"):
+        return files
+    from kleroterion.store.postgres import dump_schema
+
+    return files + b"\n" + dump_schema(url)
 
 
 def council_html(monkeypatch: pytest.MonkeyPatch, root: Path, out: Path) -> str:
@@ -220,8 +228,12 @@ def test_erase_drops_sign_up_answers_no_quota_uses(
     with Workspace.open(root) as ws:  # a sign-up question outside the quotas (as custom categories may add)
         member = str(ws.store.panel_members("alternate")["person_id"].iloc[0])
         with ws.store.transaction() as conn:
+            features = json.loads(
+                conn.execute("SELECT features FROM pool_members WHERE id = ?", (member,)).fetchone()[0]
+            )
             conn.execute(
-                "UPDATE pool_members SET features = json_set(features, '$.huisdier', 'hond') WHERE id = ?", (member,)
+                "UPDATE pool_members SET features = ? WHERE id = ?",
+                (json.dumps({**features, "huisdier": "hond"}, sort_keys=True), member),
             )
     capsys.readouterr()
     assert run_cli(monkeypatch, "person", "erase", member, "-w", str(root)) == 0

@@ -19,7 +19,7 @@ from kleroterion.app.lottery import LotteryRequest, draw_from_lottery, make_lott
 from kleroterion.app.panel import SelectRequest
 from kleroterion.app.replay import ReplayMismatch, replay_kit
 from kleroterion.workspace import Workspace
-from tests.conftest import run_cli
+from tests.conftest import copy_workspace, run_cli
 from tests.kleroterion.test_audit_chain import _build, _rechain, _tamper, pooled_workspace
 
 
@@ -148,7 +148,7 @@ def test_the_kit_is_chained_and_a_purge_keeps_everything_verifiable(
     published: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(published[0], root)
+    copy_workspace(published[0], root)
     with Workspace.open(root) as ws:
         (entry,) = ws.store.audit_records("publish.kit")
         assert entry["parameters"]["draw_id"] == 2
@@ -166,7 +166,7 @@ def test_the_demo_workspace_verifies_clean_and_its_kit_replays_in_a_fresh_proces
     demo_output: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(demo_output / "workspace", root)
+    copy_workspace(demo_output / "workspace", root)
     assert run_cli(monkeypatch, "audit", "verify", "-w", str(root)) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "The audit record holds" in said and "replayed identically" in said

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-import sqlite3
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,6 +19,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.workspace import Workspace
 from reports.labels import build_labels
 from sortition.signup import DEFAULT_CATEGORIES
+from tests.conftest import RawConnection, copy_workspace
 
 KINDS, LANGS, FORMATS = ("council", "selection", "feedback"), ("nl", "en"), ("html", "pdf", "docx")
 pytestmark = pytest.mark.slow
@@ -46,7 +45,7 @@ def personal_values(demo: Path) -> dict[str, set[str]]:
     """Every personal value of the demo: from the mail-merge export, the sign-up file and the workspace DB."""
     with (demo / "workspace" / "brieven.csv").open(encoding="cp1252", newline="") as fh:
         letters = list(csv.DictReader(fh, delimiter=";"))
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     residents = con.execute("SELECT id, birth_date, postcode, given_names, surname, street FROM residents").fetchall()
     pool_ids = {r[0] for r in con.execute("SELECT id FROM pool_members")}
     participant_ids = {r[0] for r in con.execute("SELECT id FROM participants")}
@@ -160,7 +159,7 @@ def workspace_counts(demo: Path) -> tuple[Counter[tuple[str, str]], Counter[tupl
     """Pool and panel counts per (feature, value) straight from the workspace database."""
     import json
 
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     features = dict(con.execute("SELECT id, features FROM pool_members").fetchall())
     panel = [r[0] for r in con.execute("SELECT person_id FROM panel_members WHERE role = 'panel'")]
     con.close()
@@ -279,7 +278,7 @@ def test_pdf_and_docx_carry_the_sections_and_numbers(demo: Path, kind: str, fmt:
 
 
 def test_selection_report_replays_and_hashes(demo: Path) -> None:
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     seed, pool_hash, algorithm, engine = con.execute(
         "SELECT seed, pool_hash, algorithm, engine FROM selection_draws WHERE kind = 'panel'"
     ).fetchone()
@@ -305,7 +304,7 @@ def test_feedback_report_says_what_the_council_decided(demo: Path) -> None:
 
 def response_by_group(demo: Path) -> dict[tuple[str, str], tuple[int, int]]:
     """Letters and sign-ups per wijk and gender straight from the workspace database (register record)."""
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     rows = con.execute(
         "SELECT r.wijk, r.gender, p.id IS NOT NULL FROM letters l JOIN residents r ON r.id = l.resident_id"
         " LEFT JOIN pool_members p ON p.letter_code = l.code"
@@ -393,7 +392,7 @@ def enriched(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo workspace with a reviewed, distributed packet and small groups added through the
     store, and its council report rendered again in every format (Dutch)."""
     out = tmp_path_factory.mktemp("enriched")
-    shutil.copytree(demo / "workspace", out / "workspace")
+    copy_workspace(demo / "workspace", out / "workspace")
     with Workspace.open(out / "workspace") as ws:
         arguments = pd.DataFrame(
             {
@@ -419,7 +418,7 @@ def enriched(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_information_and_groups_show_the_stored_figures(enriched: Path, fmt: str) -> None:
     text = re.sub(r"\s+", " ", report_text(enriched / f"council-report.nl.{fmt}"))
-    con = sqlite3.connect(enriched / "workspace" / "store.sqlite")
+    con = RawConnection(enriched / "workspace")
     members = [n for (n,) in con.execute("SELECT COUNT(*) FROM group_members GROUP BY group_id")]
     con.close()
     assert "Er zijn geen informatiepakketten" not in text and "Er zijn geen kleine groepen" not in text
@@ -442,7 +441,7 @@ def test_information_and_groups_show_the_stored_figures(enriched: Path, fmt: str
 def stored_analysis(demo: Path, kind: str) -> pd.DataFrame:
     import json
 
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     (result,) = con.execute(
         "SELECT result FROM analysis_tables WHERE name = ? AND run_id ="
         " (SELECT MAX(id) FROM analysis_runs WHERE status = 'complete')",

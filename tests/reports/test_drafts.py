@@ -3,8 +3,6 @@ and a checklist of what is missing and where to set it; its body never says "not
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
 from kleroterion.workspace import PROCESS_FILE, ProcessSettings, Workspace
 from reports.settings import REPORT_TEMPLATE, missing_settings, report_settings
+from tests.conftest import RawConnection, copy_workspace
 
 NOT_RECORDED = ("Niet vastgelegd", "Not recorded", "not recorded", "elk van de 0 adviezen", "each of the 0")
 
@@ -72,11 +71,11 @@ def test_init_writes_a_commented_report_template_that_parses_when_uncommented(tm
 def hand_made(report_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace without [report], [[session]] and recommendations, as a hand-made workspace is."""
     root = tmp_path_factory.mktemp("hand") / "ws"
-    shutil.copytree(report_demo / "workspace", root)
+    copy_workspace(report_demo / "workspace", root)
     process = root / PROCESS_FILE
     text = process.read_text(encoding="utf-8")
     process.write_text(text[: text.index("\n[report]")], encoding="utf-8")
-    con = sqlite3.connect(root / "store.sqlite")
+    con = RawConnection(root)
     con.execute("DELETE FROM council_responses")
     con.execute("DELETE FROM recommendations")
     con.commit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from kleroterion.commands.common import open_workspace
 from kleroterion.errors import InputError
 from reports.labels import age_band_label, build_labels, parse_areas
 from sortition.signup import DEFAULT_CATEGORIES
+from tests.conftest import copy_workspace
 
 
 class _Cells(HTMLParser):
@@ -97,7 +97,7 @@ def test_no_raw_code_where_a_label_exists(report_demo: Path, kind: str, lang: st
 @pytest.mark.slow
 def test_wijk_names_from_the_areas_file_replace_the_codes(report_demo: Path, tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(report_demo / "workspace", root)
+    copy_workspace(report_demo / "workspace", root)
     names = "".join(f"WK1894{i:02d},Kern {i},Village {i}\n" for i in range(1, 12))
     (root / "wijken.csv").write_text("code,name,name_en\n" + names, encoding="utf-8")
     process = root / "process.toml"  # the demo's report settings name the areas file only in a comment

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import shutil
-import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from kleroterion.app.reports import write_report
 from kleroterion.commands.common import open_workspace
 from reports.labels import DUTCH_ORIGINAL, in_language
 from reports.settings import report_settings
-from tests.conftest import run_cli
+from tests.conftest import RawConnection, copy_workspace, run_cli
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "peel_en_maas"
 MARK = f"{DUTCH_ORIGINAL}: "
@@ -54,7 +52,7 @@ def dutch_texts(demo: Path) -> set[str]:
     council's reasons, packet titles and options, the Dutch report settings."""
     instrument = tomllib.loads((DATA / "instrument.toml").read_text(encoding="utf-8"))
     texts = {i["text"] for i in instrument["items"]}
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     texts |= {r[0] for r in con.execute("SELECT text FROM recommendations")}
     texts |= {r[0] for r in con.execute("SELECT reason FROM council_responses") if r[0]}
     texts |= {r[0] for r in con.execute("SELECT title FROM packets")}
@@ -96,7 +94,7 @@ def test_a_recommendation_with_an_english_wording_shows_it_in_english(
     report_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(report_demo / "workspace", root)
+    copy_workspace(report_demo / "workspace", root)
     dutch, english = "Maak een woningloket in elke kern.", "Open a housing desk in every village."
     args = ("recommendation", "add", dutch, "--text-en", english, "--support", "70", "-w", str(root))
     assert run_cli(monkeypatch, *args) == 0

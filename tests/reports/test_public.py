@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from reports.public import letter_strata, quota_shares
 from sortition.letters import draw_letters
-from tests.conftest import run_cli
+from tests.conftest import RawConnection, run_cli
 from tests.reports.test_demo_reports import find_values, personal_values, report_text
 
 
@@ -48,7 +47,7 @@ def test_quota_shares_name_the_source_of_each_category() -> None:
 
 
 def stored(demo: Path) -> dict[str, object]:
-    con = sqlite3.connect(demo / "workspace" / "store.sqlite")
+    con = RawConnection(demo / "workspace")
     letters = sum(r[0] for r in con.execute("SELECT letter_count FROM letter_draws"))
     params = json.loads(con.execute("SELECT parameters FROM letter_draws ORDER BY id").fetchone()[0])
     letter_seed = con.execute("SELECT seed FROM letter_draws ORDER BY id").fetchone()[0]

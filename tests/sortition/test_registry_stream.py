@@ -208,7 +208,17 @@ def test_residents_keep_only_what_the_draw_and_letters_need_and_never_a_bsn(
 ) -> None:
     assert import_file(monkeypatch, workspace, write(tmp_path / "brp.csv", [HEADER, *rows()])) == 0
     assert run(monkeypatch, "letters", "draw", "--count", "5", "--seed", "1", "-w", str(workspace.root)) == 0
-    columns = [r["name"] for r in workspace.store._query("PRAGMA table_info(residents)")]
+    if workspace.store.dialect == "postgresql":
+        columns = [
+            r[0]
+            for r in workspace.store._query(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = ? AND table_name = 'residents'",
+                (workspace.store.schema,),
+            )
+        ]
+    else:
+        columns = [r["name"] for r in workspace.store._query("PRAGMA table_info(residents)")]
     # the draw: id, birth_date, address_key, wijk, buurt, gender, restricted; the letter: names and address
     # (huisnummer, huisletter and toevoeging as the registry has them)
     assert sorted(columns) == sorted(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import warnings
 from collections.abc import Callable, Iterator
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+
+from tests.conftest import copy_workspace
 
 with warnings.catch_warnings():  # starlette 1.x asks for httpx2, which the lock does not hold; httpx works
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
@@ -74,7 +75,7 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def root(tmp_path: Path, processes: Path) -> Path:
     """A serve root with two processes and one user per role in the first."""
     serve = tmp_path / "serve"
-    shutil.copytree(processes, serve)
+    copy_workspace(processes, serve)
     for username, (is_admin, role) in USERS.items():
         add_user(serve, username, PASSWORD, is_admin=is_admin)
         if role:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from kleroterion.app.accounts import verify_password
 from kleroterion.store.server import ServerStore
-from tests.conftest import run_cli
+from tests.conftest import copy_workspace, run_cli
 from tests.web.conftest import PASSWORD, PROCESS, free_port
 
 
@@ -26,7 +25,7 @@ def test_add_grant_list_and_passwd(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, processes: Path
 ) -> None:
     root = tmp_path / "serve"
-    shutil.copytree(processes, root)
+    copy_workspace(processes, root)
     _stdin(monkeypatch, PASSWORD + "\n")
     assert run_cli(monkeypatch, "user", "add", "jan", "--root", str(root), "--password-stdin") == 0
     assert (
@@ -74,7 +73,7 @@ def test_bad_input_is_a_clear_message(
     message: str,
 ) -> None:
     root = tmp_path / "serve"
-    shutil.copytree(processes, root)
+    copy_workspace(processes, root)
     _stdin(monkeypatch, stdin)
     assert run_cli(monkeypatch, *args, "--root", str(root)) == 1
     out = capsys.readouterr().out

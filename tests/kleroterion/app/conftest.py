@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 from kleroterion.app.letters import draw_letters
 from kleroterion.app.registry import import_registry
 from kleroterion.workspace import Workspace
+from tests.conftest import copy_workspace
 from tests.kleroterion.test_cli_chain import build_chain
 from tests.kleroterion.test_privacy import GIVEN, SURNAME
 from tests.sortition.test_cli_sortition import HEADER, write
@@ -92,5 +92,5 @@ def named_chain_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chain_copy(named_chain_master: Path, tmp_path: Path) -> Path:
     """A private copy of the chain's workspace folder."""
     root = tmp_path / "ws"
-    shutil.copytree(named_chain_master, root)
+    copy_workspace(named_chain_master, root)
     return root

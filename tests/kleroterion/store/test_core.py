@@ -39,7 +39,8 @@ def test_failed_write_leaves_the_store_unchanged(workspace: Workspace) -> None:
 @pytest.mark.parametrize(
     ("url", "code"),
     [
-        ("postgresql://db/klero", "unsupported_database"),
+        ("mysql://db/klero", "unsupported_database"),
+        ("postgresql://klero@127.0.0.1:1/klero", "cannot_open_database"),  # no server there
         ("sqlite:///{tmp}/no-such-folder/store.sqlite", "cannot_open_database"),
     ],
 )
