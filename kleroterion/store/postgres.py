@@ -269,7 +269,13 @@ def translate_ddl(statement: str) -> list[str]:
         )
         part = re.sub(r"\bINTEGER\b", "BIGINT", part, flags=re.IGNORECASE)
         # deferrable (still checked at each statement unless deferred): a workspace copy inserts in any order
-        part = re.sub(r"(\bREFERENCES\s+\w+\s*\([^)]*\))", r"\1 DEFERRABLE", part, flags=re.IGNORECASE)
+        part = re.sub(
+            r"(\bREFERENCES\s+\w+\s*\([^)]*\)"
+            r"(?:\s+ON\s+(?:DELETE|UPDATE)\s+(?:CASCADE|SET\s+NULL|SET\s+DEFAULT|RESTRICT|NO\s+ACTION))*)",
+            r"\1 DEFERRABLE",  # after the ON DELETE/UPDATE actions, where PostgreSQL wants it
+            part,
+            flags=re.IGNORECASE,
+        )
         part = re.sub(r"\bREAL\b", "DOUBLE PRECISION", part, flags=re.IGNORECASE)
         return re.sub(r"\bBLOB\b", "BYTEA", part, flags=re.IGNORECASE)
 

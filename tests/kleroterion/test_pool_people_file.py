@@ -270,6 +270,9 @@ def test_a_letter_workspace_refuses_a_people_file_and_a_people_pool_refuses_a_sh
     assert "The pool came from a people file" in flat(capsys.readouterr().out)
 
 
+@pytest.mark.sqlite_only(
+    reason="SQLite's table rebuild of 0045 on store.sqlite; PostgreSQL alters in place (0045_pool_sources.pg.sql)"
+)
 def test_migration_keeps_a_letter_pool_and_its_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """0045 rebuilds pool_members: an existing letter pool keeps every row, references from draws stay
     valid, and NOT NULL is gone only for letter_code (tied to source by a CHECK)."""

@@ -54,6 +54,25 @@ def test_migration_types_ids_and_foreign_keys() -> None:
     )
 
 
+def test_deferrable_comes_after_the_referential_action() -> None:
+    # PostgreSQL's grammar: REFERENCES t (c) [ON DELETE action] [ON UPDATE action] [DEFERRABLE]
+    [table] = translate_ddl("CREATE TABLE c (p TEXT NOT NULL REFERENCES m(id) ON DELETE CASCADE, n TEXT)")
+    assert table == "CREATE TABLE c (p TEXT NOT NULL REFERENCES m(id) ON DELETE CASCADE DEFERRABLE, n TEXT)"
+
+
+def test_an_action_trigger_becomes_a_plpgsql_function_and_row_trigger() -> None:
+    function, trigger = translate_ddl(
+        "CREATE TRIGGER pool_contacts_purge AFTER UPDATE OF contact ON pool_members WHEN NEW.contact = '{}'\n"
+        "BEGIN UPDATE pool_contacts SET note = '' WHERE person_id = NEW.id; END"
+    )
+    assert function.startswith("CREATE OR REPLACE FUNCTION pool_contacts_purge_fn() RETURNS trigger")
+    assert "UPDATE pool_contacts SET note = '' WHERE person_id = NEW.id;" in function and "RETURN NULL" in function
+    assert trigger == (
+        "CREATE TRIGGER pool_contacts_purge AFTER UPDATE OF contact ON pool_members FOR EACH ROW"
+        " WHEN (NEW.contact = '{}') EXECUTE FUNCTION pool_contacts_purge_fn()"
+    )
+
+
 def test_an_append_only_trigger_becomes_a_plpgsql_row_trigger_with_the_same_message() -> None:
     function, trigger = translate_ddl(
         "CREATE TRIGGER letters_no_update BEFORE UPDATE OF code, draw_id\nON letters"
