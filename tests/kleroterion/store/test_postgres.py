@@ -87,7 +87,9 @@ def test_an_append_only_trigger_becomes_a_plpgsql_row_trigger_with_the_same_mess
 
 def test_a_trigger_outside_the_documented_form_is_refused_not_mistranslated() -> None:
     with pytest.raises(sqlite3.OperationalError, match="documented form"):
-        translate_ddl("CREATE TRIGGER t AFTER INSERT ON x BEGIN UPDATE y SET n = n + 1; END")
+        translate_ddl("CREATE TRIGGER t AFTER INSERT ON x BEGIN UPDATE y SET n = n + 1; DELETE FROM z; END")
+    with pytest.raises(sqlite3.OperationalError, match="documented form"):
+        translate_ddl("CREATE TRIGGER t BEFORE INSERT ON x BEGIN UPDATE y SET n = n + 1; END")
 
 
 def test_every_bundled_migration_translates() -> None:
