@@ -103,6 +103,32 @@ def _allowed_text(category: SignupCategory) -> str:
     return "not an allowed value; allowed: " + ", ".join(labels)
 
 
+def _row_values(
+    categories: Sequence[SignupCategory],
+    cells: Mapping[str, pd.Series],
+    lookups: Mapping[str, Mapping[str, str]],
+    columns: Mapping[str, str],
+    row: int,
+    problems: ProblemCollector,
+) -> dict[str, str]:
+    """One row's answer per category as the category's own value ("" and a problem when not one of them)."""
+    values = {}
+    for category in categories:
+        answer = cells[category.name][row]
+        value = lookups[category.name].get(normalise(answer))
+        if value is None:
+            problems.add(
+                _allowed_text(category), row=int(row), column=columns[category.name], value=str(answer).strip()
+            )
+        values[category.name] = value or ""
+    return values
+
+
+def _differences(stored: Mapping[str, object], values: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Per category whose answer differs from the one in the pool: (stored, new)."""
+    return {n: (str(stored.get(n, "")), v) for n, v in values.items() if str(stored.get(n, "")) != v}
+
+
 def build_pool(
     signups: pd.DataFrame,
     letters: pd.DataFrame,
@@ -152,21 +178,12 @@ def build_pool(
                 "this code was already used on an earlier row", row=int(row), column=columns["code"], value=code
             )
             continue
-        values = {}
-        for category in categories:
-            answer = cells[category.name][row]
-            value = lookups[category.name].get(normalise(answer))
-            if value is None:
-                problems.add(
-                    _allowed_text(category), row=int(row), column=columns[category.name], value=str(answer).strip()
-                )
-            values[category.name] = value or ""
+        values = _row_values(categories, cells, lookups, columns, row, problems)
         if code in pooled:
-            stored = pooled[code]
-            differences = {n: (str(stored.get(n, "")), v) for n, v in values.items() if str(stored.get(n, "")) != v}
+            differences = _differences(pooled[code], values)
             if not differences:
                 already += 1
-            elif all(values.values()):
+            elif all(values.values()):  # a row with a bad answer is a problem, not a conflict
                 conflicts.append(Conflict(int(row), code, differences))
             continue
         address_key, wijk = by_code[code]
@@ -272,19 +289,12 @@ def build_people_pool(
         if duplicated[row]:
             problems.add("this id was already used on an earlier row", row=int(row), column=id_column, value=external)
             continue
-        values = {}
-        for category in categories:
-            answer = cells[category.name][row]
-            value = lookups[category.name].get(normalise(answer))
-            if value is None:
-                problems.add(_allowed_text(category), row=int(row), column=columns[category.name], value=answer.strip())
-            values[category.name] = value or ""
+        values = _row_values(categories, cells, lookups, columns, row, problems)
         if external in pooled:
-            stored = pooled[external]
-            differences = {n: (str(stored.get(n, "")), v) for n, v in values.items() if str(stored.get(n, "")) != v}
+            differences = _differences(pooled[external], values)
             if not differences:
                 already += 1
-            elif all(values.values()):
+            elif all(values.values()):  # a row with a bad answer is a problem, not a conflict
                 conflicts.append(Conflict(int(row), external, differences))
             continue
         records.append(

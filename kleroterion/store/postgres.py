@@ -229,14 +229,19 @@ _ACTION_TRIGGER = re.compile(
 )
 
 
+def _event_and_condition(trigger: re.Match[str]) -> tuple[str, str]:
+    """A parsed trigger's event (``UPDATE OF a, b``) and its PostgreSQL ``WHEN (...)`` clause, or ""."""
+    event = trigger["event"].upper()
+    if trigger["cols"]:
+        event += " OF " + ", ".join(c.strip() for c in trigger["cols"].split(","))
+    return event, f" WHEN ({trigger['cond'].strip()})" if trigger["cond"] else ""
+
+
 def translate_ddl(statement: str) -> list[str]:
     """One migration statement as PostgreSQL statements: types, numbered ids and triggers."""
     action = _ACTION_TRIGGER.match(statement.strip())
     if action:
-        event = action["event"].upper()
-        if action["cols"]:
-            event += " OF " + ", ".join(c.strip() for c in action["cols"].split(","))
-        when = f" WHEN ({action['cond'].strip()})" if action["cond"] else ""
+        event, when = _event_and_condition(action)
         function = f"{action['name']}_fn"
         return [
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
@@ -246,10 +251,7 @@ def translate_ddl(statement: str) -> list[str]:
         ]
     trigger = _TRIGGER.match(statement.strip())
     if trigger:
-        event = trigger["event"].upper()
-        if trigger["cols"]:
-            event += " OF " + ", ".join(c.strip() for c in trigger["cols"].split(","))
-        when = f" WHEN ({trigger['cond'].strip()})" if trigger["cond"] else ""
+        event, when = _event_and_condition(trigger)
         return [
             REFUSE_FUNCTION,
             f"CREATE TRIGGER {trigger['name']} {trigger['when'].upper()} {event} ON {trigger['table']}"
