@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on 127.0.0.1 (a free port); its address. Stopped, with the
+    app's job runner and store server, at the end (the Playwright tests' server)."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        app.state.jobs.stop()
+        app.state.server.close()
 
 
 def csrf_token(html: str) -> str:
