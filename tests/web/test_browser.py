@@ -4,8 +4,6 @@ WCAG 2.1 A/AA rules with 0 violations and raises no CSP violation; screenshots g
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from kleroterion.example import example_seed
 from kleroterion.web.app import create_app
 from tests.conftest import REPO
 from tests.reports.test_accessibility import AXE, CHROMIUM, WCAG_AA
-from tests.web.conftest import PASSWORD, free_port
+from tests.web.conftest import PASSWORD, serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,25 +29,11 @@ JOB_TIMEOUT_MS = 240_000
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """The web app served by uvicorn in a thread on 127.0.0.1 (a free port); stopped at the end."""
-    import uvicorn
-
     root = tmp_path / "serve"
     add_user(root, "beheerder", PASSWORD, is_admin=True)
     app = create_app(root)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uvicorn_server.started
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=20)
-    app.state.jobs.stop()
-    app.state.server.close()
+    with serve(app) as address:
+        yield address
 
 
 def peel_en_maas_extract(folder: Path) -> Path:

@@ -7,8 +7,6 @@ main pages go to docs/screenshots/."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from kleroterion.web.app import create_app
 from kleroterion.workspace import ProcessSettings, Workspace
 from tests.reports.test_accessibility import CHROMIUM
 from tests.web import chain_data
-from tests.web.conftest import PASSWORD, free_port
+from tests.web.conftest import PASSWORD, serve
 from tests.web.test_browser import JOB_TIMEOUT_MS, Visit
 
 pytestmark = [
@@ -33,8 +31,6 @@ SLUG = "burgerberaad"
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """One process and a medewerker in it, served by uvicorn on 127.0.0.1; (address, serve root)."""
-    import uvicorn
-
     root = tmp_path / "serve"
     root.mkdir()
     settings = ProcessSettings(name="Burgerberaad Klimaat", municipality="Peel en Maas", reference_date="2024-01-01")
@@ -42,20 +38,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     add_user(root, "piet", PASSWORD)
     grant(root, "piet", SLUG, "medewerker")
     app = create_app(root)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", root
-    server.should_exit = True
-    thread.join(timeout=20)
-    app.state.jobs.stop()
-    app.state.server.close()
+    with serve(app) as address:
+        yield address, root
 
 
 def test_a_medewerker_runs_the_sortition_chain(served: tuple[str, Path], tmp_path: Path) -> None:

@@ -9,8 +9,6 @@ raises no CSP report; screenshots of the main pages go to docs/screenshots/."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from kleroterion.web.app import create_app
 from tests.conftest import REPO
 from tests.reports.test_accessibility import CHROMIUM
 from tests.web.chain import prepare
-from tests.web.conftest import PASSWORD, free_port
+from tests.web.conftest import PASSWORD, serve
 from tests.web.test_browser import Visit
 
 pytestmark = [
@@ -39,27 +37,14 @@ FINISHED = re.compile("^(Klaar|Mislukt|Geannuleerd)$")
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, Any]]]:
     """The example prepared up to the first survey wave, served by uvicorn on 127.0.0.1; the residents'
     later files are simulated by the returned functions."""
-    import uvicorn
-
     out = tmp_path / "serve"
     root, simulate = prepare(out, until="survey import --wave T1", slug=SLUG)
     for username, role in (("mede", "medewerker"), ("audit", "auditor"), ("beheer", "beheerder")):
         add_user(out, username, PASSWORD)
         grant(out, username, SLUG, role)
     app = create_app(out)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", root, simulate
-    server.should_exit = True
-    thread.join(timeout=20)
-    app.state.jobs.stop()
-    app.state.server.close()
+    with serve(app) as address:
+        yield address, root, simulate
 
 
 def sign_in(page: Any, base: str, username: str) -> None:
