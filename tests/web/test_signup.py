@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from kleroterion.app import signup
 from kleroterion.app.accounts import add_user, grant
 from kleroterion.web.app import WebSettings, create_app
 from kleroterion.workspace import Workspace
-from tests.conftest import lottery_workspace
+from tests.conftest import copy_workspace, lottery_workspace
 from tests.web.conftest import PASSWORD, TestClient, csrf_token, login
 
 SLUG = "ws"
@@ -43,7 +42,7 @@ def lettered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def root(tmp_path: Path, lettered: Path) -> Path:
     serve = tmp_path / "serve"
-    shutil.copytree(lettered, serve)
+    copy_workspace(lettered, serve)
     return serve
 
 
@@ -65,12 +64,8 @@ def letters(root: Path) -> list[tuple[str, str, str, str]]:
 
 
 def pool_rows(root: Path, table: str = "pool_members") -> list[dict[str, object]]:
-    conn = sqlite3.connect(root / SLUG / "store.sqlite")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(f"SELECT * FROM {table}")]  # noqa: S608
-    finally:
-        conn.close()
+    with Workspace.open(root / SLUG) as ws:
+        return [dict(zip(r.keys(), r, strict=True)) for r in ws.store._query(f"SELECT * FROM {table}")]  # noqa: S608
 
 
 @pytest.fixture
