@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -481,3 +482,18 @@ def test_a_process_replaced_in_its_folder_is_served_from_the_new_database(
     code = letters(root)[0][0]
     assert sign_up(client, code).status_code == 200  # type: ignore[attr-defined]
     assert [r["letter_code"] for r in pool_rows(root)] == [code]  # in the new database, not the old one
+
+
+def test_an_idle_sign_up_writer_closes_its_connection_and_a_new_one_takes_over(
+    root: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signup, "WRITER_IDLE", 0.2)
+    first, second = letters(root)[0][0], letters(root)[1][0]
+    before = set(threading.enumerate())
+    assert sign_up(client, first).status_code == 200  # type: ignore[attr-defined]
+    (writer,) = [t for t in set(threading.enumerate()) - before if t.name.startswith("klero-signups-")]
+    writer.join(30)
+    assert not writer.is_alive()  # the idle writer ended, its connection closed
+    assert (root / SLUG).resolve() not in signup.SIGNUPS._queues
+    assert sign_up(client, second).status_code == 200  # type: ignore[attr-defined]
+    assert sorted(r["letter_code"] for r in pool_rows(root)) == sorted([first, second])
