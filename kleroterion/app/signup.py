@@ -18,6 +18,7 @@ import os
 import queue
 import re
 import threading
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from kleroterion.errors import KleroError
 from kleroterion.store.signup import SignupLetter, StoredSignup
-from kleroterion.workspace import Workspace
+from kleroterion.workspace import KEY_FILE, PROCESS_FILE, Workspace
 from sortition.bands import AGE_BANDS
 
 STATES = ("test", "open", "closed")
@@ -203,6 +204,10 @@ class _Pending:
     error: BaseException | None = None
 
 
+#: Seconds a sign-up writer thread waits for work before it closes its connection and ends.
+WRITER_IDLE = 30.0
+
+
 class _SignupWriter:
     """Group commit: one writer thread per workspace takes every sign-up waiting and stores them in one
     transaction (``Store.add_signups``), so a burst costs one disk flush per batch instead of one per
@@ -214,7 +219,8 @@ class _SignupWriter:
 
     def store(self, ws: Workspace, item: tuple[str, SignupLetter, dict[str, str], dict[str, str], bool]) -> bool:
         root = ws.root.resolve()
-        with self._guard:
+        pending = _Pending(item)
+        with self._guard:  # put under the guard: a writer thread leaving when idle never misses a sign-up
             waiting = self._queues.get(root)
             if waiting is None:
                 waiting = self._queues[root] = queue.Queue()
@@ -222,30 +228,44 @@ class _SignupWriter:
                 threading.Thread(
                     target=self._run, args=(root, waiting, actor), daemon=True, name=f"klero-signups-{root.name}"
                 ).start()
-        pending = _Pending(item)
-        waiting.put(pending)
+            waiting.put(pending)
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
         return pending.stored
 
-    @staticmethod
-    def _run(root: Path, waiting: queue.Queue[_Pending], actor: str) -> None:
+    def _leave_if_idle(self, root: Path, waiting: queue.Queue[_Pending], ws: Workspace | None) -> bool:
+        """Idle: close the connection and leave (True); the next sign-up starts a new writer thread."""
+        with self._guard:
+            if not waiting.empty():
+                return False
+            del self._queues[root]
+        if ws is not None:
+            ws.store.close()
+        return True
+
+    def _run(self, root: Path, waiting: queue.Queue[_Pending], actor: str) -> None:
         ws: Workspace | None = None
-        inode = 0
+        identity: object = None
         while True:
-            batch = [waiting.get()]
+            try:
+                first = waiting.get(timeout=WRITER_IDLE)
+            except queue.Empty:
+                if self._leave_if_idle(root, waiting, ws):
+                    return
+                continue
+            batch = [first]
             while len(batch) < 500:
                 try:
                     batch.append(waiting.get_nowait())
                 except queue.Empty:
                     break
             try:
-                if ws is not None and not same_database(ws, inode):
+                if ws is not None and not same_database(ws, identity):
                     ws.store.close()
                     ws = None
                 if ws is None:
-                    ws, inode = open_long_lived(root, actor)
+                    ws, identity = open_long_lived(root, actor)
                 for pending, stored in zip(batch, ws.store.add_signups([p.item for p in batch]), strict=True):
                     pending.stored = stored
             except BaseException as exc:
@@ -259,20 +279,34 @@ class _SignupWriter:
 SIGNUPS = _SignupWriter()
 
 
-def open_long_lived(root: Path, actor: str) -> tuple[Workspace, int]:
-    """A workspace kept open across requests, with its database file's inode (see ``same_database``)."""
+def open_long_lived(root: Path, actor: str) -> tuple[Workspace, object]:
+    """A workspace kept open across requests, with the identity of its database (see ``same_database``)."""
     ws = Workspace.open(root)
     ws.store.actor = actor
-    return ws, os.stat(ws.store.path).st_ino
+    return ws, _database_identity(ws)  # None (the folder changed meanwhile): the next use opens it again
 
 
-def same_database(ws: Workspace, inode: int) -> bool:
-    """True while the file ``ws`` opened (``inode``) is still the workspace's database, not removed or
-    replaced by a new workspace in the same folder: a long-lived connection checks before each use."""
+def same_database(ws: Workspace, identity: object) -> bool:
+    """True while the database ``ws`` opened (``identity``) is still the workspace's database, not removed
+    or replaced by a new workspace in the same folder: a long-lived connection checks before each use."""
+    return identity is not None and _database_identity(ws) == identity
+
+
+def _database_identity(ws: Workspace) -> object:
+    """What tells the workspace's database apart from one a replaced folder names (None when unreadable).
+
+    SQLite: the inode of the database file (the open connection keeps it, so no new file can reuse it).
+    PostgreSQL: the ``database_url`` in the folder's ``process.toml`` now (a new workspace gets a schema
+    of its own) and the workspace key (a folder replaced by one naming the same schema still differs there)."""
     try:
-        return os.stat(ws.store.path).st_ino == inode
-    except OSError:
-        return False
+        if not ws.store.schema:  # SQLite
+            return ("file", os.stat(ws.store.path).st_ino)
+        data = tomllib.loads((ws.root / PROCESS_FILE).read_text(encoding="utf-8"))
+        url = str(data.get("process", {}).get("database_url", ""))
+        key = (ws.root / KEY_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return ("url", url, hashlib.sha256(key.encode()).hexdigest())
 
 
 # -- the form ----------------------------------------------------------------------------------

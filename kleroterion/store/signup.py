@@ -187,7 +187,8 @@ class SignupStore(StoreCore):
             if not cur.rowcount:
                 return False
             conn.execute(
-                "INSERT OR REPLACE INTO signup_withdrawals (letter_code, test, withdrawn_at) VALUES (?, ?, ?)",
+                "INSERT INTO signup_withdrawals (letter_code, test, withdrawn_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (letter_code, test) DO UPDATE SET withdrawn_at = excluded.withdrawn_at",
                 (code, int(test), now_iso()),
             )
             pool = int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608

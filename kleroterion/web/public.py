@@ -15,6 +15,7 @@ unknown and a used code; the use case compares codes in constant time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -148,10 +149,21 @@ def _token_age(state: PublicState, cookie: str | None, token: str) -> float | No
 _LOCAL = threading.local()
 
 
+class _OpenWorkspaces(dict[Path, tuple[Workspace, object]]):
+    """A worker thread's open workspaces; closed when the thread ends (its thread-local data goes), so no
+    connection is left open (PostgreSQL: a server connection per idle worker thread)."""
+
+    def __del__(self) -> None:
+        for ws, _identity in self.values():
+            with contextlib.suppress(Exception):
+                ws.store.close()
+
+
 def _workspace(root: Path, slug: str) -> Workspace:
     """The process's workspace, one open connection per worker thread (a sign-up burst opens no files)."""
-    cache: dict[Path, tuple[Workspace, int]] = getattr(_LOCAL, "workspaces", None) or {}
-    _LOCAL.workspaces = cache
+    cache: _OpenWorkspaces | None = getattr(_LOCAL, "workspaces", None)
+    if cache is None:
+        cache = _LOCAL.workspaces = _OpenWorkspaces()
     path = root / slug
     found = cache.get(path)
     if found is not None and not signup.same_database(*found):  # the folder was replaced: open the new one

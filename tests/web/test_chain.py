@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from kleroterion.workspace import Workspace
 from sortition.progress import Cancel, Progress
+from tests.conftest import copy_workspace
 from tests.web import chain_data
 from tests.web.conftest import PROCESS, TestClient, csrf_token
 
@@ -40,7 +41,7 @@ def stages(processes: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         ("pooled", chain_data.pooled),
     ):
         folder = base / name
-        shutil.copytree(processes / PROCESS, folder)
+        copy_workspace(processes / PROCESS, folder)
         build(folder)
         made[name] = folder
     return made
@@ -49,7 +50,7 @@ def stages(processes: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 def at_stage(root: Path, stages: dict[str, Path], stage: str) -> Path:
     """Put the process of the serve root at ``stage``."""
     shutil.rmtree(root / PROCESS)
-    shutil.copytree(stages[stage], root / PROCESS)
+    copy_workspace(stages[stage], root / PROCESS)
     return root / PROCESS
 
 

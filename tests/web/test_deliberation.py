@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from kleroterion.web.jobs import run_job
 from kleroterion.web.registry import SNIFF_BYTES
 from kleroterion.web.steps import sniff
 from kleroterion.workspace import Workspace
-from tests.conftest import REPO, drop_append_only_triggers
+from tests.conftest import REPO, RawConnection, copy_workspace, drop_append_only_triggers
 from tests.web.chain import prepare
 from tests.web.conftest import PASSWORD, PROCESS, USERS, TestClient, csrf_token, login
 
@@ -387,7 +385,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def chain_app(tmp_path: Path, chain: Path) -> Iterator[Starlette]:
     serve = tmp_path / "chain-serve"
-    shutil.copytree(chain, serve / PROCESS)
+    copy_workspace(chain, serve / PROCESS)
     for username, (is_admin, role) in USERS.items():
         add_user(serve, username, PASSWORD, is_admin=is_admin)
         if role:
@@ -495,13 +493,10 @@ def test_the_auditor_verifies_the_record(app: Starlette, root: Path, client_for:
     page = finished(app, auditor, post(auditor, "audit", action="audit/verify"))
     assert "Het auditlog klopt." in page
     with Workspace.open(root / PROCESS) as ws:
-        path = ws.store.path
         last = ws.store.audit_chain()[-1].entry.seq
-    conn = sqlite3.connect(path)
-    drop_append_only_triggers(conn)
-    conn.execute("UPDATE audit_log SET result = '{\"id\": 99}' WHERE id = ?", (last - 1,))
-    conn.commit()
-    conn.close()
+    with RawConnection(root / PROCESS) as raw:
+        drop_append_only_triggers(raw.conn)
+        raw.execute("UPDATE audit_log SET result = '{\"id\": 99}' WHERE id = ?", (last - 1,))
     broken = finished(app, auditor, post(auditor, "audit", action="audit/verify"))
     assert f"eerst bij regel {last - 1}" in broken
     bad_anchor = post(auditor, "audit", {"anchor": "not-an-anchor"}, action="audit/verify")

@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import shutil
-import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +21,7 @@ from kleroterion.app import signup
 from kleroterion.app.accounts import add_user, grant
 from kleroterion.web.app import WebSettings, create_app
 from kleroterion.workspace import Workspace
-from tests.conftest import lottery_workspace
+from tests.conftest import copy_workspace, lottery_workspace
 from tests.web.conftest import PASSWORD, TestClient, csrf_token, login
 
 SLUG = "ws"
@@ -43,7 +43,7 @@ def lettered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def root(tmp_path: Path, lettered: Path) -> Path:
     serve = tmp_path / "serve"
-    shutil.copytree(lettered, serve)
+    copy_workspace(lettered, serve)
     return serve
 
 
@@ -65,12 +65,8 @@ def letters(root: Path) -> list[tuple[str, str, str, str]]:
 
 
 def pool_rows(root: Path, table: str = "pool_members") -> list[dict[str, object]]:
-    conn = sqlite3.connect(root / SLUG / "store.sqlite")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(f"SELECT * FROM {table}")]  # noqa: S608
-    finally:
-        conn.close()
+    with Workspace.open(root / SLUG) as ws:
+        return [dict(zip(r.keys(), r, strict=True)) for r in ws.store._query(f"SELECT * FROM {table}")]  # noqa: S608
 
 
 @pytest.fixture
@@ -486,3 +482,18 @@ def test_a_process_replaced_in_its_folder_is_served_from_the_new_database(
     code = letters(root)[0][0]
     assert sign_up(client, code).status_code == 200  # type: ignore[attr-defined]
     assert [r["letter_code"] for r in pool_rows(root)] == [code]  # in the new database, not the old one
+
+
+def test_an_idle_sign_up_writer_closes_its_connection_and_a_new_one_takes_over(
+    root: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signup, "WRITER_IDLE", 0.2)
+    first, second = letters(root)[0][0], letters(root)[1][0]
+    before = set(threading.enumerate())
+    assert sign_up(client, first).status_code == 200  # type: ignore[attr-defined]
+    (writer,) = [t for t in set(threading.enumerate()) - before if t.name.startswith("klero-signups-")]
+    writer.join(30)
+    assert not writer.is_alive()  # the idle writer ended, its connection closed
+    assert (root / SLUG).resolve() not in signup.SIGNUPS._queues
+    assert sign_up(client, second).status_code == 200  # type: ignore[attr-defined]
+    assert sorted(r["letter_code"] for r in pool_rows(root)) == sorted([first, second])
