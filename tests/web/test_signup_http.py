@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import socketserver
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
@@ -19,7 +18,8 @@ from kleroterion.app import signup
 from kleroterion.web.app import WebSettings, create_app
 from kleroterion.workspace import Workspace
 from tests.conftest import lottery_workspace
-from tests.web.conftest import csrf_token, free_port
+from tests.web.conftest import csrf_token
+from tests.web.conftest import serve as serve_app
 from tests.web.test_signup import ANSWERS, CONTACT, SLUG, letters, pool_rows
 
 CLIENTS = 24
@@ -80,25 +80,9 @@ def smtp() -> Iterator[SMTPSink]:
 
 @contextmanager
 def serve(root: Path, settings: WebSettings) -> Iterator[str]:
-    import uvicorn
-
-    app = create_app(root, settings=settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        app.state.jobs.stop()
-        app.state.server.close()
+    """The app of ``root`` served on 127.0.0.1 (tests/web/conftest.py's server)."""
+    with serve_app(create_app(root, settings=settings)) as url:
+        yield url
 
 
 @pytest.fixture
