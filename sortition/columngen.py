@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from sortition import smalllp
 from sortition.errors import KleroError
 
 INF = highspy.kHighsInf
@@ -35,6 +36,7 @@ CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average agains
 ROWS_PER_PERTURBED = 16  # per round, one panel at perturbed duals per this many master rows
 PERTURB_SIGMA = 0.2  # their perturbation: each type's dual weight times exp(σ·N(0, 1))
 DIVE_SOLVES = 120  # a dive fixes about one type per LP solve; it gives up after this many solves
+DIVE_PIVOTS = 40  # a compiled dive (``sortition.smalllp``) may take this many pivots per row and type
 #: the exact ILP prices a round only when no heuristic panel (swap search, dive) improves; it always
 #: has the last word, so each optimum still ends on an exact certificate (bench notes §13)
 SKIP_EXACT = True
@@ -134,6 +136,14 @@ class PanelOracle:
         self._diver.setOptionValue("dual_feasibility_tolerance", LP_TOLERANCE)
         self._lower = np.zeros(space.n_types)
         self._upper = np.asarray(space.counts, dtype=float)
+        # the same polytope as dense rows for the compiled dive: Σ c, the features, the households
+        households = np.zeros((len(space.households), space.n_types))
+        for h, house in enumerate(space.households):
+            households[h, list(house)] = 1.0
+        self._rows = np.ascontiguousarray(np.vstack([np.ones(space.n_types), space.membership, households]))
+        self._row_lower = np.concatenate([[space.size], space.feature_min, np.full(len(space.households), -INF)])
+        self._row_upper = np.concatenate([[space.size], space.feature_max, np.ones(len(space.households))])
+        self._pivot_budget = DIVE_PIVOTS * (len(self._rows) + space.n_types)
         self.calls = 0
         self.ilp_calls = 0
         self.dives = 0
@@ -154,11 +164,16 @@ class PanelOracle:
             composition = self._solve_ilp(weights, start)
         return composition, float(np.dot(weights, composition))
 
-    def good(self, weights: np.ndarray) -> np.ndarray | None:
-        """A good feasible composition for ``weights`` without the ILP: the relaxation's vertex when it is
-        integral (then optimal), else a ``dive``'s panel (``None`` when the dive fails)."""
-        composition = self.integral_vertex(weights)
-        return composition if composition is not None else self.dive(weights)
+    def good(self, weights: np.ndarray, *, retry: bool = False) -> np.ndarray | None:
+        """A good feasible composition for ``weights`` without the ILP: a ``dive``'s panel, which is the
+        relaxation's vertex when that is integral (then optimal); ``None`` when the dive fails.
+
+        ``retry``: when the compiled dive runs into a dead end, dive again through HiGHS, whose relaxation
+        often ends on another vertex (~8 ms, where a failed heuristic costs the caller an ILP of ~0.3 s)."""
+        composition = self.dive(weights)
+        if composition is None and retry:
+            composition = self._highs_dive(np.asarray(weights, dtype=float))
+        return composition
 
     def dive(self, weights: np.ndarray, *, max_solves: int = DIVE_SOLVES) -> np.ndarray | None:
         """A feasible composition, good for ``weights``, by diving in the LP relaxation (or ``None``).
@@ -166,10 +181,32 @@ class PanelOracle:
         Solve the relaxation; while its vertex is fractional, force one more person of the fractional type
         with the largest fractional part onto the panel (its lower bound to the value rounded up) and solve
         again; when that makes the LP infeasible, bar the type instead (upper bound rounded down). A
-        heuristic, not a certificate: on a tight pool a dive took ~15 ms and its panel reached a median
-        96 % of the ILP's optimum, where the ILP took 0.25-0.4 s (bench notes §13).
+        heuristic, not a certificate: on a tight pool its panel reached a median 96 % of the ILP's optimum,
+        where the ILP took 0.25-0.4 s (bench notes §13). The dive runs compiled (``sortition.smalllp``,
+        ~1.2 ms against ~8.6 ms through HiGHS on the tight pool; §15); its panel is checked exactly, and
+        when the compiled dive gives up (pivot budget) or its panel fails the check, HiGHS dives instead.
         """
         self.dives += 1
+        weights = np.asarray(weights, dtype=float)
+        status, values = smalllp.dive(
+            self._rows, self._row_lower, self._row_upper, self._upper, weights, max_solves, self._pivot_budget
+        )
+        if status == smalllp.INFEASIBLE:
+            return None
+        if status == smalllp.OPTIMAL and self.feasible(values):
+            return values
+        return self._highs_dive(weights, max_solves=max_solves)
+
+    def feasible(self, composition: np.ndarray) -> bool:
+        """Whether an integer composition meets the counts, the quotas and the one-per-address rule (exact)."""
+        composition = np.asarray(composition, dtype=np.int64)
+        if (composition < 0).any() or (composition > self._upper).any():
+            return False
+        activity = self._rows @ composition  # 0/1 rows times integers: exact in floating point
+        return bool((activity >= self._row_lower - 0.5).all() and (activity <= self._row_upper + 0.5).all())
+
+    def _highs_dive(self, weights: np.ndarray, *, max_solves: int = DIVE_SOLVES) -> np.ndarray | None:
+        """``dive`` through HiGHS (the fallback of the compiled dive)."""
         model, n_types = self._diver, self.space.n_types
         model.changeColsCost(n_types, self._types, np.asarray(weights, dtype=float))
         lower, upper = self._lower.copy(), self._upper.copy()
@@ -415,7 +452,7 @@ def generate_columns(
         # The exact ILP prices every round, beside the swap search: its panel is the most improving one,
         # and on a skewed pool of 300 (217 types, 16 leximin levels) adding it cut the master solves from
         # 220 to 63 (bench notes §9 g). With no improving panel at all the restricted optimum is optimal.
-        heuristic = oracle.good(weights)
+        heuristic = oracle.good(weights, retry=True)
         if heuristic is not None and float(heuristic @ weights) > bar and master.add_panel(heuristic):
             found.append(heuristic)
         if not found or not SKIP_EXACT:
@@ -664,19 +701,18 @@ def covering_compositions(
             found.setdefault(composition.tobytes(), composition)
             covered |= composition > 0
     while not covered.all():
-        # A dive first (milliseconds): its panel for the uncovered types usually takes in several of them
-        dived = oracle.good((~covered) / space.counts)
-        if dived is None or not (dived[~covered] > 0).any():
-            break
-        found.setdefault(dived.tobytes(), dived)
-        covered |= dived > 0
-    while not covered.all():
-        # The exact ILP for the types no climb reached, all at once: the panel with the most of them. Under
-        # exact quotas no single swap is feasible, so every climb stays put, and one ILP per type took ~100
-        # ILPs on a tight pool of 326 types (bench notes §12). Value 0: none of them is on any panel.
-        composition, value = oracle.best((~covered) / space.counts)
-        if value < 0.5 / space.counts.max():
-            break
+        # The panel with the most of the types no climb reached: a dive first (milliseconds), and the exact
+        # ILP only when the dive finds none of them. Under exact quotas no single swap is feasible, so every
+        # climb stays put, and one ILP per type took ~100 ILPs on a tight pool of 326 types (bench notes
+        # §12). ILP value 0: none of them is on any panel.
+        uncovered = (~covered) / space.counts
+        dived = oracle.good(uncovered, retry=True)
+        if dived is not None and (dived[~covered] > 0).any():
+            composition = dived
+        else:
+            composition, value = oracle.best(uncovered, start=dived)
+            if value < 0.5 / space.counts.max():
+                break
         found.setdefault(composition.tobytes(), composition)
         covered |= composition > 0
     return list(found.values()), covered
