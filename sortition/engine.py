@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from sortition.columngen import (
     INF,
+    PERTURB_SIGMA,
     MasterLP,
     PanelOracle,
     PanelSpace,
@@ -65,6 +66,7 @@ GOLDILOCKS_GAMMA = 1.0
 GOLDILOCKS_PENALTY = 1e4  # cost per unit of unmet probability floor (big-M; zero at the optimum)
 NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which the optimum is declared
 NASH_DROP = 1e-9  # panels weighing less than this times the heaviest leave the restricted Nash problem
+NASH_PERTURBED = 32  # dives at perturbed gradients per Frank-Wolfe round that found an improving panel
 QUOTA_COLUMNS = ("category", "feature", "min", "max")
 #: Stages reported to ``progress`` (``sortition.progress``): the overall steps (0..3), every column
 #: generation round (running count, no total) and, for leximin, the types fixed so far (of all types).
@@ -195,8 +197,9 @@ def _optimise(
     if algorithm == "maximin" or reaches_uniform(level, uniform_level(oracle.space, covered)):
         # everyone covered at k/n: optimal for Nash and Goldilocks too (``uniform_level``)
         return compositions, weights
-    if algorithm == "nash":
-        return nash_distribution(oracle, initial, covered, on_round=on_round)
+    if algorithm == "nash":  # from maximin's support: panels that already spread the chances (§15)
+        support = [c for c, w in zip(compositions, weights, strict=True) if w > 0]
+        return nash_distribution(oracle, [*initial, *support], covered, on_round=on_round)
     return goldilocks_distribution(oracle, initial, covered, search=search, maximin_level=level, on_round=on_round)
 
 
@@ -359,6 +362,7 @@ def nash_distribution(
     weights = np.full(len(columns), 1.0 / len(columns))
     bar = people.sum() * (1 + NASH_TOLERANCE)
     mu_start = 1e-2
+    rng = np.random.default_rng(0)
     for _ in range(max_rounds):
         if on_round is not None:
             on_round()
@@ -377,9 +381,11 @@ def nash_distribution(
         gradient = np.divide(people, pi, out=np.zeros_like(pi), where=covered) / space.counts
         found = search.improving(columns, gradient, bar) if search is not None else []
         if not found:  # a dive's panel (milliseconds) before the exact ILP (bench notes §13)
-            heuristic = oracle.good(gradient)
+            heuristic = oracle.good(gradient, retry=True)
             if heuristic is not None and float(heuristic @ gradient) > bar and heuristic.tobytes() not in known:
                 found = [heuristic]
+        if found:  # beside it, panels good for nearby gradients (the column generation's §11 a, for Nash: §15)
+            found.extend(_perturbed_dives(oracle, gradient, rng, NASH_PERTURBED, known))
         if not found:
             composition, value = oracle.best(gradient, start=heuristic)
             found = [composition] if value > bar else []
@@ -389,6 +395,19 @@ def nash_distribution(
         columns.extend(found)
         weights = np.append(weights * 0.99, np.full(len(found), 0.01 / len(found)))
     raise KleroError("The Nash welfare optimisation did not converge.", code="no_convergence")
+
+
+def _perturbed_dives(
+    oracle: PanelOracle, gradient: np.ndarray, rng: np.random.Generator, count: int, known: set[bytes]
+) -> list[np.ndarray]:
+    """Up to ``count`` new panels from dives at the gradient times ``exp(σ·N(0, 1))`` per type (σ =
+    ``PERTURB_SIGMA``): Frank-Wolfe added one panel a round, and each round costs a restricted barrier solve."""
+    found: dict[bytes, np.ndarray] = {}
+    for _ in range(count):
+        composition = oracle.good(gradient * np.exp(PERTURB_SIGMA * rng.standard_normal(len(gradient))))
+        if composition is not None and composition.tobytes() not in known:
+            found.setdefault(composition.tobytes(), composition)
+    return list(found.values())
 
 
 def _nash_restricted(
