@@ -314,7 +314,10 @@ REPLAYED_TAMPERING = {
     ),
     "letters of a draw": (
         (
-            "UPDATE letters SET resident_id = (SELECT MIN(id) FROM residents)"
+            # a resident who got no letter, so the forgery always changes who was drawn (MIN(id) could be
+            # the letter's own resident: the codes are random, and then nothing was forged)
+            "UPDATE letters SET resident_id = (SELECT MIN(r.id) FROM residents r"
+            " WHERE NOT EXISTS (SELECT 1 FROM letters l WHERE l.resident_id = r.id))"
             " WHERE code = (SELECT MIN(code) FROM letters)",
         ),
         "letter_draw:1",
