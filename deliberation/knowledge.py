@@ -54,6 +54,7 @@ def summarise_knowledge_gain_answered(
     return table.assign(scoring="drop_dk")
 
 
+LEVERAGE_ONE_NOTE = "no standard error: one person alone determines a coefficient (leverage 1, HC2 undefined)"
 CHANGE_KNOWLEDGE_COLUMNS = ("item", "outcome", "term", "coefficient", "se", "ci_low", "ci_high", "p_value", "n", "note")
 
 
@@ -116,7 +117,7 @@ def change_on_knowledge(
                         "ci_high": float(fit.ci_high[k]),
                         "p_value": float(fit.p_values[k]),
                         "n": len(data),
-                        "note": "",
+                        "note": LEVERAGE_ONE_NOTE if fit.leverage_one else "",
                     }
                 )
     return pd.DataFrame(rows, columns=list(CHANGE_KNOWLEDGE_COLUMNS))

@@ -10,6 +10,10 @@ model for each cost more than the arithmetic. ``ols_hc2`` computes what statsmod
 - ``ols_cluster``: cluster-robust (``cov_type="cluster"``): ``V = c·(X'X)⁺ (Σ_g u_g u_g') (X'X)⁺``
   with ``u_g = Σ_{i∈g} x_i e_i`` and the small-sample factor ``c = G/(G−1)·(N−1)/(N−K)``
   (statsmodels ``sandwich_covariance.cov_cluster``, ``use_correction=True``);
+- an observation with leverage ``h_ii = 1`` (it alone fixes a coefficient, e.g. the only person in a
+  category) makes ``e_i²/(1 − h_ii)`` the undefined 0/0: the fit then keeps its coefficients and reports
+  every standard error, CI bound and p-value as NaN (``OlsFit.leverage_one`` says why), where statsmodels
+  divides by rounding noise and returns an arbitrary number or a divide-by-zero warning;
 - normal-based inference, as statsmodels uses for robust covariances: ``z = β/se``, ``p = 2·Φ(−|z|)``,
   95% CI ``β ± Φ⁻¹(0.975)·se``.
 """
@@ -23,6 +27,10 @@ import pandas as pd
 from scipy import stats
 
 
+#: ``h_ii`` within this of 1 counts as leverage one (HC2 undefined); rounding puts it near 1e-15.
+LEVERAGE_ONE = 1e-9
+
+
 @dataclass(frozen=True)
 class OlsFit:
     """Coefficients, HC2 standard errors, normal 95% CI bounds and p-values, one entry per column of X."""
@@ -32,6 +40,7 @@ class OlsFit:
     ci_low: np.ndarray
     ci_high: np.ndarray
     p_values: np.ndarray
+    leverage_one: bool = False
 
 
 def ols_hc2(y: np.ndarray, x: np.ndarray) -> OlsFit:
@@ -41,6 +50,9 @@ def ols_hc2(y: np.ndarray, x: np.ndarray) -> OlsFit:
     beta = pinv @ y
     resid = y - x @ beta
     leverage = np.einsum("ij,ji->i", x, pinv)  # h_ii = x_i (X'X)⁺ x_i' = (X X⁺)_ii
+    if np.any(leverage > 1 - LEVERAGE_ONE):
+        nan = np.full_like(beta, np.nan)
+        return OlsFit(params=beta, bse=nan, ci_low=nan, ci_high=nan, p_values=nan, leverage_one=True)
     scale = resid**2 / (1 - leverage)
     return _normal_fit(beta, (pinv * scale) @ pinv.T)
 

@@ -66,3 +66,27 @@ def test_collinear_design_is_a_named_row() -> None:
     table = change_on_knowledge(scored, INSTRUMENT, pre="T1", post="T3")
     assert table["term"].tolist() == ["(not fitted)"]
     assert "collinear" in table["note"].item()
+
+
+def test_a_person_alone_fixing_a_coefficient_gives_no_standard_error() -> None:
+    # Only p0 gains knowledge and only p1 starts at 1 of 4: the ΔK and K_pre columns are each one
+    # person's indicator, so both have leverage 1 and HC2's e²/(1 − h) is 0/0 (it warned and crashed
+    # the analysis once, on a panel that happened to be drawn so).
+    rows = []
+    for i in range(8):
+        pid = f"p{i}"
+        pre = [1, 0, 0, 0] if i == 1 else [1, 1, 0, 0]
+        post = [1, 1, 1, 0] if i == 0 else pre
+        rows += [(pid, "T1", "A", str(1 + i % 7)), (pid, "T3", "A", str(1 + (i * 3) % 7))]
+        rows += [(pid, w, f"K{j}", str(k[j])) for j in range(4) for w, k in (("T1", pre), ("T3", post))]
+    scored = score_answers(pd.DataFrame(rows, columns=["participant_id", "wave", "item_code", "raw"]), INSTRUMENT)
+    table = change_on_knowledge(scored, INSTRUMENT, pre="T1", post="T3")  # warnings are errors in the suite
+    signed = table[table["outcome"] == "signed"].set_index("term")
+    # The coefficients stand (least squares by hand), only their standard errors are undefined.
+    y_pre = np.array([1 + i % 7 for i in range(8)], dtype=float)
+    x = np.column_stack([np.ones(8), np.eye(8)[0] * 0.25, y_pre, 0.5 - np.eye(8)[1] * 0.25])
+    y = np.array([1 + (i * 3) % 7 for i in range(8)], dtype=float) - y_pre
+    beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    np.testing.assert_allclose(signed.loc[["const", "delta_k", "y_pre", "k_pre"], "coefficient"], beta, rtol=1e-9)
+    assert signed[["se", "ci_low", "ci_high", "p_value"]].isna().all().all()
+    assert set(table["note"]) == {"no standard error: one person alone determines a coefficient (leverage 1, HC2 undefined)"}

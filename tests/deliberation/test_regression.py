@@ -54,3 +54,16 @@ def test_ols_cluster_matches_statsmodels(seed: int, n: int, g: int) -> None:
     np.testing.assert_allclose(got.ci_low, ci[:, 0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.ci_high, ci[:, 1], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.p_values, ref.pvalues, rtol=1e-8, atol=1e-300)
+
+
+def test_ols_hc2_leverage_one_has_coefficients_but_no_standard_errors() -> None:
+    # The last row alone fixes the dummy's coefficient: h = 1 (statsmodels reports it), e = 0, and HC2's
+    # e²/(1 − h) is 0/0; statsmodels divides rounding noise by rounding noise, we say "undefined".
+    x = np.column_stack([np.ones(6), [0, 0, 0, 0, 0, 1], [1, 2, 3, 4, 5, 6.0]])
+    y = np.array([1, 3, 2, 5, 4, 9.0])
+    ref = sm.OLS(y, x).fit()
+    assert ref.get_influence().hat_matrix_diag[-1] == pytest.approx(1)
+    got = ols_hc2(y, x)
+    np.testing.assert_allclose(got.params, ref.params, rtol=1e-10)  # [0.6, 3.6, 0.8]
+    assert got.leverage_one
+    assert np.isnan(got.bse).all() and np.isnan(got.p_values).all() and np.isnan(got.ci_low).all()
