@@ -36,6 +36,10 @@ CENTRE_WEIGHT = 0.5  # pricing centre: weight of the running dual average agains
 ROWS_PER_PERTURBED = 16  # per round, one panel at perturbed duals per this many master rows
 MAX_PERTURBED = 32  # and at most this many (climate n = 4,000, 1,255 rows: 78 -> 32 a round, 80 -> ~55 s; §15)
 PERTURB_SIGMA = 0.2  # their perturbation: each type's dual weight times exp(σ·N(0, 1))
+# under exact quotas a smaller one: tight n = 360 (seeds 0/1/2) leximin 8.1/9.5/11.0 -> 5.4/9.1/8.8 s, maximin
+# 5.4/1.2/3.2 -> 3.4/-/3.1 s; on the climate pool (quotas with ranges) 0.1 instead of 0.2 cost 24 -> 32 master
+# solves (bench notes §16)
+PERTURB_SIGMA_EXACT = 0.07
 RESCUE_DIVES = 16  # dives at slightly perturbed weights before the exact ILP prices a round
 RESCUE_SIGMA = 0.05  # their perturbation
 DIVE_SOLVES = 120  # a dive fixes about one type per LP solve; it gives up after this many solves
@@ -66,6 +70,11 @@ class PanelSpace:
     @property
     def n_types(self) -> int:
         return len(self.counts)
+
+    @property
+    def exact_quotas(self) -> bool:
+        """Whether every quota is exact (min = max): then no one-for-one swap keeps a panel feasible."""
+        return bool(np.all(self.feature_min == self.feature_max))
 
     def shares(self, composition: np.ndarray) -> np.ndarray:
         """Per-person selection share ``c_t / n_t`` of each type on a panel of this composition."""
@@ -517,8 +526,8 @@ def _perturbed_panels(
 ) -> list[np.ndarray]:
     """Up to ``count`` new panels that are optimal for randomly perturbed dual weights.
 
-    Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``; multiplicative, so
-    zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
+    Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``, ``PERTURB_SIGMA_EXACT``
+    when every quota is exact; multiplicative, so zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
     (``PanelOracle.good``; until session 7 fractional vertices were skipped, and on tight pools 97 % were
     fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a
     large optimal face, and the panels best for that vertex alone raised the master's level slowly. On the skewed
@@ -527,8 +536,9 @@ def _perturbed_panels(
     Skewed n = 500 leximin (with the relaxation pricing): 104 -> 45 master solves, 34 s -> 17 s.
     """
     found: list[np.ndarray] = []
+    sigma = PERTURB_SIGMA_EXACT if master.space.exact_quotas else PERTURB_SIGMA
     for _ in range(count):
-        noise = np.exp(PERTURB_SIGMA * rng.standard_normal(len(weights)))
+        noise = np.exp(sigma * rng.standard_normal(len(weights)))
         composition = oracle.good(weights * noise)
         if composition is not None and master.add_panel(composition):
             found.append(composition)
@@ -558,10 +568,15 @@ class SwapSearch:
         self.features_of = [tuple(np.flatnonzero(column).tolist()) for column in space.membership.T]
         self.feature_low: list[float] = space.feature_min.tolist()
         self.feature_high: list[float] = space.feature_max.tolist()
+        # Exact quotas and no two types with the same features: every swap of one type for another moves a
+        # feature count off its exact quota, so no climb can move and the search is skipped (tight n = 360
+        # maximin: ~1,300 climbs, 0.3 of 3.5 s CPU; bench notes §16).
+        distinct = len(np.unique(space.membership.T, axis=0)) == space.n_types
+        self.stuck = space.exact_quotas and distinct
 
     def improving(self, known: Sequence[np.ndarray], weights: np.ndarray, bar: float) -> list[np.ndarray]:
         """Local optima, started from the ``starts`` best known panels, whose value exceeds ``bar``."""
-        if not known:
+        if not known or self.stuck:
             return []
         values = np.array(known, dtype=float) @ weights
         found: dict[bytes, np.ndarray] = {}
@@ -582,6 +597,8 @@ class SwapSearch:
         """
         space = self.space
         composition = np.array(start, dtype=np.int64)
+        if self.stuck:
+            return composition
         load = space.membership @ composition
         houses = np.zeros(len(space.households), dtype=np.int64)
         inside = self.house_of[composition > 0]

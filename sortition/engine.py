@@ -377,7 +377,7 @@ def nash_distribution(
     # Perturbed dives only under exact quotas (no one-for-one swap is feasible, every panel is a dive's):
     # there they cut tight n = 360 from 17 s to 4 s; on the skewed pool n = 500 (quota ranges, types of
     # several people) they made the restricted problems larger and Nash 23 s -> 252 s (bench notes §15).
-    exact = bool(np.all(space.feature_min == space.feature_max))
+    exact = space.exact_quotas
     for _ in range(max_rounds):
         if on_round is not None:
             on_round()
