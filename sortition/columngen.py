@@ -40,6 +40,11 @@ PERTURB_SIGMA = 0.2  # their perturbation: each type's dual weight times exp(σ�
 # 5.4/1.2/3.2 -> 3.4/-/3.1 s; on the climate pool (quotas with ranges) 0.1 instead of 0.2 cost 24 -> 32 master
 # solves (bench notes §16)
 PERTURB_SIGMA_EXACT = 0.07
+# at the first level (maximin, leximin's first) of a pool with ranges a much larger one: every type is free
+# there and panels far from the current duals' vertex pay off. Climate n = 4,000 maximin: σ 0.2 / 0.5 / 1.0 / 2.0
+# -> 24 / 15 / 11 / 10 master solves, 74 -> 43 s CPU; skewed n = 1,000 leximin unchanged (its first level ends at
+# once), where σ 1.0 at every level cost 58 -> 90 master solves (bench notes §16)
+PERTURB_SIGMA_FIRST = 1.0
 RESCUE_DIVES = 16  # dives at slightly perturbed weights before the exact ILP prices a round
 RESCUE_SIGMA = 0.05  # their perturbation
 DIVE_SOLVES = 120  # a dive fixes about one type per LP solve; it gives up after this many solves
@@ -424,6 +429,7 @@ def generate_columns(
     max_rounds: int = 100_000,
     reached: Callable[[], bool] | None = None,
     on_round: Callable[[], None] | None = None,
+    first: bool = False,
 ) -> int:
     """Column generation: solve the master, price, add improving panels; stop when none improves.
 
@@ -446,7 +452,8 @@ def generate_columns(
     Each such round also adds panels optimal for random perturbations of ``y``
     (``_perturbed_panels``), drawn from a generator seeded here, so a run is reproducible.
 
-    ``on_round`` is called before each round (progress and the cancel check, ``sortition.progress``).
+    ``on_round`` is called before each round (progress and the cancel check, ``sortition.progress``);
+    ``first`` says the master is a first level (every type free), which widens those perturbations.
     """
     added = 0
     centre: np.ndarray | None = None
@@ -481,7 +488,9 @@ def generate_columns(
         centre = weights if centre is None else CENTRE_WEIGHT * centre + (1.0 - CENTRE_WEIGHT) * weights
         found.extend(_centre_panels(master, oracle, search, centre))
         found.extend(
-            _perturbed_panels(master, oracle, weights, rng, min(master.n_rows // ROWS_PER_PERTURBED, MAX_PERTURBED))
+            _perturbed_panels(
+                master, oracle, weights, rng, min(master.n_rows // ROWS_PER_PERTURBED, MAX_PERTURBED), first=first
+            )
         )
         added += len(found)
     raise KleroError("Column generation did not converge.", code="no_convergence")
@@ -522,12 +531,19 @@ def _centre_panels(
 
 
 def _perturbed_panels(
-    master: MasterLP, oracle: PanelOracle, weights: np.ndarray, rng: np.random.Generator, count: int
+    master: MasterLP,
+    oracle: PanelOracle,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    count: int,
+    *,
+    first: bool = False,
 ) -> list[np.ndarray]:
     """Up to ``count`` new panels that are optimal for randomly perturbed dual weights.
 
-    Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``, ``PERTURB_SIGMA_EXACT``
-    when every quota is exact; multiplicative, so zero weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
+    Each type's weight is multiplied by ``exp(σ·N(0, 1))`` (σ = ``PERTURB_SIGMA``; ``PERTURB_SIGMA_EXACT``
+    when every quota is exact, else ``PERTURB_SIGMA_FIRST`` at the ``first`` level; multiplicative, so zero
+    weights stay zero), and the panel is the relaxation's vertex when integral, else a dive's
     (``PanelOracle.good``; until session 7 fractional vertices were skipped, and on tight pools 97 % were
     fractional: 14,000 LP solves for 450 panels; bench notes §13). Why: the master's duals are one vertex of a
     large optimal face, and the panels best for that vertex alone raised the master's level slowly. On the skewed
@@ -536,7 +552,7 @@ def _perturbed_panels(
     Skewed n = 500 leximin (with the relaxation pricing): 104 -> 45 master solves, 34 s -> 17 s.
     """
     found: list[np.ndarray] = []
-    sigma = PERTURB_SIGMA_EXACT if master.space.exact_quotas else PERTURB_SIGMA
+    sigma = PERTURB_SIGMA_EXACT if master.space.exact_quotas else PERTURB_SIGMA_FIRST if first else PERTURB_SIGMA
     for _ in range(count):
         noise = np.exp(sigma * rng.standard_normal(len(weights)))
         composition = oracle.good(weights * noise)
@@ -840,9 +856,11 @@ def leximin_distribution(
         weight = weight / weight[covered].min()
     fixed = np.where(covered, np.nan, 0.0)
     master, level_col, rows = _level_master(space, covered, fixed, initial, target=weight)
+    first_level = True
     while True:
         reached = _at_uniform(master, uniform_level(space, covered, fixed, weight))
-        generate_columns(master, oracle, search, reached=reached, on_round=on_round)
+        generate_columns(master, oracle, search, reached=reached, on_round=on_round, first=first_level)
+        first_level = False
         level = -master.objective()
         if reached():  # every remaining type is at the remaining (weighted) average
             free = np.isnan(fixed)
@@ -955,5 +973,5 @@ def maximin_distribution(
     space = oracle.space
     master, _, _ = _level_master(space, covered, np.where(covered, np.nan, 0.0), initial)
     reached = _at_uniform(master, uniform_level(space, covered))
-    generate_columns(master, oracle, search, reached=reached, on_round=on_round)
+    generate_columns(master, oracle, search, reached=reached, on_round=on_round, first=True)
     return master.compositions, master.panel_weights(), -master.objective()
