@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-
 #: ``h_ii`` within this of 1 counts as leverage one (HC2 undefined); rounding puts it near 1e-15.
 LEVERAGE_ONE = 1e-9
 

@@ -89,4 +89,6 @@ def test_a_person_alone_fixing_a_coefficient_gives_no_standard_error() -> None:
     beta = np.linalg.lstsq(x, y, rcond=None)[0]
     np.testing.assert_allclose(signed.loc[["const", "delta_k", "y_pre", "k_pre"], "coefficient"], beta, rtol=1e-9)
     assert signed[["se", "ci_low", "ci_high", "p_value"]].isna().all().all()
-    assert set(table["note"]) == {"no standard error: one person alone determines a coefficient (leverage 1, HC2 undefined)"}
+    assert set(table["note"]) == {
+        "no standard error: one person alone determines a coefficient (leverage 1, HC2 undefined)"
+    }
