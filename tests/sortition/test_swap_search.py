@@ -226,3 +226,42 @@ def test_dive_out_of_a_fractional_vertex(fifth: bool, expected: list[int] | None
         weights[-1] = 0.0
     composition = PanelOracle(space).dive(weights)
     assert (composition.tolist() if composition is not None else None) == expected
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(12, 40))
+def test_exact_quotas_with_distinct_types_leave_no_feasible_swap(seed: int, n: int) -> None:
+    """The search skips itself (``stuck``) under exact quotas when no two types share their features:
+    brute force confirms that no one-for-one swap from a feasible panel is feasible there."""
+    rng = np.random.default_rng(seed)
+    pool = pd.DataFrame(
+        {"id": [f"p{i}" for i in range(n)], "a": rng.choice(["x", "y"], n), "b": rng.choice(["u", "v", "w"], n)}
+    )
+    chosen = pool.sample(n=4, random_state=seed)  # exact quotas that this panel of 4 meets
+    rows = [
+        (category, value, int((chosen[category] == value).sum()), int((chosen[category] == value).sum()))
+        for category in ("a", "b")
+        for value in sorted(set(pool[category]))
+    ]
+    quotas = pd.DataFrame(rows, columns=["category", "feature", "min", "max"])
+    space, _ = build_space(pool, quotas, size=4, address_column=None)
+    search = SwapSearch(space)
+    assert search.stuck  # one type per feature combination, every quota exact
+    start, _ = PanelOracle(space).best(np.zeros(space.n_types))
+    assert feasible(space, start)
+    assert np.array_equal(search.climb(start, rng.random(space.n_types)), start)
+    for out in np.flatnonzero(start):
+        for into in range(space.n_types):
+            moved = start.copy()
+            moved[out] -= 1
+            moved[into] += 1
+            assert into == out or not feasible(space, moved), (out, into)
+
+
+def test_exact_quotas_with_types_of_equal_features_still_search() -> None:
+    # housemates split people of the same features into types: a swap between those can be feasible
+    pool = pd.DataFrame({"id": list("abc"), "g": ["x", "x", "x"], "address_key": ["h1", "h1", "h2"]})
+    quotas = pd.DataFrame([("g", "x", 1, 1)], columns=["category", "feature", "min", "max"])
+    space, _ = build_space(pool, quotas, size=1, address_column="address_key")
+    assert space.exact_quotas and space.n_types > 1
+    assert not SwapSearch(space).stuck
