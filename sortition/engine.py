@@ -69,6 +69,17 @@ NASH_TOLERANCE = 1e-7  # relative Frank-Wolfe gap of the Nash welfare at which t
 NASH_DROP = 1e-9  # panels weighing less than this times the heaviest leave the restricted Nash problem
 NASH_PERTURBED = 32  # dives at perturbed gradients per Frank-Wolfe round that found an improving panel
 NASH_UNIFORM_CHECK = 1e-4  # a Nash optimum whose minimum is this close (relative) to k/n is checked by maximin
+# The restricted Nash barrier (``_nash_restricted``; μ relative to Σ n_t): the first round follows the path from
+# NASH_MU_FIRST, later rounds start at NASH_MU_WARM next to the last optimum (skewed n = 500: 83 -> ~15 Newton steps
+# a round, 26 -> 7.8 s; bench notes §16), and a round that does not settle there within NASH_WARM_STEPS steps
+# (tight pools add 30+ panels a round) goes on from NASH_MU_BACKOFF with up to NASH_NEWTON_STEPS a value of μ.
+NASH_MU_FIRST = 1e-2
+NASH_MU_WARM = 1e-12
+NASH_MU_BACKOFF = 1e-9
+NASH_MU_FLOOR = 1e-13
+NASH_NEWTON_STEPS = 60
+NASH_WARM_STEPS = 30
+NASH_CENTRING = 0.1  # between two values of μ, Newton stops once its decrement is below this times μ
 QUOTA_COLUMNS = ("category", "feature", "min", "max")
 #: Stages reported to ``progress`` (``sortition.progress``): the overall steps (0..3), every column
 #: generation round (running count, no total) and, for leximin, the types fixed so far (of all types).
@@ -372,7 +383,7 @@ def nash_distribution(
     columns = [np.asarray(c, dtype=np.int64) for c in initial]
     weights = np.full(len(columns), 1.0 / len(columns))
     bar = people.sum() * (1 + NASH_TOLERANCE)
-    mu_start = 1e-2
+    mu_start = NASH_MU_FIRST
     rng = np.random.default_rng(0)
     # Perturbed dives only under exact quotas (no one-for-one swap is feasible, every panel is a dive's):
     # there they cut tight n = 360 from 17 s to 4 s; on the skewed pool n = 500 (quota ranges, types of
@@ -382,8 +393,10 @@ def nash_distribution(
         if on_round is not None:
             on_round()
         shares = np.array(columns, dtype=float) / space.counts
-        weights = _nash_restricted(shares[:, covered], people[covered], weights, mu_start=mu_start, mu_floor=1e-13)
-        mu_start = 1e-6  # later rounds start near the optimum of the previous panels (warm start)
+        weights = _nash_restricted(
+            shares[:, covered], people[covered], weights, mu_start=mu_start, mu_floor=NASH_MU_FLOOR
+        )
+        mu_start = NASH_MU_WARM  # later rounds start near the optimum of the previous panels (warm start)
         # Drop panels the restricted optimum does not use (the barrier leaves them ~1e-13): the Newton
         # system is (panels x panels), and without this it grew to 7,000 panels on a skewed pool of 500.
         # A dropped panel that prices out again is added again, so the stopping test stays exact.
@@ -434,25 +447,54 @@ def _nash_restricted(
     """``argmax_λ Σ_t people_t log (λ·shares)_t`` over the simplex, by a primal barrier Newton method.
 
     Minimises ``F_μ(λ) = -Σ_t w_t log s_t - μ Σ_P log λ_P`` subject to ``Σλ = 1`` for ``μ`` from
-    ``mu_start·Σw`` down to ``mu_floor·Σw`` (gap ``≤ m·μ``; Boyd & Vandenberghe, Convex Optimization, §11.3).
+    ``mu_start·Σw`` down to ``mu_floor·Σw`` in steps of 10 (gap ``≤ m·μ``; Boyd & Vandenberghe, Convex
+    Optimization, §11.3). Between two values of ``μ`` the point is centred only roughly (Newton decrement
+    ``< NASH_CENTRING·μ``; the last value to ``1e-14·Σw``) and then moved along the central path's tangent
+    ``dλ/dμ = H⁻¹(1/λ − ν1)`` (a predictor: a panel the optimum does not use has ``λ_P ∝ μ`` there, and a
+    Newton step alone shrinks it by at most half). A warm start at a small ``μ`` that Newton does not
+    settle in ``NASH_WARM_STEPS`` steps goes back to ``NASH_MU_BACKOFF`` once.
+    The Frank-Wolfe stop in ``nash_distribution`` does not rely on this precision: its gap bounds the
+    distance to the optimum at whatever ``λ`` this returns.
     """
     m = len(start)
     lam = np.clip(start, min(1e-3 / m, mu_start), None)
     lam /= lam.sum()
     total = people.sum()
     mu = mu_start * total
+    backed_off = mu_start >= NASH_MU_BACKOFF
     while mu > mu_floor * total:
-        for _ in range(60):
+        last = mu * 0.1 <= mu_floor * total
+        settled = False
+        for _ in range(NASH_NEWTON_STEPS if backed_off else NASH_WARM_STEPS):
             s = lam @ shares
             gradient = -(shares @ (people / s)) - mu / lam
             hessian = (shares * (people / s**2)) @ shares.T + np.diag(mu / lam**2)
             step = _newton_step(hessian, gradient)
             decrement = -float(gradient @ step)
-            if decrement < 1e-14 * total:
+            if decrement < 1e-14 * total or (not last and decrement < NASH_CENTRING * mu):
+                settled = True
                 break
             lam = _barrier_line_search(lam, step, gradient, shares, people, mu)
+        if not settled and not backed_off:
+            mu, backed_off = NASH_MU_BACKOFF * total, True
+            continue
+        if not last:
+            lam = _path_predictor(lam, shares, people, mu, 0.1 * mu)
         mu *= 0.1
     return lam / lam.sum()
+
+
+def _path_predictor(lam: np.ndarray, shares: np.ndarray, people: np.ndarray, mu: float, target: float) -> np.ndarray:
+    """``λ`` moved from ``μ`` to ``target`` along the central path's tangent, kept inside ``λ > 0``.
+
+    Differentiating the centring condition ``∇f(λ) − μ/λ + ν1 = 0`` in ``μ`` gives ``H dλ/dμ = 1/λ − (dν/dμ)1``
+    with ``1ᵀdλ/dμ = 0``: the Newton system with ``−1/λ`` in place of the gradient."""
+    s = lam @ shares
+    hessian = (shares * (people / s**2)) @ shares.T + np.diag(mu / lam**2)
+    move = (target - mu) * _newton_step(hessian, -1.0 / lam)
+    shrinking = move < 0
+    fraction = min(1.0, 0.9 * float(np.min(-lam[shrinking] / move[shrinking]))) if shrinking.any() else 1.0
+    return lam + fraction * move
 
 
 def _newton_step(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
