@@ -424,8 +424,34 @@ def nash_distribution(
         if not found:
             return columns, weights
         columns.extend(found)
-        weights = np.append(weights * 0.99, np.full(len(found), 0.01 / len(found)))
+        towards = (np.array(found, dtype=float) / space.counts)[:, covered].mean(axis=0)
+        step = _frank_wolfe_step(pi[covered], towards, people[covered])
+        weights = np.append(weights * (1.0 - step), np.full(len(found), step / len(found)))
     raise KleroError("The Nash welfare optimisation did not converge.", code="no_convergence")
+
+
+def _frank_wolfe_step(pi: np.ndarray, towards: np.ndarray, people: np.ndarray) -> float:
+    """The weight ``γ`` that maximises ``Σ_t people_t log((1-γ)π_t + γ·towards_t)`` on ``[0, 1)``: the classic
+    Frank-Wolfe line search, as the new panels' start weight for the next restricted solve (skewed n = 500: 7.8 ->
+    6.0 s against a fixed 0.01; bench notes §16). Bisection on the derivative, which falls in ``γ``; at least
+    ``1e-6``, so the new panels start inside the barrier's domain."""
+    direction = towards - pi
+
+    def slope(gamma: float) -> float:
+        return float(people @ (direction / (pi + gamma * direction)))
+
+    low, high = 0.0, 1.0 - 1e-9
+    if slope(low) <= 0.0:
+        return 1e-6
+    if slope(high) >= 0.0:
+        return high
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        if slope(middle) > 0.0:
+            low = middle
+        else:
+            high = middle
+    return max(low, 1e-6)
 
 
 def _perturbed_dives(
