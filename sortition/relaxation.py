@@ -32,6 +32,7 @@ FIX_EPS = 1e-7  # a level row whose dual exceeds this is tight in every optimum:
 LEVEL_SLACKS = (1e-11, 1e-9)
 ACCEPT = 1e-8  # a decomposition is accepted when every type is at least this close to its relaxed level
 PEEL_STOP = 1e-10  # peeling stops once the undecomposed rest weighs less than this (its probability error)
+SETTLED = 1e-11  # a type whose rest is this close (in counts) to 0 or to 1 stays there
 TIGHT = 1e-9  # a quota row within this of its bound (at the rest's scale) is held there by the next panel
 EXTREME = 1e-3  # a type whose rest is this close to 0 or 1 is settled first, while the rest is still central
 DIVE_NOISE = 0.01  # the dive's weights: the rest's values plus this much Gaussian noise (seeded)
@@ -155,8 +156,8 @@ def peel_panels(
         if on_step is not None:
             on_step()
         x = rest / remaining
-        ones = np.abs(x - 1.0) * remaining < 1e-13
-        free = ~ones & (x * remaining >= 1e-13)
+        ones = (1.0 - x) * remaining < SETTLED
+        free = ~ones & (x * remaining >= SETTLED)
         activity = rows @ x
         face_lower, face_upper = row_lower.copy(), row_upper.copy()
         at_upper = activity >= row_upper - TIGHT
