@@ -11,10 +11,15 @@ import pandas as pd
 import pytest
 
 from sortition.columngen import PanelOracle, SwapSearch, covering_compositions, leximin_distribution
-from sortition.engine import build_space, find_distribution
-from sortition.relaxation import peel_panels, relaxed_distribution, relaxed_leximin
+from sortition.engine import build_space, find_distribution, nash_distribution
+from sortition.relaxation import peel_panels, relaxed_distribution, relaxed_leximin, relaxed_nash_distribution
 from sortition.synthetic_pools import climate_pool
-from tests.sortition.test_engine import brute_force_leximin_by_person, check_distribution, make_quotas
+from tests.sortition.test_engine import (
+    brute_force_leximin_by_person,
+    brute_force_nash_by_person,
+    check_distribution,
+    make_quotas,
+)
 
 
 def space_of(pool: pd.DataFrame, quotas: pd.DataFrame, size: int) -> tuple:
@@ -129,3 +134,42 @@ def test_equals_column_generation_on_a_large_pool() -> None:
     # rest to 1e-6.
     assert peeled.min() == pytest.approx(reference.min(), abs=1e-9)
     assert np.sort(peeled) == pytest.approx(np.sort(reference), abs=1e-6)
+
+
+def test_nash_never_wrong_on_random_pools() -> None:
+    """Whatever the relaxation's Nash returns equals SLSQP's Nash over every feasible panel (``test_engine``)."""
+    accepted = 0
+    for seed in range(30):
+        pool, quotas = three_category_pool(seed, exact=False)
+        space, members, oracle, covered = space_of(pool, quotas, 4)
+        found = relaxed_nash_distribution(space, covered, np.random.default_rng(0))
+        if found is None:
+            continue
+        accepted += 1
+        compositions, weights = found
+        assert all(oracle.feasible(c) for c in compositions)
+        probability = per_person(pool, members, weights @ (np.array(compositions, dtype=float) / space.counts))
+        with np.errstate(divide="ignore", invalid="ignore"):  # SLSQP may probe a weight vector leaving someone at 0
+            reference = brute_force_nash_by_person(pool, quotas, 4)
+        assert probability == pytest.approx(reference, abs=1e-6), seed
+    assert accepted >= 15
+
+
+def test_nash_equals_frank_wolfe_on_a_large_pool() -> None:
+    """Climate-like pool of 200: Σ n_t log π_t of the relaxation's Nash is at least Frank-Wolfe's (an independent
+    algorithm stopping at a certified relative gap of 1e-7) less that gap, and the probabilities agree."""
+    pool, quotas, size, address = climate_pool(200, seed=1, size=20)
+    space, _ = build_space(pool, quotas, size=size, address_column=address)
+    oracle = PanelOracle(space)
+    initial, covered = covering_compositions(oracle, SwapSearch(space), rounds=2 * space.n_types)
+    found = relaxed_nash_distribution(space, covered, np.random.default_rng(0))
+    assert found is not None
+    compositions, weights = found
+    assert all(oracle.feasible(c) for c in compositions)
+    ours = weights @ (np.array(compositions, dtype=float) / space.counts)
+    panels, reference_weights = nash_distribution(oracle, initial, covered)
+    reference = reference_weights @ (np.array(panels, dtype=float) / space.counts)
+    n = space.counts
+    value, reference_value = float(n @ np.log(ours)), float(n @ np.log(reference))
+    assert value >= reference_value - 1e-7 * abs(reference_value)
+    assert ours == pytest.approx(reference, abs=1e-3)
