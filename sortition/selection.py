@@ -3,8 +3,9 @@
 The engine seam: ``select_panel`` takes a pool, a quota table and an engine name. Both engines,
 ``native`` (the default: ``sortition.engine`` on HiGHS) and ``sortition-algorithms``, compute a
 distribution over feasible panels (maximin, nash, leximin; goldilocks, end-to-end and max-entropy natively) by
-column generation (natively, leximin and Nash first through the quota polytope's relaxation, ``sortition.relaxation``,
-where its optimum decomposes into panels); person i's probability is ``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
+column generation (natively, leximin and Nash first through the quota polytope's relaxation,
+``sortition.relaxation``, where its optimum decomposes into panels); person i's probability is
+``π_i = Σ_{P∋i} λ_P`` (Flanigan et al., Nature 2021). The panel is then
 drawn from that distribution with the caller's generator. The legacy greedy algorithm has no
 distribution: its probabilities are estimated by repeated draws, with a stated standard error. Both
 engines run it through sortition-algorithms' greedy code with the caller's generator (the native engine
