@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import qr as scipy_qr
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
@@ -78,6 +79,7 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
     # y (n_types) and z; quota rows two-sided as A_ub: Σ rows·y ≤ upper, -Σ rows·y ≤ -lower
     finite_upper, finite_lower = np.isfinite(upper), np.isfinite(lower)
     quota_ub = np.vstack([rows[finite_upper], -rows[finite_lower]])
+    quota_block = sparse.csr_matrix(quota_ub)
     quota_b = np.concatenate([upper[finite_upper], -lower[finite_lower]])
     fixed = np.where(covered, np.nan, 0.0)
     levels: list[tuple[float, tuple[int, ...]]] = []
@@ -85,10 +87,15 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
     options = {"primal_feasibility_tolerance": LP_TOLERANCE, "dual_feasibility_tolerance": LP_TOLERANCE}
     while np.isnan(fixed).any():
         free = np.flatnonzero(np.isnan(fixed))
-        level_rows = np.zeros((len(free), n_types + 1))
-        level_rows[np.arange(len(free)), free] = -1.0
-        level_rows[:, n_types] = counts[free] * weight[free]
-        a_ub = np.vstack([np.hstack([quota_ub, np.zeros((len(quota_ub), 1))]), level_rows])
+        # level rows -y_t + n_t·w_t·z ≤ 0, sparse (a dense one is types² numbers: 128 MB at 4,000 types)
+        level_rows = sparse.csr_matrix(
+            (
+                np.concatenate([-np.ones(len(free)), counts[free] * weight[free]]),
+                (np.tile(np.arange(len(free)), 2), np.concatenate([free, np.full(len(free), n_types)])),
+            ),
+            shape=(len(free), n_types + 1),
+        )
+        a_ub = sparse.vstack([sparse.hstack([quota_block, sparse.csr_matrix((len(quota_ub), 1))]), level_rows]).tocsr()
         b_ub = np.concatenate([quota_b, np.zeros(len(free))])
         cap = np.where(covered, counts, 0.0)
         cost = np.zeros(n_types + 1)
@@ -291,6 +298,9 @@ def relaxed_distribution(
 NASH_GAP = 1e-11  # the barrier stops when its duality gap (μ per inequality) is below this times Σ n_t
 NASH_NEWTON_STEPS = 60  # Newton steps per value of μ
 NASH_MU_STEP = 0.1  # μ shrinks by this factor between values
+NASH_MAX_TYPES = (
+    1000  # the barrier's Newton steps cost ~types³ (dense rows for the bounds too): Frank-Wolfe beyond this
+)
 
 
 def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
@@ -304,7 +314,7 @@ def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
     until its duality gap (μ per inequality) is below ``NASH_GAP·Σn``.
     """
     types = np.flatnonzero(covered)
-    if not len(types):
+    if not len(types) or len(types) > NASH_MAX_TYPES:
         return None
     n = np.asarray(space.counts, dtype=float)[types]
     rows, lower, upper = _quota_rows(space)
@@ -388,8 +398,8 @@ def _relative_interior(
         open_rows = ~slack_rows
         # variables y (size), s (m): max Σ_{open} s  s.t.  g y + s ≤ h, e y = e_rhs, 0 ≤ s ≤ 1
         cost = np.concatenate([np.zeros(size), -open_rows.astype(float)])
-        a_ub = np.hstack([g, np.eye(m)])
-        a_eq = np.hstack([e, np.zeros((len(e), m))]) if len(e) else None
+        a_ub = sparse.hstack([sparse.csr_matrix(g), sparse.identity(m, format="csr")]).tocsr()
+        a_eq = sparse.hstack([sparse.csr_matrix(e), sparse.csr_matrix((len(e), m))]).tocsr() if len(e) else None
         bounds = [(None, None)] * size + [(0.0, 1.0)] * m
         result = linprog(
             cost,
