@@ -298,9 +298,8 @@ def relaxed_distribution(
 NASH_GAP = 1e-11  # the barrier stops when its duality gap (μ per inequality) is below this times Σ n_t
 NASH_NEWTON_STEPS = 60  # Newton steps per value of μ
 NASH_MU_STEP = 0.1  # μ shrinks by this factor between values
-NASH_MAX_TYPES = (
-    1000  # the barrier's Newton steps cost ~types³ (dense rows for the bounds too): Frank-Wolfe beyond this
-)
+# the barrier's Newton steps cost ~types³ (dense rows for the bounds too): Frank-Wolfe beyond this many types
+NASH_MAX_TYPES = 1000
 
 
 def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
