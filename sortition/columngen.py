@@ -85,6 +85,17 @@ class PanelSpace:
         """Per-person selection share ``c_t / n_t`` of each type on a panel of this composition."""
         return composition / self.counts
 
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraints as dense rows over the counts: ``Σ c = size``, each feature's quota, each household
+        (``≤ 1``), with their lower and upper bounds (``-inf``: none)."""
+        households = np.zeros((len(self.households), self.n_types))
+        for h, house in enumerate(self.households):
+            households[h, list(house)] = 1.0
+        rows = np.ascontiguousarray(np.vstack([np.ones(self.n_types), self.membership, households]))
+        lower = np.concatenate([[self.size], self.feature_min, np.full(len(self.households), -np.inf)])
+        upper = np.concatenate([[self.size], self.feature_max, np.ones(len(self.households))])
+        return rows, lower, upper
+
 
 def _new_highs() -> highspy.Highs:
     # HiGHS keeps one task scheduler per process, sized by the first model that runs. A model that asks
@@ -154,12 +165,7 @@ class PanelOracle:
         self._lower = np.zeros(space.n_types)
         self._upper = np.asarray(space.counts, dtype=float)
         # the same polytope as dense rows for the compiled dive: Σ c, the features, the households
-        households = np.zeros((len(space.households), space.n_types))
-        for h, house in enumerate(space.households):
-            households[h, list(house)] = 1.0
-        self._rows = np.ascontiguousarray(np.vstack([np.ones(space.n_types), space.membership, households]))
-        self._row_lower = np.concatenate([[space.size], space.feature_min, np.full(len(space.households), -INF)])
-        self._row_upper = np.concatenate([[space.size], space.feature_max, np.ones(len(space.households))])
+        self._rows, self._row_lower, self._row_upper = space.rows()
         self._pivot_budget = DIVE_PIVOTS * (len(self._rows) + space.n_types)
         self.calls = 0
         self.ilp_calls = 0
@@ -851,9 +857,7 @@ def leximin_distribution(
     After each level ``on_level(types fixed, types, level)``; ``on_round`` goes to ``generate_columns``.
     """
     space = oracle.space
-    weight = np.ones(space.n_types) if target is None else np.asarray(target, dtype=float)
-    if covered.any():
-        weight = weight / weight[covered].min()
+    weight = leximin_weights(covered, target)
     fixed = np.where(covered, np.nan, 0.0)
     master, level_col, rows = _level_master(space, covered, fixed, initial, target=weight)
     first_level = True
@@ -882,6 +886,13 @@ def leximin_distribution(
     if len(np.unique(fixed[covered])) > 1:  # one level reached by every type needs no polish
         _polish(master, level_col, rows, fixed)
     return master.compositions, master.panel_weights(), fixed
+
+
+def leximin_weights(covered: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    """Per-type weights of weighted leximin (``π_t ≥ weight_t·z``): ``target`` (ones by default) scaled so its
+    smallest covered value is 1, which keeps ``z ≤ 1``."""
+    weight = np.ones(len(covered)) if target is None else np.asarray(target, dtype=float)
+    return weight / weight[covered].min() if covered.any() else weight
 
 
 def _level_master(

@@ -44,6 +44,7 @@ from sortition.columngen import (
     covering_compositions,
     generate_columns,
     leximin_distribution,
+    leximin_weights,
     maximin_distribution,
     panel_model,
     reaches_uniform,
@@ -270,10 +271,9 @@ def _relaxed_leximin(
     pools (n = 360) after 1-2 s, where the column generation takes 1-10 s (bench notes §17)."""
     if space.exact_quotas:
         return None
-    weight = np.ones(space.n_types) if target is None else np.asarray(target, dtype=float)
-    if covered.any():
-        weight = weight / weight[covered].min()
-    found = relaxed_distribution(space, covered, weight, np.random.default_rng(0), on_step=on_round)
+    found = relaxed_distribution(
+        space, covered, leximin_weights(covered, target), np.random.default_rng(0), on_step=on_round
+    )
     if found is None:
         return None
     compositions, weights, relaxed = found

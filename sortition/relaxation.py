@@ -29,6 +29,7 @@ from sortition import smalllp
 from sortition.columngen import DIVE_SOLVES, PanelSpace
 
 LP_TOLERANCE = 1e-10
+LP_OPTIONS = {"primal_feasibility_tolerance": LP_TOLERANCE, "dual_feasibility_tolerance": LP_TOLERANCE}
 FIX_EPS = 1e-7  # a level row whose dual exceeds this is tight in every optimum: its type is held there
 # held types keep their level to within the first of these (below the LP tolerance: levels stay exact), or
 # the next where the LP tolerance made a level a hair too high to hold (climate n = 600, k = 100)
@@ -39,8 +40,12 @@ SETTLED = 1e-11  # a type whose rest is this close (in counts) to 0 or to 1 stay
 TIGHT = 1e-9  # a quota row within this of its bound (at the rest's scale) is held there by the next panel
 EXTREME = 1e-3  # a type whose rest is this close to 0 or 1 is settled first, while the rest is still central
 DIVE_NOISE = 0.01  # the dive's weights: the rest's values plus this much Gaussian noise (seeded)
-RETRY_DIVES = 4  # dives at noisier weights before the exact ILP finds a panel in the face
+RETRY_DIVES = 4  # more dives (other draws of the noise) before the exact ILP finds a panel in the face
 MAX_STEPS_PER_TYPE = 4  # peeling gives up after this many steps per type
+
+
+class RelaxationFailed(Exception):
+    """The relaxation could not be solved (numerical trouble); the caller runs the column generation."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +59,6 @@ class RelaxedLeximin:
     levels: tuple[tuple[float, tuple[int, ...]], ...]
 
 
-def _quota_rows(space: PanelSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows ``Σ c = k``, the feature quotas and the households, with their bounds (``-inf``: none)."""
-    households = np.zeros((len(space.households), space.n_types))
-    for h, house in enumerate(space.households):
-        households[h, list(house)] = 1.0
-    rows = np.vstack([np.ones(space.n_types), space.membership, households])
-    lower = np.concatenate([[space.size], space.feature_min, np.full(len(space.households), -np.inf)])
-    upper = np.concatenate([[space.size], space.feature_max, np.ones(len(space.households))])
-    return rows, lower, upper
-
-
 def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) -> RelaxedLeximin:
     """Leximin of ``π_t / weight_t`` over ``Q`` (the quotas in expectation), types not ``covered`` at 0.
 
@@ -75,7 +69,7 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
     """
     n_types = space.n_types
     counts = np.asarray(space.counts, dtype=float)
-    rows, lower, upper = _quota_rows(space)
+    rows, lower, upper = space.rows()
     # y (n_types) and z; quota rows two-sided as A_ub: Σ rows·y ≤ upper, -Σ rows·y ≤ -lower
     finite_upper, finite_lower = np.isfinite(upper), np.isfinite(lower)
     quota_ub = np.vstack([rows[finite_upper], -rows[finite_lower]])
@@ -84,7 +78,9 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
     fixed = np.where(covered, np.nan, 0.0)
     levels: list[tuple[float, tuple[int, ...]]] = []
     solution = np.zeros(n_types)
-    options = {"primal_feasibility_tolerance": LP_TOLERANCE, "dual_feasibility_tolerance": LP_TOLERANCE}
+    cap = np.where(covered, counts, 0.0)  # types on no panel stay at 0
+    cost = np.zeros(n_types + 1)
+    cost[n_types] = -1.0  # maximise z
     while np.isnan(fixed).any():
         free = np.flatnonzero(np.isnan(fixed))
         # level rows -y_t + n_t·w_t·z ≤ 0, sparse (a dense one is types² numbers: 128 MB at 4,000 types)
@@ -97,13 +93,10 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
         )
         a_ub = sparse.vstack([sparse.hstack([quota_block, sparse.csr_matrix((len(quota_ub), 1))]), level_rows]).tocsr()
         b_ub = np.concatenate([quota_b, np.zeros(len(free))])
-        cap = np.where(covered, counts, 0.0)
-        cost = np.zeros(n_types + 1)
-        cost[n_types] = -1.0
         for slack in LEVEL_SLACKS:
             held_low = np.where(np.isnan(fixed), 0.0, np.maximum(np.nan_to_num(fixed) - slack, 0.0) * counts)
             bounds = [(float(held_low[t]), float(cap[t])) for t in range(n_types)] + [(None, None)]
-            result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs", options=options)
+            result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs", options=LP_OPTIONS)
             if result.status == 0:
                 break
         else:
@@ -118,10 +111,6 @@ def relaxed_leximin(space: PanelSpace, covered: np.ndarray, weight: np.ndarray) 
         levels.append((level, tuple(int(t) for t in held)))
         solution = np.asarray(result.x[:n_types])
     return RelaxedLeximin(fixed=fixed, counts=solution, levels=tuple(levels))
-
-
-class RelaxationFailed(Exception):
-    """The relaxation could not be solved (numerical trouble); the caller runs the column generation."""
 
 
 def peel_panels(
@@ -149,8 +138,7 @@ def peel_panels(
     ``on_step`` is called before each step (progress and cancel).
     """
     n_types = space.n_types
-    rows, lower, upper = _quota_rows(space)
-    rows = np.ascontiguousarray(rows)
+    rows, lower, upper = space.rows()
     low = np.floor(np.asarray(counts, dtype=float) + TIGHT)
     rest = np.clip(counts - low, 0.0, 1.0)
     shift = rows @ low
@@ -203,7 +191,7 @@ def _face_panel(
     """A feasible 0/1 panel (over the rest) on the face: ``ones`` in, only ``free`` types besides, rows in bounds.
 
     A compiled dive for ``max (x + noise)·d`` first, the type nearest 0 or 1 pushed the other way (within
-    ``EXTREME``); then dives at noisier weights; then the exact ILP (``None`` when the face has no panel)."""
+    ``EXTREME``); then dives at other draws of the noise; then the exact ILP (``None`` when the face has no panel)."""
     n_types = len(x)
     shift = rows @ ones
     lower = np.where(np.isfinite(face_lower), face_lower - shift, -1e30)
@@ -285,21 +273,20 @@ def relaxed_distribution(
         relaxed = relaxed_leximin(space, covered, weight)
     except RelaxationFailed:
         return None
-    peeled = peel_panels(space, relaxed.counts, rng, on_step=on_step)
-    if peeled is None:
+    found = _decompose(space, relaxed.counts, rng, on_step)
+    if found is None:
         return None
-    compositions, shares = _merge(*peeled)
-    probabilities = shares @ (np.array(compositions, dtype=float) / space.counts)
+    compositions, shares, probabilities = found
     if covered.any() and float((probabilities - relaxed.fixed)[covered].min()) < -ACCEPT:
         return None
     return compositions, shares, relaxed
 
 
-NASH_GAP = 1e-11  # the barrier stops when its duality gap (μ per inequality) is below this times Σ n_t
-NASH_NEWTON_STEPS = 60  # Newton steps per value of μ
-NASH_MU_STEP = 0.1  # μ shrinks by this factor between values
+BARRIER_GAP = 1e-11  # the barrier stops when its duality gap (μ per inequality) is below this times Σ n_t
+BARRIER_NEWTON_STEPS = 60  # Newton steps per value of μ
+BARRIER_MU_STEP = 0.1  # μ shrinks by this factor between values
 # the barrier's Newton steps cost ~types³ (dense rows for the bounds too): Frank-Wolfe beyond this many types
-NASH_MAX_TYPES = 1000
+BARRIER_MAX_TYPES = 1000
 
 
 def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
@@ -309,14 +296,14 @@ def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
     rows that no point of ``Q`` leaves tight (implicit equalities, e.g. a quota that needs every member of a
     feature) are found by LPs that maximise the inequalities' slack (each capped at 1) until no new row
     becomes slack; the average of those LP points is strictly inside the others. Then Newton's method on
-    ``-Σ n_t log y_t - μ Σ log(slack)`` with the equalities held (KKT system), μ falling by ``NASH_MU_STEP``
-    until its duality gap (μ per inequality) is below ``NASH_GAP·Σn``.
+    ``-Σ n_t log y_t - μ Σ log(slack)`` with the equalities held (KKT system), μ falling by ``BARRIER_MU_STEP``
+    until its duality gap (μ per inequality) is below ``BARRIER_GAP·Σn``.
     """
     types = np.flatnonzero(covered)
-    if not len(types) or len(types) > NASH_MAX_TYPES:
+    if not len(types) or len(types) > BARRIER_MAX_TYPES:
         return None
     n = np.asarray(space.counts, dtype=float)[types]
-    rows, lower, upper = _quota_rows(space)
+    rows, lower, upper = space.rows()
     rows = rows[:, types]
     exact = np.isfinite(lower) & np.isfinite(upper) & (lower == upper)
     ineq_rows, ineq_bound = [], []
@@ -349,11 +336,11 @@ def relaxed_nash(space: PanelSpace, covered: np.ndarray) -> np.ndarray | None:
 
 def _barrier(n: np.ndarray, g: np.ndarray, h: np.ndarray, equal: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     """Newton's method on ``-Σ n_t log y_t - μ Σ log(h - g·y)`` from the strictly feasible ``y``, steps in the
-    null space of ``equal`` (KKT system), μ falling by ``NASH_MU_STEP`` until ``μ·rows ≤ NASH_GAP·Σn``."""
+    null space of ``equal`` (KKT system), μ falling by ``BARRIER_MU_STEP`` until ``μ·rows ≤ BARRIER_GAP·Σn``."""
     size, k, total = len(n), len(equal), float(n.sum())
     mu = total / max(len(h), 1)
     while True:
-        for _ in range(NASH_NEWTON_STEPS):
+        for _ in range(BARRIER_NEWTON_STEPS):
             slack = h - g @ y
             if (slack <= 0).any() or (y <= 0).any():
                 return None
@@ -367,9 +354,9 @@ def _barrier(n: np.ndarray, g: np.ndarray, h: np.ndarray, equal: np.ndarray, y: 
             if float(-gradient @ step) <= 1e-12 * total:  # Newton decrement
                 break
             y = y + _fraction_to_boundary(slack, g @ step, y, step) * step
-        if mu * len(h) <= NASH_GAP * total:
+        if mu * len(h) <= BARRIER_GAP * total:
             return y
-        mu *= NASH_MU_STEP
+        mu *= BARRIER_MU_STEP
 
 
 def _fraction_to_boundary(slack: np.ndarray, shrink: np.ndarray, y: np.ndarray, step: np.ndarray) -> float:
@@ -392,14 +379,13 @@ def _relative_interior(
     m, size = g.shape
     slack_rows = np.zeros(m, dtype=bool)
     points = []
-    options = {"primal_feasibility_tolerance": LP_TOLERANCE, "dual_feasibility_tolerance": LP_TOLERANCE}
+    # variables y (size), s (m): max Σ_{open} s  s.t.  g y + s ≤ h, e y = e_rhs, 0 ≤ s ≤ 1
+    a_ub = sparse.hstack([sparse.csr_matrix(g), sparse.identity(m, format="csr")]).tocsr()
+    a_eq = sparse.hstack([sparse.csr_matrix(e), sparse.csr_matrix((len(e), m))]).tocsr() if len(e) else None
+    bounds = [(None, None)] * size + [(0.0, 1.0)] * m
     while True:
         open_rows = ~slack_rows
-        # variables y (size), s (m): max Σ_{open} s  s.t.  g y + s ≤ h, e y = e_rhs, 0 ≤ s ≤ 1
         cost = np.concatenate([np.zeros(size), -open_rows.astype(float)])
-        a_ub = sparse.hstack([sparse.csr_matrix(g), sparse.identity(m, format="csr")]).tocsr()
-        a_eq = sparse.hstack([sparse.csr_matrix(e), sparse.csr_matrix((len(e), m))]).tocsr() if len(e) else None
-        bounds = [(None, None)] * size + [(0.0, 1.0)] * m
         result = linprog(
             cost,
             A_ub=a_ub,
@@ -408,7 +394,7 @@ def _relative_interior(
             b_eq=e_rhs if len(e) else None,
             bounds=bounds,
             method="highs",
-            options=options,
+            options=LP_OPTIONS,
         )
         if result.status != 0:
             return None
@@ -438,22 +424,29 @@ def relaxed_nash_distribution(
     counts = relaxed_nash(space, covered)
     if counts is None:
         return None
-    peeled = peel_panels(space, counts, rng, on_step=on_step)
-    if peeled is None:
+    found = _decompose(space, counts, rng, on_step)
+    if found is None:
         return None
-    compositions, weights = _merge(*peeled)
-    probabilities = weights @ (np.array(compositions, dtype=float) / space.counts)
+    compositions, weights, probabilities = found
     if float(np.abs(probabilities - counts / space.counts).max()) > ACCEPT:
         return None
     return compositions, weights
 
 
-def _merge(panels: list[np.ndarray], weights: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """One entry per distinct composition, its weights summed."""
+def _decompose(
+    space: PanelSpace, counts: np.ndarray, rng: np.random.Generator, on_step: Callable[[], None] | None
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+    """``peel_panels`` with one entry per distinct composition (weights summed) and the per-type probabilities
+    the result gives, for the caller's check."""
+    peeled = peel_panels(space, counts, rng, on_step=on_step)
+    if peeled is None:
+        return None
     merged: dict[bytes, float] = {}
     kept: dict[bytes, np.ndarray] = {}
-    for panel, share in zip(panels, weights, strict=True):
+    for panel, share in zip(*peeled, strict=True):
         key = panel.tobytes()
         merged[key] = merged.get(key, 0.0) + float(share)
         kept.setdefault(key, panel)
-    return list(kept.values()), np.array([merged[key] for key in kept])
+    compositions = list(kept.values())
+    weights = np.array([merged[key] for key in kept])
+    return compositions, weights, weights @ (np.array(compositions, dtype=float) / space.counts)

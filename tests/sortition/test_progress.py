@@ -90,3 +90,39 @@ def test_select_panel_passes_progress_and_cancel_to_the_engine() -> None:
     assert events[-1][:3] == (STAGE, 3, 3)
     with pytest.raises(Cancelled):
         select_panel(pool, quotas, size=6, rng=np.random.default_rng(1), cancel=lambda: True)
+
+
+def ranged_pool() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same people with quota ranges: leximin and Nash go through the relaxation (``sortition.relaxation``)."""
+    pool, quotas = skewed_pool()
+    return pool, quotas.assign(min=[2, 2, 2, 2], max=[4, 4, 4, 4])
+
+
+@pytest.mark.parametrize("algorithm", ["leximin", "nash"])
+def test_the_relaxation_reports_progress_and_obeys_cancel(algorithm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sortition.engine as engine
+
+    def column_generation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the relaxation should have answered")
+
+    monkeypatch.setattr(engine, "leximin_distribution", column_generation)
+    monkeypatch.setattr(engine, "nash_distribution", column_generation)
+    pool, quotas = ranged_pool()
+    events: list[Event] = []
+    find_distribution(pool, quotas, size=6, algorithm=algorithm, rng=np.random.default_rng(0), progress=record(events))
+    assert events[-1][:3] == (STAGE, 3, 3)
+    assert any(e[0] == ROUNDS_STAGE for e in events)  # one event per peeling step
+    if algorithm == "leximin":
+        levels = [e for e in events if e[0] == LEVELS_STAGE]
+        assert levels and levels[-1][1] == levels[-1][2]
+    steps = sum(e[0] == ROUNDS_STAGE for e in events)
+    asked: list[bool] = []
+
+    def cancel() -> bool:  # cancelled in the middle of the peeling
+        asked.append(True)
+        return len(asked) > 2 + steps // 2
+
+    with pytest.raises(Cancelled):
+        find_distribution(
+            pool, quotas, size=6, algorithm=algorithm, rng=np.random.default_rng(0), progress=record([]), cancel=cancel
+        )
